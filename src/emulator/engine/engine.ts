@@ -1,0 +1,63 @@
+/**
+ * The engine: the virtual clock, the numbered event log with its stop hook, the kernel
+ * log and the uevent stream. Every model component reaches time and events through it,
+ * which keeps the model deterministic and observable.
+ */
+import { Clock, DEFAULT_HZ } from './clock';
+import { EmuEvent, EventKind, EventLog, EventLogOptions, Frame } from './events';
+
+export interface Uevent {
+  jiffies: number;
+  action: string;
+  devpath: string;
+  env: Record<string, string>;
+}
+
+export type KlogLevel = 'err' | 'warn' | 'info' | 'debug';
+
+export interface EngineOptions extends EventLogOptions {
+  hz?: number;
+}
+
+export class Engine {
+  readonly clock: Clock;
+  readonly log: EventLog;
+  readonly uevents: Uevent[] = [];
+  readonly klogLines: string[] = [];
+
+  constructor(opts: EngineOptions = {}) {
+    this.clock = new Clock(opts.hz ?? DEFAULT_HZ);
+    this.log = new EventLog(opts);
+  }
+
+  get jiffies(): number {
+    return this.clock.jiffies;
+  }
+
+  emit(kind: EventKind, subject: string, text: string, data?: Record<string, string | number | boolean>): EmuEvent {
+    return this.log.emit(this.clock.jiffies, kind, this.log.currentThread(), subject, text, data);
+  }
+
+  within<T>(frame: Frame, fn: () => T): T {
+    return this.log.within(frame, fn);
+  }
+
+  /** A kernel-style log line: "[    1.234000] visorbus vbus2:dev0: probe failed: -19". */
+  klog(level: KlogLevel, subject: string, text: string): void {
+    const secs = (this.clock.jiffies / this.clock.hz).toFixed(6).padStart(12);
+    const line = `[${secs}] ${subject}: ${text}`;
+    this.klogLines.push(line);
+    if (this.klogLines.length > 10000) this.klogLines.splice(0, 5000);
+    this.emit(level === 'err' ? 'error' : 'log', subject, text, { level });
+  }
+
+  uevent(action: string, devpath: string, env: Record<string, string>): void {
+    const u: Uevent = { jiffies: this.clock.jiffies, action, devpath, env };
+    this.uevents.push(u);
+    if (this.uevents.length > 10000) this.uevents.splice(0, 5000);
+    const envText = Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    this.emit('uevent', devpath, `${action} ${devpath}${envText ? ' ' + envText : ''}`);
+  }
+}

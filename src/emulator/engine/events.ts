@@ -1,0 +1,163 @@
+/**
+ * Numbered events and the execution-context stack: the debugger's view of the model.
+ *
+ * Every observable thing the model does (a scenario step, a controlvm message handled,
+ * a driver callback entered or left, a channel operation, a uevent, a log line) is one
+ * event with a sequence number. `emit` calls the stop hook synchronously, at the event
+ * boundary, with the full call context still on the JavaScript stack — so a debugger
+ * can stop between two channel operations inside one driver callback, inspect every
+ * byte, and then simply return to continue. See docs/design.md.
+ */
+
+export type EventKind =
+  | 'step' // a scenario line starts
+  | 'controlvm' // the chipset took a message off the EVENT queue
+  | 'ack' // ... and acknowledged it on the ACK queue
+  | 'response' // ... and answered on the REQUEST queue
+  | 'call' // a driver callback is entered (probe, remove, pause, resume, channel_interrupt)
+  | 'return' // ... and returned
+  | 'complete' // a pause/resume completion callback ran
+  | 'channel' // a channel operation (signalinsert, signalremove, read, write)
+  | 'uevent'
+  | 'log'
+  | 'error' // something a user must see: driver error, channel corruption, failed expect
+  | 'backend'; // a service partition (back-end) action
+
+/** Well-known thread ids; bus polls and back-ends get one thread per bus. */
+export const THREAD = {
+  scenario: 1,
+  controlvm: 2,
+  busPoll: (bus: number) => 1000 + bus,
+  backend: (bus: number) => 100000 + bus,
+} as const;
+
+export function threadName(id: number): string {
+  if (id === THREAD.scenario) return 'scenario';
+  if (id === THREAD.controlvm) return 'controlvm (visorchipset)';
+  if (id >= 100000) return `back-end bus ${id - 100000}`;
+  if (id >= 1000) return `visorbus${id - 1000} poll`;
+  return `thread ${id}`;
+}
+
+export interface EmuEvent {
+  /** Sequence number, from 1. */
+  n: number;
+  jiffies: number;
+  kind: EventKind;
+  thread: number;
+  /** What it is about: "vbus2:dev0", "controlvm", "visorbus2", a driver name. */
+  subject: string;
+  /** Human-readable description. */
+  text: string;
+  /** Extra structured facts (error codes, queue numbers, old/new values). */
+  data?: Record<string, string | number | boolean>;
+}
+
+export type FrameKind = 'scenario' | 'chipset' | 'bus' | 'driver' | 'channel' | 'backend' | 'timer';
+
+/** One level of the model's call context, as the debugger shows it. */
+export interface Frame {
+  kind: FrameKind;
+  /** e.g. "line 7: device create 2:0 type=vhba", "DEVICE_CREATE", "visorhba.probe(vbus2:dev0)". */
+  name: string;
+  thread: number;
+  /** Device this frame acts on ("2:0"), if any. */
+  device?: string;
+  driver?: string;
+  callback?: string;
+  /** Scenario line for scenario frames. */
+  line?: number;
+}
+
+export type StopHook = (ev: EmuEvent, frames: readonly Frame[]) => void;
+
+/** FNV-1a over a string, folded into a running 32-bit hash. */
+function fnv(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+export interface EventLogOptions {
+  /** Keep every event in memory (CLI --json, tests). Otherwise only the last `ringSize`. */
+  keepAll?: boolean;
+  ringSize?: number;
+}
+
+export class EventLog {
+  count = 0;
+  /** Running checksum over every event: equal checksums mean equal traces. */
+  checksum = 0x811c9dc5;
+  private kept: EmuEvent[] = [];
+  private readonly keepAll: boolean;
+  private readonly ringSize: number;
+  readonly frames: Frame[] = [];
+  hook: StopHook | undefined;
+  /** Listeners that see every event (DAP output, views). Cheap when empty. */
+  private listeners: ((ev: EmuEvent) => void)[] = [];
+
+  constructor(opts: EventLogOptions = {}) {
+    this.keepAll = opts.keepAll ?? false;
+    this.ringSize = opts.ringSize ?? 4096;
+  }
+
+  onEvent(fn: (ev: EmuEvent) => void): () => void {
+    this.listeners.push(fn);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== fn);
+    };
+  }
+
+  emit(
+    jiffies: number,
+    kind: EventKind,
+    thread: number,
+    subject: string,
+    text: string,
+    data?: Record<string, string | number | boolean>,
+  ): EmuEvent {
+    const ev: EmuEvent = { n: ++this.count, jiffies, kind, thread, subject, text, data };
+    let h = fnv(this.checksum, kind);
+    h = fnv(h, subject);
+    h = fnv(h, text);
+    this.checksum = fnv(h, String(jiffies));
+    if (this.keepAll || this.kept.length < this.ringSize) this.kept.push(ev);
+    else this.kept[(ev.n - 1) % this.ringSize] = ev;
+    for (const l of this.listeners) l(ev);
+    if (this.hook) this.hook(ev, this.frames);
+    return ev;
+  }
+
+  /** Events kept in memory, oldest first (all of them with keepAll, else the last ringSize). */
+  events(): readonly EmuEvent[] {
+    if (this.keepAll || this.kept.length < this.ringSize) return this.kept;
+    const start = this.count % this.ringSize;
+    return [...this.kept.slice(start), ...this.kept.slice(0, start)];
+  }
+
+  push(frame: Frame): void {
+    this.frames.push(frame);
+  }
+
+  pop(): void {
+    this.frames.pop();
+  }
+
+  /** Run `fn` inside `frame`; the frame is popped even when `fn` throws. */
+  within<T>(frame: Frame, fn: () => T): T {
+    this.frames.push(frame);
+    try {
+      return fn();
+    } finally {
+      this.frames.pop();
+    }
+  }
+
+  /** The innermost frame's thread (the thread an event belongs to). */
+  currentThread(): number {
+    const f = this.frames[this.frames.length - 1];
+    return f ? f.thread : THREAD.scenario;
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * A channel as the guest sees it (visorchannel, reference §2): a window on guest memory
+ * at `physaddr`, sized by the header's `size` as read once at creation, with a cached
+ * copy of the 128-byte header. Every access is bounds-checked against that size, and
+ * the signal queues use the kernel's ring rules (first signal in slot 1, one slot
+ * always empty, head/num_sent written after the data, tail/num_received after the copy).
+ */
+import { GuestMemory, UnmappedError } from '../memory/guestmemory';
+import { CH, SQ } from '../protocol/layout';
+import { EAGAIN, EINVAL, EIO } from '../protocol/errno';
+import { bytesToGuid } from '../protocol/guid';
+
+export type ChannelOp = 'signalinsert' | 'signalremove' | 'read' | 'write';
+
+/** Observes each channel operation after it happened (events for the debugger). */
+export interface ChannelObserver {
+  (ch: VisorChannel, op: ChannelOp, detail: { queue?: number; offset?: number; length?: number; result: number; slot?: number }): void;
+}
+
+const HEADER_BYTES = 128;
+
+export class VisorChannel {
+  /** Cached copy of the channel header, taken at creation (plus the guest's own header writes). */
+  readonly cachedHeader: Uint8Array;
+  readonly nbytes: number;
+  observer: ChannelObserver | undefined;
+  /** Set by the bus core: a predicate that refuses access (e.g. driver paused). Returns an error text. */
+  guard: (() => string | undefined) | undefined;
+  onGuardViolation: ((message: string) => void) | undefined;
+
+  private constructor(
+    readonly memory: GuestMemory,
+    readonly physaddr: number,
+    /** The GUID given by the caller (the create message), not the header's chtype. */
+    readonly guid: string,
+    header: Uint8Array,
+    readonly label: string,
+  ) {
+    this.cachedHeader = header;
+    this.nbytes = readU64(header, CH.size);
+  }
+
+  /**
+   * visorchannel_create: fails (returns an error string) when physaddr is 0, when the
+   * header is not mapped, or when the header's size does not fit in mapped memory.
+   */
+  static create(memory: GuestMemory, physaddr: number, guid: string, label: string): VisorChannel | string {
+    if (physaddr === 0) return 'channel address is 0';
+    if (!memory.isMapped(physaddr, HEADER_BYTES)) return `no memory at 0x${physaddr.toString(16)}`;
+    const header = memory.read(physaddr, HEADER_BYTES);
+    const size = readU64(header, CH.size);
+    if (size < HEADER_BYTES) return `channel header size ${size} is smaller than the header`;
+    if (!memory.isMapped(physaddr, size)) return `channel size 0x${size.toString(16)} at 0x${physaddr.toString(16)} runs past mapped memory`;
+    return new VisorChannel(memory, physaddr, guid, header, label);
+  }
+
+  get chSpaceOffset(): number {
+    return readU64(this.cachedHeader, CH.ch_space_offset);
+  }
+
+  get partitionHandle(): number {
+    return readU64(this.cachedHeader, CH.partition_handle);
+  }
+
+  /** visorchannel_set_clientpartition: the cached copy only. */
+  setClientPartition(handle: number): void {
+    writeU64(this.cachedHeader, CH.partition_handle, handle);
+  }
+
+  get zoneGuid(): string {
+    return bytesToGuid(this.cachedHeader, CH.zone_guid);
+  }
+
+  get headerTypeGuid(): string {
+    return bytesToGuid(this.cachedHeader, CH.chtype);
+  }
+
+  get versionId(): number {
+    return readU32(this.cachedHeader, CH.version_id);
+  }
+
+  get signatureLow(): number {
+    return readU32(this.cachedHeader, CH.signature);
+  }
+
+  get signatureHigh(): number {
+    return readU32(this.cachedHeader, CH.signature + 4);
+  }
+
+  /** Queue header offset within the channel (computed as a C int, as the kernel does). */
+  queueOffset(queue: number): number {
+    return this.chSpaceOffset + queue * 128;
+  }
+
+  private checkGuard(): boolean {
+    const g = this.guard?.();
+    if (g) {
+      this.onGuardViolation?.(g);
+      return false;
+    }
+    return true;
+  }
+
+  private inRange(off: number, n: number): boolean {
+    return Number.isSafeInteger(off) && off >= 0 && off <= 0x7fffffff && off + n <= this.nbytes;
+  }
+
+  /** visorchannel_read: 0 or -EIO. */
+  read(offset: number, dst: Uint8Array, n = dst.length): number {
+    let r = 0;
+    if (!this.checkGuard()) r = -EIO;
+    else if (!this.inRange(offset, n)) r = -EIO;
+    else {
+      try {
+        this.memory.readInto(this.physaddr + offset, dst, 0, n);
+      } catch (e) {
+        if (!(e instanceof UnmappedError)) throw e;
+        r = -EIO;
+      }
+    }
+    this.observer?.(this, 'read', { offset, length: n, result: r });
+    return r;
+  }
+
+  /** visorchannel_write: 0 or -EIO; header overlap also updates the cached copy. */
+  write(offset: number, src: Uint8Array): number {
+    const n = src.length;
+    let r = 0;
+    if (!this.checkGuard()) r = -EIO;
+    else if (!this.inRange(offset, n)) r = -EIO;
+    else {
+      if (offset < HEADER_BYTES) {
+        const k = Math.min(n, HEADER_BYTES - offset);
+        this.cachedHeader.set(src.subarray(0, k), offset);
+      }
+      try {
+        this.memory.write(this.physaddr + offset, src);
+      } catch (e) {
+        if (!(e instanceof UnmappedError)) throw e;
+        r = -EIO;
+      }
+    }
+    this.observer?.(this, 'write', { offset, length: n, result: r });
+    return r;
+  }
+
+  /** Header-derived queue geometry; undefined fields mean the access would fail. */
+  private queueBase(queue: number): number {
+    const cso = this.chSpaceOffset;
+    if (cso < HEADER_BYTES) return -EINVAL;
+    const qh = cso + queue * 128;
+    if (!this.inRange(qh, 128)) return -EIO;
+    return qh;
+  }
+
+  /**
+   * visorchannel_signalinsert: copy `signal_size` bytes of `msg` into the next slot.
+   * Returns 0, -EIO (full: num_overflows bumped; or out of range), or -EINVAL.
+   */
+  signalInsert(queue: number, msg: Uint8Array): number {
+    let slot: number | undefined;
+    const r = this.checkGuard() ? this.doInsert(queue, msg, (s) => (slot = s)) : -EIO;
+    this.observer?.(this, 'signalinsert', { queue, result: r, slot });
+    return r;
+  }
+
+  private doInsert(queue: number, msg: Uint8Array, setSlot: (s: number) => void): number {
+    const qh = this.queueBase(queue);
+    if (qh < 0) return qh;
+    const m = this.memory;
+    const a = this.physaddr + qh;
+    try {
+      const maxSlots = m.readU32(a + SQ.max_slots);
+      if (maxSlots === 0) return -EINVAL; // the guest would divide by zero; refuse instead
+      const head = m.readU32(a + SQ.head);
+      const tail = m.readU32(a + SQ.tail);
+      const signalSize = m.readU32(a + SQ.signal_size);
+      const sigBase = m.readU64(a + SQ.sig_base_offset);
+      const newHead = (head + 1) % maxSlots;
+      if (newHead === tail) {
+        m.writeU64(a + SQ.num_overflows, m.readU64(a + SQ.num_overflows) + 1);
+        return -EIO;
+      }
+      const slotOff = qh + sigBase + newHead * signalSize;
+      if (!this.inRange(slotOff, signalSize)) return -EIO;
+      const data = new Uint8Array(signalSize);
+      data.set(msg.subarray(0, Math.min(msg.length, signalSize)));
+      m.write(this.physaddr + slotOff, data);
+      const sent = m.readU64(a + SQ.num_sent) + 1;
+      m.writeU32(a + SQ.head, newHead);
+      m.writeU64(a + SQ.num_sent, sent);
+      setSlot(newHead);
+      return 0;
+    } catch (e) {
+      if (e instanceof UnmappedError) return -EIO;
+      throw e;
+    }
+  }
+
+  /**
+   * visorchannel_signalremove: copy the next signal into `out` (up to out.length bytes).
+   * Returns 0, -EAGAIN (empty), -EIO or -EINVAL.
+   */
+  signalRemove(queue: number, out: Uint8Array): number {
+    let slot: number | undefined;
+    const r = this.checkGuard() ? this.doRemove(queue, out, (s) => (slot = s)) : -EIO;
+    this.observer?.(this, 'signalremove', { queue, result: r, slot });
+    return r;
+  }
+
+  private doRemove(queue: number, out: Uint8Array, setSlot: (s: number) => void): number {
+    const qh = this.queueBase(queue);
+    if (qh < 0) return qh;
+    const m = this.memory;
+    const a = this.physaddr + qh;
+    try {
+      const head = m.readU32(a + SQ.head);
+      const tail = m.readU32(a + SQ.tail);
+      if (head === tail) return -EAGAIN;
+      const maxSlots = m.readU32(a + SQ.max_slots);
+      if (maxSlots === 0) return -EINVAL;
+      const signalSize = m.readU32(a + SQ.signal_size);
+      const sigBase = m.readU64(a + SQ.sig_base_offset);
+      const newTail = (tail + 1) % maxSlots;
+      const slotOff = qh + sigBase + newTail * signalSize;
+      if (!this.inRange(slotOff, signalSize)) return -EIO;
+      const n = Math.min(signalSize, out.length);
+      m.readInto(this.physaddr + slotOff, out, 0, n);
+      const received = m.readU64(a + SQ.num_received) + 1;
+      m.writeU32(a + SQ.tail, newTail);
+      m.writeU64(a + SQ.num_received, received);
+      setSlot(newTail);
+      return 0;
+    } catch (e) {
+      if (e instanceof UnmappedError) return -EIO;
+      throw e;
+    }
+  }
+
+  /** visorchannel_signalempty: true also when the header cannot be read. */
+  signalEmpty(queue: number): boolean {
+    const qh = this.queueBase(queue);
+    if (qh < 0) return true;
+    try {
+      const a = this.physaddr + qh;
+      return this.memory.readU32(a + SQ.head) === this.memory.readU32(a + SQ.tail);
+    } catch (e) {
+      if (e instanceof UnmappedError) return true;
+      throw e;
+    }
+  }
+}
+
+export function readU32(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)) + b[o + 3] * 0x1000000;
+}
+
+export function readU64(b: Uint8Array, o: number): number {
+  return readU32(b, o) + readU32(b, o + 4) * 0x100000000;
+}
+
+export function writeU32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+  b[o + 2] = (v >>> 16) & 0xff;
+  b[o + 3] = (v >>> 24) & 0xff;
+}
+
+export function writeU64(b: Uint8Array, o: number, v: number): void {
+  writeU32(b, o, v >>> 0);
+  writeU32(b, o + 4, Math.floor(v / 0x100000000) >>> 0);
+}
