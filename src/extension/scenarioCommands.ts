@@ -1,0 +1,154 @@
+/** "Visorbus: New Scenario", "Run Scenario" (headless, `node dist/emulator.js run FILE`) and "Debug Scenario". */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { LANGUAGE_ID, scenarioLaunchConfig } from './debug/configuration';
+
+export const SCENARIO_TEMPLATE = `# A visorbus scenario: one command a line, '#' starts a comment.
+# F5 debugs it step by step; "Visorbus: Run Scenario" runs it headless and checks the expect lines.
+chipset init
+
+# bus 1: the console partition (keyboard, mouse)
+bus create 1 name=console
+device create 1:1 type=keyboard
+device create 1:2 type=mouse
+
+# bus 2: the IO partition (disk HBA, NIC)
+bus create 2 name=io
+device create 2:0 type=vhba bytes=0x10000
+device create 2:1 type=vnic
+wait 10ms                       # channel_interrupt polls run
+
+expect /sys/bus/visorbus/devices/vbus2:dev0/driver == visorhba
+device pause 2:0
+device resume 2:0
+wait 10ms
+`;
+
+export interface RunResult { file: string; exitCode: number | null; signal: string | null; stdout: string; stderr: string; ms: number }
+
+async function pickScenario(): Promise<vscode.Uri | undefined> {
+  const active = vscode.window.activeTextEditor?.document;
+  if (active?.languageId === LANGUAGE_ID) return active.uri;
+  const files = await vscode.workspace.findFiles('**/*.visor', '**/node_modules/**', 200);
+  if (files.length === 0) {
+    void vscode.window.showInformationMessage('Visorbus: no .visor scenario in the workspace. Create one with "Visorbus: New Scenario".');
+    return undefined;
+  }
+  if (files.length === 1) return files[0];
+  const pick = await vscode.window.showQuickPick(files.map(f => ({ label: vscode.workspace.asRelativePath(f), uri: f })),
+    { placeHolder: 'Scenario to run' });
+  return pick?.uri;
+}
+
+/** The file the emulator should read: saved first; an untitled scenario goes to a temp file. */
+async function scenarioFile(uri: vscode.Uri): Promise<string> {
+  const doc = vscode.workspace.textDocuments.find(d => d.uri.toString() === uri.toString());
+  if (doc?.isUntitled) {
+    const file = path.join(os.tmpdir(), `visorbus-untitled-${process.pid}.visor`);
+    await fs.promises.writeFile(file, doc.getText());
+    return file;
+  }
+  if (doc?.isDirty) await doc.save();
+  return uri.fsPath;
+}
+
+export class ScenarioCommands {
+  constructor(private readonly context: vscode.ExtensionContext, private readonly output: vscode.OutputChannel) {}
+
+  get emulatorPath(): string {
+    return this.context.asAbsolutePath(path.join('dist', 'emulator.js'));
+  }
+
+  /** Run a scenario headless; its output goes to the "Visorbus" output channel. */
+  async run(uri?: vscode.Uri): Promise<RunResult | undefined> {
+    uri ??= await pickScenario();
+    if (!uri) return undefined;
+    const file = await scenarioFile(uri);
+    const name = path.basename(uri.path);
+    this.output.show(true);
+    this.output.appendLine(`$ node ${path.relative(this.context.extensionPath, this.emulatorPath)} run ${file}`);
+    const started = Date.now();
+    const result = await vscode.window.withProgress({
+      location: vscode.ProgressLocation.Notification, title: `Visorbus: running ${name}`, cancellable: true,
+    }, (_progress, token) => new Promise<RunResult>(resolve => {
+      const child = spawn(process.execPath, [this.emulatorPath, 'run', file], {
+        cwd: path.dirname(file), env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      const pipe = (chunk: Buffer, err: boolean) => {
+        const text = chunk.toString();
+        if (err) stderr += text;
+        else stdout += text;
+        this.output.append(text);
+      };
+      child.stdout.on('data', (c: Buffer) => pipe(c, false));
+      child.stderr.on('data', (c: Buffer) => pipe(c, true));
+      const cancel = token.onCancellationRequested(() => child.kill());
+      child.on('error', e => {
+        stderr += e.message;
+        this.output.appendLine(`cannot start the emulator: ${e.message}`);
+      });
+      child.on('close', (exitCode, signal) => {
+        cancel.dispose();
+        resolve({ file, exitCode, signal, stdout, stderr, ms: Date.now() - started });
+      });
+    }));
+    const verdict = result.exitCode === 0 ? 'passed' : result.signal ? `stopped (${result.signal})` : `failed (exit code ${result.exitCode})`;
+    this.output.appendLine(`${name}: ${verdict} in ${result.ms} ms`);
+    this.output.appendLine('');
+    if (result.exitCode === 0) {
+      vscode.window.setStatusBarMessage(`$(pass) Visorbus: ${name} passed`, 5000);
+    } else {
+      void vscode.window.showErrorMessage(`Visorbus: ${name} ${verdict}. See the Visorbus output.`, 'Show Output').then(c => {
+        if (c) this.output.show();
+      });
+    }
+    return result;
+  }
+
+  async debug(uri?: vscode.Uri): Promise<boolean> {
+    uri ??= await pickScenario();
+    if (!uri) return false;
+    const file = await scenarioFile(uri);
+    return vscode.debug.startDebugging(vscode.workspace.getWorkspaceFolder(uri), scenarioLaunchConfig(file));
+  }
+
+  /** Create a scenario from the template: untitled, or as a file in the workspace. */
+  async create(where?: 'untitled' | 'workspace', relPath?: string): Promise<vscode.Uri | undefined> {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    if (!where) {
+      const items: (vscode.QuickPickItem & { where: 'untitled' | 'workspace' })[] = [
+        { label: '$(new-file) Untitled scenario', description: 'an unsaved .visor editor', where: 'untitled' },
+      ];
+      if (folder) items.push({ label: '$(file-add) Scenario file in the workspace', description: folder.name, where: 'workspace' });
+      where = (await vscode.window.showQuickPick(items, { placeHolder: 'Where should the new scenario go?' }))?.where;
+      if (!where) return undefined;
+    }
+    if (where === 'untitled' || !folder) {
+      const doc = await vscode.workspace.openTextDocument({ language: LANGUAGE_ID, content: SCENARIO_TEMPLATE });
+      await vscode.window.showTextDocument(doc);
+      return doc.uri;
+    }
+    relPath ??= await vscode.window.showInputBox({
+      prompt: 'Scenario file (relative to the workspace folder)', value: 'scenario.visor',
+      validateInput: v => (/\.visor$/.test(v.trim()) ? undefined : 'The name must end with .visor'),
+    });
+    if (!relPath) return undefined;
+    const uri = vscode.Uri.joinPath(folder.uri, relPath.trim());
+    try {
+      await vscode.workspace.fs.stat(uri);
+      void vscode.window.showErrorMessage(`Visorbus: ${relPath} already exists.`);
+      await vscode.window.showTextDocument(uri);
+      return undefined;
+    } catch {
+      // does not exist yet: good
+    }
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(SCENARIO_TEMPLATE));
+    await vscode.window.showTextDocument(uri);
+    return uri;
+  }
+}
