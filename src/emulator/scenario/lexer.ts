@@ -112,7 +112,7 @@ function readQuoted(line: string, start: number): QuotedResult | LexError {
           const h = i + 2 < line.length ? hexValue(line.charCodeAt(i + 2)) : -1;
           const l = i + 3 < line.length ? hexValue(line.charCodeAt(i + 3)) : -1;
           if (h < 0 || l < 0) {
-            const end = Math.min(line.length, i + 4);
+            const end = i + 2 + (h < 0 ? 0 : 1);
             return {
               start: i,
               end,
