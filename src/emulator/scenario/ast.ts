@@ -81,7 +81,11 @@ export type Command =
   /** `memory write 0x1000 hex:4543...` or `memory write 2:0+0x40 u32 7` — back-end corruption / setup. */
   | { kind: 'memoryWrite'; target: { device: DeviceRef | 'controlvm'; offset: number } | { address: number }; data: Uint8Array }
   /** Function-driver commands (issue: visorhba/visornic/visorinput back-ends); args are key=value or positional. */
-  | { kind: 'backend'; family: 'disk' | 'net' | 'keyboard' | 'mouse' | 'fault' | 'input'; device: DeviceRef; verb: string; positional: (string | number)[]; options: Record<string, string | number> }
+  | {
+      kind: 'backend'; family: 'disk' | 'net' | 'keyboard' | 'mouse' | 'fault' | 'input'; device: DeviceRef; verb: string; positional: (string | number)[]; options: Record<string, string | number>;
+      /** The DATA argument (`"text"` or `hex:..`) of disk write / net send / net xmit, decoded to bytes (\xNN in a string = one raw byte). */
+      data?: Uint8Array;
+    }
   | { kind: 'log'; message: string };
 
 export interface ScenarioStep {

@@ -1,0 +1,346 @@
+/**
+ * The emulated machine: guest memory, the engine (clock + events), the guest kernel's
+ * visorbus core, visorchipset and sysfs, the Command partition, and the service
+ * partition back-ends — wired together, and a run loop that advances virtual time.
+ * It knows nothing of scenarios or debuggers: the runner and the DAP host drive it.
+ */
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { v5 as uuidv5 } from 'uuid';
+import { Engine } from './engine/engine';
+import { THREAD } from './engine/events';
+import { GuestMemory } from './memory/guestmemory';
+import { Sysfs } from './sysfs/sysfs';
+import * as vsys from './sysfs/visorsysfs';
+import { Kernel } from './kernel/guestkernel';
+import { VisorBus } from './visorbus/visorbus';
+import { BusDevice } from './visorbus/visordevice';
+import { VisorDriver } from './visorbus/driver';
+import { VisorChipset } from './visorchipset/visorchipset';
+import { VisorChannel } from './visorchannel/visorchannel';
+import { CommandPartition, CONTROLVM_ADDR } from './backend/commandpartition';
+import { BackendDevice, BackendHost, ServiceBackend } from './backend/servicepartition';
+import { GUIDS } from './protocol/guid';
+import { BUS_ROOT_DEVICE } from './protocol/controlvm';
+import * as errno from './protocol/errno';
+
+/** Namespace for deterministic instance GUIDs (uuid v5 of "bus:dev"). */
+const INSTANCE_NAMESPACE = '6f0c6a53-8a4c-4b59-9a55-7669736f7262';
+
+export function instanceGuid(bus: number, dev: number): string {
+  return uuidv5(`${bus}:${dev >>> 0}`, INSTANCE_NAMESPACE);
+}
+
+export interface EmulatorOptions {
+  hz?: number;
+  /** modprobe by module alias when a device has no driver (default on). */
+  autoload?: boolean;
+  /** channel_interrupt period in milliseconds (default: 10 jiffies, the kernel's). */
+  pollIntervalMs?: number;
+  /** Keep every event in memory (CLI --json, tests). */
+  keepEvents?: boolean;
+  /** Directory for relative paths (driver modules, disk images). */
+  baseDir?: string;
+  builtinDrivers?: Record<string, () => VisorDriver>;
+  /** "visorbus:<guid>" -> driver name (modules.alias). */
+  moduleAliases?: Record<string, string>;
+  backends?: ServiceBackend[];
+  /** User driver modules may be loaded (false in an untrusted workspace). */
+  allowUserDrivers?: boolean;
+}
+
+export class EmulatorError extends Error {}
+
+export class Emulator {
+  readonly engine: Engine;
+  readonly memory = new GuestMemory();
+  readonly sysfs = new Sysfs();
+  readonly kernel: Kernel;
+  readonly bus: VisorBus;
+  readonly cp: CommandPartition;
+  readonly chipset: VisorChipset;
+  readonly backends: ServiceBackend[];
+  autoload: boolean;
+  private readonly builtins: Record<string, () => VisorDriver>;
+  private readonly aliases: Record<string, string>;
+  /** Source file of each loaded user driver (for the debugger's stack frames). */
+  readonly driverFiles = new Map<string, string>();
+  private changeListeners: (() => void)[] = [];
+  private readonly boundState = new Map<string, string>();
+
+  constructor(readonly opts: EmulatorOptions = {}) {
+    this.engine = new Engine({ hz: opts.hz, keepAll: opts.keepEvents });
+    this.autoload = opts.autoload ?? true;
+    this.builtins = opts.builtinDrivers ?? {};
+    this.aliases = opts.moduleAliases ?? {};
+    this.kernel = new Kernel(this.engine, this.memory, this.sysfs);
+    this.bus = new VisorBus(this.engine, this.kernel, {
+      modprobe: (alias) => this.modprobe(alias),
+      changestateComplete: (d, paused, status) => this.chipset.changestateComplete(d, paused, status),
+      changed: (d) => this.changed(d),
+    });
+    if (opts.pollIntervalMs !== undefined) this.bus.pollJiffies = Math.max(1, this.engine.clock.msToJiffies(opts.pollIntervalMs));
+    this.kernel.runDriverTimer = (dev, label, fn) => {
+      const d = dev as BusDevice;
+      if (d.driver) this.bus.callDriver(d, `timer:${label}`, () => fn());
+      else fn();
+    };
+    this.cp = new CommandPartition(this.engine, this.memory);
+    const guestControlvm = VisorChannel.create(this.memory, CONTROLVM_ADDR, GUIDS.controlvm, 'controlvm');
+    if (typeof guestControlvm === 'string') throw new EmulatorError(guestControlvm);
+    this.observeChannel(guestControlvm, 'controlvm');
+    this.chipset = new VisorChipset(this.engine, this.memory, guestControlvm, this.bus, {
+      autoload: () => this.autoload,
+      prepareDeviceChannel: (ch, b, d) => this.prepareDeviceChannel(ch, b, d),
+    });
+    vsys.addVisorbusRoot(this.sysfs);
+    vsys.addChipset(this.sysfs, this.chipset);
+    const why = this.chipset.start();
+    if (why) throw new EmulatorError(`visorchipset did not start: ${why}`);
+    this.backends = opts.backends ?? [];
+    const host = this.backendHost();
+    for (const b of this.backends) b.attach(host);
+  }
+
+  onChanged(fn: () => void): () => void {
+    this.changeListeners.push(fn);
+    return () => (this.changeListeners = this.changeListeners.filter((f) => f !== fn));
+  }
+
+  /** Keep sysfs in step with the bus core after a topology or binding change. */
+  private changed(dev?: BusDevice): void {
+    if (dev) this.syncDevice(dev.id, dev);
+    else {
+      const present = new Set<string>();
+      for (const d of this.bus.devices.values()) {
+        present.add(d.id);
+        this.syncDevice(d.id, d);
+      }
+      for (const key of [...this.boundState.keys()]) if (!present.has(key)) this.syncDevice(key, undefined);
+    }
+    for (const d of this.bus.drivers.keys()) vsys.addDriver(this.sysfs, d);
+    for (const e of this.sysfs.list('/sys/bus/visorbus/drivers', false)) if (!this.bus.drivers.has(e.name)) vsys.removeDriver(this.sysfs, e.name);
+    for (const l of this.changeListeners) l();
+  }
+
+  /** Bring one bus or device's sysfs entries in line with the model (key "2" or "2:0"). */
+  private syncDevice(key: string, d: BusDevice | undefined): void {
+    const live = d && this.bus.devices.get(VisorBus.key(d.busNo, d.devNo)) === d ? d : undefined;
+    if (!live) {
+      if (!this.boundState.has(key)) return;
+      this.boundState.delete(key);
+      const [b, dv] = key.split(':').map(Number);
+      if (dv === undefined) vsys.removeBusDevice(this.sysfs, b, this.bus.devicesOn(b).length > 0);
+      else vsys.removeDevice(this.sysfs, b, dv);
+      return;
+    }
+    if (!this.boundState.has(key)) {
+      if (live.isBus) vsys.addBusDevice(this.sysfs, this.bus, live);
+      else vsys.addDevice(this.sysfs, live);
+      this.boundState.set(key, '\0');
+    }
+    const state = live.driver?.name ?? '';
+    if (!live.isBus && this.boundState.get(key) !== state) {
+      vsys.syncBinding(this.sysfs, live);
+      this.boundState.set(key, state);
+    }
+  }
+
+  /** Guest-side channel of a device: pause guard and channel-operation events. */
+  private prepareDeviceChannel(ch: VisorChannel, busNo: number, devNo: number): void {
+    const name = `vbus${busNo}:dev${devNo}`;
+    ch.guard = () => {
+      const d = this.bus.find(busNo, devNo);
+      if (d && d.paused && d.driver && this.inDriverCallback(d)) return `${d.driver.name} touched the channel of ${name} while paused`;
+      return undefined;
+    };
+    ch.onGuardViolation = (message) => {
+      this.engine.klog('err', name, `driver error: ${message}`);
+      this.engine.emit('error', name, `driver error: ${message}`, { category: 'driver' });
+    };
+    this.observeChannel(ch, name);
+  }
+
+  private inDriverCallback(d: BusDevice): boolean {
+    const frames = this.engine.log.frames;
+    for (let i = frames.length - 1; i >= 0; i--) if (frames[i].kind === 'driver' && frames[i].device === d.id) return true;
+    return false;
+  }
+
+  private observeChannel(ch: VisorChannel, subject: string): void {
+    ch.observer = (c, op, detail) => {
+      const what =
+        op === 'read' || op === 'write'
+          ? `${op}(offset 0x${(detail.offset ?? 0).toString(16)}, ${detail.length} bytes)`
+          : `${op}(queue ${detail.queue})${detail.slot !== undefined ? ` slot ${detail.slot}` : ''}`;
+      const text = `${what} -> ${detail.result}`;
+      this.engine.within({ kind: 'channel', name: `${subject}: ${what}`, thread: this.engine.log.currentThread(), device: subject === 'controlvm' ? 'controlvm' : subject.replace(/^vbus(\d+):dev(\d+)$/, '$1:$2') }, () => {
+        const data: Record<string, string | number | boolean> = { op, result: detail.result };
+        if (detail.queue !== undefined) data.queue = detail.queue;
+        if (detail.offset !== undefined) data.offset = detail.offset;
+        if (detail.slot !== undefined) data.slot = detail.slot;
+        this.engine.emit('channel', subject, text, data);
+        if (op === 'signalinsert' && detail.result === -errno.EIO && this.queueFull(c, detail.queue!)) {
+          this.engine.emit('error', subject, `signal queue ${detail.queue} overflow on ${subject}`, { category: 'overflow', queue: detail.queue! });
+        }
+      });
+    };
+  }
+
+  private queueFull(c: VisorChannel, q: number): boolean {
+    try {
+      const a = c.physaddr + c.queueOffset(q);
+      const max = this.memory.readU32(a + 52);
+      return max > 0 && (this.memory.readU32(a + 60) + 1) % max === this.memory.readU32(a + 72);
+    } catch {
+      return false;
+    }
+  }
+
+  // ---- drivers --------------------------------------------------------------------------
+
+  /** `driver load NAME|PATH`. Returns an error text, or undefined on success. */
+  loadDriver(nameOrPath: string, isPath: boolean): string | undefined {
+    let drv: VisorDriver;
+    let file: string | undefined;
+    if (!isPath) {
+      const make = this.builtins[nameOrPath];
+      if (!make) return `unknown driver '${nameOrPath}' (built-in drivers: ${Object.keys(this.builtins).join(', ') || 'none'})`;
+      if (this.bus.drivers.has(nameOrPath)) return undefined; // already loaded: like modprobe, nothing to do
+      drv = make();
+    } else {
+      if (this.opts.allowUserDrivers === false) return `user driver modules are disabled in an untrusted workspace; '${nameOrPath}' was not loaded (built-in drivers still work)`;
+      file = path.resolve(this.baseDirOverride ?? this.opts.baseDir ?? process.cwd(), nameOrPath);
+      const loaded = loadDriverModule(file);
+      if (typeof loaded === 'string') return loaded;
+      drv = loaded;
+    }
+    const rc = this.bus.registerDriver(drv, !isPath);
+    if (rc < 0) return `driver ${drv.name} was refused by visorbus (${rc}); see the kernel log`;
+    if (file) this.driverFiles.set(drv.name, file);
+    return undefined;
+  }
+
+  /** Resolve relative driver paths against `dir` while `fn` runs (the scenario's folder). */
+  withBaseDir<T>(dir: string, fn: () => T): T {
+    const prev = this.baseDirOverride;
+    this.baseDirOverride = dir;
+    try {
+      return fn();
+    } finally {
+      this.baseDirOverride = prev;
+    }
+  }
+
+  private baseDirOverride: string | undefined;
+
+  unloadDriver(name: string): string | undefined {
+    if (!this.bus.unregisterDriver(name)) return `driver '${name}' is not loaded`;
+    return undefined;
+  }
+
+  private modprobe(modalias: string): boolean {
+    const name = this.aliases[modalias];
+    if (!name) {
+      this.engine.klog('info', 'udev', `no module for ${modalias}`);
+      return false;
+    }
+    if (this.bus.drivers.has(name)) return false;
+    this.engine.klog('info', 'udev', `modprobe ${name} (alias ${modalias})`);
+    return this.loadDriver(name, false) === undefined;
+  }
+
+  // ---- running --------------------------------------------------------------------------
+
+  /** Run timers until `cond` holds or `maxJiffies` pass; true when the condition held. */
+  runUntil(cond: () => boolean, maxJiffies: number): boolean {
+    const clock = this.engine.clock;
+    const limit = clock.jiffies + maxJiffies;
+    while (!cond()) {
+      const t = clock.popDue(limit);
+      if (!t) {
+        clock.jiffies = limit;
+        return cond();
+      }
+      clock.jiffies = t.due;
+      this.engine.within({ kind: 'timer', name: t.label, thread: t.thread }, t.fn);
+    }
+    return true;
+  }
+
+  /** Advance virtual time by `jiffies`, running every timer due on the way. */
+  advance(jiffies: number): void {
+    this.runUntil(() => false, jiffies);
+  }
+
+  /** Run timers due at the current jiffy (work already queued for "now"). */
+  settle(): void {
+    this.runUntil(() => false, 0);
+  }
+
+  // ---- lookups for the runner, the debugger and the views -------------------------------
+
+  device(bus: number, dev: number): BusDevice | undefined {
+    return this.bus.find(bus, dev);
+  }
+
+  busDevice(bus: number): BusDevice | undefined {
+    return this.bus.find(bus, BUS_ROOT_DEVICE);
+  }
+
+  /** The back-end's knowledge of a device (its channel), whether or not the guest created it. */
+  readonly backendDevices = new Map<string, BackendDevice>();
+
+  private backendHost(): BackendHost {
+    return {
+      engine: this.engine,
+      memory: this.memory,
+      schedule: (bus, delay, label, fn) => {
+        const t = this.engine.clock.schedule(delay, THREAD.backend(bus), label, () =>
+          this.engine.within({ kind: 'backend', name: label, thread: THREAD.backend(bus) }, fn),
+        );
+        return () => this.engine.clock.cancel(t);
+      },
+      allocDma: (bytes, align) => this.kernel.allocDma(bytes, align),
+      device: (bus, dev) => this.backendDevices.get(`${bus}:${dev}`),
+      counter: (name, delta) => this.kernel.counter(name, delta),
+    };
+  }
+
+  backendFor(typeGuid: string): ServiceBackend | undefined {
+    return this.backends.find((b) => b.typeGuids.includes(typeGuid));
+  }
+
+  shutdown(): void {
+    for (const b of this.backends) b.shutdown?.();
+  }
+
+  static errno = errno;
+}
+
+/** Load a user driver module (CommonJS). Accepts `module.exports = driver`, `exports.driver`, `exports.default`, or a factory. */
+export function loadDriverModule(file: string): VisorDriver | string {
+  if (/\.ts$/.test(file)) return `cannot load ${file}: compile TypeScript drivers to JavaScript first (tsc), then load the .js file`;
+  let mod: unknown;
+  try {
+    const req = createRequire(file);
+    mod = req(file);
+  } catch (e) {
+    return `cannot load driver module ${file}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+  }
+  const m = mod as Record<string, unknown>;
+  let cand: unknown = m && typeof m === 'object' && ('driver' in m ? m.driver : 'default' in m ? m.default : m);
+  if (typeof mod === 'function') cand = mod;
+  if (typeof cand === 'function') {
+    try {
+      cand = (cand as (api: unknown) => unknown)({ errno, guids: GUIDS });
+    } catch (e) {
+      return `driver module ${file}: factory threw: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+  const d = cand as Partial<VisorDriver> | undefined;
+  if (!d || typeof d !== 'object' || typeof d.name !== 'string' || !Array.isArray(d.channelTypes)) {
+    return `driver module ${file} does not export a visor driver (an object with name, channelTypes, probe, remove, pause, resume)`;
+  }
+  return d as VisorDriver;
+}

@@ -1,0 +1,120 @@
+/**
+ * The slice of the guest Linux kernel that function drivers lean on: DMA memory in
+ * guest-physical space, class devices in sysfs (/sys/block, /sys/class/net,
+ * /sys/class/input), timers on the virtual clock, and named counters.
+ */
+import { Engine } from '../engine/engine';
+import { THREAD } from '../engine/events';
+import { GuestMemory, PAGE_SIZE } from '../memory/guestmemory';
+import { Sysfs } from '../sysfs/sysfs';
+import { ClassDeviceSpec, GuestKernel, VisorDevice } from '../visorbus/driver';
+
+/** Guest RAM for DMA buffers starts here (above every channel). */
+export const DMA_BASE = 0x2_0000_0000;
+
+export class Kernel implements GuestKernel {
+  private nextDma = DMA_BASE;
+  private readonly counters = new Map<string, number>();
+  /** Runs a driver's private timer inside a driver frame (set by the emulator). */
+  runDriverTimer: (dev: VisorDevice, label: string, fn: () => void) => void = (_d, _l, fn) => fn();
+
+  constructor(
+    private readonly engine: Engine,
+    readonly memory: GuestMemory,
+    private readonly sysfs: Sysfs,
+  ) {}
+
+  get hz(): number {
+    return this.engine.clock.hz;
+  }
+
+  jiffies(): number {
+    return this.engine.jiffies;
+  }
+
+  allocDma(bytes: number, align = 8): number {
+    if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new RangeError(`allocDma: bad size ${bytes}`);
+    const a = Math.max(align, 8);
+    const addr = Math.ceil(this.nextDma / a) * a;
+    const size = Math.ceil(bytes / PAGE_SIZE) * PAGE_SIZE;
+    this.memory.map(addr, size, `dma@0x${addr.toString(16)}`);
+    // A guard page between allocations turns overruns into unmapped accesses.
+    this.nextDma = addr + size + PAGE_SIZE;
+    return addr;
+  }
+
+  freeDma(addr: number): void {
+    this.memory.unmap(addr);
+  }
+
+  private classDir(cls: string, name: string, parent?: VisorDevice): string {
+    const p = parent ? `/sys/devices/visorbus${parent.busNo}/${parent.name}` : '/sys/devices/virtual';
+    return `${p}/${cls}/${name}`;
+  }
+
+  addClassDevice(spec: ClassDeviceSpec, parent?: VisorDevice): string {
+    const name = spec.name;
+    const dir = this.classDir(spec.cls, name, parent);
+    this.sysfs.mkdir(dir);
+    for (const [attr, read] of Object.entries(spec.attrs)) this.sysfs.file(`${dir}/${attr}`, read, spec.writers?.[attr]);
+    for (const [attr, write] of Object.entries(spec.writers ?? {})) if (!spec.attrs[attr]) this.sysfs.file(`${dir}/${attr}`, undefined, write);
+    this.sysfs.link(`/sys/class/${spec.cls}/${name}`, `../../..${dir.slice('/sys'.length)}`);
+    if (spec.cls === 'block') this.sysfs.link(`/sys/block/${name}`, `..${dir.slice('/sys'.length)}`);
+    if (parent) this.sysfs.link(`${dir}/device`, '../..');
+    this.engine.uevent('add', dir.slice('/sys'.length), { SUBSYSTEM: spec.cls, DEVNAME: name });
+    this.classParents.set(`${spec.cls}/${name}`, dir);
+    return name;
+  }
+
+  private readonly classParents = new Map<string, string>();
+
+  removeClassDevice(cls: string, name: string): void {
+    const dir = this.classParents.get(`${cls}/${name}`);
+    if (!dir) return;
+    this.classParents.delete(`${cls}/${name}`);
+    this.sysfs.remove(dir);
+    this.sysfs.remove(`/sys/class/${cls}/${name}`);
+    if (cls === 'block') this.sysfs.remove(`/sys/block/${name}`);
+    this.engine.uevent('remove', dir.slice('/sys'.length), { SUBSYSTEM: cls, DEVNAME: name });
+  }
+
+  nextClassName(cls: string, prefix: string): string {
+    if (cls === 'block' && prefix === 'sd') {
+      for (let i = 0; ; i++) {
+        const n = `sd${blockSuffix(i)}`;
+        if (!this.classParents.has(`block/${n}`)) return n;
+      }
+    }
+    for (let i = 0; ; i++) if (!this.classParents.has(`${cls}/${prefix}${i}`)) return `${prefix}${i}`;
+  }
+
+  setTimer(dev: VisorDevice, delay: number, label: string, fn: () => void): () => void {
+    const t = this.engine.clock.schedule(delay, THREAD.busPoll(dev.busNo), `${dev.name} ${label}`, () => this.runDriverTimer(dev, label, fn));
+    return () => this.engine.clock.cancel(t);
+  }
+
+  counter(name: string, delta = 0): number {
+    const v = (this.counters.get(name) ?? 0) + delta;
+    this.counters.set(name, v);
+    return v;
+  }
+
+  counterValue(name: string): number | undefined {
+    return this.counters.get(name);
+  }
+
+  allCounters(): Record<string, number> {
+    return Object.fromEntries([...this.counters.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  }
+}
+
+/** sda..sdz, sdaa.. like the SCSI disk driver. */
+function blockSuffix(i: number): string {
+  let s = '';
+  let n = i;
+  do {
+    s = String.fromCharCode(97 + (n % 26)) + s;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return s;
+}

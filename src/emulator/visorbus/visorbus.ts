@@ -1,0 +1,429 @@
+/**
+ * The visorbus core (reference §5): registers function drivers, matches devices to
+ * drivers by channel-type GUID and header check, calls probe/remove/pause/resume and
+ * the periodic channel_interrupt, and publishes client info into the vbus channel.
+ * Every driver callback and channel operation is an event inside its own frame, so the
+ * debugger can stop in it.
+ */
+import { Engine } from '../engine/engine';
+import { THREAD } from '../engine/events';
+import { EBUSY, EINVAL, ENOENT, errnoName } from '../protocol/errno';
+import { GUIDS, bytesToGuid, guidToBytes } from '../protocol/guid';
+import { VBUS, VISOR_CHANNEL_SIGNATURE } from '../protocol/layout';
+import { VisorChannel } from '../visorchannel/visorchannel';
+import { ChannelTypeDescriptor, GuestKernel, VisorDriver } from './driver';
+import { BusDevice, DeviceHooks } from './visordevice';
+
+/** POLLJIFFIES_NORMALCHANNEL */
+export const POLLJIFFIES_NORMALCHANNEL = 10;
+
+/** Thrown into the model when a driver callback throws; carries the driver's own error. */
+export class DriverException extends Error {
+  constructor(
+    readonly driver: string,
+    readonly callback: string,
+    readonly device: string,
+    readonly reason: unknown,
+  ) {
+    super(`${driver}.${callback}(${device}) threw: ${reason instanceof Error ? reason.message : String(reason)}`);
+  }
+}
+
+export interface BusEvents {
+  /** A device needs a driver nobody loaded: autoload by module alias (returns true if one was loaded). */
+  modprobe(modalias: string): boolean;
+  /** pause/resume completion for the chipset's CHANGESTATE response. */
+  changestateComplete(dev: BusDevice, paused: boolean, status: number): void;
+  /** Topology or binding changed (views refresh); `dev` when only that object changed. */
+  changed(dev?: BusDevice): void;
+}
+
+export class VisorBus {
+  readonly devices = new Map<string, BusDevice>();
+  readonly drivers = new Map<string, VisorDriver>();
+  readonly builtinNames = new Set<string>();
+  /** Poll period in jiffies for channel_interrupt (launch option pollIntervalMs may change it). */
+  pollJiffies = POLLJIFFIES_NORMALCHANNEL;
+  private readonly hooks: DeviceHooks;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly kernel: GuestKernel,
+    private readonly events: BusEvents,
+    private readonly kernelRelease = '6.1.0-visorbus-studio',
+  ) {
+    this.hooks = {
+      enableInterrupts: (d) => this.enableChannelInterrupts(d),
+      disableInterrupts: (d) => this.disableChannelInterrupts(d),
+      log: (d, level, text) => this.engine.klog(level, `${d.driver?.name ?? 'visorbus'} ${d.name}`, text),
+    };
+  }
+
+  static key(bus: number, dev: number): string {
+    return `${bus}:${dev >>> 0}`;
+  }
+
+  find(bus: number, dev: number): BusDevice | undefined {
+    return this.devices.get(VisorBus.key(bus, dev));
+  }
+
+  buses(): BusDevice[] {
+    return [...this.devices.values()].filter((d) => d.isBus).sort((a, b) => a.busNo - b.busNo);
+  }
+
+  devicesOn(bus: number): BusDevice[] {
+    return [...this.devices.values()].filter((d) => !d.isBus && d.busNo === bus).sort((a, b) => a.devNo - b.devNo);
+  }
+
+  newDevice(bus: number, dev: number, channel: VisorChannel, typeGuid: string, instGuid: string): BusDevice {
+    return new BusDevice(bus, dev, channel, typeGuid, instGuid, this.kernel, this.hooks);
+  }
+
+  // ---- driver registration ------------------------------------------------------------
+
+  /** visorbus_register_visor_driver: 0, -EINVAL (missing callbacks), -EEXIST-like refusal as -EINVAL. */
+  registerDriver(drv: VisorDriver, builtin: boolean): number {
+    for (const cb of ['probe', 'remove', 'pause', 'resume'] as const) {
+      if (typeof drv[cb] !== 'function') {
+        this.engine.klog('err', 'visorbus', `driver ${drv.name}: missing ${cb}(), registration refused`);
+        return -EINVAL;
+      }
+    }
+    if (!drv.name || this.drivers.has(drv.name)) {
+      this.engine.klog('err', 'visorbus', `driver '${drv.name}' is already registered`);
+      return -EINVAL;
+    }
+    this.drivers.set(drv.name, drv);
+    if (builtin) this.builtinNames.add(drv.name);
+    this.engine.klog('info', 'visorbus', `registered driver ${drv.name}`);
+    // A driver that loads after its devices probes them now (driver_attach).
+    for (const d of this.sortedDevices()) {
+      if (!d.isBus && d.created && !d.driver) this.tryBind(d, drv);
+    }
+    this.events.changed();
+    return 0;
+  }
+
+  unregisterDriver(name: string): boolean {
+    const drv = this.drivers.get(name);
+    if (!drv) return false;
+    for (const d of this.sortedDevices()) if (d.driver === drv) this.unbind(d);
+    this.drivers.delete(name);
+    this.builtinNames.delete(name);
+    this.engine.klog('info', 'visorbus', `unregistered driver ${name}`);
+    this.events.changed();
+    return true;
+  }
+
+  private sortedDevices(): BusDevice[] {
+    return [...this.devices.values()].sort((a, b) => a.busNo - b.busNo || (a.devNo >>> 0) - (b.devNo >>> 0));
+  }
+
+  // ---- matching -------------------------------------------------------------------------
+
+  /** visor_check_channel on the cached header. */
+  checkChannel(ch: VisorChannel, t: ChannelTypeDescriptor): string | undefined {
+    if (t.guid !== '00000000-0000-0000-0000-000000000000' && ch.headerTypeGuid !== t.guid)
+      return `chtype ${ch.headerTypeGuid} != ${t.guid}`;
+    if (t.minBytes > 0 && ch.nbytes < t.minBytes) return `size ${ch.nbytes} < ${t.minBytes}`;
+    if (t.version > 0 && ch.versionId !== t.version) return `version_id ${ch.versionId} != ${t.version}`;
+    if (ch.signatureLow !== VISOR_CHANNEL_SIGNATURE || ch.signatureHigh !== 0)
+      return `signature 0x${ch.signatureHigh.toString(16)}${ch.signatureLow.toString(16).padStart(8, '0')} != 0x${VISOR_CHANNEL_SIGNATURE.toString(16)}`;
+    return undefined;
+  }
+
+  /** visorbus_match: index of the matching channel type, or -1. */
+  match(d: BusDevice, drv: VisorDriver): number {
+    for (let i = 0; i < drv.channelTypes.length; i++) {
+      const t = drv.channelTypes[i];
+      if (t.guid !== d.channelTypeGuid) continue;
+      const why = this.checkChannel(d.visorchannel, t);
+      if (why) {
+        this.engine.klog('warn', 'visorbus', `Channel mismatch on channel=${d.name} (${why})`);
+        return -1;
+      }
+      return i;
+    }
+    return -1;
+  }
+
+  private tryBind(d: BusDevice, drv: VisorDriver): boolean {
+    const idx = this.match(d, drv);
+    if (idx < 0) return false;
+    return this.probe(d, drv, idx);
+  }
+
+  /** visordriver_probe_device. */
+  private probe(d: BusDevice, drv: VisorDriver, idx: number): boolean {
+    d.beingRemoved = false;
+    d.driver = drv;
+    d.typeIndex = idx;
+    const rc = this.callDriver(d, 'probe', () => drv.probe(d));
+    if (rc < 0) {
+      this.engine.klog('err', `visorbus ${d.name}`, `${drv.name} probe failed: ${rc} (${errnoName(rc)}); device stays unbound`);
+      this.engine.emit('error', d.name, `probe of ${d.name} by ${drv.name} failed: ${rc}`, { category: 'probe', errno: rc });
+      if (d.timerActive) this.disableChannelInterrupts(d);
+      d.driver = undefined;
+      d.typeIndex = -1;
+      d.driverData = undefined;
+      return false;
+    }
+    this.publishDeviceInfo(d);
+    this.events.changed(d);
+    return true;
+  }
+
+  /** Call a driver callback inside its frame; a throw becomes a -EIO-like failure and an error event. */
+  callDriver(d: BusDevice, callback: string, fn: () => number | void): number {
+    const drv = d.driver!;
+    const thread = callback === 'channel_interrupt' ? THREAD.busPoll(d.busNo) : this.engine.log.currentThread();
+    return this.engine.within(
+      { kind: 'driver', name: `${drv.name}.${callback}(${d.name})`, thread, device: d.id, driver: drv.name, callback },
+      () => {
+        this.engine.emit('call', d.name, `${drv.name}.${callback}(${d.name})`, { driver: drv.name, callback, device: d.id });
+        let rc: number;
+        try {
+          const r = fn();
+          rc = typeof r === 'number' ? r : 0;
+        } catch (e) {
+          const ex = new DriverException(drv.name, callback, d.name, e);
+          this.engine.emit('error', d.name, ex.message, { category: 'exception', driver: drv.name, callback, device: d.id });
+          this.engine.klog('err', `${drv.name} ${d.name}`, `${callback}() threw: ${e instanceof Error ? e.message : String(e)}`);
+          rc = -EINVAL;
+        }
+        this.engine.emit('return', d.name, `${drv.name}.${callback}(${d.name}) returned ${rc}`, { driver: drv.name, callback, device: d.id, result: rc });
+        return rc;
+      },
+    );
+  }
+
+  private unbind(d: BusDevice): void {
+    const drv = d.driver;
+    if (!drv) return;
+    d.beingRemoved = true;
+    this.callDriver(d, 'remove', () => drv.remove(d));
+    this.disableChannelInterrupts(d);
+    d.driver = undefined;
+    d.typeIndex = -1;
+    d.driverData = undefined;
+    d.paused = false;
+    d.pausing = d.resuming = false;
+  }
+
+  // ---- creation / destruction -----------------------------------------------------------
+
+  /** visorbus_create_instance: checks the vbus channel, registers, publishes chipset/bus info. 0 or -errno. */
+  createBus(bus: BusDevice): number {
+    const ch = bus.visorchannel;
+    const why = this.checkChannel(ch, { guid: GUIDS.vbus, name: 'vbus', minBytes: VBUS.minBytes, version: 1 });
+    if (why) {
+      this.engine.klog('err', 'visorbus', `Channel mismatch on channel=${bus.name} (${why})`);
+      return -EINVAL;
+    }
+    const hi = new Uint8Array(24);
+    if (ch.read(VBUS.hdr_info, hi) < 0) return -5;
+    const dv = new DataView(hi.buffer);
+    if (dv.getUint32(0, true) < 128 || dv.getUint32(4, true) < 256) {
+      this.engine.klog('err', 'visorbus', `${bus.name}: vbus header info too small`);
+      return -EINVAL;
+    }
+    this.devices.set(VisorBus.key(bus.busNo, bus.devNo), bus);
+    bus.created = true;
+    this.publishChipsetAndBus(bus);
+    this.engine.uevent('add', bus.sysfsPath, { MODALIAS: `visorbus:${bus.channelTypeGuid}` });
+    this.events.changed(bus);
+    return 0;
+  }
+
+  removeBus(bus: BusDevice): void {
+    this.devices.delete(VisorBus.key(bus.busNo, bus.devNo));
+    this.engine.uevent('remove', bus.sysfsPath, { MODALIAS: `visorbus:${bus.channelTypeGuid}` });
+    this.events.changed(bus);
+  }
+
+  /** create_visor_device: device_add -> uevent -> match/probe (or modprobe by alias). */
+  addDevice(d: BusDevice, autoload: boolean): void {
+    this.devices.set(VisorBus.key(d.busNo, d.devNo), d);
+    d.created = true;
+    const modalias = `visorbus:${d.channelTypeGuid}`;
+    this.engine.uevent('add', d.sysfsPath, { MODALIAS: modalias });
+    this.engine.within({ kind: 'bus', name: `device_add(${d.name})`, thread: this.engine.log.currentThread(), device: d.id }, () => {
+      for (const drv of this.drivers.values()) {
+        if (this.tryBind(d, drv)) break;
+      }
+      if (!d.driver && autoload) this.events.modprobe(modalias);
+    });
+    this.events.changed(d);
+  }
+
+  /** device_unregister: remove() if bound, stop polling, drop the device. */
+  removeDevice(d: BusDevice): void {
+    this.engine.within({ kind: 'bus', name: `device_unregister(${d.name})`, thread: this.engine.log.currentThread(), device: d.id }, () => {
+      this.unbind(d);
+    });
+    this.devices.delete(VisorBus.key(d.busNo, d.devNo));
+    this.engine.uevent('remove', d.sysfsPath, { MODALIAS: `visorbus:${d.channelTypeGuid}` });
+    this.events.changed(d);
+  }
+
+  // ---- pause / resume (§5.6) ------------------------------------------------------------
+
+  /** Returns 0 when started (or when there is no driver: no response will come), or -errno. */
+  pauseDevice(d: BusDevice): number {
+    return this.changeState(d, true);
+  }
+
+  resumeDevice(d: BusDevice): number {
+    return this.changeState(d, false);
+  }
+
+  private changeState(d: BusDevice, pause: boolean): number {
+    const drv = d.driver;
+    if (!drv) {
+      this.engine.klog('info', `visorbus ${d.name}`, `${pause ? 'pause' : 'resume'}: no driver bound, no response will be sent`);
+      return 0;
+    }
+    if (d.pausing || d.resuming) return -EBUSY;
+    if (!pause) {
+      this.publishDeviceInfo(d);
+      d.paused = false;
+    }
+    if (pause) d.pausing = true;
+    else d.resuming = true;
+    const complete = (status: number) => this.complete(d, pause, status);
+    const rc = this.callDriver(d, pause ? 'pause' : 'resume', () => (pause ? drv.pause(d, complete) : drv.resume(d, complete)));
+    if (rc < 0) {
+      if (pause) d.pausing = false;
+      else d.resuming = false;
+      return rc;
+    }
+    return 0;
+  }
+
+  private complete(d: BusDevice, pause: boolean, status: number): void {
+    if (pause ? !d.pausing : !d.resuming) {
+      this.engine.klog('warn', `visorbus ${d.name}`, `${pause ? 'pause' : 'resume'} completion ignored (no ${pause ? 'pause' : 'resume'} in progress)`);
+      return;
+    }
+    if (pause) {
+      d.pausing = false;
+      if (status >= 0) d.paused = true;
+    } else d.resuming = false;
+    this.engine.within({ kind: 'bus', name: `${pause ? 'pause' : 'resume'}_complete(${d.name}, ${status})`, thread: this.engine.log.currentThread(), device: d.id }, () => {
+      this.engine.emit('complete', d.name, `${pause ? 'pause' : 'resume'} complete(${d.name}, ${status})`, { device: d.id, status, pause });
+      this.events.changestateComplete(d, pause, status);
+    });
+    this.events.changed(d);
+  }
+
+  // ---- channel interrupts (§5.4) ----------------------------------------------------------
+
+  enableChannelInterrupts(d: BusDevice): number {
+    if (!d.driver?.channelInterrupt) {
+      this.engine.klog('err', `${d.driver?.name ?? 'visorbus'} ${d.name}`, 'no interrupt function!');
+      return -ENOENT;
+    }
+    if (d.beingRemoved || d.timerActive) return -EINVAL;
+    d.timerActive = true;
+    this.armPoll(d);
+    return 0;
+  }
+
+  disableChannelInterrupts(d: BusDevice): void {
+    if (!d.timerActive) return;
+    this.engine.clock.cancel(d.timer);
+    d.timer = undefined;
+    d.timerActive = false;
+  }
+
+  private armPoll(d: BusDevice): void {
+    d.timer = this.engine.clock.schedule(this.pollJiffies, THREAD.busPoll(d.busNo), d.name, () => {
+      const drv = d.driver;
+      if (!d.timerActive || !drv?.channelInterrupt) return;
+      this.callDriver(d, 'channel_interrupt', () => drv.channelInterrupt!(d));
+      if (d.timerActive) this.armPoll(d);
+    });
+  }
+
+  // ---- vbus client info (§5.10) ----------------------------------------------------------
+
+  private infoRecord(devtype: string, drvname: string): Uint8Array {
+    const rec = new Uint8Array(256);
+    const put = (s: string, off: number, max: number) => {
+      const b = Buffer.from(s, 'latin1').subarray(0, max - 1);
+      rec.set(b, off);
+    };
+    put(devtype, VBUS.deviceinfo.devtype, 16);
+    put(drvname, VBUS.deviceinfo.drvname, 16);
+    put(`kernel ver. ${this.kernelRelease}`, VBUS.deviceinfo.infostrs, 96);
+    return rec;
+  }
+
+  private headerInfo(bus: BusDevice): { chp: number; busi: number; dev: number; devBytes: number } | undefined {
+    const hi = new Uint8Array(24);
+    // The bus channel is a vbus channel without lock; its reads are not driver traffic.
+    if (bus.visorchannel.read(VBUS.hdr_info, hi) < 0) return undefined;
+    const dv = new DataView(hi.buffer);
+    return { devBytes: dv.getUint32(4, true), chp: dv.getUint32(12, true), busi: dv.getUint32(16, true), dev: dv.getUint32(20, true) };
+  }
+
+  private publishChipsetAndBus(bus: BusDevice): void {
+    const h = this.headerInfo(bus);
+    if (!h) return;
+    if (h.chp) bus.visorchannel.write(VBUS.hdr_info + h.chp, this.infoRecord('chipset', 'visorchipset'));
+    if (h.busi) bus.visorchannel.write(VBUS.hdr_info + h.busi, this.infoRecord('clientbus', 'visorbus'));
+  }
+
+  private publishDeviceInfo(d: BusDevice): void {
+    const bus = this.find(d.busNo, 0xffffffff);
+    if (!bus) return;
+    const h = this.headerInfo(bus);
+    if (!h) return;
+    this.publishChipsetAndBus(bus);
+    if (!h.dev) return;
+    const devtype = (d.typeName || 'unknownType').slice(0, 15);
+    bus.visorchannel.write(VBUS.hdr_info + h.dev + h.devBytes * d.devNo, this.infoRecord(devtype, d.driver?.name ?? ''));
+  }
+
+  /** debugfs client_bus_info text (§5.9). */
+  clientBusInfo(bus: BusDevice): string {
+    const ch = bus.visorchannel;
+    const rec = (off: number): string | undefined => {
+      const b = new Uint8Array(256);
+      if (ch.read(off, b) < 0) return undefined;
+      if (b[0] < 0x20 || b[0] > 0x7e) return undefined;
+      const str = (o: number, n: number) => {
+        const s = b.subarray(o, o + n);
+        const z = s.indexOf(0);
+        return Buffer.from(z >= 0 ? s.subarray(0, z) : s).toString('latin1');
+      };
+      return `${str(0, 16).padEnd(16)} ${str(16, 16).padEnd(16)} ${str(32, 96)}`;
+    };
+    const lines = [`Client device/driver info for ${bus.partitionName ?? ''} partition (vbus #${bus.busNo}):`];
+    const c = rec(256);
+    if (c) lines.push('   ' + c);
+    const b = rec(512);
+    if (b) lines.push('   ' + b);
+    for (let i = 0, off = 768; off + 256 <= ch.nbytes; i++, off += 256) {
+      const r = rec(off);
+      if (r) lines.push(`[${i}]${r}`);
+    }
+    return lines.join('\n') + '\n';
+  }
+
+  /** partition_guid attribute: "{%pUb}". */
+  static partitionGuidText(bus: BusDevice): string {
+    const b = bus.partitionGuidRaw;
+    const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+    return `{${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}}`;
+  }
+
+  static setPartitionGuid(bus: BusDevice, guid: string): void {
+    bus.partitionGuidRaw = guidToBytes(guid);
+  }
+
+  static partitionGuidCanonical(bus: BusDevice): string {
+    return bytesToGuid(bus.partitionGuidRaw);
+  }
+}
+
