@@ -28,7 +28,7 @@ export interface VisorbusApi {
   scenarios: ScenarioCommands;
   diagnostics: vscode.DiagnosticCollection;
   inspectors(): ChannelInspector[];
-  config: { restrictForTrust: typeof restrictForTrust; applySettings: typeof applySettings; validate: typeof validate };
+  config: { provider: VisorbusConfigurationProvider; restrictForTrust: typeof restrictForTrust; applySettings: typeof applySettings; validate: typeof validate };
 }
 
 export function activate(context: vscode.ExtensionContext): VisorbusApi {
@@ -215,7 +215,7 @@ export function activate(context: vscode.ExtensionContext): VisorbusApi {
     sessions, model, devices, drivers, sysfs, statusBar, scenarios, diagnostics,
     views: { devices: devicesView as vscode.TreeView<unknown>, drivers: driversView as vscode.TreeView<unknown>, sysfs: sysfsView as vscode.TreeView<unknown> },
     inspectors: () => ChannelInspector.all(),
-    config: { restrictForTrust, applySettings, validate },
+    config: { provider: configProvider, restrictForTrust, applySettings, validate },
   };
 }
 

@@ -1,0 +1,241 @@
+#!/usr/bin/env node
+// One offline e2e run in a real VS Code (code-server 4.100.3 = VS Code 1.100.3, Debian chromium):
+//   1. compile the e2e tests, package the VSIX (expects `npm run build` done: dist/*.js),
+//   2. start a fresh code-server on 127.0.0.1:<free port> with its own config, user data and
+//      extensions dirs under a temp dir, install the VSIX into it,
+//   3. run the mocha suite inside the real node extension host (payload URL with
+//      extensionDevelopmentPath = repo root, extensionTestsPath = out/e2e/suite; exit code from
+//      window.codeAutomationExit),
+//   4. run the Playwright UI tests against the installed VSIX (screenshots in test-output/e2e/),
+//   5. always kill the process group it started.
+// Options: --only exthost|ui, --grep PATTERN (both phases), --keep (keep the temp dir).
+// Env: E2E_CODE_SERVER (default .e2e/code-server/node_modules/.bin/code-server), E2E_CHROMIUM (/usr/bin/chromium).
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import util from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { buildTests } from './build-tests.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(path.join(ROOT, 'package.json'));
+const CODE_SERVER = process.env.E2E_CODE_SERVER || path.join(ROOT, '.e2e', 'code-server', 'node_modules', '.bin', 'code-server');
+const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
+const SHOTS = path.join(ROOT, 'test-output', 'e2e');
+const VSIX = path.join(ROOT, 'dist', 'visorbus-studio.vsix');
+const EXTHOST_TIMEOUT_MS = 10 * 60 * 1000;
+
+const args = process.argv.slice(2);
+const opt = name => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const only = opt('--only');
+const grep = opt('--grep');
+const keep = args.includes('--keep');
+
+const timings = [];
+const t0 = Date.now();
+async function step(name, fn) {
+  const start = Date.now();
+  process.stdout.write(`\n== ${name}\n`);
+  try {
+    return await fn();
+  } finally {
+    timings.push([name, Date.now() - start]);
+  }
+}
+
+function run(cmd, argv, options = {}) {
+  const r = spawnSync(cmd, argv, { cwd: ROOT, stdio: 'inherit', ...options });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} exited with ${r.status ?? r.signal}`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitHealthy(url, child, timeoutMs) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`code-server exited early with ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise(r => setTimeout(r, 250));
+  }
+  throw new Error(`code-server did not answer ${url}/healthz within ${timeoutMs} ms`);
+}
+
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+
+/** Mocha inside code-server's node extension host; resolves with its exit code. */
+async function runExtensionHostTests(url, workspace, logFile) {
+  const { chromium } = require('playwright-core');
+  const host = new URL(url).host; // code-server's remote authority is the host:port the browser uses
+  const remote = p => `vscode-remote://${host}${p}`;
+  const payload = JSON.stringify([
+    ['extensionDevelopmentPath', remote(ROOT)],
+    ['extensionTestsPath', remote(path.join(ROOT, 'out', 'e2e', 'suite'))],
+    ['skipWelcome', 'true'],
+  ]);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const log = fs.createWriteStream(logFile);
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const done = new Promise(resolve => page.exposeFunction('codeAutomationExit', code => resolve(code)));
+    // extension-host output reaches the page console as console.log('%c INFO', 'color: #33f', fmt, ...args)
+    page.on('console', async m => {
+      const a = await Promise.all(m.args().map(x => x.jsonValue().catch(() => '?')));
+      log.write(util.format(...a) + '\n');
+      if (typeof a[0] === 'string' && /^%c +(INFO|ERR)/.test(a[0]) && a.length > 2 &&
+        !/socket|connection token|builtin|Service Worker|ChatSession|\[Extension Host\]/i.test(String(a[2]))) {
+        console.log(util.format(...a.slice(2)));
+      }
+    });
+    page.on('pageerror', e => log.write(`[pageerror] ${e.message}\n`));
+    await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(payload)}`);
+    let timer;
+    const timeout = new Promise(resolve => { timer = setTimeout(() => resolve('timeout'), EXTHOST_TIMEOUT_MS); });
+    const code = await Promise.race([done, timeout]);
+    clearTimeout(timer);
+    if (code === 'timeout') {
+      await page.screenshot({ path: path.join(SHOTS, 'exthost-timeout.png') }).catch(() => {});
+      console.log(`extension-host tests did not finish within ${EXTHOST_TIMEOUT_MS / 1000} s`);
+      return 2;
+    }
+    console.log('extension host exited with code', code);
+    return code;
+  } finally {
+    await browser.close();
+    log.end();
+  }
+}
+
+function copyDir(src, dst) {
+  fs.cpSync(src, dst, { recursive: true });
+}
+
+async function main() {
+  for (const f of ['dist/extension.js', 'dist/emulator.js']) {
+    if (!fs.existsSync(path.join(ROOT, f))) throw new Error(`${f} is missing: run \`npm run build\` first`);
+  }
+  if (!fs.existsSync(CODE_SERVER)) throw new Error(`code-server not found at ${CODE_SERVER}: run scripts/e2e/install.sh`);
+  fs.mkdirSync(SHOTS, { recursive: true });
+  // test output never belongs in git: the folder ignores itself
+  fs.writeFileSync(path.join(ROOT, 'test-output', '.gitignore'), '*\n');
+  for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png') || f.endsWith('.log')) fs.rmSync(path.join(SHOTS, f));
+
+  await step('compile e2e tests', () => buildTests());
+  await step('package VSIX', () => run('npm', ['run', '--silent', 'package']));
+  const vsixBytes = fs.statSync(VSIX).size;
+  console.log(`${path.relative(ROOT, VSIX)}: ${(vsixBytes / 1024).toFixed(1)} KiB`);
+
+  const RUN = fs.mkdtempSync(path.join(os.tmpdir(), 'visorbus-e2e-'));
+  fs.mkdirSync(path.join(RUN, 'data', 'User'), { recursive: true });
+  fs.writeFileSync(path.join(RUN, 'data', 'User', 'settings.json'), JSON.stringify({
+    'workbench.startupEditor': 'none',
+    'telemetry.telemetryLevel': 'off',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'update.mode': 'none',
+    'workbench.tips.enabled': false,
+    'security.workspace.trust.enabled': false,
+    'workbench.enableExperiments': false,
+    'chat.commandCenter.enabled': false,
+    'window.commandCenter': false,
+  }, null, 2));
+  copyDir(path.join(ROOT, 'examples', 'workspace'), path.join(RUN, 'ws-exthost'));
+  copyDir(path.join(ROOT, 'examples', 'workspace'), path.join(RUN, 'ws-ui'));
+  const csArgs = ['--config', path.join(RUN, 'config.yaml'), '--user-data-dir', path.join(RUN, 'data'), '--extensions-dir', path.join(RUN, 'exts')];
+
+  await step('install VSIX into a fresh code-server', () => run(CODE_SERVER, [...csArgs, '--install-extension', VSIX]));
+
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const serverLog = fs.openSync(path.join(SHOTS, 'server.log'), 'w');
+  // detached: the server leads its own process group (extension hosts, adapters, file watchers)
+  const server = spawn(CODE_SERVER, [...csArgs, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry',
+    '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened'],
+  { cwd: RUN, detached: true, stdio: ['ignore', serverLog, serverLog], env: { ...process.env, VISORBUS_E2E: '1' } });
+  const stopServer = () => {
+    try { process.kill(-server.pid, 'SIGTERM'); } catch { /* already gone */ }
+  };
+  const onSignal = sig => { stopServer(); process.exit(sig === 'SIGINT' ? 130 : 143); };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const failures = [];
+  try {
+    await step(`start code-server on ${url}`, () => waitHealthy(url, server, 60000));
+    if (!only || only === 'exthost') {
+      const code = await step('extension-host tests (mocha in the real VS Code extension host)', () => {
+        fs.writeFileSync(path.join(ROOT, 'out', 'e2e', 'suite', 'options.json'), JSON.stringify({ grep: grep ?? null }));
+        return runExtensionHostTests(url, path.join(RUN, 'ws-exthost'), path.join(SHOTS, 'exthost-console.log'));
+      });
+      if (code !== 0) failures.push(`extension-host tests (exit ${code})`);
+    }
+    if (!only || only === 'ui') {
+      await step('UI tests (Playwright, installed VSIX)', () => {
+        const mocha = path.join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
+        const r = spawnSync(process.execPath, [mocha, '--ui', 'tdd', '--timeout', '120000', '--enable-source-maps',
+          ...(grep ? ['--grep', grep] : []), path.join(ROOT, 'out', 'e2e', 'ui')], {
+          cwd: ROOT, stdio: 'inherit',
+          env: { ...process.env, E2E_URL: url, E2E_WORKSPACE: path.join(RUN, 'ws-ui'), E2E_SHOTS: SHOTS, E2E_CHROMIUM: CHROMIUM },
+        });
+        if (r.status !== 0) failures.push(`UI tests (exit ${r.status ?? r.signal})`);
+      });
+    }
+  } finally {
+    await step('stop code-server (process group)', async () => {
+      stopServer();
+      const exited = await Promise.race([
+        new Promise(r => server.once('exit', () => r(true))),
+        new Promise(r => setTimeout(() => r(false), 5000)),
+      ]);
+      if (!exited || server.exitCode === null) {
+        try { process.kill(-server.pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+      // anything of the group still alive (zombies aside) gets a little time, then SIGKILL
+      const alive = () => spawnSync('pgrep', ['-a', '-g', String(server.pid)], { encoding: 'utf8' }).stdout
+        .split('\n').filter(l => l.trim() && !l.includes('<defunct>'));
+      for (let i = 0; i < 30 && alive().length; i++) await new Promise(r => setTimeout(r, 100));
+      const left = alive();
+      if (left.length) {
+        console.log(`still running in process group ${server.pid}, killing:\n${left.join('\n')}`);
+        try { process.kill(-server.pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+      fs.closeSync(serverLog);
+    });
+    if (!keep) fs.rmSync(RUN, { recursive: true, force: true });
+    else console.log(`kept ${RUN}`);
+  }
+
+  console.log('\n== timings');
+  for (const [name, ms] of timings) console.log(`${(ms / 1000).toFixed(1).padStart(7)} s  ${name}`);
+  console.log(`${((Date.now() - t0) / 1000).toFixed(1).padStart(7)} s  total`);
+  console.log(`screenshots and logs: ${path.relative(ROOT, SHOTS)}/`);
+  if (failures.length) {
+    console.log(`\nFAILED: ${failures.join('; ')}`);
+    process.exitCode = 1;
+  } else {
+    console.log('\ne2e: all passed');
+  }
+}
+
+main().catch(e => {
+  console.error(`e2e run failed: ${e.message}`);
+  process.exitCode = 1;
+});
