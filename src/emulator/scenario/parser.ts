@@ -155,7 +155,7 @@ export const COMMANDS: readonly CommandInfo[] = [
   },
   {
     name: 'controlvm send',
-    syntax: 'controlvm send id=N [bus=N] [dev=N] [flags=N] [status=N] [handle=N] [state=N] [size=N] [payload=HEX]',
+    syntax: 'controlvm send id=N [bus=N] [dev=N] [flags=N] [status=N] [handle=N] [state=N] [size=N] [payload=HEX] [payload_bytes=N]',
     description: 'Put a raw controlvm message in the guest\'s command queue.',
     snippet: 'controlvm send id=${1:0x105} bus=${2:2}',
   },
@@ -690,7 +690,7 @@ const DEVICE_OPTS: Record<string, OptKind> = {
   type: 'guid', bytes: 'size', addr: 'num', zone: 'guid', partition: 'num', version: 'u32', chtype: 'guid', inst: 'guid',
 };
 const CONTROLVM_OPTS: Record<string, OptKind> = {
-  id: 'u32', bus: 'u32', dev: 'u32', flags: 'u32', status: 'u32', handle: 'num', state: 'u16', size: 'u32', payload: 'hex',
+  id: 'u32', bus: 'u32', dev: 'u32', flags: 'u32', status: 'u32', handle: 'num', state: 'u16', size: 'u32', payload: 'hex', payload_bytes: 'u32',
 };
 
 function simpleDevice(kind: 'deviceDestroy' | 'devicePause' | 'deviceResume' | 'deviceConfigure'): Handler {

@@ -14,6 +14,11 @@ import { VisorChannel } from '../visorchannel/visorchannel';
 import { ChannelTypeDescriptor, GuestKernel, VisorDriver } from './driver';
 import { BusDevice, DeviceHooks } from './visordevice';
 
+/** DEVPATH of a uevent: the sysfs path without /sys. */
+function devpath(d: BusDevice): string {
+  return d.sysfsPath.slice('/sys'.length);
+}
+
 /** POLLJIFFIES_NORMALCHANNEL */
 export const POLLJIFFIES_NORMALCHANNEL = 10;
 
@@ -230,14 +235,14 @@ export class VisorBus {
     this.devices.set(VisorBus.key(bus.busNo, bus.devNo), bus);
     bus.created = true;
     this.publishChipsetAndBus(bus);
-    this.engine.uevent('add', bus.sysfsPath, { MODALIAS: `visorbus:${bus.channelTypeGuid}` });
+    this.engine.uevent('add', devpath(bus), { MODALIAS: `visorbus:${bus.channelTypeGuid}` });
     this.events.changed(bus);
     return 0;
   }
 
   removeBus(bus: BusDevice): void {
     this.devices.delete(VisorBus.key(bus.busNo, bus.devNo));
-    this.engine.uevent('remove', bus.sysfsPath, { MODALIAS: `visorbus:${bus.channelTypeGuid}` });
+    this.engine.uevent('remove', devpath(bus), { MODALIAS: `visorbus:${bus.channelTypeGuid}` });
     this.events.changed(bus);
   }
 
@@ -246,7 +251,7 @@ export class VisorBus {
     this.devices.set(VisorBus.key(d.busNo, d.devNo), d);
     d.created = true;
     const modalias = `visorbus:${d.channelTypeGuid}`;
-    this.engine.uevent('add', d.sysfsPath, { MODALIAS: modalias });
+    this.engine.uevent('add', devpath(d), { MODALIAS: modalias });
     this.engine.within({ kind: 'bus', name: `device_add(${d.name})`, thread: this.engine.log.currentThread(), device: d.id }, () => {
       for (const drv of this.drivers.values()) {
         if (this.tryBind(d, drv)) break;
@@ -262,7 +267,7 @@ export class VisorBus {
       this.unbind(d);
     });
     this.devices.delete(VisorBus.key(d.busNo, d.devNo));
-    this.engine.uevent('remove', d.sysfsPath, { MODALIAS: `visorbus:${d.channelTypeGuid}` });
+    this.engine.uevent('remove', devpath(d), { MODALIAS: `visorbus:${d.channelTypeGuid}` });
     this.events.changed(d);
   }
 

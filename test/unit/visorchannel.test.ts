@@ -1,0 +1,123 @@
+import * as assert from 'node:assert/strict';
+import { GuestMemory } from '../../src/emulator/memory/guestmemory';
+import { VisorChannel } from '../../src/emulator/visorchannel/visorchannel';
+import { writeChannelHeader, writeQueueHeader } from '../../src/emulator/backend/channelinit';
+import { SQ } from '../../src/emulator/protocol/layout';
+
+const BASE = 0x100000;
+
+/** A channel with one queue of `slots` 16-byte signals at 128. */
+function channel(slots: number): { mem: GuestMemory; ch: VisorChannel } {
+  const mem = new GuestMemory();
+  mem.map(BASE, 4096, 'test');
+  writeChannelHeader(mem, BASE, { typeGuid: '11111111-2222-3333-4444-555555555555', size: 4096, version: 1, chSpaceOffset: 128 });
+  writeQueueHeader(mem, BASE + 128, slots, 16, 256);
+  const ch = VisorChannel.create(mem, BASE, '11111111-2222-3333-4444-555555555555', 't');
+  assert.ok(ch instanceof VisorChannel);
+  return { mem, ch };
+}
+
+const sig = (n: number) => new Uint8Array(16).fill(n);
+const q = (mem: GuestMemory, off: number) => mem.readU32(BASE + 128 + off);
+
+describe('visorchannel signal queues (§2.3)', () => {
+  it('the first signal lands in slot 1, head and num_sent follow', () => {
+    const { mem, ch } = channel(4);
+    assert.equal(ch.signalInsert(0, sig(7)), 0);
+    assert.equal(q(mem, SQ.head), 1);
+    assert.equal(q(mem, SQ.num_sent), 1);
+    assert.deepEqual(mem.read(BASE + 128 + 256 + 16, 16), sig(7));
+    assert.deepEqual(mem.read(BASE + 128 + 256, 16), new Uint8Array(16), 'slot 0 stays empty');
+  });
+
+  it('is full at max_slots - 1 and an insert then only bumps num_overflows', () => {
+    const { mem, ch } = channel(4);
+    for (let i = 1; i <= 3; i++) assert.equal(ch.signalInsert(0, sig(i)), 0);
+    const before = mem.read(BASE + 128, 128);
+    assert.equal(ch.signalInsert(0, sig(9)), -5);
+    const after = mem.read(BASE + 128, 128);
+    assert.equal(q(mem, SQ.num_overflows), 1);
+    after.fill(0, SQ.num_overflows, SQ.num_overflows + 8);
+    before.fill(0, SQ.num_overflows, SQ.num_overflows + 8);
+    assert.deepEqual(after, before, 'nothing but num_overflows changes');
+  });
+
+  it('empty remove returns -EAGAIN and touches nothing (num_empty too)', () => {
+    const { mem, ch } = channel(4);
+    const before = mem.read(BASE + 128, 128);
+    assert.equal(ch.signalRemove(0, new Uint8Array(16)), -11);
+    assert.deepEqual(mem.read(BASE + 128, 128), before);
+    assert.equal(ch.signalEmpty(0), true);
+  });
+
+  it('wraps around: head and tail run modulo max_slots, order is kept', () => {
+    const { mem, ch } = channel(3);
+    const out = new Uint8Array(16);
+    for (let i = 0; i < 10; i++) {
+      assert.equal(ch.signalInsert(0, sig(i)), 0);
+      assert.equal(ch.signalInsert(0, sig(100 + i)), 0);
+      assert.equal(ch.signalRemove(0, out), 0);
+      assert.equal(out[0], i);
+      assert.equal(ch.signalRemove(0, out), 0);
+      assert.equal(out[0], 100 + i);
+    }
+    assert.equal(q(mem, SQ.head), 20 % 3);
+    assert.equal(q(mem, SQ.tail), 20 % 3);
+    assert.equal(q(mem, SQ.num_sent), 20);
+    assert.equal(q(mem, SQ.num_received), 20);
+  });
+
+  it('writes data, then head, then num_sent (insert); tail then num_received (remove)', () => {
+    const { mem, ch } = channel(4);
+    const writes: number[] = [];
+    mem.setWriteWatcher((a) => writes.push(a - BASE - 128));
+    ch.signalInsert(0, sig(1));
+    assert.deepEqual(writes, [256 + 16, SQ.head, SQ.num_sent]);
+    writes.length = 0;
+    ch.signalRemove(0, new Uint8Array(16));
+    assert.deepEqual(writes, [SQ.tail, SQ.num_received]);
+  });
+
+  it('bounds-checks against the size cached at creation', () => {
+    const { mem, ch } = channel(4);
+    mem.writeU64(BASE + 16, 1 << 20); // the server grows size later: invisible to the guest
+    assert.equal(ch.nbytes, 4096);
+    assert.equal(ch.read(4090, new Uint8Array(16)), -5);
+    assert.equal(ch.write(4096, new Uint8Array(1)), -5);
+    assert.equal(ch.read(0, new Uint8Array(16)), 0);
+  });
+
+  it('refuses a queue with max_slots 0 and a slot outside the channel, without touching memory', () => {
+    const { mem, ch } = channel(4);
+    mem.writeU32(BASE + 128 + SQ.max_slots, 0);
+    assert.equal(ch.signalInsert(0, sig(1)), -22);
+    const { mem: m2, ch: c2 } = channel(4);
+    m2.writeU64(BASE + 128 + SQ.sig_base_offset, 1 << 30);
+    assert.equal(c2.signalInsert(0, sig(1)), -5);
+    assert.equal(m2.readU32(BASE + 128 + SQ.head), 0);
+  });
+
+  it('ch_space_offset below 128 fails every queue operation with -EINVAL, and signalempty says empty', () => {
+    const mem = new GuestMemory();
+    mem.map(BASE, 4096, 't');
+    writeChannelHeader(mem, BASE, { typeGuid: '11111111-2222-3333-4444-555555555555', size: 4096, version: 1, chSpaceOffset: 64 });
+    const ch = VisorChannel.create(mem, BASE, '11111111-2222-3333-4444-555555555555', 't') as VisorChannel;
+    assert.equal(ch.signalInsert(0, sig(1)), -22);
+    assert.equal(ch.signalRemove(0, new Uint8Array(16)), -22);
+    assert.equal(ch.signalEmpty(0), true);
+  });
+
+  it('a write into the header also updates the cached copy', () => {
+    const { ch } = channel(4);
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setUint32(0, 0x1234, true);
+    assert.equal(ch.write(48, b), 0);
+    assert.equal(ch.partitionHandle, 0x1234);
+  });
+
+  it('creation fails at address 0 and on unmapped memory', () => {
+    const mem = new GuestMemory();
+    assert.equal(VisorChannel.create(mem, 0, 'x', 't'), 'channel address is 0');
+    assert.match(String(VisorChannel.create(mem, 0x5000, 'x', 't')), /no memory/);
+  });
+});
