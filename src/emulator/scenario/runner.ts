@@ -373,7 +373,8 @@ export class ScenarioRun {
     } catch (e) {
       if (e instanceof StepError) throw e;
       subjectText = subject.kind === 'sysfs' ? subject.path : subject.kind === 'field' ? `${this.targetName(subject.device)}.${subject.field}` : subject.name;
-      actual = `<${e instanceof SysfsError ? e.message.slice(e.path.length + 2) : e instanceof Error ? e.message : String(e)}>`;
+      // A path that does not exist reads as <missing>, so `expect PATH == <missing>` checks removal.
+      actual = e instanceof SysfsError && e.errno === 'ENOENT' ? '<missing>' : `<${e instanceof SysfsError ? e.message.slice(e.path.length + 2) : e instanceof Error ? e.message : String(e)}>`;
     }
     const pass = compare(actual, op, expected, subject.kind === 'sysfs' && this.emu.sysfs.readlink(subject.path) !== undefined);
     const r: ExpectResult = { file: this.scenario.file, line: s.loc.line, column: s.loc.column, subject: subjectText, op, expected, actual, pass };
