@@ -1,6 +1,6 @@
 // Compiles the e2e tests with esbuild: test/e2e/suite/*.ts (mocha inside the VS Code extension
 // host; `vscode` and `mocha` stay external) and test/e2e/ui/*.ts (Playwright driving the web UI)
-// into out/e2e/. Kept apart from the extension bundle: tests never ship in the VSIX.
+// and test/e2e/fixtures/*.ts (helper processes the tests start) into out/e2e/. Kept apart from the extension bundle: tests never ship in the VSIX.
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +15,7 @@ export async function buildTests() {
   await Promise.all([
     esbuild.build({ ...common, entryPoints: list('test/e2e/suite'), outdir: path.join(ROOT, 'out', 'e2e', 'suite'), external: ['vscode', 'mocha'] }),
     esbuild.build({ ...common, entryPoints: list('test/e2e/ui'), outdir: path.join(ROOT, 'out', 'e2e', 'ui'), external: ['playwright-core', 'mocha'] }),
+    esbuild.build({ ...common, entryPoints: list('test/e2e/fixtures'), outdir: path.join(ROOT, 'out', 'e2e', 'fixtures') }),
   ]);
 }
 
