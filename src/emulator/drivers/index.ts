@@ -1,0 +1,21 @@
+/**
+ * The built-in function drivers and the module aliases that autoload them.
+ *
+ * `BUILTIN_DRIVERS` maps a driver name (`driver load visorhba`) to a factory; each
+ * emulator run calls the factory and gets a fresh driver instance. `MODULE_ALIASES`
+ * is the guest's modules.alias for visorbus: "visorbus:<lower-case channel GUID>" to
+ * the driver name, exactly the four aliases of the visorbus documentation.
+ */
+import type { VisorDriver } from '../visorbus/driver';
+import { createVisorinput } from './visorinput';
+
+export const BUILTIN_DRIVERS: Record<string, () => VisorDriver> = {
+  visorinput: createVisorinput,
+};
+
+export const MODULE_ALIASES: Record<string, string> = {
+  'visorbus:c73416d0-b0b8-44af-b304-9d2ae99f1b3d': 'visorinput',
+  'visorbus:addf07d4-94a9-46e2-81c3-61abcdbdbd87': 'visorinput',
+};
+
+export { createVisorinput };
