@@ -145,7 +145,7 @@ export class VisorChipset {
             `${name}: payload of ${msg.payloadBytes} bytes exceeds ${MAX_CONTROLVM_PAYLOAD_BYTES}; refused with PAYLOAD_INVALID (a real guest would retry it forever and wedge the controlvm loop)`,
           );
           if (!this.ack(msg)) return -EIO;
-          this.respond(msg, -CONTROLVM_RESP.PAYLOAD_INVALID);
+          this.respondIfExpected(msg, -CONTROLVM_RESP.PAYLOAD_INVALID);
           return -EINVAL;
         }
         const addr = this.controlvm.physaddr + msg.payloadOffset;
@@ -245,7 +245,8 @@ export class VisorChipset {
 
   private chipsetInit(msg: ControlvmMessage): number {
     if (this.initialized) {
-      this.respond(msg, -CONTROLVM_RESP.ALREADY_DONE, { ignoreTestFlag: true, build: (m) => m.setU32(MSG.init_features, 0) });
+      // Like the first one, the ALREADY_DONE answer goes out only when a response is expected.
+      if (msg.responseExpected) this.respond(msg, -CONTROLVM_RESP.ALREADY_DONE, { ignoreTestFlag: true, build: (m) => m.setU32(MSG.init_features, 0) });
       return -CONTROLVM_RESP.ALREADY_DONE;
     }
     this.initialized = true;
