@@ -130,17 +130,22 @@ export class ScenarioRun {
         emu.autoload = c.on;
         return;
       case 'busCreate': {
-        const { msg } = this.allocating(() => cp.busCreate({ bus: c.bus, bytes: c.bytes, addr: c.addr, devCount: c.devCount, instGuid: instanceGuid(c.bus, 0xffffffff) }));
-        this.deliver(msg);
+        const { msg, addr } = this.allocating(() => cp.busCreate({ bus: c.bus, bytes: c.bytes, addr: c.addr, devCount: c.devCount, instGuid: instanceGuid(c.bus, 0xffffffff) }));
+        // A refused bus (duplicate, bad channel) never uses the channel laid out for it: give it back.
+        if (this.deliver(msg).some((r) => r.failed) && emu.busDevice(c.bus)?.visorchannel.physaddr !== addr) cp.release(addr);
         if (c.name !== undefined || c.handle !== undefined || c.partitionGuid !== undefined) this.deliver(cp.busConfigure(c.bus, c.handle ?? 0, c.name, c.partitionGuid));
         return;
       }
       case 'busConfigure':
         this.deliver(cp.busConfigure(c.bus, c.handle ?? 0, c.name, c.partitionGuid));
         return;
-      case 'busDestroy':
-        this.deliver(cp.busMessage(CONTROLVM_ID.BUS_DESTROY, c.bus));
+      case 'busDestroy': {
+        const addr = emu.busDevice(c.bus)?.visorchannel.physaddr;
+        const responses = this.deliver(cp.busMessage(CONTROLVM_ID.BUS_DESTROY, c.bus));
+        // The guest has let go of the bus channel: the back-end releases it (child devices keep their own).
+        if (addr !== undefined && responses.some((r) => !r.failed) && !emu.busDevice(c.bus)) cp.release(addr);
         return;
+      }
       case 'deviceCreate': {
         const key = `${c.device.bus}:${c.device.dev}`;
         const known = emu.backendDevices.get(key);
@@ -219,9 +224,22 @@ export class ScenarioRun {
       case 'parahotplug':
         this.deliver(cp.changeState(c.device.bus, c.device.dev, c.enable ? SEGMENT_STATE.running : SEGMENT_STATE.running & ~2, true));
         return;
-      case 'controlvmSend':
-        this.deliver(this.rawMessage(c.id, c.fields));
+      case 'controlvmSend': {
+        const m = this.rawMessage(c.id, c.fields);
+        const busAddr = c.id === CONTROLVM_ID.BUS_DESTROY ? emu.busDevice(m.busNo)?.visorchannel.physaddr : undefined;
+        this.deliver(m);
+        // The CP knows what it sent: a raw destroy the guest carried out frees that channel too.
+        if (busAddr !== undefined && !emu.busDevice(m.busNo)) cp.release(busAddr);
+        if (c.id === CONTROLVM_ID.DEVICE_DESTROY) {
+          const bd = emu.backendDevices.get(`${m.busNo}:${m.devNo}`);
+          if (bd && !emu.device(m.busNo, m.devNo)) {
+            emu.backendFor(bd.typeGuid)?.deviceDestroyed?.(bd);
+            emu.backendDevices.delete(bd.id);
+            cp.release(bd.physaddr);
+          }
+        }
         return;
+      }
       case 'signalInsert': {
         const ch = this.serverChannel(c.device);
         const rc = ch.signalInsert(c.queue, c.data);
