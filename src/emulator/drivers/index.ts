@@ -8,14 +8,17 @@
  */
 import type { VisorDriver } from '../visorbus/driver';
 import { createVisorinput } from './visorinput';
+import { createVisornic } from './visornic';
 
 export const BUILTIN_DRIVERS: Record<string, () => VisorDriver> = {
+  visornic: createVisornic,
   visorinput: createVisorinput,
 };
 
 export const MODULE_ALIASES: Record<string, string> = {
+  'visorbus:8cd5994d-c58e-11da-95a9-00e08161165f': 'visornic',
   'visorbus:c73416d0-b0b8-44af-b304-9d2ae99f1b3d': 'visorinput',
   'visorbus:addf07d4-94a9-46e2-81c3-61abcdbdbd87': 'visorinput',
 };
 
-export { createVisorinput };
+export { createVisorinput, createVisornic };

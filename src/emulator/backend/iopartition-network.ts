@@ -1,0 +1,515 @@
+/**
+ * The IO partition's network back-end for vnic channels (reference §7.1, §7.2, §7.4):
+ * the other end of visornic.
+ *
+ * At device creation it writes the vnic configuration the guest reads at probe: MAC
+ * 02:53:50:BB:DD:DD (locally administered; bus and device number in the last bytes),
+ * num_rcv_bufs 32 and MTU 1500. Then, polling queue 0 every jiffy on its back-end thread:
+ * - NET_RCV_POST: keeps the guest's empty receive buffer (pfn, offset, length, cookie);
+ * - NET_XMIT: gathers the frame from the guest's fragments, puts it "on the wire"
+ *   (the wire log), and answers NET_XMIT_DONE with the cookie;
+ * - NET_RCV_ENBDIS: enables / disables reception and answers NET_RCV_ENBDIS_ACK; a
+ *   disable unposts every buffer it holds;
+ * - NET_RCV_PROMISC: records the mode.
+ * Answers that find queue 1 full wait in an outbox and go out on later polls.
+ *
+ * Scenario commands (`net B:D ...`):
+ *   send DATA   a frame from the outside world: a "quoted string" is a payload the
+ *               back-end wraps in an Ethernet header to the guest's MAC (ethertype
+ *               0x88B5); hex:… of 14 bytes or more is a complete raw frame. It goes into
+ *               posted buffers (chained for frames over 4032 bytes, at most 5) as
+ *               NET_RCV. A frame that cannot be delivered — link down, reception not
+ *               enabled, no buffer posted, queue 1 full, too big, an injected drop — is
+ *               counted under `net B:D dropped_<why>` and reported to the guest in the
+ *               next NET_RCV's rcvs_dropped_delta.
+ *   xmit DATA   the guest transmits (a user-space sender on the guest's netdev).
+ *   link up|down  NET_CONNECT_STATUS.
+ *   open|close  ifup / ifdown in the guest.
+ * Faults (`fault B:D KIND [count=N] [dir=rx|tx] [duration=MS]`): drop-frame, lost-response
+ * (NET_XMIT_DONE never sent), queue-full (queue 0 not read for `duration` ms).
+ */
+import type { BackendCommand, BackendDevice, BackendHost, ServiceBackend } from './servicepartition';
+import { VisorChannel } from '../visorchannel/visorchannel';
+import { GUIDS } from '../protocol/guid';
+import { UnmappedError } from '../memory/guestmemory';
+import {
+  CMD, Cmdrsp, ETH_HLEN, hexCookie, IOCHAN_FROM_IOPART, IOCHAN_TO_IOPART, MAX_NET_RCV_CHAIN, MAX_PHYS_INFO, NET, NET_TYPE, NET_TYPE_NAMES,
+  PI_PAGE_SIZE, RCVPOST_BUF_SIZE, SIZEOF_CMDRSP, VNIC,
+} from '../drivers/uiscmdrsp';
+import { macText, netDevices } from '../guest/netdev';
+import { bytesText, devId, hexText, numOpt, payloadBytes, requireType, strOpt, unknownVerb } from './iopartition-cmdargs';
+
+/** Defaults the back-end writes into a new vnic channel. */
+export const VNIC_DEFAULTS = { numRcvBufs: 32, mtu: 1500 } as const;
+/** The EtherType of frames built from a payload (IEEE 802 local experimental 1). */
+export const PAYLOAD_ETHERTYPE = 0x88b5;
+
+interface PostedBuf {
+  cookie: bigint;
+  addr: number;
+  len: number;
+  unique: bigint;
+}
+
+interface WireFrame {
+  jiffies: number;
+  frame: Uint8Array;
+}
+
+type DropReason = 'no_buffer' | 'queue_full' | 'link_down' | 'disabled' | 'too_big' | 'fault';
+
+interface NetDev {
+  dev: BackendDevice;
+  channel: VisorChannel;
+  mac: Uint8Array;
+  peerMac: Uint8Array;
+  posted: PostedBuf[];
+  rcvEnabled: boolean;
+  promisc: boolean;
+  link: boolean;
+  outbox: Uint8Array[];
+  /** Drops since the last NET_RCV (rcvs_dropped_delta). */
+  dropDelta: number;
+  delivered: number;
+  dropped: Record<DropReason, number>;
+  wire: WireFrame[];
+  wireTx: number;
+  wireTxBytes: number;
+  xmitDone: number;
+  xmitFailed: number;
+  lostResponses: number;
+  posts: number;
+  badPosts: number;
+  faults: { dropRx: number; dropTx: number; lostResponse: number; stallUntil: number };
+}
+
+export class IoPartitionNetwork implements ServiceBackend {
+  readonly families = ['net', 'fault'] as const;
+  readonly typeGuids = [GUIDS.vnic] as const;
+  private host: BackendHost | undefined;
+  private readonly devices = new Map<string, NetDev>();
+  private readonly polls = new Map<number, () => void>();
+
+  attach(host: BackendHost): void {
+    this.host = host;
+  }
+
+  private get h(): BackendHost {
+    if (!this.host) throw new Error('network back-end is not attached');
+    return this.host;
+  }
+
+  deviceCreated(dev: BackendDevice): void {
+    const m = this.h.memory;
+    const mac = Uint8Array.of(0x02, 0x53, 0x50, dev.bus & 0xff, (dev.dev >> 8) & 0xff, dev.dev & 0xff);
+    try {
+      m.write(dev.physaddr + VNIC.macaddr, mac);
+      m.writeU32(dev.physaddr + VNIC.num_rcv_bufs, VNIC_DEFAULTS.numRcvBufs);
+      m.writeU32(dev.physaddr + VNIC.mtu, VNIC_DEFAULTS.mtu);
+    } catch (e) {
+      if (!(e instanceof UnmappedError)) throw e;
+      this.event(dev.id, `cannot write the vnic configuration of ${dev.id}: ${e.message}`);
+      return;
+    }
+    const ch = VisorChannel.create(m, dev.physaddr, dev.typeGuid, `iopart net ${dev.id}`);
+    if (typeof ch === 'string') {
+      this.event(dev.id, `cannot map the channel of ${dev.id}: ${ch}`);
+      return;
+    }
+    this.devices.set(devId(dev), {
+      dev, channel: ch, mac, peerMac: Uint8Array.of(0x02, 0x53, 0x50, 0x41, 0x52, 0x01), posted: [], rcvEnabled: false, promisc: false, link: true,
+      outbox: [], dropDelta: 0, delivered: 0,
+      dropped: { no_buffer: 0, queue_full: 0, link_down: 0, disabled: 0, too_big: 0, fault: 0 },
+      wire: [], wireTx: 0, wireTxBytes: 0, xmitDone: 0, xmitFailed: 0, lostResponses: 0, posts: 0, badPosts: 0,
+      faults: { dropRx: 0, dropTx: 0, lostResponse: 0, stallUntil: 0 },
+    });
+    this.startPoll(dev.bus);
+  }
+
+  deviceDestroyed(dev: BackendDevice): void {
+    const n = this.devices.get(devId(dev));
+    if (!n) return;
+    if (n.posted.length || n.outbox.length) this.event(dev.id, `device destroyed: ${n.posted.length} posted buffer(s) released, ${n.outbox.length} undelivered answer(s) discarded with the channel`);
+    this.devices.delete(devId(dev));
+    if (![...this.devices.values()].some((x) => x.dev.bus === dev.bus)) {
+      this.polls.get(dev.bus)?.();
+      this.polls.delete(dev.bus);
+    }
+  }
+
+  /**
+   * `partition recover`: the IO partition restarts. It first finishes what the guest
+   * already queued (transmits go out and are answered, the disable the paused guest
+   * sent is acknowledged), then starts clean: no posted buffers (the paused guest freed
+   * them), no injected faults. Answers still waiting are delivered after the resume.
+   */
+  recover(bus: number): void {
+    for (const n of this.devices.values()) {
+      if (n.dev.bus !== bus) continue;
+      n.faults = { dropRx: 0, dropTx: 0, lostResponse: 0, stallUntil: 0 };
+      this.service(n);
+      const released = n.posted.length;
+      n.posted = [];
+      this.event(n.dev.id, `network back-end recovered: ${released} posted receive buffer(s) forgotten, faults cleared, ${n.outbox.length} answer(s) waiting for the guest`);
+    }
+  }
+
+  shutdown(): void {
+    for (const cancel of this.polls.values()) cancel();
+    this.polls.clear();
+  }
+
+  counters(): Record<string, number | string> {
+    const out: Record<string, number | string> = {};
+    const mem = this.host?.memory;
+    for (const n of this.devices.values()) {
+      const p = `net ${n.dev.id}`;
+      out[`${p} delivered`] = n.delivered;
+      let total = 0;
+      for (const [k, v] of Object.entries(n.dropped)) {
+        out[`${p} dropped_${k}`] = v;
+        total += v;
+      }
+      out[`${p} dropped`] = total;
+      out[`${p} posted`] = n.posted.length;
+      out[`${p} posts`] = n.posts;
+      out[`${p} wire_tx`] = n.wireTx;
+      out[`${p} wire_tx_bytes`] = n.wireTxBytes;
+      const last = n.wire[n.wire.length - 1]?.frame;
+      out[`${p} lasttx`] = last ? bytesText(last.subarray(ETH_HLEN)) : '';
+      out[`${p} lasttx_hex`] = hexText(last);
+      out[`${p} lasttx_len`] = last?.length ?? 0;
+      out[`${p} xmit_done`] = n.xmitDone;
+      out[`${p} xmit_failed`] = n.xmitFailed;
+      out[`${p} lost_responses`] = n.lostResponses;
+      out[`${p} link`] = n.link ? 'up' : 'down';
+      out[`${p} rx_enabled`] = n.rcvEnabled ? 1 : 0;
+      out[`${p} promisc`] = n.promisc ? 1 : 0;
+      out[`${p} mac`] = macText(n.mac);
+      const nd = mem ? netDevices(mem).get(n.dev.id) : undefined;
+      if (nd) {
+        const rx = nd.rx[nd.rx.length - 1]?.frame;
+        out[`${p} rx_frames`] = nd.rxDelivered;
+        out[`${p} lastrx`] = rx ? bytesText(rx.subarray(ETH_HLEN)) : '';
+        out[`${p} lastrx_hex`] = hexText(rx);
+        out[`${p} lastrx_len`] = rx?.length ?? 0;
+        out[`${p} qdisc_drops`] = nd.qdiscDrops;
+        out[`${p} enetdown`] = nd.downDrops;
+        out[`${p} netdev`] = nd.name;
+      }
+    }
+    return out;
+  }
+
+  command(cmd: BackendCommand): void {
+    requireType(cmd, this.typeGuids, 'a vnic device');
+    const n = this.devices.get(devId(cmd.device));
+    if (!n) throw new Error(`${cmd.family} ${cmd.verb}: device ${cmd.device.id} has no usable channel`);
+    if (cmd.family === 'fault') return this.fault(cmd, n);
+    const data = (cmd as BackendCommand & { data?: Uint8Array }).data;
+    switch (cmd.verb) {
+      case 'send': {
+        const frame = this.frameFrom(cmd, data, n.mac, n.peerMac);
+        this.service(n); // take in the buffers the guest already posted
+        this.deliver(n, frame);
+        return;
+      }
+      case 'xmit': {
+        const nd = netDevices(this.h.memory).get(n.dev.id);
+        if (!nd) throw new Error(`net xmit: the guest has no netdev for ${n.dev.id} (is visornic loaded and bound to it?)`);
+        const frame = this.frameFrom(cmd, data, n.peerMac, nd.mac);
+        if (frame.length > nd.mtu + ETH_HLEN) throw new Error(`net xmit: a ${frame.length}-byte frame is larger than ${nd.name}'s MTU ${nd.mtu} + 14 (the guest's socket refuses it with EMSGSIZE)`);
+        const r = nd.transmit(frame);
+        this.event(n.dev.id, `guest transmits ${frame.length} bytes on ${nd.name}: ${r === 'dropped' ? (nd.up ? 'dropped by the qdisc (queue full)' : `dropped: ${nd.name} is down (ENETDOWN)`) : r}`);
+        return;
+      }
+      case 'link': {
+        const up = String(cmd.positional[0] ?? '').toLowerCase();
+        if (up !== 'up' && up !== 'down') throw new Error(`net link: expected up or down, got '${cmd.positional[0] ?? ''}'`);
+        n.link = up === 'up';
+        const m = new Cmdrsp();
+        m.cmdtype = CMD.NET;
+        m.setU32(NET.type, NET_TYPE.CONNECT_STATUS);
+        m.setU16(NET.enbdis_enable, n.link ? 1 : 0);
+        this.answer(n, m);
+        this.event(n.dev.id, `link ${up}: NET_CONNECT_STATUS enable=${n.link ? 1 : 0}`);
+        return;
+      }
+      case 'open':
+      case 'close': {
+        const nd = netDevices(this.h.memory).get(n.dev.id);
+        if (!nd) throw new Error(`net ${cmd.verb}: the guest has no netdev for ${n.dev.id} (is visornic loaded and bound to it?)`);
+        const rc = cmd.verb === 'open' ? nd.open() : nd.close();
+        if (rc < 0) throw new Error(`net ${cmd.verb}: ip link set ${nd.name} ${cmd.verb === 'open' ? 'up' : 'down'} failed (${rc})`);
+        this.event(n.dev.id, `ip link set ${nd.name} ${cmd.verb === 'open' ? 'up' : 'down'}`);
+        return;
+      }
+      default:
+        throw unknownVerb(cmd, ['send', 'xmit', 'link', 'open', 'close']);
+    }
+  }
+
+  private fault(cmd: BackendCommand, n: NetDev): void {
+    const count = numOpt(cmd, 'count', 1);
+    switch (cmd.verb) {
+      case 'drop-frame': {
+        const dir = (strOpt(cmd, 'dir') ?? 'rx').toLowerCase();
+        if (dir === 'rx') n.faults.dropRx += count;
+        else if (dir === 'tx') n.faults.dropTx += count;
+        else throw new Error(`fault drop-frame: dir must be rx or tx, got '${dir}'`);
+        this.event(n.dev.id, `fault: the next ${count} ${dir === 'rx' ? 'frame(s) to the guest are dropped' : 'transmit(s) of the guest fail (xmt_done_result 1)'}`);
+        return;
+      }
+      case 'lost-response':
+        n.faults.lostResponse += count;
+        this.event(n.dev.id, `fault: the next ${count} NET_XMIT(s) get no NET_XMIT_DONE`);
+        return;
+      case 'queue-full': {
+        const ms = numOpt(cmd, 'duration', 100);
+        const j = Math.max(1, Math.ceil((ms * this.h.engine.clock.hz) / 1000));
+        n.faults.stallUntil = this.h.engine.jiffies + j;
+        this.event(n.dev.id, `fault: queue 0 is not read for ${ms} ms; the guest's inserts fail once it is full`);
+        return;
+      }
+      default:
+        throw new Error(`fault ${cmd.verb} is not supported on a vnic device (use drop-frame, lost-response or queue-full)`);
+    }
+  }
+
+  /** The frame of a send / xmit: hex of ≥ 14 bytes is raw; anything else is a payload. */
+  private frameFrom(cmd: BackendCommand, data: Uint8Array | undefined, dst: Uint8Array, src: Uint8Array): Uint8Array {
+    const raw = String(cmd.positional[0] ?? '');
+    const bytes = data ?? payloadBytes(cmd.positional[0], `net ${cmd.verb} data`);
+    if (/^hex:/i.test(raw)) {
+      if (bytes.length < ETH_HLEN) throw new Error(`net ${cmd.verb}: a raw hex frame needs at least 14 bytes (destination, source, type); got ${bytes.length}`);
+      return bytes;
+    }
+    const f = new Uint8Array(ETH_HLEN + bytes.length);
+    f.set(dst, 0);
+    f.set(src, 6);
+    f[12] = PAYLOAD_ETHERTYPE >> 8;
+    f[13] = PAYLOAD_ETHERTYPE & 0xff;
+    f.set(bytes, ETH_HLEN);
+    return f;
+  }
+
+  // ------------------------------------------------------------------ delivery to the guest
+
+  private drop(n: NetDev, why: DropReason, frame: Uint8Array, detail: string): void {
+    n.dropped[why]++;
+    n.dropDelta++;
+    this.event(n.dev.id, `frame of ${frame.length} bytes to the guest dropped (${why.replace('_', ' ')}): ${detail}`);
+  }
+
+  private deliver(n: NetDev, frame: Uint8Array): void {
+    if (!n.link) return this.drop(n, 'link_down', frame, 'the link is down');
+    if (!n.rcvEnabled) return this.drop(n, 'disabled', frame, 'the guest has not enabled reception (NET_RCV_ENBDIS 1)');
+    if (n.faults.dropRx > 0) {
+      n.faults.dropRx--;
+      return this.drop(n, 'fault', frame, 'injected drop-frame');
+    }
+    const need = Math.max(1, Math.ceil(frame.length / RCVPOST_BUF_SIZE));
+    if (need > MAX_NET_RCV_CHAIN) return this.drop(n, 'too_big', frame, `needs ${need} receive buffers, at most ${MAX_NET_RCV_CHAIN} can be chained`);
+    if (n.posted.length < need) return this.drop(n, 'no_buffer', frame, `${n.posted.length} receive buffer(s) posted, ${need} needed`);
+    if (this.queueFull(n)) return this.drop(n, 'queue_full', frame, `queue ${IOCHAN_FROM_IOPART} is full`);
+    const bufs = n.posted.slice(0, need);
+    const mem = this.h.memory;
+    try {
+      for (let i = 0, off = 0; i < bufs.length; i++) {
+        const k = Math.min(RCVPOST_BUF_SIZE, bufs[i].len, frame.length - off);
+        mem.write(bufs[i].addr, frame.subarray(off, off + k));
+        off += k;
+      }
+    } catch (e) {
+      if (!(e instanceof UnmappedError)) throw e;
+      // The guest's buffer is gone: forget it, count the frame.
+      n.posted.splice(0, need);
+      return this.drop(n, 'no_buffer', frame, `a posted buffer is no longer mapped (${e.message})`);
+    }
+    n.posted.splice(0, need);
+    const m = new Cmdrsp();
+    m.cmdtype = CMD.NET;
+    m.setU32(NET.type, NET_TYPE.RCV);
+    m.setU64(NET.buf, bufs[0].cookie);
+    m.setU32(NET.rcv_done_len, frame.length);
+    m.setU8(NET.rcv_numrcvbufs, bufs.length);
+    bufs.forEach((b, i) => m.setU64(NET.rcv_rcvbuf + i * 8, b.cookie));
+    m.setU64(NET.rcv_unique_num, bufs[0].unique);
+    m.setU32(NET.rcv_rcvs_dropped_delta, n.dropDelta);
+    const rc = n.channel.signalInsert(IOCHAN_FROM_IOPART, m.bytes);
+    if (rc) {
+      // Room was checked; treat a failure like a full queue and give the buffers back.
+      n.posted.unshift(...bufs);
+      return this.drop(n, 'queue_full', frame, `signalinsert -> ${rc}`);
+    }
+    n.dropDelta = 0;
+    n.delivered++;
+    this.event(n.dev.id, `NET_RCV: ${frame.length} bytes into ${bufs.length} buffer(s) ${bufs.map((b) => hexCookie(b.cookie)).join(', ')}`);
+  }
+
+  private queueFull(n: NetDev): boolean {
+    const mem = this.h.memory;
+    const qh = n.dev.physaddr + n.channel.queueOffset(IOCHAN_FROM_IOPART);
+    try {
+      const max = mem.readU32(qh + 52);
+      return max === 0 || (mem.readU32(qh + 60) + 1) % max === mem.readU32(qh + 72);
+    } catch {
+      return true;
+    }
+  }
+
+  // ------------------------------------------------------------------ the poll
+
+  private startPoll(bus: number): void {
+    if (this.polls.has(bus)) return;
+    const tick = (): void => {
+      const cancel = this.h.schedule(bus, 1, `iopart net bus ${bus} poll`, () => {
+        for (const n of this.devices.values()) if (n.dev.bus === bus) this.service(n);
+        if (this.polls.has(bus)) tick();
+      });
+      this.polls.set(bus, cancel);
+    };
+    tick();
+  }
+
+  /** One poll of a device: answers that were waiting, then everything in queue 0. */
+  private service(n: NetDev): void {
+    this.flushOutbox(n);
+    if (n.faults.stallUntil > this.h.engine.jiffies) return;
+    const m = new Cmdrsp(new Uint8Array(SIZEOF_CMDRSP));
+    while (n.channel.signalRemove(IOCHAN_TO_IOPART, m.bytes) === 0) this.handle(n, m);
+  }
+
+  private handle(n: NetDev, m: Cmdrsp): void {
+    if (m.cmdtype !== CMD.NET) {
+      this.event(n.dev.id, `ignoring cmdtype ${m.cmdtype} on a vnic channel`);
+      return;
+    }
+    const type = m.u32(NET.type);
+    switch (type) {
+      case NET_TYPE.RCV_POST: {
+        const pfn = m.u64n(NET.rcvpost_pi_pfn);
+        const off = m.u16(NET.rcvpost_pi_off);
+        const len = m.u16(NET.rcvpost_pi_len);
+        const addr = pfn * PI_PAGE_SIZE + off;
+        if (len === 0 || off + len > PI_PAGE_SIZE || !this.h.memory.isMapped(addr, len)) {
+          n.badPosts++;
+          this.event(n.dev.id, `NET_RCV_POST of an unusable buffer (pfn 0x${pfn.toString(16)} offset ${off} length ${len}) ignored`);
+          return;
+        }
+        n.posts++;
+        n.posted.push({ cookie: m.u64(NET.buf), addr, len, unique: m.u64(NET.rcvpost_unique_num) });
+        return;
+      }
+      case NET_TYPE.XMIT:
+        return this.transmit(n, m);
+      case NET_TYPE.RCV_ENBDIS: {
+        const enable = m.u16(NET.enbdis_enable);
+        n.rcvEnabled = enable !== 0;
+        let note = '';
+        if (!n.rcvEnabled && n.posted.length) {
+          note = `; ${n.posted.length} posted buffer(s) unposted`;
+          n.posted = [];
+        }
+        const a = new Cmdrsp();
+        a.cmdtype = CMD.NET;
+        a.setU32(NET.type, NET_TYPE.RCV_ENBDIS_ACK);
+        a.setU64(NET.buf, m.u64(NET.buf));
+        a.setU64(NET.enbdis_context, m.u64(NET.enbdis_context));
+        a.setU16(NET.enbdis_enable, enable);
+        this.answer(n, a);
+        this.event(n.dev.id, `NET_RCV_ENBDIS enable=${enable}: reception ${n.rcvEnabled ? 'enabled' : 'disabled'}${note}; NET_RCV_ENBDIS_ACK`);
+        return;
+      }
+      case NET_TYPE.RCV_PROMISC:
+        n.promisc = m.u16(NET.enbdis_enable) !== 0;
+        this.event(n.dev.id, `promiscuous mode ${n.promisc ? 'on' : 'off'}`);
+        return;
+      default:
+        this.event(n.dev.id, `ignoring ${NET_TYPE_NAMES[type] ?? `net type ${type}`} on queue ${IOCHAN_TO_IOPART}`);
+    }
+  }
+
+  private transmit(n: NetDev, m: Cmdrsp): void {
+    const len = m.i32(NET.xmt_len);
+    const nfrags = m.i32(NET.xmt_num_frags);
+    const cookie = m.u64(NET.buf);
+    let frame: Uint8Array | undefined;
+    let problem = '';
+    if (len < ETH_HLEN || nfrags < 1 || nfrags > MAX_PHYS_INFO) problem = `bad NET_XMIT (len ${len}, ${nfrags} fragments)`;
+    else {
+      const parts: Uint8Array[] = [];
+      let total = 0;
+      try {
+        for (let i = 0; i < nfrags; i++) {
+          const o = NET.xmt_frags + i * NET.phys_info_size;
+          const addr = m.u64n(o) * PI_PAGE_SIZE + m.u16(o + 8);
+          const flen = m.u16(o + 10);
+          parts.push(this.h.memory.read(addr, flen));
+          total += flen;
+        }
+        frame = new Uint8Array(total);
+        let off = 0;
+        for (const p of parts) {
+          frame.set(p, off);
+          off += p.length;
+        }
+        if (total !== len) problem = `fragments hold ${total} bytes, len says ${len}`;
+        frame = frame.subarray(0, Math.min(total, len));
+      } catch (e) {
+        if (!(e instanceof UnmappedError)) throw e;
+        problem = `a fragment is not mapped (${e.message})`;
+        frame = undefined;
+      }
+    }
+    if (frame && problem) this.event(n.dev.id, `NET_XMIT: ${problem}`);
+    let result = frame ? 0 : 1;
+    if (frame && n.faults.dropTx > 0) {
+      n.faults.dropTx--;
+      result = 1;
+      this.event(n.dev.id, `NET_XMIT ${hexCookie(cookie)}: injected drop-frame, answered as failed`);
+    } else if (frame) {
+      n.wireTx++;
+      n.wireTxBytes += frame.length;
+      n.wire.push({ jiffies: this.h.engine.jiffies, frame });
+      if (n.wire.length > 256) n.wire.shift();
+      this.event(n.dev.id, `NET_XMIT ${hexCookie(cookie)}: ${frame.length} bytes on the wire`);
+    } else this.event(n.dev.id, `NET_XMIT ${hexCookie(cookie)} failed: ${problem}`);
+    if (n.faults.lostResponse > 0) {
+      n.faults.lostResponse--;
+      n.lostResponses++;
+      this.event(n.dev.id, `NET_XMIT_DONE for ${hexCookie(cookie)} lost (injected fault)`);
+      return;
+    }
+    const a = new Cmdrsp();
+    a.cmdtype = CMD.NET;
+    a.setU32(NET.type, NET_TYPE.XMIT_DONE);
+    a.setU64(NET.buf, cookie);
+    a.setU32(NET.xmtdone_result, result);
+    if (result) n.xmitFailed++;
+    n.xmitDone++;
+    this.answer(n, a);
+  }
+
+  /** Queue an answer on queue 1 (after any that are already waiting). */
+  private answer(n: NetDev, m: Cmdrsp): void {
+    n.outbox.push(Uint8Array.from(m.bytes));
+    this.flushOutbox(n);
+  }
+
+  private flushOutbox(n: NetDev): void {
+    while (n.outbox.length) {
+      if (n.channel.signalInsert(IOCHAN_FROM_IOPART, n.outbox[0]) !== 0) break;
+      n.outbox.shift();
+    }
+  }
+
+  /** Frames the guest put on the wire (for tests and tools). */
+  wireFrames(id: string): Uint8Array[] {
+    return this.devices.get(id)?.wire.map((w) => w.frame) ?? [];
+  }
+
+  private event(subject: string, text: string): void {
+    this.host?.engine.emit('backend', subject, `IO partition (net): ${text}`);
+  }
+}
