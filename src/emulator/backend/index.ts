@@ -1,14 +1,16 @@
 /**
- * The service-partition back-ends every emulator run starts with (fresh instances
- * per run): the IO partition's network back-end (vnic) and the console partition
- * (keyboard, mouse).
+ * The service-partition back-ends every emulator run starts with, fresh instances per
+ * run: the IO partition's disk back-end (vhba: `disk`, `fault`) and network back-end
+ * (vnic: `net`, `fault`), and the console partition (keyboard, mouse: `keyboard`,
+ * `mouse`, `input`). `fault` commands go to the back-end that serves the device's type.
  */
 import type { ServiceBackend } from './servicepartition';
 import { ConsolePartition } from './consolepartition';
+import { IoPartitionDisk } from './iopartition-disk';
 import { IoPartitionNetwork } from './iopartition-network';
 
 export function createBackends(): ServiceBackend[] {
-  return [new IoPartitionNetwork(), new ConsolePartition()];
+  return [new IoPartitionDisk(), new IoPartitionNetwork(), new ConsolePartition()];
 }
 
-export { ConsolePartition, IoPartitionNetwork };
+export { ConsolePartition, IoPartitionDisk, IoPartitionNetwork };

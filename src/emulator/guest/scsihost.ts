@@ -24,7 +24,7 @@
  */
 import type { VisorDevice } from '../visorbus/driver';
 import type { GuestMemory } from '../memory/guestmemory';
-import { BlockDevice, BlockRequest, BlockResult, blockDevices, nextDiskName, SECTOR_SIZE } from './block';
+import { BlockDevice, BlockRequest, BlockResult, blockDevices, SECTOR_SIZE } from './block';
 import {
   cdbInquiry, cdbModeSense6, cdbReadCapacity10, cdbReadCapacity16, cdbReadWrite, cdbReportLuns, cdbSynchronizeCache,
   cdbTestUnitReady, disposition, DID, hostByteName, hostByte, makeResult, OP, opName, readBe32, readBe64,
@@ -195,6 +195,7 @@ export class ScsiHost {
   private readonly inflight = new Set<ScsiCmnd>();
   private ehRunning = false;
   private rescanPending = false;
+  private scanWaiters: (() => void)[] = [];
   private serial = 0;
   private cancelRerun: (() => void) | undefined;
   private readonly kernelLog: (text: string) => void;
@@ -265,6 +266,9 @@ export class ScsiHost {
     this.ehQueue.length = 0;
     registry(this.memory).hosts.delete(this.owner);
     this.dev.kernel.removeClassDevice('scsi_host', this.className);
+    this.scanInProgress = false;
+    this.rescanPending = false;
+    for (const w of this.scanWaiters.splice(0)) w();
   }
 
   private removeDevice(sdev: ScsiDevice, why: string): void {
@@ -498,6 +502,12 @@ export class ScsiHost {
   /** Probe-only devices of the scan in progress. */
   private scanDevices: ScsiDevice[] = [];
 
+  /** Run `fn` once no scan is in progress (at once when none is): what `udevadm settle` waits for. */
+  whenScanned(fn: () => void): void {
+    if (!this.scanInProgress && !this.rescanPending) fn();
+    else this.scanWaiters.push(fn);
+  }
+
   /** scsi_scan_host: find every LUN; disks become block devices. */
   scan(done?: () => void): void {
     if (this.state === 'removed') return;
@@ -518,7 +528,9 @@ export class ScsiHost {
         if (this.rescanPending) {
           this.rescanPending = false;
           this.scan();
+          return;
         }
+        for (const w of this.scanWaiters.splice(0)) w();
         return;
       }
       this.scanTarget(0, id, next);
@@ -654,7 +666,7 @@ export class ScsiHost {
 
   private attachDisk(sdev: ScsiDevice, sectors: number, readOnly: boolean): void {
     const k = this.dev.kernel;
-    const name = nextDiskName(this.memory);
+    const name = k.nextClassName('block', 'sd');
     const disk = new BlockDevice(name, this.owner, sdev.hctl, sdev.lun, sectors, readOnly, sdev.vendor, sdev.model, sdev.rev, (req, cb) => this.blockRequest(sdev, req, cb));
     sdev.disk = disk;
     blockDevices(this.memory).set(name, disk);

@@ -16,6 +16,7 @@ import { VisorChannel } from '../../../src/emulator/visorchannel/visorchannel';
 import type { ClassDeviceSpec, CompleteFunc, DriverChannel, GuestKernel, VisorDevice, VisorDriver } from '../../../src/emulator/visorbus/driver';
 import type { BackendCommand, BackendDevice, BackendHost, ServiceBackend } from '../../../src/emulator/backend/servicepartition';
 import { roundUp } from '../../../src/emulator/protocol/layout';
+import { sdName } from '../../../src/emulator/guest/block';
 
 const DMA_BASE = 0x4000_0000;
 const DMA_SIZE = 0x0400_0000; // 64 MiB
@@ -72,6 +73,9 @@ export class FakeKernel implements GuestKernel {
   }
 
   nextClassName(cls: string, prefix: string): string {
+    if (cls === 'block' && prefix === 'sd') {
+      for (let i = 0; ; i++) if (!this.classes.has(`block/${sdName(i)}`)) return sdName(i);
+    }
     for (let i = 0; ; i++) if (!this.classes.has(`${cls}/${prefix}${i}`)) return `${prefix}${i}`;
   }
 
