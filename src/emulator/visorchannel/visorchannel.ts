@@ -176,6 +176,9 @@ export class VisorChannel {
       const tail = m.readU32(a + SQ.tail);
       const signalSize = m.readU32(a + SQ.signal_size);
       const sigBase = m.readU64(a + SQ.sig_base_offset);
+      // Indices outside the ring, or zero-byte slots: a corrupted header. The kernel would go
+      // round the ring forever (head or tail is never reached); refuse it as out of range.
+      if (head >= maxSlots || tail >= maxSlots || signalSize === 0) return -EIO;
       const newHead = (head + 1) % maxSlots;
       if (newHead === tail) {
         m.writeU64(a + SQ.num_overflows, m.readU64(a + SQ.num_overflows) + 1);
@@ -221,6 +224,9 @@ export class VisorChannel {
       if (maxSlots === 0) return -EINVAL;
       const signalSize = m.readU32(a + SQ.signal_size);
       const sigBase = m.readU64(a + SQ.sig_base_offset);
+      // Indices outside the ring, or zero-byte slots: a corrupted header. The kernel would go
+      // round the ring forever (head or tail is never reached); refuse it as out of range.
+      if (head >= maxSlots || tail >= maxSlots || signalSize === 0) return -EIO;
       const newTail = (tail + 1) % maxSlots;
       const slotOff = qh + sigBase + newTail * signalSize;
       if (!this.inRange(slotOff, signalSize)) return -EIO;
