@@ -190,8 +190,11 @@ export class Emulator {
   }
 
   private queueFull(c: VisorChannel, q: number): boolean {
+    const off = c.queueOffset(q);
+    // A queue header outside the channel is the -EIO itself: never read past the channel.
+    if (!Number.isSafeInteger(off) || off < 128 || off + 128 > c.nbytes) return false;
     try {
-      const a = c.physaddr + c.queueOffset(q);
+      const a = c.physaddr + off;
       const max = this.memory.readU32(a + 52);
       return max > 0 && (this.memory.readU32(a + 60) + 1) % max === this.memory.readU32(a + 72);
     } catch {
