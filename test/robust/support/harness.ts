@@ -39,6 +39,8 @@ export interface DriverBehaviour {
   poll?: boolean;
   /** In channel_interrupt, echo queue 0 to queue 1 (the driver's "work"). */
   echo?: boolean;
+  /** In channel_interrupt, also insert one signal into queue 1 (a producer). */
+  produce?: boolean;
   /** In pause(), after completing, keep using the channel (a driver bug). */
   touchWhilePaused?: boolean;
   /** Return this from probe. */
@@ -98,6 +100,7 @@ export function robustDriver(log: DriverLog, b: DriverBehaviour = {}): VisorDriv
         // Bounded: a corrupted ring must not make a driver loop forever either.
         for (let i = 0; i < 64 && dev.channel.signalRemove(0, buf) === 0; i++) dev.channel.signalInsert(1, buf);
       }
+      if (b.produce) dev.channel.signalInsert(1, buf.subarray(0, 16));
     },
   };
 }
@@ -174,6 +177,9 @@ export interface AccessGuard {
   readonly violations: string[];
   /** Count of guarded accesses (to show the guard saw traffic). */
   readonly accesses: { reads: number; writes: number };
+  /** Channel operations since the last resetOps(); past opsLimit each one throws (a runaway loop). */
+  readonly ops: number;
+  resetOps(): void;
   /** Run fn without checking (the test's own corruption writes, the back-end's set-up). */
   unguarded<T>(fn: () => T): T;
   restore(): void;
@@ -185,9 +191,10 @@ export interface AccessGuard {
  * [physaddr, physaddr + nbytes). Outside one, it must lie within some live channel, a DMA
  * buffer or the controlvm payload area.
  */
-export function guardAccesses(emu: Emulator, extraAllowed: (addr: number, len: number) => boolean = () => false): AccessGuard {
+export function guardAccesses(emu: Emulator, extraAllowed: (addr: number, len: number) => boolean = () => false, opsLimit = 200000): AccessGuard {
   const mem = emu.memory;
   const violations: string[] = [];
+  let ops = 0;
   const accesses = { reads: 0, writes: 0 };
   let off = 0;
   const stack: VisorChannel[] = [];
@@ -244,6 +251,14 @@ export function guardAccesses(emu: Emulator, extraAllowed: (addr: number, len: n
       off--;
     }
   };
+  // A direct page view (fast paths read fields in place) is a read of that span.
+  if (typeof proto.pageSpan === 'function') {
+    m.pageSpan = function (this: GuestMemory, addr: number, len: number) {
+      const page = proto.pageSpan.call(this, addr, len);
+      if (page !== undefined) check('read', addr, len);
+      return page;
+    };
+  }
   mem.setWriteWatcher((addr, len) => check('write', addr, len));
   // Attribute accesses to the channel operation that makes them.
   const cp = VisorChannel.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
@@ -252,6 +267,11 @@ export function guardAccesses(emu: Emulator, extraAllowed: (addr: number, len: n
     originals[op] = cp[op];
     cp[op] = function (this: VisorChannel, ...args: unknown[]) {
       if (this.memory !== mem) return originals[op].apply(this, args);
+      if (++ops > opsLimit) {
+        const msg = `runaway: more than ${opsLimit} channel operations without an end (last: ${op} on ${this.label})`;
+        if (!violations.includes(msg)) violations.push(msg);
+        throw new Error(msg);
+      }
       stack.push(this);
       try {
         return originals[op].apply(this, args);
@@ -260,9 +280,27 @@ export function guardAccesses(emu: Emulator, extraAllowed: (addr: number, len: n
       }
     };
   }
+  // visorchannel_create reads the 128-byte header of the channel being created, nothing else.
+  const statics = VisorChannel as unknown as { create: (...a: unknown[]) => unknown };
+  const create = statics.create;
+  statics.create = function (this: unknown, memory: unknown, physaddr: unknown, ...rest: unknown[]) {
+    if (memory !== mem) return create.call(this, memory, physaddr, ...rest);
+    stack.push({ label: `creation at 0x${Number(physaddr).toString(16)}`, physaddr: Number(physaddr), nbytes: 128 } as VisorChannel);
+    try {
+      return create.call(this, memory, physaddr, ...rest);
+    } finally {
+      stack.pop();
+    }
+  };
   return {
     violations,
     accesses,
+    get ops() {
+      return ops;
+    },
+    resetOps() {
+      ops = 0;
+    },
     unguarded<T>(fn: () => T): T {
       off++;
       try {
@@ -272,9 +310,10 @@ export function guardAccesses(emu: Emulator, extraAllowed: (addr: number, len: n
       }
     },
     restore() {
-      for (const k of ['readU8', 'readU16', 'readU32', 'readU64', 'readInto', 'read']) delete m[k];
+      for (const k of ['readU8', 'readU16', 'readU32', 'readU64', 'readInto', 'read', 'pageSpan']) delete m[k];
       mem.setWriteWatcher(undefined);
       for (const [op, f] of Object.entries(originals)) cp[op] = f;
+      statics.create = create;
     },
   };
 }
