@@ -83,6 +83,33 @@ export class GuestMemory {
     return undefined;
   }
 
+  /**
+   * Hot-path access to a small structure (a signal queue header): the allocated page that
+   * holds all of [addr, addr+len), with the offset of `addr` in it left in `spanOffset`.
+   * Undefined when the range is unmapped, crosses a page, or was never written (reads as
+   * zero) — callers then use the ordinary accessors. Only for reading; writes go through
+   * the write methods so the watcher sees them.
+   */
+  pageSpan(addr: number, len: number): Uint8Array | undefined {
+    const r = this.regionOf(addr, len);
+    if (!r) return undefined;
+    const o = addr - r.base;
+    const po = o & (PAGE_SIZE - 1);
+    if (po + len > PAGE_SIZE) return undefined;
+    const page = r.pages[o >>> PAGE_SHIFT];
+    if (!page) return undefined;
+    this.spanOffset = po;
+    return page;
+  }
+
+  /** Offset in the page returned by the last successful pageSpan(). */
+  spanOffset = 0;
+
+  /** Whether a write watcher is installed (hot paths then use the ordinary write methods). */
+  get watching(): boolean {
+    return this.watcher !== undefined;
+  }
+
   isMapped(addr: number, len: number): boolean {
     return this.regionOf(addr, len) !== undefined;
   }
@@ -102,6 +129,14 @@ export class GuestMemory {
   readInto(addr: number, out: Uint8Array, outOffset = 0, len = out.length - outOffset): void {
     const r = this.need(addr, len);
     let off = addr - r.base;
+    const po0 = off & (PAGE_SIZE - 1);
+    if (len > 0 && po0 + len <= PAGE_SIZE) {
+      // Fast path: one page.
+      const page = r.pages[off >>> PAGE_SHIFT];
+      if (page) out.set(len === PAGE_SIZE ? page : page.subarray(po0, po0 + len), outOffset);
+      else out.fill(0, outOffset, outOffset + len);
+      return;
+    }
     let done = 0;
     while (done < len) {
       const pi = off >>> PAGE_SHIFT;
@@ -119,6 +154,16 @@ export class GuestMemory {
     const len = data.length;
     const r = this.need(addr, len);
     let off = addr - r.base;
+    const po0 = off & (PAGE_SIZE - 1);
+    if (len > 0 && po0 + len <= PAGE_SIZE) {
+      // Fast path: the bytes lie within one page (every signal of up to 4 KiB in an aligned slot).
+      const pi = off >>> PAGE_SHIFT;
+      let page = r.pages[pi];
+      if (!page) page = r.pages[pi] = new Uint8Array(PAGE_SIZE);
+      page.set(data, po0);
+      if (this.watcher) this.watcher(addr, len);
+      return;
+    }
     let done = 0;
     while (done < len) {
       const pi = off >>> PAGE_SHIFT;
@@ -171,6 +216,21 @@ export class GuestMemory {
 
   /** u64 as a JS number; exact below 2^53 (counters, addresses). Use readU64Big for full range. */
   readU64(addr: number): number {
+    const r = this.regionOf(addr, 8);
+    if (r) {
+      // Fast path: all 8 bytes mapped and within one page.
+      const o = addr - r.base;
+      const po = o & (PAGE_SIZE - 1);
+      if (po <= PAGE_SIZE - 8) {
+        const page = r.pages[o >>> PAGE_SHIFT];
+        if (!page) return 0;
+        return (
+          (page[po] | (page[po + 1] << 8) | (page[po + 2] << 16)) +
+          page[po + 3] * 0x1000000 +
+          ((page[po + 4] | (page[po + 5] << 8) | (page[po + 6] << 16)) + page[po + 7] * 0x1000000) * 0x100000000
+        );
+      }
+    }
     return this.readU32(addr) + this.readU32(addr + 4) * 0x100000000;
   }
 
@@ -205,6 +265,29 @@ export class GuestMemory {
   }
 
   writeU64(addr: number, v: number | bigint): void {
+    if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER && Number.isInteger(v)) {
+      // Fast path for counters and addresses: no BigInt, no temporary buffer.
+      const r = this.need(addr, 8);
+      const o = addr - r.base;
+      const po = o & (PAGE_SIZE - 1);
+      if (po <= PAGE_SIZE - 8) {
+        const pi = o >>> PAGE_SHIFT;
+        let page = r.pages[pi];
+        if (!page) page = r.pages[pi] = new Uint8Array(PAGE_SIZE);
+        const lo = v >>> 0;
+        const hi = Math.floor(v / 0x100000000) >>> 0;
+        page[po] = lo & 0xff;
+        page[po + 1] = (lo >>> 8) & 0xff;
+        page[po + 2] = (lo >>> 16) & 0xff;
+        page[po + 3] = lo >>> 24;
+        page[po + 4] = hi & 0xff;
+        page[po + 5] = (hi >>> 8) & 0xff;
+        page[po + 6] = (hi >>> 16) & 0xff;
+        page[po + 7] = hi >>> 24;
+        if (this.watcher) this.watcher(addr, 8);
+        return;
+      }
+    }
     const big = BigInt.asUintN(64, BigInt(v));
     const lo = Number(big & 0xffffffffn);
     const hi = Number(big >> 32n);

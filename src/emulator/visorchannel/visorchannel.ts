@@ -18,6 +18,8 @@ export interface ChannelObserver {
 }
 
 const HEADER_BYTES = 128;
+/** A signal queue header's fields the ring uses all lie in its first 76 bytes (tail ends there). */
+const QUEUE_FIELDS_END = SQ.tail + 4;
 
 export class VisorChannel {
   /** Cached copy of the channel header, taken at creation (plus the guest's own header writes). */
@@ -158,24 +160,39 @@ export class VisorChannel {
    * Returns 0, -EIO (full: num_overflows bumped; or out of range), or -EINVAL.
    */
   signalInsert(queue: number, msg: Uint8Array): number {
-    let slot: number | undefined;
-    const r = this.checkGuard() ? this.doInsert(queue, msg, (s) => (slot = s)) : -EIO;
-    this.observer?.(this, 'signalinsert', { queue, result: r, slot });
+    // doInsert returns the slot it filled (>= 0) or a negative errno: no closure per call.
+    const s = this.guard === undefined || this.checkGuard() ? this.doInsert(queue, msg) : -EIO;
+    const r = s < 0 ? s : 0;
+    if (this.observer) this.observer(this, 'signalinsert', { queue, result: r, slot: s < 0 ? undefined : s });
     return r;
   }
 
-  private doInsert(queue: number, msg: Uint8Array, setSlot: (s: number) => void): number {
+  private doInsert(queue: number, msg: Uint8Array): number {
     const qh = this.queueBase(queue);
     if (qh < 0) return qh;
     const m = this.memory;
     const a = this.physaddr + qh;
     try {
-      const maxSlots = m.readU32(a + SQ.max_slots);
-      if (maxSlots === 0) return -EINVAL; // the guest would divide by zero; refuse instead
-      const head = m.readU32(a + SQ.head);
-      const tail = m.readU32(a + SQ.tail);
-      const signalSize = m.readU32(a + SQ.signal_size);
-      const sigBase = m.readU64(a + SQ.sig_base_offset);
+      let maxSlots: number, head: number, tail: number, signalSize: number, sigBase: number;
+      // Fast path: the header fields up to `tail` in one written page, read in place (the
+      // values are those the per-field reads below would return: nothing runs in between).
+      const p = m.pageSpan(a, QUEUE_FIELDS_END);
+      const o = m.spanOffset;
+      if (p !== undefined) {
+        maxSlots = readU32(p, o + SQ.max_slots);
+        if (maxSlots === 0) return -EINVAL;
+        head = readU32(p, o + SQ.head);
+        tail = readU32(p, o + SQ.tail);
+        signalSize = readU32(p, o + SQ.signal_size);
+        sigBase = readU64(p, o + SQ.sig_base_offset);
+      } else {
+        maxSlots = m.readU32(a + SQ.max_slots);
+        if (maxSlots === 0) return -EINVAL; // the guest would divide by zero; refuse instead
+        head = m.readU32(a + SQ.head);
+        tail = m.readU32(a + SQ.tail);
+        signalSize = m.readU32(a + SQ.signal_size);
+        sigBase = m.readU64(a + SQ.sig_base_offset);
+      }
       // Indices outside the ring, or zero-byte slots: a corrupted header. The kernel would go
       // round the ring forever (head or tail is never reached); refuse it as out of range.
       if (head >= maxSlots || tail >= maxSlots || signalSize === 0) return -EIO;
@@ -186,14 +203,25 @@ export class VisorChannel {
       }
       const slotOff = qh + sigBase + newHead * signalSize;
       if (!this.inRange(slotOff, signalSize)) return -EIO;
-      const data = new Uint8Array(signalSize);
-      data.set(msg.subarray(0, Math.min(msg.length, signalSize)));
+      let data: Uint8Array;
+      if (msg.length === signalSize) data = msg;
+      else if (msg.length > signalSize) data = msg.subarray(0, signalSize);
+      else {
+        data = new Uint8Array(signalSize);
+        data.set(msg);
+      }
       m.write(this.physaddr + slotOff, data);
+      if (p !== undefined && !m.watching) {
+        // No watcher, so no code ran since pageSpan: update the header in place (same bytes).
+        const sent = readU64(p, o + SQ.num_sent) + 1;
+        writeU32(p, o + SQ.head, newHead);
+        writeU64(p, o + SQ.num_sent, sent);
+        return newHead;
+      }
       const sent = m.readU64(a + SQ.num_sent) + 1;
       m.writeU32(a + SQ.head, newHead);
       m.writeU64(a + SQ.num_sent, sent);
-      setSlot(newHead);
-      return 0;
+      return newHead;
     } catch (e) {
       if (e instanceof UnmappedError) return -EIO;
       throw e;
@@ -205,38 +233,57 @@ export class VisorChannel {
    * Returns 0, -EAGAIN (empty), -EIO or -EINVAL.
    */
   signalRemove(queue: number, out: Uint8Array): number {
-    let slot: number | undefined;
-    const r = this.checkGuard() ? this.doRemove(queue, out, (s) => (slot = s)) : -EIO;
-    this.observer?.(this, 'signalremove', { queue, result: r, slot });
+    // doRemove returns the slot it consumed (>= 0) or a negative errno.
+    const s = this.guard === undefined || this.checkGuard() ? this.doRemove(queue, out) : -EIO;
+    const r = s < 0 ? s : 0;
+    if (this.observer) this.observer(this, 'signalremove', { queue, result: r, slot: s < 0 ? undefined : s });
     return r;
   }
 
-  private doRemove(queue: number, out: Uint8Array, setSlot: (s: number) => void): number {
+  private doRemove(queue: number, out: Uint8Array): number {
     const qh = this.queueBase(queue);
     if (qh < 0) return qh;
     const m = this.memory;
     const a = this.physaddr + qh;
     try {
-      const head = m.readU32(a + SQ.head);
-      const tail = m.readU32(a + SQ.tail);
-      if (head === tail) return -EAGAIN;
-      const maxSlots = m.readU32(a + SQ.max_slots);
-      if (maxSlots === 0) return -EINVAL;
-      const signalSize = m.readU32(a + SQ.signal_size);
-      const sigBase = m.readU64(a + SQ.sig_base_offset);
-      // Indices outside the ring, or zero-byte slots: a corrupted header. The kernel would go
-      // round the ring forever (head or tail is never reached); refuse it as out of range.
-      if (head >= maxSlots || tail >= maxSlots || signalSize === 0) return -EIO;
+      let tail: number, maxSlots: number, signalSize: number, sigBase: number;
+      const p = m.pageSpan(a, QUEUE_FIELDS_END);
+      const o = m.spanOffset;
+      if (p !== undefined) {
+        // Fast path, as in doInsert.
+        tail = readU32(p, o + SQ.tail);
+        if (readU32(p, o + SQ.head) === tail) return -EAGAIN;
+        maxSlots = readU32(p, o + SQ.max_slots);
+        if (maxSlots === 0) return -EINVAL;
+        signalSize = readU32(p, o + SQ.signal_size);
+        sigBase = readU64(p, o + SQ.sig_base_offset);
+        // As in doInsert: indices outside the ring or zero-byte slots are a corrupted header.
+        if (readU32(p, o + SQ.head) >= maxSlots || tail >= maxSlots || signalSize === 0) return -EIO;
+      } else {
+        const head = m.readU32(a + SQ.head);
+        tail = m.readU32(a + SQ.tail);
+        if (head === tail) return -EAGAIN;
+        maxSlots = m.readU32(a + SQ.max_slots);
+        if (maxSlots === 0) return -EINVAL;
+        signalSize = m.readU32(a + SQ.signal_size);
+        sigBase = m.readU64(a + SQ.sig_base_offset);
+        if (head >= maxSlots || tail >= maxSlots || signalSize === 0) return -EIO;
+      }
       const newTail = (tail + 1) % maxSlots;
       const slotOff = qh + sigBase + newTail * signalSize;
       if (!this.inRange(slotOff, signalSize)) return -EIO;
       const n = Math.min(signalSize, out.length);
       m.readInto(this.physaddr + slotOff, out, 0, n);
+      if (p !== undefined && !m.watching) {
+        const received = readU64(p, o + SQ.num_received) + 1;
+        writeU32(p, o + SQ.tail, newTail);
+        writeU64(p, o + SQ.num_received, received);
+        return newTail;
+      }
       const received = m.readU64(a + SQ.num_received) + 1;
       m.writeU32(a + SQ.tail, newTail);
       m.writeU64(a + SQ.num_received, received);
-      setSlot(newTail);
-      return 0;
+      return newTail;
     } catch (e) {
       if (e instanceof UnmappedError) return -EIO;
       throw e;
