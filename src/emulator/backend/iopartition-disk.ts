@@ -541,6 +541,20 @@ export class IoPartitionDisk implements ServiceBackend {
     const id = m.u32(SCSI.vdest_id);
     const lun = m.u32(SCSI.vdest_lun);
     const rw = parseRw(cdb);
+    const hasTarget = channel === 0 && [...h.disks.values()].some((d) => d.id === id);
+    if (!hasTarget) {
+      this.reply(h, m, { linuxstat: makeResult(DID.NO_CONNECT, 0), addlstat: ADDL.SEL_TIMEOUT });
+      if (op === OP.INQUIRY) h.scanned = true;
+      return;
+    }
+    const disk = h.disks.get(diskKey(id, lun));
+    if (op === OP.INQUIRY || op === OP.REPORT_LUNS) h.scanned = true;
+    if (op === OP.REPORT_LUNS) return this.reportLuns(h, m, id);
+    if (!disk) {
+      if (op === OP.INQUIRY) return this.reply(h, m, { noDisk: true });
+      return this.checkCondition(h, m, SENSE_KEY.ILLEGAL_REQUEST, ASC.LUN_NOT_SUPPORTED);
+    }
+    if (!late) disk.stats.commands++;
     if (!late) {
       const f = this.takeFault(h, lun, op, rw?.lba, rw?.blocks ?? 0);
       if (f?.kind === 'lost-response') {
@@ -566,20 +580,6 @@ export class IoPartitionDisk implements ServiceBackend {
         return;
       }
     }
-    const hasTarget = channel === 0 && [...h.disks.values()].some((d) => d.id === id);
-    if (!hasTarget) {
-      this.reply(h, m, { linuxstat: makeResult(DID.NO_CONNECT, 0), addlstat: ADDL.SEL_TIMEOUT });
-      if (op === OP.INQUIRY) h.scanned = true;
-      return;
-    }
-    const disk = h.disks.get(diskKey(id, lun));
-    if (op === OP.INQUIRY || op === OP.REPORT_LUNS) h.scanned = true;
-    if (op === OP.REPORT_LUNS) return this.reportLuns(h, m, id);
-    if (!disk) {
-      if (op === OP.INQUIRY) return this.reply(h, m, { noDisk: true });
-      return this.checkCondition(h, m, SENSE_KEY.ILLEGAL_REQUEST, ASC.LUN_NOT_SUPPORTED);
-    }
-    disk.stats.commands++;
     if (disk.fd === undefined) {
       disk.stats.errors++;
       return this.reply(h, m, { linuxstat: makeResult(DID.BAD_TARGET, 0), addlstat: ADDL.BAD_TARGET });

@@ -596,7 +596,8 @@ export class ScsiHost {
           this.scanLuns(channel, id, luns, false, done);
         });
       };
-      if (pq === 0) this.addLun(lun0, data, afterLun0);
+      // A LUN found by an earlier scan is left as it is.
+      if (pq === 0 && lun0.scanning) this.addLun(lun0, data, afterLun0);
       else afterLun0();
     });
   }
