@@ -13,7 +13,7 @@ import { GuestMemory } from './memory/guestmemory';
 import { Sysfs } from './sysfs/sysfs';
 import * as vsys from './sysfs/visorsysfs';
 import { Kernel } from './kernel/guestkernel';
-import { VisorBus } from './visorbus/visorbus';
+import { VisorBus, thrownText } from './visorbus/visorbus';
 import { BusDevice } from './visorbus/visordevice';
 import { VisorDriver } from './visorbus/driver';
 import { VisorChipset } from './visorchipset/visorchipset';
@@ -83,7 +83,16 @@ export class Emulator {
     this.kernel.runDriverTimer = (dev, label, fn) => {
       const d = dev as BusDevice;
       if (d.driver) this.bus.callDriver(d, `timer:${label}`, () => fn());
-      else fn();
+      else {
+        // A timer its driver did not cancel when it let go of the device: run it, but contain it.
+        try {
+          fn();
+        } catch (e) {
+          const text = `timer '${label}' of ${d.name} threw after its driver let go of the device: ${thrownText(e)}`;
+          this.engine.emit('error', d.name, text, { category: 'exception', callback: `timer:${label}`, device: d.id });
+          this.engine.klog('err', d.name, text);
+        }
+      }
     };
     this.cp = new CommandPartition(this.engine, this.memory);
     const guestControlvm = VisorChannel.create(this.memory, CONTROLVM_ADDR, GUIDS.controlvm, 'controlvm');
@@ -220,7 +229,13 @@ export class Emulator {
       if (typeof loaded === 'string') return loaded;
       drv = loaded;
     }
-    const rc = this.bus.registerDriver(drv, !isPath);
+    let rc: number;
+    try {
+      rc = this.bus.registerDriver(drv, !isPath);
+    } catch (e) {
+      // A module object that throws when its properties are read (a hostile proxy, a getter).
+      return `driver module ${file ?? nameOrPath} could not be registered: ${thrownText(e)}`;
+    }
     if (rc < 0) return `driver ${drv.name} was refused by visorbus (${rc}); see the kernel log`;
     if (file) this.driverFiles.set(drv.name, file);
     return undefined;
@@ -331,21 +346,30 @@ export function loadDriverModule(file: string): VisorDriver | string {
     const req = createRequire(file);
     mod = req(file);
   } catch (e) {
-    return `cannot load driver module ${file}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+    return `cannot load driver module ${file}: ${thrownText(e).split('\n')[0]}`;
   }
-  const m = mod as Record<string, unknown>;
-  let cand: unknown = m && typeof m === 'object' && ('driver' in m ? m.driver : 'default' in m ? m.default : m);
-  if (typeof mod === 'function') cand = mod;
+  let cand: unknown;
+  try {
+    const m = mod as Record<string, unknown>;
+    cand = m && typeof m === 'object' && ('driver' in m ? m.driver : 'default' in m ? m.default : m);
+    if (typeof mod === 'function') cand = mod;
+  } catch (e) {
+    return `driver module ${file}: reading its exports threw: ${thrownText(e)}`;
+  }
   if (typeof cand === 'function') {
     try {
       cand = (cand as (api: unknown) => unknown)({ errno, guids: GUIDS });
     } catch (e) {
-      return `driver module ${file}: factory threw: ${e instanceof Error ? e.message : String(e)}`;
+      return `driver module ${file}: factory threw: ${thrownText(e)}`;
     }
   }
-  const d = cand as Partial<VisorDriver> | undefined;
-  if (!d || typeof d !== 'object' || typeof d.name !== 'string' || !Array.isArray(d.channelTypes)) {
-    return `driver module ${file} does not export a visor driver (an object with name, channelTypes, probe, remove, pause, resume)`;
+  try {
+    const d = cand as Partial<VisorDriver> | undefined;
+    if (!d || typeof d !== 'object' || typeof d.name !== 'string' || !Array.isArray(d.channelTypes)) {
+      return `driver module ${file} does not export a visor driver (an object with name, channelTypes, probe, remove, pause, resume)`;
+    }
+    return d as VisorDriver;
+  } catch (e) {
+    return `driver module ${file}: reading the driver threw: ${thrownText(e)}`;
   }
-  return d as VisorDriver;
 }

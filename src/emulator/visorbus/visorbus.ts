@@ -22,6 +22,23 @@ function devpath(d: BusDevice): string {
 /** POLLJIFFIES_NORMALCHANNEL */
 export const POLLJIFFIES_NORMALCHANNEL = 10;
 
+/**
+ * Text of whatever a driver threw. Drivers are user code and may throw anything — null, an
+ * object without a prototype, a revoked proxy, an Error whose message getter throws — so
+ * describing it must never throw in turn.
+ */
+export function thrownText(e: unknown): string {
+  try {
+    return e instanceof Error ? String(e.message) : String(e);
+  } catch {
+    try {
+      return Object.prototype.toString.call(e);
+    } catch {
+      return '<a value that cannot be printed>';
+    }
+  }
+}
+
 /** Thrown into the model when a driver callback throws; carries the driver's own error. */
 export class DriverException extends Error {
   constructor(
@@ -30,7 +47,7 @@ export class DriverException extends Error {
     readonly device: string,
     readonly reason: unknown,
   ) {
-    super(`${driver}.${callback}(${device}) threw: ${reason instanceof Error ? reason.message : String(reason)}`);
+    super(`${driver}.${callback}(${device}) threw: ${thrownText(reason)}`);
   }
 }
 
@@ -93,6 +110,11 @@ export class VisorBus {
         this.engine.klog('err', 'visorbus', `driver ${drv.name}: missing ${cb}(), registration refused`);
         return -EINVAL;
       }
+    }
+    const types: unknown = drv.channelTypes;
+    if (!Array.isArray(types) || types.some((t) => !t || typeof t !== 'object' || typeof t.guid !== 'string' || typeof t.name !== 'string')) {
+      this.engine.klog('err', 'visorbus', `driver ${drv.name}: channelTypes must be a list of { guid, name, minBytes, version }, registration refused`);
+      return -EINVAL;
     }
     if (!drv.name || this.drivers.has(drv.name)) {
       this.engine.klog('err', 'visorbus', `driver '${drv.name}' is already registered`);
@@ -188,12 +210,20 @@ export class VisorBus {
         this.engine.emit('call', d.name, `${drv.name}.${callback}(${d.name})`, { driver: drv.name, callback, device: d.id });
         let rc: number;
         try {
-          const r = fn();
+          const r: unknown = fn();
           rc = typeof r === 'number' ? r : 0;
+          if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof (r as { then?: unknown }).then === 'function') {
+            // An async callback: the kernel's callbacks are synchronous, so whatever it does
+            // later is not part of this call. Keep a later rejection from killing the process.
+            Promise.resolve(r).catch(() => undefined);
+            const text = `${drv.name}.${callback}(${d.name}) returned a Promise: visorbus callbacks are synchronous, so its result and any later failure are ignored`;
+            this.engine.emit('error', d.name, text, { category: 'driver', driver: drv.name, callback, device: d.id });
+            this.engine.klog('err', `${drv.name} ${d.name}`, `${callback}() returned a Promise (visorbus callbacks are synchronous)`);
+          }
         } catch (e) {
           const ex = new DriverException(drv.name, callback, d.name, e);
           this.engine.emit('error', d.name, ex.message, { category: 'exception', driver: drv.name, callback, device: d.id });
-          this.engine.klog('err', `${drv.name} ${d.name}`, `${callback}() threw: ${e instanceof Error ? e.message : String(e)}`);
+          this.engine.klog('err', `${drv.name} ${d.name}`, `${callback}() threw: ${thrownText(e)}`);
           rc = -EINVAL;
         }
         this.engine.emit('return', d.name, `${drv.name}.${callback}(${d.name}) returned ${rc}`, { driver: drv.name, callback, device: d.id, result: rc });
