@@ -73,33 +73,37 @@ export class Clock {
     return a.due < b.due || (a.due === b.due && a.seq < b.seq);
   }
 
+  // Binary min-heap on (due, seq). Keys are unique (seq), so the pop order is fully
+  // determined by them. Sifting moves a hole instead of swapping pairs: no allocation.
   private push(t: Timer): void {
     const h = this.heap;
+    let i = h.length;
     h.push(t);
-    let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
+      const parent = h[p];
+      if (!this.less(t, parent)) break;
+      h[i] = parent;
       i = p;
     }
+    h[i] = t;
   }
 
   private pop(): void {
     const h = this.heap;
     const last = h.pop()!;
-    if (!h.length) return;
-    h[0] = last;
+    const n = h.length;
+    if (!n) return;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= n) break;
       const r = l + 1;
-      let m = i;
-      if (l < h.length && this.less(h[l], h[m])) m = l;
-      if (r < h.length && this.less(h[r], h[m])) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m], h[i]];
-      i = m;
+      const c = r < n && this.less(h[r], h[l]) ? r : l;
+      if (!this.less(h[c], last)) break;
+      h[i] = h[c];
+      i = c;
     }
+    h[i] = last;
   }
 }

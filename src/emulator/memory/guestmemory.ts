@@ -37,16 +37,27 @@ export class GuestMemory {
       throw new RangeError(`bad region 0x${base.toString(16)}+${size}`);
     }
     const end = base + size;
-    for (const r of this.regions) {
-      if (base < r.base + r.size && r.base < end) {
+    // Regions are sorted and disjoint: find the insertion point by binary search (the first
+    // region with a higher base); only its predecessor and it can overlap the new one, and
+    // the predecessor is the first overlapping region in address order.
+    const rs = this.regions;
+    let lo = 0;
+    let hi = rs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (rs[mid].base <= base) lo = mid + 1;
+      else hi = mid;
+    }
+    for (const r of [rs[lo - 1], rs[lo]]) {
+      if (r && base < r.base + r.size && r.base < end) {
         throw new RangeError(
           `region ${label} 0x${base.toString(16)}+0x${size.toString(16)} overlaps ${r.label} at 0x${r.base.toString(16)}`,
         );
       }
     }
     const region: Region = { base, size, label, pages: new Array(Math.ceil(size / PAGE_SIZE)) };
-    this.regions.push(region);
-    this.regions.sort((a, b) => a.base - b.base);
+    if (lo === rs.length) rs.push(region);
+    else rs.splice(lo, 0, region);
     return region;
   }
 
