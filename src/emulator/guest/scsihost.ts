@@ -63,6 +63,8 @@ export class ScsiCmnd {
   attempt = 0;
   retries = 0;
   state: CmdState = 'waiting';
+  /** Internal commands of the scan and sd's probe fail without a kernel log line. */
+  quiet = false;
   /** Driver-private (host_scribble): visorhba keeps its pending-slot number here. */
   hostScribble: number | undefined;
   /** @internal */
@@ -400,6 +402,7 @@ export class ScsiHost {
   }
 
   private logFailure(cmd: ScsiCmnd, why: string): void {
+    if (cmd.quiet) return;
     const tag = cmd.sdev.disk ? `sd ${cmd.sdev.hctl}: [${cmd.sdev.disk.name}]` : `scsi ${cmd.sdev.hctl}:`;
     this.dev.warn(`${tag} ${opName(cmd.opcode)} FAILED Result: hostbyte=${hostByteName(hostByte(cmd.result))} status=0x${(cmd.result & 0xff).toString(16)}: ${why}`);
   }
@@ -554,11 +557,12 @@ export class ScsiHost {
   /** Run one internal command with a DMA bounce buffer; `cb(error, data)`. */
   private execute(sdev: ScsiDevice, cdb: Uint8Array, dataDir: number, len: number, cb: (error: number, data: Uint8Array, cmd: ScsiCmnd) => void): void {
     const bufs = this.allocPages(len);
-    this.queue(sdev, cdb, dataDir, len, bufs, SCAN_RETRIES, (cmd, error) => {
+    const c = this.queue(sdev, cdb, dataDir, len, bufs, SCAN_RETRIES, (cmd, error) => {
       const data = dataDir === DMA.FROM_DEVICE && !error ? this.gather(bufs, len) : new Uint8Array(0);
       this.freePages(bufs);
       cb(error, data, cmd);
     });
+    c.quiet = true;
   }
 
   private scanTarget(channel: number, id: number, done: () => void): void {
