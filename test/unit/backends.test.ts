@@ -337,11 +337,21 @@ describe('service-partition back-ends', () => {
       bus.run(30);
       assert.equal((bus.dev('2:0').driverData as VisorhbaData).notifyguest_ignored, 1);
       assert.equal(blockDevices(bus.memory).size, 1);
-      assert.throws(() => bus.command('disk', '2:0', 'read', [], { lun: 1, lba: 0, count: 1 }), /rescan/);
       bus.kernel.echo('scsi_host', 'host0', 'scan', '- - -');
       bus.runUntil(() => !scsiHostOf(bus.memory, '2:0')!.scanInProgress, 2000);
       assert.deepEqual([...blockDevices(bus.memory).keys()], ['sda', 'sdb']);
       assert.equal(bus.kernel.cat('block', 'sdb', 'size'), '128\n');
+    });
+
+    it('I/O on a LUN attached after the scan makes the guest rescan first', () => {
+      const dir = tmpDir();
+      const { bus } = diskSetup(dir);
+      bus.command('disk', '2:0', 'attach', [], { lun: 2, image: 'later.img', size: '64k' }, dir);
+      bus.run(30);
+      bus.command('disk', '2:0', 'write', ['found it'], { lun: 2, lba: 3 });
+      bus.run(300);
+      assert.equal(bus.counters()['disk 2:0 lun=2 block'], 'sdb');
+      assert.equal(fileText(path.join(dir, 'later.img'), 3 * 512, 512), 'found it');
     });
   });
 

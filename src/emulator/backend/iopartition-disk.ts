@@ -457,11 +457,18 @@ export class IoPartitionDisk implements ServiceBackend {
       });
       return;
     }
-    const hasLun = h.disks.has(diskKey(0, lun));
-    throw new Error(
-      `disk ${cmd.verb}: the guest has no disk for ${h.dev.id} LUN ${lun}` +
-        (hasLun ? ` (it was attached after the guest scanned; rescan with echo "- - -" > /sys/class/scsi_host/${host.className}/scan)` : ' (attach one with disk attach)'),
-    );
+    if (h.disks.has(diskKey(0, lun))) {
+      // Attached after the guest scanned: the guest's user rescans the host, then uses the disk.
+      this.event(h.dev.id, `LUN ${lun} was attached after the guest scanned ${h.dev.id}; the guest rescans (echo "- - -" > /sys/class/scsi_host/${host.className}/scan) before the ${cmd.verb}`);
+      host.scan();
+      host.whenScanned(() => {
+        const later = find();
+        if (later) issue(later);
+        else this.event(h.dev.id, `guest ${cmd.verb} on LUN ${lun} failed: the rescan found no disk for LUN ${lun} (ENXIO)`);
+      });
+      return;
+    }
+    throw new Error(`disk ${cmd.verb}: the guest has no disk for ${h.dev.id} LUN ${lun} (attach one with disk attach)`);
   }
 
   // ------------------------------------------------------------------ the poll
