@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { FakeBus, le32 } from './helpers/fakebus';
+import { drain, FakeBus, le16, le32, le64, put16, put32, put64 } from './helpers/fakebus';
 import { createVisorhba, VisorhbaData } from '../../src/emulator/drivers/visorhba';
 import { createVisornic, VisornicData } from '../../src/emulator/drivers/visornic';
 import { createVisorinput } from '../../src/emulator/drivers/visorinput';
@@ -76,6 +76,133 @@ describe('service-partition back-ends', () => {
       assert.deepEqual([...x[0].typeGuids], [GUIDS.vhba]);
       assert.deepEqual([...x[1].typeGuids], [GUIDS.vnic]);
       assert.deepEqual([...x[2].typeGuids], [GUIDS.keyboard, GUIDS.mouse]);
+    });
+  });
+
+  describe('the back-ends speak the reference layouts (the test is the guest, byte by byte)', () => {
+    const SLOT = 1216;
+
+    it('disk back-end: SCSI answers carry handle @1, linuxstat @1071, scsistat @1075, addlstat @1076, sensebuf @1077, no_disk_result @1149', () => {
+      const dir = tmpDir();
+      const bus = new FakeBus();
+      bus.addBackend(new IoPartitionDisk());
+      bus.create(2, 0, GUIDS.vhba, undefined);
+      bus.command('disk', '2:0', 'attach', [], { lun: 0, image: 'raw.img', size: '64k' }, dir);
+      fs.writeSync(fs.openSync(path.join(dir, 'raw.img'), 'r+'), Buffer.from('on the platter'), 0, 14, 512);
+      const peer = bus.peer('2:0');
+      const buf = bus.kernel.allocDma(4096, 4096);
+      const cmd = (handle: number, cdb: number[], lun: number, bufflen: number): Uint8Array => {
+        const m = new Uint8Array(SLOT);
+        m[0] = 1;
+        put64(m, 1, handle);
+        m.set(cdb, 9);
+        put32(m, 25, bufflen);
+        m[29] = bufflen ? 1 : 0;
+        put64(m, 31, buf);
+        put64(m, 39, bufflen);
+        put32(m, 1055, bufflen ? 2 : 3);
+        put32(m, 1067, lun);
+        return m;
+      };
+      assert.equal(peer.signalInsert(0, cmd(17, [0x28, 0, 0, 0, 0, 1, 0, 0, 1, 0], 0, 512)), 0); // READ(10) LBA 1
+      assert.equal(peer.signalInsert(0, cmd(18, [0x28, 0, 0, 0, 1, 0, 0, 0, 1, 0], 0, 512)), 0); // LBA 256: out of range
+      assert.equal(peer.signalInsert(0, cmd(19, [0x12, 0, 0, 0, 36, 0], 4, 36)), 0); // INQUIRY of a missing LUN
+      bus.run(1);
+      const [ok, bad, nodisk] = drain(peer, 1, SLOT);
+      assert.equal(le64(ok, 1), 17n);
+      assert.equal(le32(ok, 1071), 0);
+      assert.equal(bus.memory.read(buf, 14).reduce((t, c) => t + String.fromCharCode(c), ''), 'on the platter');
+      assert.equal(le64(bad, 1), 18n);
+      assert.equal(le32(bad, 1071), 0x08000002, 'DRIVER_SENSE | CHECK CONDITION');
+      assert.equal(bad[1075], 2, 'scsistat');
+      assert.equal(bad[1077], 0xf0, 'fixed sense, valid information');
+      assert.equal(bad[1077 + 2], 5, 'ILLEGAL REQUEST');
+      assert.equal(bad[1077 + 12], 0x21, 'LBA out of range');
+      assert.equal(le32(bad, 1077 + 3) >>> 0, 0x00010000, 'information = LBA 256 (big-endian)');
+      assert.equal(le64(nodisk, 1), 19n);
+      assert.equal(le32(nodisk, 1149), 1, 'no_disk_result');
+      // A target with no disks: DID_NO_CONNECT, addlstat ADDL_SEL_TIMEOUT
+      const t1 = cmd(20, [0x12, 0, 0, 0, 36, 0], 0, 36);
+      put32(t1, 1063, 3);
+      peer.signalInsert(0, t1);
+      bus.run(1);
+      const [none] = drain(peer, 1, SLOT);
+      assert.equal(le32(none, 1071), 0x00010000);
+      assert.equal(none[1076], 4);
+      // Task management: handles echoed, result @41 = TASK_MGMT_SUCCESS
+      const tm = new Uint8Array(SLOT);
+      tm[0] = 3;
+      put32(tm, 1, 1);
+      put64(tm, 17, 99);
+      put64(tm, 25, 7);
+      put64(tm, 33, 8);
+      peer.signalInsert(0, tm);
+      bus.run(1);
+      const [tma] = drain(peer, 1, SLOT);
+      assert.deepEqual([tma[0], le64(tma, 17), le64(tma, 25), le64(tma, 33), tma[41]], [3, 99n, 7n, 8n, 1]);
+      // vhba.max @392..408
+      const b = bus.dev('2:0').channel.physaddr;
+      assert.equal(bus.memory.readU32(b + 400), 64);
+    });
+
+    it('network back-end: NET_RCV_ENBDIS_ACK, NET_RCV and NET_XMIT_DONE at the reference offsets', () => {
+      const bus = new FakeBus();
+      bus.addBackend(new IoPartitionNetwork());
+      bus.create(2, 1, GUIDS.vnic, undefined);
+      const peer = bus.peer('2:1');
+      const base = bus.dev('2:1').channel.physaddr;
+      assert.deepEqual([...bus.memory.read(base + 384, 6)], [0x02, 0x53, 0x50, 0x02, 0x00, 0x01], 'macaddr @384');
+      assert.equal(bus.memory.readU32(base + 390), 32, 'num_rcv_bufs @390');
+      assert.equal(bus.memory.readU32(base + 394), 1500, 'mtu @394');
+      const pages = [bus.kernel.allocDma(4096, 4096), bus.kernel.allocDma(4096, 4096)];
+      pages.forEach((p, i) => {
+        const m = new Uint8Array(SLOT);
+        m[0] = 2;
+        put32(m, 1, 0); // NET_RCV_POST
+        put64(m, 5, 0xffff8880aa000000n + BigInt(i));
+        put64(m, 13, p / 4096);
+        put16(m, 21, 0);
+        put16(m, 23, 4032);
+        put64(m, 25, 0x1234n);
+        assert.equal(peer.signalInsert(0, m), 0);
+      });
+      const en = new Uint8Array(SLOT);
+      en[0] = 2;
+      put32(en, 1, 4);
+      put64(en, 13, 0xffff888100001000n);
+      put16(en, 21, 1);
+      peer.signalInsert(0, en);
+      bus.run(1);
+      const [ackm] = drain(peer, 1, SLOT);
+      assert.deepEqual([ackm[0], le32(ackm, 1), le64(ackm, 13), le16(ackm, 21)], [2, 5, 0xffff888100001000n, 1]);
+      bus.command('net', '2:1', 'send', ['hex:' + '02535002000102535041520108004500' + 'ab'.repeat(5000)]);
+      const [rcv] = drain(peer, 1, SLOT);
+      assert.equal(le32(rcv, 1), 1, 'NET_RCV');
+      assert.equal(le64(rcv, 5), 0xffff8880aa000000n, 'buf = rcvbuf[0]');
+      assert.equal(le32(rcv, 13), 5016, 'rcv_done_len');
+      assert.equal(rcv[17], 2, 'numrcvbufs');
+      assert.equal(le64(rcv, 18), 0xffff8880aa000000n);
+      assert.equal(le64(rcv, 26), 0xffff8880aa000001n);
+      assert.equal(le64(rcv, 58), 0x1234n, 'unique_num');
+      assert.equal(le32(rcv, 66), 0, 'rcvs_dropped_delta');
+      assert.equal(bus.memory.readU8(pages[1] + 4032 - 4032), 0xab, 'the chain continues in the second buffer');
+      // a transmit: frags @21 (pfn, off, len), len @13, num_frags @17 -> NET_XMIT_DONE buf @5, result @13
+      const frame = bus.kernel.allocDma(4096, 4096);
+      bus.memory.write(frame, Uint8Array.from({ length: 60 }, (_, i) => i));
+      const x = new Uint8Array(SLOT);
+      x[0] = 2;
+      put32(x, 1, 2);
+      put64(x, 5, 0xffff8880bb000000n);
+      put32(x, 13, 60);
+      put32(x, 17, 1);
+      put64(x, 21, frame / 4096);
+      put16(x, 29, 0);
+      put16(x, 31, 60);
+      peer.signalInsert(0, x);
+      bus.run(1);
+      const [done] = drain(peer, 1, SLOT);
+      assert.deepEqual([le32(done, 1), le64(done, 5), le32(done, 13)], [3, 0xffff8880bb000000n, 0]);
+      assert.equal(bus.counters()['net 2:1 wire_tx_bytes'], 60);
     });
   });
 
