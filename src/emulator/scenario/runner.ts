@@ -80,6 +80,31 @@ export class ScenarioRun {
     while (!this.done) this.step();
   }
 
+  /** Set while `execAtStop` runs: controlvm messages are queued, not waited for. */
+  private queueOnly = false;
+
+  /**
+   * Execute one command while the model is stopped in the debugger (its console, the
+   * views' device actions). Nothing runs virtual time: a controlvm message is put on the
+   * EVENT queue and the guest's next poll handles it once the run continues; commands
+   * that need time to pass are refused. Returns an error text, or undefined.
+   */
+  execAtStop(s: ScenarioStep): string | undefined {
+    const kind = s.command.kind;
+    if (kind === 'wait') return 'wait needs virtual time to pass: continue or step instead';
+    if (kind === 'partitionRecover') return 'partition recover needs the guest to answer between its steps: put it in the scenario';
+    this.queueOnly = true;
+    try {
+      this.exec(s, s.command);
+      return undefined;
+    } catch (err) {
+      if (err instanceof StepError) return err.message;
+      throw err;
+    } finally {
+      this.queueOnly = false;
+    }
+  }
+
   private fail(s: ScenarioStep, message: string): void {
     this.errors.push({ file: this.scenario.file, line: s.loc.line, column: s.loc.column, message });
     this.emu.engine.klog('err', 'scenario', `${path.basename(this.scenario.file)}:${s.loc.line}: ${message}`);
@@ -91,6 +116,7 @@ export class ScenarioRun {
   private deliver(msg: ControlvmMessage): ControlvmMessage[] {
     const rec = this.emu.cp.send(msg);
     if (typeof rec === 'string') throw new StepError(rec);
+    if (this.queueOnly) return rec.responses;
     const hz = this.emu.engine.clock.hz;
     const ok = this.emu.runUntil(() => this.emu.cp.isAcked(rec.handle), CONTROLVM_WAIT_JIFFIES_SECONDS * hz);
     if (!ok) {
@@ -219,7 +245,7 @@ export class ScenarioRun {
         } catch (e) {
           throw new StepError(`echo ${c.value} > ${c.path}: ${e instanceof SysfsError ? e.message.slice(e.path.length + 2) : e instanceof Error ? e.message : String(e)}`);
         }
-        emu.settle();
+        if (!this.queueOnly) emu.settle();
         return;
       case 'parahotplug':
         this.deliver(cp.changeState(c.device.bus, c.device.dev, c.enable ? SEGMENT_STATE.running : SEGMENT_STATE.running & ~2, true));
@@ -281,7 +307,7 @@ export class ScenarioRun {
         } catch (e) {
           throw new StepError(e instanceof Error ? e.message : String(e));
         }
-        emu.settle();
+        if (!this.queueOnly) emu.settle();
         return;
       }
       case 'log':
