@@ -12,14 +12,18 @@ const common = {
   minify: production,
   logLevel: 'warning',
 };
+// The debugger shows emulator and built-in driver sources from the maps when the .ts files
+// are not installed (a VSIX has no src/), so the emulator bundles carry their sources.
+const emulator = { ...common, sourcesContent: true };
 
 await Promise.all([
   esbuild.build({ ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
   esbuild.build({
-    ...common,
+    ...emulator,
     entryPoints: ['src/emulator/host/cli.ts'],
     outfile: 'dist/emulator.js',
     banner: { js: '#!/usr/bin/env node' },
   }),
-  esbuild.build({ ...common, entryPoints: ['src/emulator/host/worker.ts'], outfile: 'dist/worker.js' }),
+  // The model worker of the debug adapter (dist/emulator.js starts it next to itself).
+  esbuild.build({ ...emulator, entryPoints: ['src/emulator/host/worker.ts'], outfile: 'dist/worker.js' }),
 ]);

@@ -1,0 +1,388 @@
+/**
+ * One DAP client's session. It runs on the main thread and never touches the model:
+ * it checks each request, forwards it to the model worker (modelhost.ts) and sends the
+ * worker's answers and events to the client. Lifecycle (launch, attach, restart,
+ * terminate, disconnect) is decided here; everything about the model is in the worker.
+ */
+import * as path from 'node:path';
+import { DebugSession, Event, InitializedEvent, OutputEvent, Response, TerminatedEvent, ExitedEvent } from '@vscode/debugadapter';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { ModelHost, WorkerError } from './modelhost';
+import { ClientInfo, EXCEPTION_FILTERS, LaunchOptions } from './protocol';
+
+/** What the TCP server offers a session: keep a model alive for the next client, adopt one. */
+export interface SessionServices {
+  /** TCP mode only: keep `host` running after this client disconnects. */
+  keep?(host: ModelHost): void;
+  /** TCP mode only: the model a previous client left running, if any. */
+  adopt?(): ModelHost | undefined;
+  /** The process serves a single client (stdio): exit when it is done. */
+  single: boolean;
+  port?: number;
+  /** The client disconnected: the server may accept the next one. */
+  done?(): void;
+}
+
+class RequestError extends Error {
+  constructor(
+    message: string,
+    readonly showUser = false,
+  ) {
+    super(message);
+  }
+}
+
+const LIFECYCLE_FREE = new Set(['initialize', 'launch', 'attach', 'disconnect', 'terminate', 'threads', 'cancel']);
+
+export function capabilities(): DebugProtocol.Capabilities {
+  return {
+    supportsConfigurationDoneRequest: true,
+    supportsFunctionBreakpoints: true,
+    supportsConditionalBreakpoints: true,
+    supportsHitConditionalBreakpoints: true,
+    supportsLogPoints: true,
+    supportsEvaluateForHovers: true,
+    exceptionBreakpointFilters: EXCEPTION_FILTERS.map((f) => ({
+      filter: f.filter,
+      label: f.label,
+      description: f.description,
+      default: f.default,
+      supportsCondition: true,
+      conditionDescription: 'An expression over the device and its channel, e.g. bus == 2 && queue[0].num_overflows > 0',
+    })),
+    supportsExceptionFilterOptions: true,
+    supportsExceptionInfoRequest: true,
+    supportsStepBack: true,
+    supportsSteppingGranularity: true,
+    supportsSetVariable: true,
+    supportsSetExpression: true,
+    supportsRestartRequest: true,
+    supportsTerminateRequest: true,
+    supportTerminateDebuggee: true,
+    supportSuspendDebuggee: true,
+    supportsDataBreakpoints: true,
+    supportsDataBreakpointBytes: true,
+    supportsReadMemoryRequest: true,
+    supportsWriteMemoryRequest: true,
+    supportsCompletionsRequest: true,
+    completionTriggerCharacters: ['.', '/', ' '],
+    supportsValueFormattingOptions: true,
+    supportsLoadedSourcesRequest: true,
+    supportsDelayedStackTraceLoading: true,
+    supportsBreakpointLocationsRequest: true,
+    supportsClipboardContext: true,
+  };
+}
+
+export class VisorbusSession extends DebugSession {
+  private host: ModelHost | undefined;
+  private client: DebugProtocol.InitializeRequestArguments | undefined;
+  private launchArgs: (LaunchOptions & { noDebug?: boolean }) | undefined;
+  private kind: 'launch' | 'attach' | undefined;
+  private adopted = false;
+  private ended = false;
+  private trace = false;
+  private disconnecting = false;
+
+  constructor(private readonly services: SessionServices) {
+    super();
+    this.setDebuggerLinesStartAt1(true);
+    this.setDebuggerColumnsStartAt1(true);
+  }
+
+  // ---- plumbing -----------------------------------------------------------------------------
+
+  protected override dispatchRequest(request: DebugProtocol.Request): void {
+    const response = new Response(request) as unknown as DebugProtocol.Response;
+    if (this.trace && request.command !== 'evaluate') this.sendEvent(new OutputEvent(`[dap] → ${request.command} ${JSON.stringify(request.arguments ?? {}).slice(0, 300)}\n`, 'console'));
+    this.handle(request, response).then(
+      (body) => {
+        if (body !== undefined) response.body = body;
+        this.sendResponse(response);
+      },
+      (e: unknown) => this.fail(response, e),
+    );
+  }
+
+  private fail(response: DebugProtocol.Response, e: unknown): void {
+    const showUser = (e instanceof RequestError || e instanceof WorkerError) && e.showUser;
+    const message = e instanceof Error ? e.message : String(e);
+    const internal = !(e instanceof RequestError || e instanceof WorkerError);
+    const text = internal ? `internal error in the debug adapter: ${message}` : message;
+    response.success = false;
+    response.message = text;
+    response.body = { error: { id: internal ? 9000 : 1000, format: text.replace(/\{/g, '(').replace(/\}/g, ')'), showUser: showUser || internal } };
+    this.sendResponse(response);
+  }
+
+  private forwardEvent(event: string, body: unknown): void {
+    if (this.disconnecting) return;
+    if (event === 'visorbus/ended') {
+      this.ended = true;
+      const exitCode = (body as { exitCode?: number } | undefined)?.exitCode ?? 0;
+      this.sendEvent(new ExitedEvent(exitCode));
+      this.sendEvent(new TerminatedEvent());
+      return;
+    }
+    if (event.startsWith('progress') && !this.client?.supportsProgressReporting) return;
+    if (event === 'memory' && !this.client?.supportsMemoryEvent) return;
+    if (event === 'invalidated' && !this.client?.supportsInvalidatedEvent) return;
+    this.sendEvent(new Event(event, body) as DebugProtocol.Event);
+  }
+
+  private bindHost(host: ModelHost): void {
+    this.host = host;
+    host.attach({
+      event: (e, b) => this.forwardEvent(e, b),
+      gone: (why) => {
+        if (this.disconnecting || this.ended) return;
+        this.ended = true;
+        this.sendEvent(new OutputEvent(`The emulator stopped unexpectedly${why ? `: ${why}` : ''}\n`, 'stderr'));
+        this.sendEvent(new TerminatedEvent());
+      },
+    });
+  }
+
+  private needHost(command: string): ModelHost {
+    if (!this.host) throw new RequestError(`'${command}' needs a running scenario: send launch (or attach) first`);
+    if (!this.host.alive) throw new RequestError('the emulator is no longer running');
+    return this.host;
+  }
+
+  private clientInfo(): ClientInfo {
+    const c = this.client ?? ({} as DebugProtocol.InitializeRequestArguments);
+    return {
+      supportsProgressReporting: !!c.supportsProgressReporting,
+      supportsMemoryEvent: !!c.supportsMemoryEvent,
+      supportsInvalidatedEvent: !!c.supportsInvalidatedEvent,
+      supportsVariableType: !!c.supportsVariableType,
+      columnsStartAt1: c.columnsStartAt1 !== false,
+    };
+  }
+
+  // ---- requests ---------------------------------------------------------------------------------
+
+  private async handle(request: DebugProtocol.Request, response: DebugProtocol.Response): Promise<unknown> {
+    const args = (request.arguments ?? {}) as Record<string, unknown>;
+    const cmd = request.command;
+    if (cmd !== 'initialize' && !this.client) throw new RequestError(`'${cmd}' before 'initialize': the session must start with an initialize request`);
+    switch (cmd) {
+      case 'initialize':
+        if (this.client) throw new RequestError('the session is already initialized');
+        if (args.pathFormat !== undefined && args.pathFormat !== 'path') throw new RequestError('this debug adapter only supports file paths (pathFormat "path")');
+        this.client = args as unknown as DebugProtocol.InitializeRequestArguments;
+        return capabilities();
+      case 'launch':
+        return this.launch(args);
+      case 'attach':
+        return this.attach(args);
+      case 'configurationDone': {
+        const host = this.needHost(cmd);
+        await host.request('configurationDone', { noDebug: this.launchArgs?.noDebug });
+        if (this.adopted) await host.request('resendStop');
+        return undefined;
+      }
+      case 'disconnect':
+        return this.disconnect(args as DebugProtocol.DisconnectArguments);
+      case 'terminate':
+        return this.terminate();
+      case 'restart':
+        return this.restart(args as DebugProtocol.RestartArguments);
+      case 'threads':
+        if (!this.host?.alive) return { threads: [] };
+        return this.host.request('threads');
+      case 'pause':
+        return this.pause();
+      case 'cancel':
+        return undefined;
+      case 'source': {
+        const ref = Number(args.sourceReference ?? 0);
+        if (!ref && typeof (args.source as { path?: string } | undefined)?.path !== 'string') throw new RequestError('source: give a sourceReference or a source path');
+        return this.needHost(cmd).request('source', args);
+      }
+      default:
+        break;
+    }
+    if (LIFECYCLE_FREE.has(cmd)) return undefined;
+    const known = new Set([
+      'setBreakpoints',
+      'setFunctionBreakpoints',
+      'setExceptionBreakpoints',
+      'breakpointLocations',
+      'dataBreakpointInfo',
+      'setDataBreakpoints',
+      'continue',
+      'next',
+      'stepIn',
+      'stepOut',
+      'stepBack',
+      'reverseContinue',
+      'stackTrace',
+      'scopes',
+      'variables',
+      'setVariable',
+      'setExpression',
+      'evaluate',
+      'completions',
+      'exceptionInfo',
+      'loadedSources',
+      'readMemory',
+      'writeMemory',
+    ]);
+    if (!known.has(cmd) && !cmd.startsWith('visorbus/')) throw new RequestError(`unsupported request '${cmd}'`);
+    const host = this.needHost(cmd);
+    void response;
+    return host.request(cmd, args);
+  }
+
+  private async launch(args: Record<string, unknown>): Promise<unknown> {
+    if (this.host) throw new RequestError('this session already runs a scenario (use restart)');
+    const opts = this.checkOptions(args, 'launch');
+    this.kind = 'launch';
+    return this.startModel(opts);
+  }
+
+  private checkOptions(args: Record<string, unknown>, what: string): LaunchOptions & { noDebug?: boolean } {
+    const scenario = args.scenario;
+    if (typeof scenario !== 'string' || !scenario.trim()) throw new RequestError(`${what}: "scenario" must name a .visor file`, true);
+    if (args.drivers !== undefined && (!Array.isArray(args.drivers) || args.drivers.some((d) => typeof d !== 'string'))) throw new RequestError(`${what}: "drivers" must be an array of paths to driver modules`, true);
+    if (args.pollIntervalMs !== undefined && !(typeof args.pollIntervalMs === 'number' && args.pollIntervalMs > 0)) throw new RequestError(`${what}: "pollIntervalMs" must be a positive number, not ${JSON.stringify(args.pollIntervalMs)}`, true);
+    for (const k of ['stopOnEntry', 'autoload', 'trace', 'allowUserDrivers', 'noDebug']) {
+      if (args[k] !== undefined && typeof args[k] !== 'boolean') throw new RequestError(`${what}: "${k}" must be true or false, not ${JSON.stringify(args[k])}`, true);
+    }
+    return {
+      scenario: path.resolve(scenario),
+      stopOnEntry: args.stopOnEntry as boolean | undefined,
+      drivers: args.drivers as string[] | undefined,
+      autoload: args.autoload as boolean | undefined,
+      pollIntervalMs: args.pollIntervalMs as number | undefined,
+      trace: args.trace as boolean | undefined,
+      allowUserDrivers: args.allowUserDrivers as boolean | undefined,
+      noDebug: args.noDebug as boolean | undefined,
+    };
+  }
+
+  private async startModel(opts: LaunchOptions & { noDebug?: boolean }): Promise<unknown> {
+    this.trace = !!opts.trace;
+    const host = new ModelHost();
+    this.bindHost(host);
+    try {
+      await host.request('initialize', this.clientInfo());
+      await host.request('launch', opts, 60000);
+    } catch (e) {
+      this.host = undefined;
+      void host.dispose();
+      throw e;
+    }
+    this.launchArgs = opts;
+    setImmediate(() => this.sendEvent(new InitializedEvent()));
+    return undefined;
+  }
+
+  private async attach(args: Record<string, unknown>): Promise<unknown> {
+    if (this.host) throw new RequestError('this session is already attached');
+    this.kind = 'attach';
+    if (args.scenario !== undefined) return this.startModel({ stopOnEntry: false, ...this.checkOptions(args, 'attach') });
+    const host = this.services.adopt?.();
+    if (!host) {
+      throw new RequestError(
+        this.services.single
+          ? 'attach: this adapter runs over stdio and has no running scenario to attach to; give "scenario" in the attach configuration, or launch instead'
+          : 'attach: no scenario is running in this visorbus-emu host; give "scenario" in the attach configuration (or launch one and disconnect with terminateDebuggee: false)',
+        true,
+      );
+    }
+    if (host.state === 'ended') {
+      void host.dispose();
+      throw new RequestError('attach: the scenario left running in this host has already finished; give "scenario" to start a new one', true);
+    }
+    this.adopted = true;
+    this.bindHost(host);
+    await host.request('initialize', this.clientInfo());
+    await host.request('attachClient');
+    setImmediate(() => this.sendEvent(new InitializedEvent()));
+    return undefined;
+  }
+
+  private async restart(args: DebugProtocol.RestartArguments): Promise<unknown> {
+    const host = this.needHost('restart');
+    if (!this.launchArgs) throw new RequestError('restart: this session attached to a running scenario; restart works for sessions that gave a scenario');
+    const merged = { ...this.launchArgs, ...((args.arguments ?? {}) as Record<string, unknown>) };
+    const opts = this.checkOptions(merged, 'restart');
+    await host.request('restart', opts, 60000);
+    this.launchArgs = opts;
+    this.trace = !!opts.trace;
+    return undefined;
+  }
+
+  private async pause(): Promise<unknown> {
+    const host = this.needHost('pause');
+    host.pause();
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 2000).unref());
+    const r = await Promise.race([host.request('pause'), timeout]);
+    if (r === 'timeout') this.sendEvent(new OutputEvent('The emulator has not reached an event boundary within 2 s: a driver callback may be looping. It stops as soon as it reaches one; terminate the session to end it.\n', 'stderr'));
+    return undefined;
+  }
+
+  private async terminate(): Promise<unknown> {
+    const host = this.host;
+    this.ended = true;
+    if (host) {
+      this.host = undefined;
+      await host.dispose();
+    }
+    this.sendEvent(new TerminatedEvent());
+    return undefined;
+  }
+
+  private async disconnect(args: DebugProtocol.DisconnectArguments): Promise<unknown> {
+    const host = this.host;
+    this.disconnecting = true;
+    this.host = undefined;
+    if (host?.alive) {
+      const keep = !this.services.single && !!this.services.keep && host.state !== 'ended' && (args.terminateDebuggee === false || (this.kind === 'attach' && args.terminateDebuggee !== true));
+      if (keep) {
+        try {
+          await host.request('detach', { suspend: !!args.suspendDebuggee });
+          host.attach(undefined);
+          this.services.keep!(host);
+        } catch {
+          await host.dispose();
+        }
+      } else await host.dispose();
+    }
+    if (this.services.single) setImmediate(() => this.shutdown());
+    else
+      setImmediate(() => {
+        this.services.done?.();
+        this.stop();
+      });
+    return undefined;
+  }
+
+  /** The connection closed without a disconnect: stop the model (unless it was handed over). */
+  async closed(): Promise<void> {
+    if (this.disconnecting) return;
+    this.disconnecting = true;
+    const host = this.host;
+    this.host = undefined;
+    if (host) await host.dispose();
+  }
+}
+
+/** Answers every request of a second, concurrent TCP client with a clear error. */
+export class BusySession extends DebugSession {
+  constructor(private readonly port: number) {
+    super();
+  }
+
+  protected override dispatchRequest(request: DebugProtocol.Request): void {
+    const response = new Response(request) as unknown as DebugProtocol.Response;
+    const text = `visorbus-emu on port ${this.port} is already serving a debug client; it serves one client at a time. Disconnect the other client, or start another visorbus-emu with a different --port.`;
+    response.success = false;
+    response.message = text;
+    response.body = { error: { id: 1010, format: text, showUser: true } };
+    this.sendResponse(response);
+    this.sendEvent(new TerminatedEvent());
+  }
+}

@@ -1,0 +1,1629 @@
+/**
+ * The worker's stop controller: owns the run, the stop hook and the write watcher,
+ * decides at every event boundary whether to stop, and while stopped serves the
+ * session's requests synchronously with the model's whole call context still on the
+ * JavaScript stack. Step-back and reverse-continue re-execute the same scenario from the
+ * start (deterministic) and stop at the earlier position; see docs/design.md.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ScenarioRun } from '../../scenario/runner';
+import type { Scenario, ScenarioStep } from '../../scenario/ast';
+import { parseScenario, formatDiagnostic } from '../../scenario/parser';
+import { newRun, readScenarioFile, ScenarioFileError } from '../../host/scenariofile';
+import { Emulator, EmulatorError } from '../../emulator';
+import { EmuEvent, Frame, THREAD, threadName } from '../../engine/events';
+import { formatEvent } from '../../host/report';
+import { FieldError } from '../../inspect/fields';
+import type { VisorDriver } from '../../visorbus/driver';
+import { ClientInfo, EXCEPTION_FILTERS, ExceptionFilterId, LaunchOptions, WorkerRequest, WorkerState } from '../protocol';
+import { Link } from './link';
+import { ExprContext, ExprError, evaluate, formatValue, truthy, Value } from './expr';
+import {
+  DataBp,
+  ExceptionBp,
+  FunctionBp,
+  LineBp,
+  exceptionFiltersOf,
+  filterLabel,
+  functionBpMatches,
+  hitMatches,
+  parseFunctionName,
+  parseOptions,
+} from './breakpoints';
+import { JsFrame, Loc, Sources, captureJsStack, forgetFiles, functionLocation, locateModelFrames, selfFile, throwLocation } from './stack';
+import { Inspector } from './inspect';
+import { Views } from './views';
+import { ReplConsole } from './console';
+import { hexRef, parseDeviceId } from './decode';
+
+/** A position in the history: event n, and w memory writes after it (w = 0: at the event). */
+export interface Pos {
+  n: number;
+  w: number;
+}
+
+export function posCmp(a: Pos, b: Pos): number {
+  return a.n !== b.n ? a.n - b.n : a.w - b.w;
+}
+
+/** A request answered with an error (showUser: a person must see it). */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly showUser = false,
+  ) {
+    super(message);
+  }
+}
+
+/** Thrown through the model to abandon a run (restart, step back); never an Error, never caught by the model on purpose. */
+class AbortRun {
+  constructor(readonly plan: RunPlan) {}
+}
+
+interface ExceptionInfo {
+  id: string;
+  description: string;
+  message: string;
+  typeName: string;
+  stack?: string;
+  throwLoc?: Loc;
+}
+
+export interface StopInfo {
+  reason: string;
+  description: string;
+  text?: string;
+  hitBreakpointIds?: number[];
+  exception?: ExceptionInfo;
+}
+
+export type Level = { kind: 'line' } | { kind: 'driver'; act: Frame; callN: number };
+
+export interface StopState extends StopInfo {
+  id: number;
+  pos: Pos;
+  ev?: EmuEvent;
+  frames: Frame[];
+  js: JsFrame[];
+  threadId: number;
+  level: Level;
+  topLevel: boolean;
+}
+
+/** A frame as the client sees it. */
+export interface PFrame {
+  id: number;
+  name: string;
+  thread: number;
+  model?: Frame;
+  /** The device this frame acts on ("2:0", "2", "controlvm"). */
+  device?: string;
+  loc?: Loc;
+  scenarioLine?: number;
+  label?: boolean;
+}
+
+type Mode =
+  | { kind: 'continue' }
+  | { kind: 'entry' }
+  | { kind: 'free' }
+  | { kind: 'step'; pred: (ev: EmuEvent, frames: readonly Frame[]) => boolean };
+
+type Finder =
+  | { kind: 'event' }
+  | { kind: 'activation'; callN: number; act?: Frame }
+  | { kind: 'breakpoints' };
+
+interface Found {
+  pos: Pos;
+  info: StopInfo;
+}
+
+type ReplayPlan =
+  | { phase: 'find'; finder: Finder; limit: Pos; found?: Found; fallback: Found; label: string }
+  | { phase: 'goto'; target: Pos; info: StopInfo; label: string };
+
+interface RunPlan {
+  build: boolean;
+  mode?: Mode;
+  replay?: ReplayPlan;
+  fresh?: { opts: LaunchOptions; scenario: Scenario };
+}
+
+export type JournalEntry =
+  | { kind: 'mem'; pos: Pos; addr: number; bytes: number[] }
+  | { kind: 'sysfsWrite'; pos: Pos; path: string; value: string }
+  | { kind: 'sysfsRead'; pos: Pos; path: string }
+  | { kind: 'command'; pos: Pos; text: string };
+
+type ResumeAction =
+  | { kind: 'continue' }
+  | { kind: 'free' }
+  | { kind: 'step'; step: 'next' | 'stepIn' | 'stepOut'; instruction: boolean }
+  | { kind: 'plan'; plan: RunPlan };
+
+const WRAPPED = Symbol('visorbus.debug.wrapped');
+const CALLBACK_METHODS = ['probe', 'remove', 'pause', 'resume', 'channelInterrupt'] as const;
+
+function isDebugRequest(cmd: string): boolean {
+  return ['continue', 'next', 'stepIn', 'stepOut', 'stepBack', 'reverseContinue'].includes(cmd);
+}
+
+function innermostDriverIndex(frames: readonly Frame[]): number {
+  for (let i = frames.length - 1; i >= 0; i--) if (frames[i].kind === 'driver') return i;
+  return -1;
+}
+
+function innermostDriver(frames: readonly Frame[]): Frame | undefined {
+  const i = innermostDriverIndex(frames);
+  return i >= 0 ? frames[i] : undefined;
+}
+
+export class Controller {
+  // ---- session -------------------------------------------------------------------------
+  client: ClientInfo = {};
+  opts: LaunchOptions | undefined;
+  scenario: Scenario | undefined;
+  run: ScenarioRun | undefined;
+  state: WorkerState = 'idle';
+  readonly sources = new Sources();
+  readonly inspector: Inspector;
+  readonly views: Views;
+  readonly repl: ReplConsole;
+
+  // ---- breakpoints ----------------------------------------------------------------------
+  lineBps: LineBp[] = [];
+  functionBps: FunctionBp[] = [];
+  exceptionBps: ExceptionBp[] = EXCEPTION_FILTERS.filter((f) => f.default).map((f) => ({ filter: f.filter, hits: 0 }));
+  dataBps: DataBp[] = [];
+  private nextBpId = 1;
+  private readonly warned = new Set<string>();
+
+  // ---- execution ------------------------------------------------------------------------
+  private mode: Mode = { kind: 'continue' };
+  stop: StopState | undefined;
+  private stopSeq = 0;
+  private passive = 0;
+  private aborting: AbortRun | undefined;
+  private abortAfterDrain: RunPlan | undefined;
+  private replay: ReplayPlan | undefined;
+  private writeSeq = 0;
+  private stepNs: number[] = [];
+  private readonly stepLines = new Map<number, number>();
+  private firstStepN: number | undefined;
+  private readonly callNs = new WeakMap<Frame, number>();
+  private lastThrow: { error: unknown; stack?: string } | undefined;
+  journal: JournalEntry[] = [];
+  private journalIdx = 0;
+  private readonly visited = new Map<string, number>();
+  private buildEvents = 0;
+  private sentThreads = new Set<number>();
+  private detached = false;
+
+  // ---- output and views -----------------------------------------------------------------
+  private out: { category: string; output: string; line?: number }[] = [];
+  private lastFlush = 0;
+  private eventTick = 0;
+  private topologyDirty = false;
+  private lastChanged = 0;
+  private progress: { id: string; started: number; shown: boolean; title: string } | undefined;
+  private progressSeq = 0;
+
+  constructor(readonly link: Link) {
+    this.inspector = new Inspector(this);
+    this.views = new Views(this);
+    this.repl = new ReplConsole(this);
+  }
+
+  get emu(): Emulator {
+    if (!this.run) throw new UserError('no scenario is loaded: send launch first');
+    return this.run.emu;
+  }
+
+  // =======================================================================================
+  // main loop
+  // =======================================================================================
+
+  /** Serve requests forever (the worker's top level). */
+  serveForever(): never {
+    for (;;) {
+      const req = this.link.next();
+      const action = this.handle(req, 'top');
+      if (action) this.resumeFromTop(action);
+    }
+  }
+
+  private respond(req: WorkerRequest, body?: unknown): undefined {
+    this.link.post({ type: 'response', id: req.id, ok: true, body });
+    return undefined;
+  }
+
+  private fail(req: WorkerRequest, e: unknown): void {
+    let message: string;
+    let showUser = false;
+    if (e instanceof UserError) {
+      message = e.message;
+      showUser = e.showUser;
+    } else if (e instanceof ExprError || e instanceof FieldError) message = e.message;
+    else if (e instanceof AbortRun) throw e;
+    else message = `internal error in the debug adapter: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
+    this.link.post({ type: 'response', id: req.id, ok: false, error: message, showUser });
+  }
+
+  private setState(s: WorkerState): void {
+    if (this.state === s) return;
+    this.state = s;
+    this.link.post({ type: 'state', state: s });
+  }
+
+  /**
+   * Handle one request. `ctx` is where the worker is: at its top level (idle, ended),
+   * stopped inside the model, or running (between two events). Returns a resume action
+   * for the caller to carry out (after the response has been sent).
+   */
+  handle(req: WorkerRequest, ctx: 'top' | 'stopped' | 'running'): ResumeAction | undefined {
+    try {
+      const a = (req.args ?? {}) as Record<string, unknown>;
+      switch (req.cmd) {
+        case 'initialize':
+          this.client = a as ClientInfo;
+          return this.respond(req);
+        case 'launch':
+          return this.respond(req, this.launch(a as unknown as LaunchOptions));
+        case 'configurationDone':
+          this.respond(req);
+          if (ctx === 'top' && this.state === 'idle' && this.run) {
+            this.detached = false;
+            const mode: Mode = a.noDebug ? { kind: 'free' } : this.opts?.stopOnEntry ? { kind: 'entry' } : { kind: 'continue' };
+            return { kind: 'plan', plan: { build: false, mode } };
+          }
+          return undefined;
+        case 'attachClient':
+          this.detached = false;
+          return this.respond(req, { state: this.state, scenario: this.scenario?.file, stopped: this.stop ? { reason: this.stop.reason, description: this.stop.description, threadId: this.stop.threadId } : undefined });
+        case 'resendStop':
+          this.respond(req);
+          if (this.stop) this.announceStop(this.stop, true);
+          return undefined;
+        case 'detach':
+          return this.detach(req, ctx, a.suspend === true);
+        case 'setBreakpoints':
+          return this.respond(req, this.setBreakpoints(a));
+        case 'breakpointLocations':
+          return this.respond(req, this.breakpointLocations(a));
+        case 'setFunctionBreakpoints':
+          return this.respond(req, this.setFunctionBreakpoints(a));
+        case 'setExceptionBreakpoints':
+          return this.respond(req, this.setExceptionBreakpoints(a));
+        case 'dataBreakpointInfo':
+          return this.respond(req, this.inspector.dataBreakpointInfo(a));
+        case 'setDataBreakpoints':
+          return this.respond(req, this.setDataBreakpoints(a));
+        case 'continue':
+        case 'next':
+        case 'stepIn':
+        case 'stepOut':
+        case 'stepBack':
+        case 'reverseContinue':
+          return this.resumeRequest(req, ctx, a);
+        case 'pause':
+          if (ctx === 'stopped') {
+            this.link.clearPause();
+            return this.respond(req);
+          }
+          if (ctx === 'running') return this.respond(req);
+          this.link.clearPause();
+          throw new UserError(this.state === 'ended' ? 'the scenario has ended' : 'the scenario is not running');
+        case 'restart':
+          return this.restart(req, ctx, a as unknown as LaunchOptions);
+        case 'shutdown':
+          return this.shutdown(req);
+        case 'threads':
+          return this.respond(req, { threads: this.threads() });
+        case 'stackTrace':
+          return this.respond(req, this.stackTrace(a));
+        case 'scopes':
+          return this.respond(req, this.inspector.scopes(a));
+        case 'variables':
+          return this.respond(req, this.inspector.variables(a));
+        case 'setVariable':
+          return this.respond(req, this.inspector.setVariable(a));
+        case 'setExpression':
+          return this.respond(req, this.inspector.setExpression(a));
+        case 'exceptionInfo':
+          return this.respond(req, this.exceptionInfo());
+        case 'source':
+          return this.respond(req, this.source(a));
+        case 'loadedSources':
+          return this.respond(req, { sources: this.loadedSources() });
+        case 'evaluate':
+          return this.respond(req, this.repl.evaluate(a));
+        case 'completions':
+          return this.respond(req, this.repl.completions(a));
+        case 'readMemory':
+          return this.respond(req, this.inspector.readMemory(a));
+        case 'writeMemory':
+          return this.respond(req, this.inspector.writeMemory(a));
+        case 'visorbus/topology':
+          return this.respond(req, this.views.topology());
+        case 'visorbus/devices':
+          return this.respond(req, this.views.devices(a));
+        case 'visorbus/sysfs':
+          return this.respond(req, this.views.sysfs(a));
+        case 'visorbus/sysfsWrite':
+          return this.respond(req, this.views.sysfsWrite(a));
+        case 'visorbus/channel':
+          return this.respond(req, this.views.channel(a));
+        case 'visorbus/deviceAction':
+          return this.respond(req, this.views.deviceAction(a));
+        default:
+          throw new UserError(`unknown request '${req.cmd}'`);
+      }
+    } catch (e) {
+      this.fail(req, e);
+      return undefined;
+    }
+  }
+
+  // =======================================================================================
+  // launch, runs, restart
+  // =======================================================================================
+
+  private readScenario(opts: LaunchOptions): Scenario {
+    if (typeof opts.scenario !== 'string' || !opts.scenario.trim()) throw new UserError('launch: "scenario" must name a .visor file', true);
+    const file = path.resolve(opts.scenario);
+    let text: string;
+    try {
+      text = readScenarioFile(file);
+    } catch (e) {
+      if (e instanceof ScenarioFileError) throw new UserError(`Cannot debug ${file}: ${e.message.startsWith(file) ? e.message.slice(file.length + 2) : e.message}`, true);
+      throw e;
+    }
+    const sc = parseScenario(text, file);
+    const errors = sc.diagnostics.filter((d) => d.severity === 'error');
+    if (errors.length) {
+      const shown = errors.slice(0, 20).map((d) => formatDiagnostic(d));
+      if (errors.length > 20) shown.push(`... and ${errors.length - 20} more`);
+      throw new UserError(`The scenario has ${errors.length} error(s):\n${shown.join('\n')}`, true);
+    }
+    return sc;
+  }
+
+  private launch(opts: LaunchOptions): unknown {
+    if (this.run) throw new UserError('a scenario is already running in this session (use restart)');
+    const scenario = this.readScenario(opts);
+    this.buildRun({ build: true, fresh: { opts, scenario } });
+    for (const d of scenario.diagnostics) if (d.severity === 'warning') this.output('console', `${formatDiagnostic(d)}\n`);
+    this.flushOutput();
+    return { scenario: scenario.file, steps: scenario.steps.length };
+  }
+
+  private normalizeOpts(opts: LaunchOptions): LaunchOptions {
+    if (opts.drivers !== undefined && (!Array.isArray(opts.drivers) || opts.drivers.some((d) => typeof d !== 'string'))) {
+      throw new UserError('launch: "drivers" must be an array of paths to driver modules', true);
+    }
+    if (opts.pollIntervalMs !== undefined && !(typeof opts.pollIntervalMs === 'number' && opts.pollIntervalMs > 0)) {
+      throw new UserError(`launch: "pollIntervalMs" must be a positive number, not ${JSON.stringify(opts.pollIntervalMs)}`, true);
+    }
+    return opts;
+  }
+
+  /** A fresh ScenarioRun for the plan (a new scenario, a restart, or a replay of the same one). */
+  private buildRun(plan: RunPlan): void {
+    if (plan.fresh) {
+      this.opts = this.normalizeOpts(plan.fresh.opts);
+      this.scenario = plan.fresh.scenario;
+    }
+    const opts = this.opts!;
+    const scenario = this.scenario!;
+    const old = this.run;
+    const userFiles = old ? [...old.emu.driverFiles.values()] : [];
+    this.disposeRun();
+    // User driver modules start from a clean module state in every run (determinism, reloads).
+    for (const f of [...userFiles, ...(opts.drivers ?? []).map((d) => path.resolve(path.dirname(scenario.file), d))]) {
+      try {
+        delete require.cache[require.resolve(f)];
+      } catch {
+        /* not loaded */
+      }
+    }
+    if (plan.fresh) forgetFiles();
+    let run: ScenarioRun;
+    try {
+      run = newRun(scenario, { autoload: opts.autoload, pollIntervalMs: opts.pollIntervalMs, allowUserDrivers: opts.allowUserDrivers, hz: opts.hz });
+    } catch (e) {
+      if (e instanceof EmulatorError) throw new UserError(`the emulator did not start: ${e.message}`, true);
+      throw e;
+    }
+    this.run = run;
+    this.stepNs = [];
+    this.firstStepN = undefined;
+    this.writeSeq = 0;
+    this.journalIdx = 0;
+    this.replay = plan.replay;
+    for (const bp of [...this.lineBps, ...this.functionBps, ...this.dataBps]) bp.hits = 0;
+    for (const bp of this.exceptionBps) bp.hits = 0;
+    const emu = run.emu;
+    emu.engine.log.hook = (ev, frames) => this.onEvent(ev, frames);
+    emu.memory.setWriteWatcher((addr, len) => this.onWrite(addr, len));
+    emu.onChanged(() => (this.topologyDirty = true));
+    this.passive++;
+    try {
+      for (const d of opts.drivers ?? []) {
+        const file = path.resolve(path.dirname(scenario.file), d);
+        const err = emu.loadDriver(file, true);
+        if (err) throw new UserError(`driver module ${d}: ${err}`, true);
+      }
+    } finally {
+      this.passive--;
+    }
+    for (const f of emu.driverFiles.values()) this.sources.generated.add(f);
+    this.buildEvents = emu.engine.log.count;
+    // Interventions made before the first step (stopped at nothing yet) apply now.
+    while (this.journalIdx < this.journal.length && this.journal[this.journalIdx].pos.n <= this.buildEvents) {
+      try {
+        this.applyEntry(this.journal[this.journalIdx++]);
+      } catch {
+        /* it failed the first time too */
+      }
+    }
+    for (const bp of this.dataBps) bp.last = this.readData(bp);
+    if (plan.fresh) this.verifyLineBps(true);
+  }
+
+  private disposeRun(): void {
+    const old = this.run;
+    if (!old) return;
+    old.emu.engine.log.hook = undefined;
+    old.emu.memory.setWriteWatcher(undefined);
+    try {
+      old.emu.shutdown();
+    } catch {
+      /* a back-end failing to close must not stop a restart */
+    }
+    this.run = undefined;
+  }
+
+  private shutdown(req: WorkerRequest): never {
+    this.respond(req);
+    this.disposeRun();
+    process.exit(0);
+  }
+
+  private restart(req: WorkerRequest, ctx: 'top' | 'stopped' | 'running', a: LaunchOptions): ResumeAction | undefined {
+    const opts = { ...this.opts, ...a } as LaunchOptions;
+    const scenario = this.readScenario(opts);
+    this.normalizeOpts(opts);
+    this.respond(req);
+    this.journal = [];
+    this.visited.clear();
+    const plan: RunPlan = { build: true, fresh: { opts, scenario }, mode: opts.stopOnEntry ? { kind: 'entry' } : { kind: 'continue' } };
+    this.output('console', `Restarting ${path.basename(scenario.file)}\n`);
+    if (ctx === 'running') {
+      this.abortAfterDrain = plan;
+      return undefined;
+    }
+    return { kind: 'plan', plan };
+  }
+
+  private detach(req: WorkerRequest, ctx: 'top' | 'stopped' | 'running', suspend: boolean): ResumeAction | undefined {
+    this.lineBps = [];
+    this.functionBps = [];
+    this.exceptionBps = [];
+    this.dataBps = [];
+    this.detached = true;
+    this.respond(req);
+    if (ctx === 'running') {
+      this.mode = { kind: 'free' };
+      return undefined;
+    }
+    if (ctx === 'stopped' && !suspend) return { kind: 'free' };
+    return undefined;
+  }
+
+  private resumeFromTop(action: ResumeAction): void {
+    switch (action.kind) {
+      case 'plan':
+        return this.runLoop(action.plan);
+      case 'continue':
+      case 'free':
+        return this.runLoop({ build: false, mode: action.kind === 'free' ? { kind: 'free' } : { kind: 'continue' } });
+      case 'step':
+        return this.runLoop({ build: false, mode: { kind: 'step', pred: () => true } });
+    }
+  }
+
+  /** Run the scenario from where it is (or from a new run) until it ends; stops happen inside. */
+  private runLoop(first: RunPlan): void {
+    let plan: RunPlan | undefined = first;
+    for (;;) {
+      try {
+        if (plan.build) this.buildRun(plan);
+        if (plan.mode) this.mode = plan.mode;
+        if (plan.replay) this.startProgress(plan.replay.label);
+        plan = undefined as unknown as RunPlan;
+        this.setState('running');
+        const run = this.run!;
+        while (!run.done) run.step();
+        this.endOfRun();
+        return;
+      } catch (e) {
+        if (e instanceof AbortRun) {
+          this.aborting = undefined;
+          plan = e.plan;
+          continue;
+        }
+        this.aborting = undefined;
+        this.fault(e);
+        return;
+      }
+    }
+  }
+
+  private endOfRun(): void {
+    this.endProgress();
+    if (this.replay) {
+      this.output('stderr', `The replay ended before reaching its target (event ${this.replay.phase === 'goto' ? this.replay.target.n : this.replay.limit.n}): the run is not deterministic.\n`);
+      this.replay = undefined;
+    }
+    const run = this.run!;
+    const emu = run.emu;
+    const failed = run.expects.filter((r) => !r.pass);
+    const secs = (emu.engine.jiffies / emu.engine.clock.hz).toFixed(3);
+    const lines = [`Scenario finished: ${emu.engine.log.count} events, virtual time ${secs} s; expect: ${run.expects.length - failed.length} passed, ${failed.length} failed; ${run.errors.length} error(s)`];
+    for (const r of failed) lines.push(`${r.file}:${r.line}:${r.column}: expect failed: ${r.subject} ${r.op} ${r.expected} (actual: ${r.actual})`);
+    for (const e of run.errors) lines.push(`${e.file}:${e.line}:${e.column}: error: ${e.message}`);
+    this.output(failed.length || run.errors.length ? 'stderr' : 'console', lines.join('\n') + '\n');
+    this.flushOutput();
+    this.setState('ended');
+    this.changed('terminated');
+    this.link.event('visorbus/ended', { exitCode: failed.length || run.errors.length ? 1 : 0 });
+  }
+
+  /** Something escaped the model that is not a driver's doing: report it and stop at the top level. */
+  private fault(e: unknown): void {
+    this.endProgress();
+    const message = e instanceof Error ? e.message : String(e);
+    const stack = e instanceof Error ? e.stack : undefined;
+    this.output('stderr', `Internal error in the emulator: ${stack ?? message}\n`);
+    if (!this.run) return;
+    const step = this.run.scenario.steps[Math.max(0, this.run.index - 1)];
+    const frames: Frame[] = step ? [{ kind: 'scenario', name: `line ${step.loc.line}: ${step.text}`, thread: THREAD.scenario, line: step.loc.line }] : [];
+    const st = this.makeStop(
+      {
+        reason: 'exception',
+        description: `Internal error in the emulator: ${message}`,
+        text: message,
+        exception: { id: 'internal', description: `Internal error in the emulator: ${message}`, message, typeName: e instanceof Error ? e.name : typeof e, stack },
+      },
+      undefined,
+      frames,
+      true,
+    );
+    const action = this.serveStop(st);
+    this.resumeFromTop(action);
+  }
+
+  // =======================================================================================
+  // the hook and the write watcher
+  // =======================================================================================
+
+  private onEvent(ev: EmuEvent, frames: readonly Frame[]): void {
+    if (this.aborting) throw this.aborting;
+    this.common(ev, frames);
+    if (this.passive > 0) return;
+    this.writeSeq = 0;
+    if (ev.kind === 'step') {
+      this.stepNs.push(ev.n);
+      this.stepLines.set(ev.n, Number(ev.data?.line));
+      this.firstStepN ??= ev.n;
+    }
+    if (ev.kind === 'call') this.callNs.set(frames[frames.length - 1], ev.n);
+    if (this.replay) return this.replayEvent(ev, frames);
+    if ((++this.eventTick & 255) === 0) this.tick();
+    if (this.link.pending()) this.drainRunning();
+    if (this.abortAfterDrain) {
+      const plan = this.abortAfterDrain;
+      this.abortAfterDrain = undefined;
+      this.aborting = new AbortRun(plan);
+      throw this.aborting;
+    }
+    if (this.mode.kind === 'free') return;
+    this.decide(ev, frames);
+  }
+
+  /** What every event does, stopped or not: output, driver wrapping, bookkeeping. */
+  private common(ev: EmuEvent, frames: readonly Frame[]): void {
+    if (ev.kind === 'log' && ev.subject === 'visorbus' && ev.text.startsWith('registered driver ')) {
+      const drv = this.run?.emu.bus.drivers.get(ev.text.slice('registered driver '.length));
+      if (drv) this.wrapDriver(drv);
+    }
+    if (this.replay) return;
+    const line = frames.length && frames[0].kind === 'scenario' ? frames[0].line : undefined;
+    if (this.opts?.trace) this.output('console', `${formatEvent(ev, this.run!.emu.engine.clock.hz)}  [${threadName(ev.thread)}]\n`, line);
+    if (ev.data && typeof ev.data.level === 'string') {
+      const lines = this.run!.emu.engine.klogLines;
+      const text = lines[lines.length - 1];
+      if (text !== undefined) this.output(ev.data.level === 'err' ? 'stderr' : 'stdout', text + '\n', line);
+    } else if (ev.kind === 'uevent') this.output('console', `uevent: ${ev.text}\n`, line);
+  }
+
+  /** Record what a driver throws (its stack shows the throwing line); the model itself catches it. */
+  private wrapDriver(drv: VisorDriver): void {
+    const rec = drv as unknown as Record<string, unknown>;
+    for (const m of CALLBACK_METHODS) {
+      const orig = rec[m];
+      if (typeof orig !== 'function' || (orig as unknown as Record<symbol, unknown>)[WRAPPED]) continue;
+      const note = (e: unknown) => {
+        if (!(e instanceof AbortRun)) this.lastThrow = { error: e, stack: e instanceof Error ? e.stack : undefined };
+      };
+      const wrapper = function (this: unknown, ...args: unknown[]): unknown {
+        try {
+          return (orig as (...a: unknown[]) => unknown).apply(this, args);
+        } catch (e) {
+          note(e);
+          throw e;
+        }
+      };
+      (wrapper as unknown as Record<symbol, unknown>)[WRAPPED] = orig;
+      try {
+        rec[m] = wrapper;
+      } catch {
+        /* a frozen driver object: its throws are located at the callback instead */
+      }
+    }
+  }
+
+  /** The driver's own callback function (unwrapped), for its source location. */
+  driverFunction(driver: string | undefined, callback: string | undefined): ((...a: never[]) => unknown) | undefined {
+    if (!driver || !callback || !this.run) return undefined;
+    const drv = this.run.emu.bus.drivers.get(driver) as unknown as Record<string, unknown> | undefined;
+    const m = callback === 'channel_interrupt' ? 'channelInterrupt' : callback;
+    let fn = drv?.[m] as ((...a: never[]) => unknown) | undefined;
+    const orig = fn && (fn as unknown as Record<symbol, unknown>)[WRAPPED];
+    if (typeof orig === 'function') fn = orig as (...a: never[]) => unknown;
+    return fn;
+  }
+
+  private onWrite(addr: number, len: number): void {
+    if (this.aborting || this.passive > 0 || !this.run) return;
+    this.writeSeq++;
+    if (this.replay) return this.replayWrite(addr, len);
+    if (!this.dataBps.length || this.mode.kind === 'free') return;
+    const hit = this.checkDataBps(addr, len, false);
+    if (hit) this.stopHere(hit, undefined);
+  }
+
+  /** Requests that arrive while running are answered at the next event boundary. */
+  private drainRunning(): void {
+    for (;;) {
+      const req = this.link.poll();
+      if (!req) return;
+      this.handle(req, 'running');
+    }
+  }
+
+  private decide(ev: EmuEvent, frames: readonly Frame[]): void {
+    const bp = this.checkBreakpoints(ev, frames, false);
+    if (bp) return this.stopHere(bp, ev);
+    if (this.link.pauseRequested()) {
+      this.link.clearPause();
+      return this.stopHere({ reason: 'pause', description: `Paused at ${this.eventText(ev)}` }, ev);
+    }
+    const m = this.mode;
+    if (m.kind === 'entry' && ev.kind === 'step') {
+      this.mode = { kind: 'continue' };
+      return this.stopHere({ reason: 'entry', description: `Stopped on entry: ${ev.text}` }, ev);
+    }
+    if (m.kind === 'step' && m.pred(ev, frames)) {
+      this.mode = { kind: 'continue' };
+      return this.stopHere({ reason: 'step', description: this.eventText(ev) }, ev);
+    }
+  }
+
+  eventText(ev: EmuEvent | undefined): string {
+    if (!ev) return 'the end of the scenario';
+    return `${ev.text} (event ${ev.n})`;
+  }
+
+  // =======================================================================================
+  // breakpoints
+  // =======================================================================================
+
+  /** The device an event is about, for conditions and the Variables view. */
+  deviceOf(frames: readonly Frame[], ev?: EmuEvent): string | undefined {
+    for (let i = frames.length - 1; i >= 0; i--) {
+      const f = frames[i];
+      if (f.device) return f.device;
+      if (f.kind === 'scenario' && f.line !== undefined) {
+        const d = this.stepDevice(f.line);
+        if (d) return d;
+      }
+    }
+    if (ev) {
+      const m = /^vbus(\d+):dev(\d+)$/.exec(ev.subject);
+      if (m) return `${m[1]}:${m[2]}`;
+      if (ev.subject === 'controlvm') return 'controlvm';
+    }
+    return undefined;
+  }
+
+  /** The device a scenario line's command names. */
+  stepDevice(line: number): string | undefined {
+    const step = this.scenario?.steps.find((s) => s.loc.line === line);
+    if (!step) return undefined;
+    const c = step.command as unknown as Record<string, unknown>;
+    const d = (c.device ?? (c.target as Record<string, unknown> | undefined)?.device) as { bus: number; dev: number } | 'controlvm' | undefined;
+    if (d === 'controlvm') return 'controlvm';
+    if (d && typeof d === 'object') return `${d.bus}:${d.dev}`;
+    if (typeof c.bus === 'number') return `${c.bus}`;
+    return undefined;
+  }
+
+  /** An expression context for `device` (the default for unqualified fields). */
+  exprContext(device: string | undefined, ev?: EmuEvent, frames?: readonly Frame[]): ExprContext {
+    return {
+      field: (dev, p) => this.fieldValue(dev ?? device, p, dev === undefined, ev, frames),
+    };
+  }
+
+  private fieldValue(device: string | undefined, p: string, unqualified: boolean, ev?: EmuEvent, frames?: readonly Frame[]): Value {
+    const emu = this.emu;
+    if (unqualified) {
+      switch (p) {
+        case 'jiffies':
+          return emu.engine.jiffies;
+        case 'ms':
+          return emu.engine.clock.jiffiesToMs(emu.engine.jiffies);
+        case 'hz':
+          return emu.engine.clock.hz;
+        case 'event':
+          return emu.engine.log.count;
+        case 'callback':
+          return (frames && innermostDriver(frames)?.callback) ?? '';
+        case 'result':
+        case 'status':
+        case 'errno': {
+          const v = ev?.data?.[p === 'errno' ? 'errno' : p];
+          if (v === undefined) throw new ExprError(`'${p}' is only defined at events that carry it`);
+          return v;
+        }
+      }
+    }
+    if (device === undefined) throw new ExprError(`'${p}' needs a device here: write it as BUS:DEV.${p} (e.g. 2:0.${p})`);
+    const id = parseDeviceId(device);
+    if (!id) throw new ExprError(`'${device}' is not a device`);
+    try {
+      if (id === 'controlvm') return this.run!.fieldValue('controlvm', p);
+      if (id.dev === undefined) {
+        const b = emu.busDevice(id.bus);
+        if (!b) throw new ExprError(`bus ${id.bus} does not exist`);
+        if (p === 'bus') return id.bus;
+        if (p === 'name') return b.name;
+        throw new ExprError(`a bus has the fields bus and name; '${p}' is a device field`);
+      }
+      return this.run!.fieldValue({ bus: id.bus, dev: id.dev }, p);
+    } catch (e) {
+      if (e instanceof FieldError) throw new ExprError(e.message);
+      throw e;
+    }
+  }
+
+  /** Condition, hit count and log message of a breakpoint; true when it stops. */
+  private evalBp(bp: { id?: number; condition?: import('./expr').Node; conditionText?: string; hit?: { op: '==' | '>=' | '>' | '<' | '<=' | '%'; n: number }; log?: import('./breakpoints').LogPart[]; hits: number }, ctx: ExprContext, silent: boolean, line?: number): boolean {
+    if (bp.condition) {
+      try {
+        if (!truthy(evaluate(bp.condition, ctx))) return false;
+      } catch (e) {
+        const key = `${bp.id ?? 'x'}:${bp.conditionText}`;
+        if (!silent && !this.warned.has(key)) {
+          this.warned.add(key);
+          this.output('stderr', `Breakpoint condition '${bp.conditionText}' could not be evaluated here (${(e as Error).message}); it counts as false.\n`);
+        }
+        return false;
+      }
+    }
+    bp.hits++;
+    if (bp.hit && !hitMatches(bp.hit, bp.hits)) return false;
+    if (bp.log) {
+      if (!silent) {
+        const text = bp.log
+          .map((p) => {
+            if (typeof p === 'string') return p;
+            try {
+              const v = evaluate(p.expr, ctx);
+              return typeof v === 'string' ? v : formatValue(v);
+            } catch (e) {
+              return `<${p.text}: ${(e as Error).message}>`;
+            }
+          })
+          .join('');
+        this.output('console', text + '\n', line);
+      }
+      return false;
+    }
+    return true;
+  }
+
+  /** Line, function and exception breakpoints at an event. */
+  private checkBreakpoints(ev: EmuEvent, frames: readonly Frame[], silent: boolean): StopInfo | undefined {
+    let ctx: ExprContext | undefined;
+    const context = () => (ctx ??= this.exprContext(this.deviceOf(frames, ev), ev, frames));
+    if (ev.kind === 'step' && this.lineBps.length) {
+      const line = Number(ev.data?.line);
+      const ids: number[] = [];
+      for (const bp of this.lineBps) if (bp.verified && bp.line === line && this.evalBp(bp, context(), silent, line)) ids.push(bp.id);
+      if (ids.length) return { reason: 'breakpoint', description: `Breakpoint at line ${line}: ${ev.text.replace(/^line \d+: /, '')}`, hitBreakpointIds: ids };
+    }
+    if (ev.kind === 'call' && this.functionBps.length) {
+      const ids: number[] = [];
+      let name = '';
+      for (const bp of this.functionBps) {
+        if (bp.verified && functionBpMatches(bp, ev) && this.evalBp(bp, context(), silent)) {
+          ids.push(bp.id);
+          name ||= bp.name;
+        }
+      }
+      if (ids.length) return { reason: 'function breakpoint', description: `Function breakpoint ${name}: ${ev.text}`, hitBreakpointIds: ids };
+    }
+    if (this.exceptionBps.length && (ev.kind === 'error' || ev.kind === 'return' || ev.kind === 'complete' || ev.kind === 'channel')) {
+      const filters = exceptionFiltersOf(ev, frames);
+      for (const f of filters) {
+        const bp = this.exceptionBps.find((b) => b.filter === f);
+        if (!bp || !this.evalBp(bp, context(), silent)) continue;
+        return this.exceptionStop(f, ev);
+      }
+    }
+    return undefined;
+  }
+
+  private exceptionStop(f: ExceptionFilterId, ev: EmuEvent): StopInfo {
+    const label = filterLabel(f);
+    let message = ev.text;
+    let typeName: string = f;
+    let stack: string | undefined;
+    let throwLoc: Loc | undefined;
+    if (ev.kind === 'error' && ev.data?.category === 'exception' && this.lastThrow) {
+      const t = this.lastThrow;
+      this.lastThrow = undefined;
+      const err = t.error;
+      message = err instanceof Error ? err.message : String(err);
+      typeName = err instanceof Error ? err.name : typeof err;
+      stack = t.stack;
+      throwLoc = throwLocation(t.stack);
+    } else if (ev.kind === 'return') message = `${ev.text} (${ev.data?.callback} failed)`;
+    const description = `${label}: ${ev.text}`;
+    return { reason: 'exception', description, text: message, exception: { id: f, description, message, typeName, stack, throwLoc } };
+  }
+
+  private readData(bp: DataBp): bigint | undefined {
+    const mem = this.run?.emu.memory;
+    if (!mem || !mem.isMapped(bp.address, bp.size)) return undefined;
+    const b = mem.read(bp.address, bp.size);
+    let v = 0n;
+    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+    return v;
+  }
+
+  private checkDataBps(addr: number, len: number, silent: boolean): StopInfo | undefined {
+    let info: StopInfo | undefined;
+    for (const bp of this.dataBps) {
+      if (!bp.verified || addr >= bp.address + bp.size || addr + len <= bp.address) continue;
+      const v = this.readData(bp);
+      const old = bp.last;
+      bp.last = v;
+      if (old === undefined || v === undefined || v === old) continue;
+      const frames = this.run!.emu.engine.log.frames;
+      if (!this.evalBp(bp, this.exprContext(bp.device ?? this.deviceOf(frames), undefined, frames), silent)) continue;
+      if (info) {
+        info.hitBreakpointIds!.push(bp.id);
+        continue;
+      }
+      const drv = innermostDriver(frames);
+      const by = drv ? drv.name : frames.length ? frames[frames.length - 1].name : 'the scenario';
+      const text = `${bp.label}: ${old} → ${v}`;
+      info = { reason: 'data breakpoint', description: `Data breakpoint ${text} (written by ${by})`, text, hitBreakpointIds: [bp.id] };
+    }
+    return info;
+  }
+
+  private setBreakpoints(a: Record<string, unknown>): unknown {
+    const source = (a.source ?? {}) as { path?: string; name?: string };
+    const reqs = (Array.isArray(a.breakpoints) ? a.breakpoints : Array.isArray(a.lines) ? (a.lines as number[]).map((line) => ({ line })) : []) as {
+      line: number;
+      condition?: string;
+      hitCondition?: string;
+      logMessage?: string;
+    }[];
+    const file = source.path ? path.resolve(source.path) : undefined;
+    const ours = !!file && !!this.scenario && samePath(file, this.scenario.file);
+    const created: LineBp[] = [];
+    const out = reqs.map((r) => {
+      const id = this.nextBpId++;
+      if (!ours) {
+        const why = !this.scenario
+          ? 'no scenario is loaded yet'
+          : /\.visor$/i.test(file ?? source.name ?? '')
+            ? `this is not the scenario being debugged (${path.basename(this.scenario.file)})`
+            : 'line breakpoints work in the scenario (.visor) only; to stop in a driver use a function breakpoint such as probe or visorhba.probe';
+        return { id, verified: false, line: r.line, message: why };
+      }
+      const bp: LineBp = { id, requestedLine: r.line, line: r.line, hits: 0, verified: false };
+      try {
+        Object.assign(bp, parseOptions(r));
+      } catch (e) {
+        bp.message = (e as Error).message;
+        created.push(bp);
+        return { id, verified: false, line: r.line, message: bp.message };
+      }
+      created.push(bp);
+      this.verifyLineBp(bp);
+      return this.lineBpBody(bp);
+    });
+    if (ours) this.lineBps = created;
+    return { breakpoints: out };
+  }
+
+  private lineBpBody(bp: LineBp): Record<string, unknown> {
+    return { id: bp.id, verified: bp.verified, line: bp.line, ...(bp.message ? { message: bp.message } : {}), ...(this.scenario ? { source: { name: path.basename(this.scenario.file), path: this.scenario.file } } : {}) };
+  }
+
+  private verifyLineBp(bp: LineBp): void {
+    if (bp.condition === undefined && bp.message && bp.message.startsWith('condition')) return;
+    const steps = this.scenario!.steps;
+    const next = steps.find((s) => s.loc.line >= bp.requestedLine);
+    if (!next) {
+      bp.verified = false;
+      bp.line = bp.requestedLine;
+      bp.message = steps.length ? `line ${bp.requestedLine} is past the last command of the scenario (line ${steps[steps.length - 1].loc.line})` : 'the scenario has no commands';
+      return;
+    }
+    bp.verified = true;
+    bp.line = next.loc.line;
+    bp.message = undefined;
+  }
+
+  /** After a restart the scenario may have changed: re-place the line breakpoints and tell the client. */
+  private verifyLineBps(announce: boolean): void {
+    for (const bp of this.lineBps) {
+      const before = `${bp.verified}:${bp.line}`;
+      if (bp.message?.startsWith('condition') || bp.message?.startsWith('log message') || bp.message?.startsWith('hit count')) continue;
+      this.verifyLineBp(bp);
+      if (announce && before !== `${bp.verified}:${bp.line}`) this.link.event('breakpoint', { reason: 'changed', breakpoint: this.lineBpBody(bp) });
+    }
+  }
+
+  private breakpointLocations(a: Record<string, unknown>): unknown {
+    const source = (a.source ?? {}) as { path?: string };
+    const line = Number(a.line);
+    const endLine = a.endLine === undefined ? line : Number(a.endLine);
+    if (!this.scenario || !source.path || !samePath(path.resolve(source.path), this.scenario.file)) return { breakpoints: [] };
+    return { breakpoints: this.scenario.steps.filter((s) => s.loc.line >= line && s.loc.line <= endLine).map((s) => ({ line: s.loc.line, column: s.loc.column })) };
+  }
+
+  private setFunctionBreakpoints(a: Record<string, unknown>): unknown {
+    const reqs = (Array.isArray(a.breakpoints) ? a.breakpoints : []) as { name: string; condition?: string; hitCondition?: string }[];
+    const list: FunctionBp[] = [];
+    const out = reqs.map((r) => {
+      const id = this.nextBpId++;
+      const parsed = parseFunctionName(String(r.name ?? ''));
+      if (typeof parsed === 'string') return { id, verified: false, message: parsed };
+      const bp: FunctionBp = { id, name: String(r.name).trim(), ...parsed, hits: 0, verified: true };
+      try {
+        Object.assign(bp, parseOptions(r));
+      } catch (e) {
+        return { id, verified: false, message: (e as Error).message };
+      }
+      if (bp.driver && this.run && !this.knownDriver(bp.driver)) bp.message = `no driver named '${bp.driver}' is loaded yet; the breakpoint applies when it is`;
+      list.push(bp);
+      return { id, verified: true, ...(bp.message ? { message: bp.message } : {}) };
+    });
+    this.functionBps = list;
+    return { breakpoints: out };
+  }
+
+  private knownDriver(name: string): boolean {
+    const emu = this.run?.emu;
+    if (emu?.bus.drivers.has(name)) return true;
+    if (['visorhba', 'visornic', 'visorinput'].includes(name)) return true;
+    return !!this.scenario?.steps.some((s) => s.command.kind === 'driverLoad' && (s.command.name === name || path.basename(s.command.name).replace(/\.[jt]s$/, '') === name));
+  }
+
+  private setExceptionBreakpoints(a: Record<string, unknown>): unknown {
+    const filters = (Array.isArray(a.filters) ? a.filters : []) as string[];
+    const options = (Array.isArray(a.filterOptions) ? a.filterOptions : []) as { filterId: string; condition?: string }[];
+    const known = new Set<string>(EXCEPTION_FILTERS.map((f) => f.filter));
+    const list: ExceptionBp[] = [];
+    const out: { verified: boolean; message?: string }[] = [];
+    for (const f of filters) {
+      if (!known.has(f)) {
+        out.push({ verified: false, message: `unknown exception filter '${f}'` });
+        continue;
+      }
+      list.push({ filter: f as ExceptionFilterId, hits: 0 });
+      out.push({ verified: true });
+    }
+    for (const o of options) {
+      if (!known.has(o.filterId)) {
+        out.push({ verified: false, message: `unknown exception filter '${o.filterId}'` });
+        continue;
+      }
+      const bp: ExceptionBp = { filter: o.filterId as ExceptionFilterId, hits: 0 };
+      try {
+        Object.assign(bp, parseOptions({ condition: o.condition }));
+        out.push({ verified: true });
+      } catch (e) {
+        out.push({ verified: false, message: (e as Error).message });
+        continue;
+      }
+      const i = list.findIndex((b) => b.filter === bp.filter);
+      if (i >= 0) list[i] = bp;
+      else list.push(bp);
+    }
+    this.exceptionBps = list;
+    return { breakpoints: out };
+  }
+
+  private setDataBreakpoints(a: Record<string, unknown>): unknown {
+    const reqs = (Array.isArray(a.breakpoints) ? a.breakpoints : []) as { dataId: string; accessType?: string; condition?: string; hitCondition?: string }[];
+    const list: DataBp[] = [];
+    const out = reqs.map((r) => {
+      const id = this.nextBpId++;
+      if (r.accessType && r.accessType !== 'write') return { id, verified: false, message: `only write data breakpoints are supported (not ${r.accessType})` };
+      const target = this.inspector.resolveDataId(String(r.dataId ?? ''));
+      if (typeof target === 'string') return { id, verified: false, message: target };
+      const bp: DataBp = { id, dataId: r.dataId, ...target, hits: 0, verified: true };
+      try {
+        Object.assign(bp, parseOptions(r));
+      } catch (e) {
+        return { id, verified: false, message: (e as Error).message };
+      }
+      bp.last = this.readData(bp);
+      list.push(bp);
+      return { id, verified: true, description: bp.label };
+    });
+    this.dataBps = list;
+    return { breakpoints: out };
+  }
+
+  // =======================================================================================
+  // stops
+  // =======================================================================================
+
+  private makeStop(info: StopInfo, ev: EmuEvent | undefined, frames: readonly Frame[], topLevel: boolean): StopState {
+    const emu = this.run!.emu;
+    const pos: Pos = topLevel || ev ? { n: emu.engine.log.count, w: 0 } : { n: emu.engine.log.count, w: this.writeSeq };
+    const copy = frames.slice();
+    const di = innermostDriverIndex(copy);
+    const atReturn = ev?.kind === 'return' && di === copy.length - 1;
+    const level: Level = di >= 0 && !atReturn ? { kind: 'driver', act: copy[di], callN: this.callNs.get(copy[di]) ?? -1 } : { kind: 'line' };
+    const threadId = ev ? ev.thread : copy.length ? copy[copy.length - 1].thread : THREAD.scenario;
+    return { ...info, id: ++this.stopSeq, pos, ev, frames: copy, js: topLevel ? [] : captureJsStack(), threadId, level, topLevel };
+  }
+
+  /** Stop inside the model (hook or watcher) and serve until told to resume. */
+  private stopHere(info: StopInfo, ev: EmuEvent | undefined): void {
+    const st = this.makeStop(info, ev, this.run!.emu.engine.log.frames, false);
+    const action = this.serveStop(st);
+    this.applyResume(action, st);
+  }
+
+  private announceStop(st: StopState, again = false): void {
+    this.link.event('stopped', {
+      reason: st.reason,
+      description: st.description,
+      threadId: st.threadId,
+      allThreadsStopped: true,
+      ...(st.text ? { text: st.text } : {}),
+      ...(st.hitBreakpointIds?.length ? { hitBreakpointIds: st.hitBreakpointIds } : {}),
+      ...(again ? { preserveFocusHint: false } : {}),
+    });
+  }
+
+  private serveStop(st: StopState): ResumeAction {
+    this.endProgress();
+    this.stop = st;
+    const key = `${st.pos.n}:${st.pos.w}`;
+    const sum = this.run!.emu.engine.log.checksum;
+    const seen = this.visited.get(key);
+    if (seen !== undefined && seen !== sum) this.output('stderr', `Warning: the state at event ${st.pos.n} differs from the first time it was reached; a driver is not deterministic (Date.now, Math.random, module state?), so replays may not match.\n`);
+    this.visited.set(key, sum);
+    this.flushOutput();
+    this.announceThreads();
+    this.setState('stopped');
+    if (!this.detached) this.announceStop(st);
+    this.changed('stopped');
+    try {
+      for (;;) {
+        const req = this.link.next();
+        const action = this.handle(req, 'stopped');
+        if (action) return action;
+      }
+    } finally {
+      this.stop = undefined;
+      this.inspector.reset();
+      this.setState('running');
+    }
+  }
+
+  private applyResume(action: ResumeAction, st: StopState): void {
+    switch (action.kind) {
+      case 'continue':
+        this.mode = { kind: 'continue' };
+        return;
+      case 'free':
+        this.mode = { kind: 'free' };
+        return;
+      case 'step':
+        this.mode = { kind: 'step', pred: action.instruction ? () => true : this.stepPredicate(action.step, st) };
+        return;
+      case 'plan':
+        this.aborting = new AbortRun(action.plan);
+        throw this.aborting;
+    }
+  }
+
+  /** When a step from `st` ends (see docs/design.md: next, stepIn, stepOut). */
+  private stepPredicate(step: 'next' | 'stepIn' | 'stepOut', st: StopState): (ev: EmuEvent, frames: readonly Frame[]) => boolean {
+    const lvl = st.level;
+    if (lvl.kind === 'line') {
+      if (step === 'stepIn') return (ev) => ev.kind === 'call' || ev.kind === 'step';
+      return (ev) => ev.kind === 'step';
+    }
+    const act = lvl.act;
+    const inside = (frames: readonly Frame[]) => innermostDriver(frames) === act;
+    switch (step) {
+      case 'next':
+        return (ev, frames) => ev.kind === 'step' || ((ev.kind === 'channel' || ev.kind === 'return') && inside(frames));
+      case 'stepIn':
+        return (ev, frames) => ev.kind === 'step' || (ev.kind === 'call' && frames.includes(act)) || ((ev.kind === 'channel' || ev.kind === 'return') && inside(frames));
+      case 'stepOut':
+        return (ev, frames) => ev.kind === 'step' || (ev.kind === 'return' && frames[frames.length - 1] === act);
+    }
+  }
+
+  private resumeRequest(req: WorkerRequest, ctx: 'top' | 'stopped' | 'running', a: Record<string, unknown>): ResumeAction | undefined {
+    const cmd = req.cmd;
+    const instruction = a.granularity === 'instruction';
+    if (ctx === 'running') throw new UserError(`cannot ${cmd}: the scenario is running (pause it first)`);
+    if (ctx === 'top') {
+      if (this.state === 'idle') throw new UserError(`cannot ${cmd}: the scenario has not started (configurationDone first)`);
+      if (!this.run) throw new UserError('no scenario is loaded');
+      if (cmd !== 'stepBack' && cmd !== 'reverseContinue') throw new UserError(`cannot ${cmd}: the scenario has ended (restart it, or step back)`);
+    }
+    if (cmd === 'stepBack' || cmd === 'reverseContinue') {
+      const plan = this.backPlan(cmd, instruction);
+      this.respond(req);
+      return { kind: 'plan', plan };
+    }
+    this.respond(req, cmd === 'continue' ? { allThreadsContinued: true } : undefined);
+    if (cmd === 'continue') return { kind: 'continue' };
+    return { kind: 'step', step: cmd as 'next' | 'stepIn' | 'stepOut', instruction };
+  }
+
+  private currentStopPos(): Pos {
+    if (this.stop) return this.stop.pos;
+    return { n: this.emu.engine.log.count, w: 0 };
+  }
+
+  /** How to get back to an earlier stop: directly when the position is known, else find it in a first replay. */
+  private backPlan(cmd: 'stepBack' | 'reverseContinue', instruction: boolean): RunPlan {
+    const cur = this.currentStopPos();
+    const first = this.firstStepN;
+    if (first === undefined || posCmp(cur, { n: first, w: 0 }) <= 0) throw new UserError('already at the start of the scenario: nothing to step back to');
+    const entry: Found = { pos: { n: first, w: 0 }, info: { reason: 'entry', description: 'Back at the start of the scenario' } };
+    const goto = (target: Pos, info: StopInfo, label: string): RunPlan => ({ build: true, mode: { kind: 'continue' }, replay: { phase: 'goto', target, info, label } });
+    const find = (finder: Finder, fallback: Found, label: string): RunPlan => ({ build: true, mode: { kind: 'continue' }, replay: { phase: 'find', finder, limit: cur, fallback, label } });
+    if (cmd === 'reverseContinue') return find({ kind: 'breakpoints' }, entry, 'Reverse continue');
+    const lvl = this.stop?.level ?? { kind: 'line' };
+    const stepInfo = (what: string): StopInfo => ({ reason: 'step', description: `Stepped back to ${what}` });
+    if (instruction) {
+      if (cur.w > 0) return goto({ n: cur.n, w: 0 }, stepInfo(`event ${cur.n}`), `Step back to event ${cur.n}`);
+      if (!this.journal.length) return goto({ n: cur.n - 1, w: 0 }, stepInfo(`event ${cur.n - 1}`), `Step back to event ${cur.n - 1}`);
+      return find({ kind: 'event' }, entry, 'Step back');
+    }
+    if (lvl.kind === 'driver' && lvl.callN > 0 && lvl.callN < cur.n) {
+      const prevLine = [...this.stepNs].reverse().find((n) => n < lvl.callN) ?? first;
+      return find({ kind: 'activation', callN: lvl.callN }, { pos: { n: prevLine, w: 0 }, info: stepInfo('the scenario line') }, 'Step back');
+    }
+    const prev = [...this.stepNs].reverse().find((n) => posCmp({ n, w: 0 }, cur) < 0) ?? first;
+    return goto({ n: prev, w: 0 }, stepInfo(`line ${this.lineOfStepEvent(prev) ?? '?'}`), 'Step back');
+  }
+
+  private lineOfStepEvent(n: number): number | undefined {
+    return this.stepLines.get(n);
+  }
+
+  // ---- replay ---------------------------------------------------------------------------------
+
+  private replayEvent(ev: EmuEvent, frames: readonly Frame[]): void {
+    const pos: Pos = { n: ev.n, w: 0 };
+    this.applyJournalAt(pos);
+    const r = this.replay!;
+    const bp = this.checkBreakpoints(ev, frames, true);
+    if ((++this.eventTick & 1023) === 0) this.progressUpdate(r.phase === 'goto' ? r.target.n : r.limit.n);
+    if (r.phase === 'find') {
+      if (posCmp(pos, r.limit) >= 0) return this.finishFind(r);
+      let match: StopInfo | undefined;
+      switch (r.finder.kind) {
+        case 'event':
+          match = { reason: 'step', description: `Stepped back to event ${ev.n}` };
+          break;
+        case 'activation':
+          if (ev.n === r.finder.callN) {
+            r.finder.act = frames[frames.length - 1];
+            match = { reason: 'step', description: `Stepped back to ${ev.text}` };
+          } else if (r.finder.act && ev.kind === 'channel' && innermostDriver(frames) === r.finder.act) match = { reason: 'step', description: `Stepped back to ${ev.text}` };
+          break;
+        case 'breakpoints':
+          match = bp;
+          break;
+      }
+      if (match) r.found = { pos, info: match };
+      return;
+    }
+    if (posCmp(pos, r.target) === 0) return this.arrive(r.target, r.info, ev);
+  }
+
+  private replayWrite(addr: number, len: number): void {
+    const pos: Pos = { n: this.run!.emu.engine.log.count, w: this.writeSeq };
+    this.applyJournalAt(pos);
+    const r = this.replay!;
+    const hit = this.dataBps.length ? this.checkDataBps(addr, len, true) : undefined;
+    if (r.phase === 'find') {
+      if (posCmp(pos, r.limit) >= 0) return this.finishFind(r);
+      if (r.finder.kind === 'breakpoints' && hit) r.found = { pos, info: hit };
+      return;
+    }
+    if (posCmp(pos, r.target) === 0) return this.arrive(r.target, hit ?? r.info, undefined);
+  }
+
+  private finishFind(r: ReplayPlan & { phase: 'find' }): void {
+    const f = r.found ?? r.fallback;
+    this.aborting = new AbortRun({ build: true, mode: { kind: 'continue' }, replay: { phase: 'goto', target: f.pos, info: f.info, label: r.label } });
+    throw this.aborting;
+  }
+
+  /** The replay reached its target: drop the interventions that lie in the abandoned future, and stop. */
+  private arrive(target: Pos, info: StopInfo, ev: EmuEvent | undefined): void {
+    this.replay = undefined;
+    this.journal = this.journal.filter((e) => posCmp(e.pos, target) <= 0);
+    for (const k of [...this.visited.keys()]) {
+      const [n, w] = k.split(':').map(Number);
+      if (posCmp({ n, w }, target) > 0) this.visited.delete(k);
+    }
+    this.stopHere(info, ev);
+  }
+
+  private applyJournalAt(pos: Pos): void {
+    while (this.journalIdx < this.journal.length && posCmp(this.journal[this.journalIdx].pos, pos) <= 0) {
+      try {
+        this.applyEntry(this.journal[this.journalIdx++]);
+      } catch {
+        /* it failed the first time too */
+      }
+    }
+  }
+
+  // ---- interventions ------------------------------------------------------------------------
+
+  /** Run `fn` without it being a place to stop (inspection, interventions). */
+  passively<T>(fn: () => T): T {
+    this.passive++;
+    try {
+      return fn();
+    } finally {
+      this.passive--;
+    }
+  }
+
+  /** Change the model from the debugger: applied now and recorded, so replays repeat it at the same point. */
+  intervene(entry: JournalEntry): string | undefined {
+    if (!this.run) throw new UserError('no scenario is loaded');
+    entry.pos = this.stop ? this.stop.pos : { n: this.run.emu.engine.log.count, w: this.state === 'running' ? this.writeSeq : 0 };
+    // Journaled even when it fails: a replay repeats the same failure at the same point.
+    this.journal.push(entry);
+    this.journalIdx = this.journal.length;
+    return this.applyEntry(entry);
+  }
+
+  /** Journal something that already happened (an inspection that turned out to emit events). */
+  record(entry: JournalEntry): void {
+    if (!this.run || this.replay) return;
+    entry.pos = this.stop ? this.stop.pos : { n: this.run.emu.engine.log.count, w: 0 };
+    this.journal.push(entry);
+    this.journalIdx = this.journal.length;
+  }
+
+  private applyEntry(e: JournalEntry): string | undefined {
+    const emu = this.run!.emu;
+    return this.passively(() => {
+      switch (e.kind) {
+        case 'mem':
+          emu.memory.write(e.addr, Uint8Array.from(e.bytes));
+          return undefined;
+        case 'sysfsWrite':
+          emu.sysfs.write(e.path, e.value);
+          return undefined;
+        case 'sysfsRead':
+          try {
+            this.views.quietly(emu, () => emu.sysfs.list(e.path));
+          } catch {
+            /* the same failure as the first time */
+          }
+          return undefined;
+        case 'command': {
+          const sc = parseScenario(e.text, this.scenario?.file ?? '<console>');
+          const step = sc.steps[0] as ScenarioStep | undefined;
+          if (!step) return 'nothing to run';
+          return emu.withBaseDir(path.dirname(this.scenario?.file ?? '.'), () => this.run!.execAtStop(step));
+        }
+      }
+    });
+  }
+
+  // =======================================================================================
+  // threads and stacks
+  // =======================================================================================
+
+  threads(): { id: number; name: string }[] {
+    if (!this.run) return [];
+    const emu = this.run.emu;
+    const ids = new Set<number>([THREAD.scenario, THREAD.controlvm]);
+    for (const b of emu.bus.buses()) ids.add(THREAD.busPoll(b.busNo));
+    for (const d of emu.bus.devices.values()) if (!d.isBus) ids.add(THREAD.busPoll(d.busNo));
+    for (const bd of emu.backendDevices.values()) if (emu.backendFor(bd.typeGuid)) ids.add(THREAD.backend(bd.bus));
+    if (this.stop) {
+      ids.add(this.stop.threadId);
+      for (const f of this.stop.frames) ids.add(f.thread);
+    }
+    return [...ids].sort((a, b) => a - b).map((id) => ({ id, name: threadName(id) }));
+  }
+
+  private announceThreads(): void {
+    if (this.detached) return;
+    const now = new Set(this.threads().map((t) => t.id));
+    for (const id of now) if (!this.sentThreads.has(id)) this.link.event('thread', { reason: 'started', threadId: id });
+    for (const id of this.sentThreads) if (!now.has(id)) this.link.event('thread', { reason: 'exited', threadId: id });
+    this.sentThreads = now;
+  }
+
+  private pframes: PFrame[] | undefined;
+  private pframesStop = -1;
+
+  /** The presented frames of the current stop (all threads), built once per stop. */
+  presentedFrames(): PFrame[] {
+    const st = this.stop;
+    if (!st) return [];
+    if (this.pframes && this.pframesStop === st.id) return this.pframes;
+    const locs = locateModelFrames(st.js, st.frames);
+    const out: PFrame[] = [];
+    let id = st.id * 10000;
+    for (let i = 0; i < st.frames.length; i++) {
+      const f = st.frames[i];
+      if (f.kind === 'timer' && i < st.frames.length - 1) continue;
+      let loc = locs[i];
+      if (f.kind === 'driver') {
+        if (st.exception?.throwLoc && innermostDriver(st.frames) === f) loc = st.exception.throwLoc;
+        if (!loc) {
+          const fn = this.driverFunction(f.driver, f.callback);
+          const file = f.driver ? this.run?.emu.driverFiles.get(f.driver) : undefined;
+          if (fn) loc = functionLocation(fn, file ? [file] : [selfFile]);
+        }
+      }
+      const pf: PFrame = { id: ++id, name: this.frameName(f), thread: f.thread, model: f, device: f.device ?? (f.kind === 'scenario' && f.line !== undefined ? this.stepDevice(f.line) : undefined), loc, scenarioLine: f.kind === 'scenario' ? f.line : undefined };
+      if (f.kind === 'chipset' && !pf.device && st.ev?.data && typeof st.ev.data.bus === 'number') {
+        const d = st.ev.data.dev;
+        pf.device = typeof d === 'number' && d !== 0xffffffff ? `${st.ev.data.bus}:${d}` : `${st.ev.data.bus}`;
+      }
+      out.push(pf);
+    }
+    out.reverse();
+    this.pframes = out;
+    this.pframesStop = st.id;
+    return out;
+  }
+
+  private frameName(f: Frame): string {
+    switch (f.kind) {
+      case 'scenario':
+        return f.name;
+      case 'chipset':
+        return `visorchipset: ${f.name}`;
+      case 'bus':
+        return `visorbus: ${f.name}`;
+      case 'timer':
+        return `timer: ${f.name}`;
+      case 'backend':
+        return `back-end: ${f.name}`;
+      default:
+        return f.name;
+    }
+  }
+
+  frameById(id: number): PFrame | undefined {
+    return this.presentedFrames().find((f) => f.id === id);
+  }
+
+  private stackTrace(a: Record<string, unknown>): unknown {
+    const st = this.stop;
+    if (!st) throw new UserError(this.state === 'running' ? 'the scenario is running: pause it to see the stack' : 'not stopped: there is no stack to show');
+    const threadId = Number(a.threadId);
+    const all = this.presentedFrames();
+    let frames = threadId === st.threadId ? all : all.filter((f) => f.thread === threadId);
+    if (!frames.length) {
+      const label: PFrame = { id: st.id * 10000 + 9000 + (threadId % 1000), name: this.idleText(threadId), thread: threadId, label: true };
+      frames = [label];
+      this.pframes!.push(label);
+    }
+    const start = Math.max(0, Number(a.startFrame ?? 0) || 0);
+    const levels = Number(a.levels ?? 0) || frames.length;
+    const page = frames.slice(start, start + levels);
+    return { stackFrames: page.map((f) => this.dapFrame(f)), totalFrames: frames.length };
+  }
+
+  private idleText(threadId: number): string {
+    const emu = this.run?.emu;
+    if (!emu) return 'idle';
+    if (threadId >= 1000 && threadId < 100000) {
+      const bus = threadId - 1000;
+      const polling = emu.bus.devicesOn(bus).filter((d) => d.timerActive);
+      return polling.length ? `idle: polling ${polling.map((d) => d.name).join(', ')} every ${emu.bus.pollJiffies} jiffies` : 'idle: no device polled';
+    }
+    if (threadId === THREAD.controlvm) return emu.chipset.polling ? 'idle: waiting for the next controlvm poll' : 'idle';
+    if (threadId === THREAD.scenario) return `waiting at line ${this.run?.current?.loc.line ?? 'end'}`;
+    return 'idle';
+  }
+
+  private dapFrame(f: PFrame): Record<string, unknown> {
+    const base: Record<string, unknown> = { id: f.id, name: f.name, line: 0, column: 0 };
+    if (f.label) return { ...base, presentationHint: 'label' };
+    if (f.scenarioLine !== undefined && this.scenario) {
+      const step = this.scenario.steps.find((s) => s.loc.line === f.scenarioLine);
+      return { ...base, source: { name: path.basename(this.scenario.file), path: this.scenario.file }, line: f.scenarioLine, column: step?.loc.column ?? 1 };
+    }
+    if (f.loc) {
+      const src = this.sources.sourceFor(f.loc.file, f.model?.kind === 'driver' ? undefined : 'normal');
+      if (src) return { ...base, source: src, line: f.loc.line, column: f.loc.column };
+      return { ...base, name: `${f.name} (${path.basename(f.loc.file)}:${f.loc.line})`, presentationHint: 'subtle' };
+    }
+    return { ...base, presentationHint: 'subtle' };
+  }
+
+  private exceptionInfo(): unknown {
+    const st = this.stop;
+    if (!st) throw new UserError('not stopped');
+    const ex = st.exception;
+    if (!ex) throw new UserError(`the session is not stopped on an exception (it stopped: ${st.reason})`);
+    return {
+      exceptionId: ex.id,
+      description: ex.description,
+      breakMode: 'always',
+      details: { message: ex.message, typeName: ex.typeName, ...(ex.stack ? { stackTrace: ex.stack } : {}) },
+    };
+  }
+
+  private source(a: Record<string, unknown>): unknown {
+    const ref = Number(a.sourceReference ?? (a.source as Record<string, unknown> | undefined)?.sourceReference ?? 0);
+    if (ref > 0) {
+      const c = this.sources.content(ref);
+      if (!c) throw new UserError(`no source with reference ${ref}`);
+      return { content: c.content, mimeType: 'text/x-typescript' };
+    }
+    const p = (a.source as Record<string, unknown> | undefined)?.path;
+    if (typeof p === 'string') {
+      try {
+        return { content: fs.readFileSync(p, 'utf8') };
+      } catch (e) {
+        throw new UserError(`cannot read ${p}: ${(e as Error).message}`);
+      }
+    }
+    throw new UserError('source: give a sourceReference or a path');
+  }
+
+  private loadedSources(): unknown[] {
+    const out: unknown[] = [];
+    if (this.scenario) out.push({ name: path.basename(this.scenario.file), path: this.scenario.file });
+    for (const f of this.run?.emu.driverFiles.values() ?? []) out.push({ name: path.basename(f), path: f });
+    return out;
+  }
+
+  // =======================================================================================
+  // output, progress, change notifications
+  // =======================================================================================
+
+  output(category: string, text: string, line?: number): void {
+    if (this.detached) return;
+    this.out.push({ category, output: text, line });
+    if (this.out.length >= 256) this.flushOutput();
+  }
+
+  flushOutput(): void {
+    if (!this.out.length) return;
+    const src = this.scenario ? { name: path.basename(this.scenario.file), path: this.scenario.file } : undefined;
+    let cur: { category: string; output: string; line?: number } | undefined;
+    const send = () => {
+      if (!cur) return;
+      this.link.event('output', { category: cur.category, output: cur.output, ...(cur.line !== undefined && src ? { source: src, line: cur.line } : {}) });
+    };
+    for (const o of this.out) {
+      if (cur && cur.category === o.category && cur.line === o.line && cur.output.length < 65536) cur.output += o.output;
+      else {
+        send();
+        cur = { ...o };
+      }
+    }
+    send();
+    this.out = [];
+    this.lastFlush = Date.now();
+  }
+
+  /** Every 256 events while running: flush output, report progress, tell views about topology changes. */
+  private tick(): void {
+    const now = Date.now();
+    if (this.out.length && now - this.lastFlush > 50) this.flushOutput();
+    if (this.topologyDirty && now - this.lastChanged > 100) this.changed('topology');
+    if (!this.progress) this.startProgress('Running the scenario');
+    else this.progressUpdate();
+  }
+
+  changed(reason: 'stopped' | 'topology' | 'memory' | 'terminated'): void {
+    if (!this.run || this.detached) return;
+    const e = this.run.emu.engine;
+    this.topologyDirty = false;
+    this.lastChanged = Date.now();
+    this.link.event('visorbus/changed', {
+      reason,
+      time: { jiffies: e.jiffies, ms: e.clock.jiffiesToMs(e.jiffies) },
+      eventIndex: e.log.count,
+      state: this.state === 'stopped' ? 'stopped' : this.state === 'ended' ? 'ended' : 'running',
+    });
+  }
+
+  private startProgress(title: string): void {
+    if (this.progress) this.endProgress();
+    this.progress = { id: `visorbus-${++this.progressSeq}`, started: Date.now(), shown: false, title };
+  }
+
+  private progressUpdate(targetEvent?: number): void {
+    const p = this.progress;
+    if (!p || !this.run || this.detached || !this.client.supportsProgressReporting) return;
+    const now = Date.now();
+    if (now - p.started < 300) return;
+    const run = this.run;
+    const total = run.scenario.steps.length || 1;
+    const pct = targetEvent ? Math.min(100, Math.floor((100 * run.emu.engine.log.count) / targetEvent)) : Math.min(100, Math.floor((100 * run.index) / total));
+    const message = targetEvent ? `event ${run.emu.engine.log.count} of ${targetEvent}` : `line ${run.current?.loc.line ?? run.scenario.steps[total - 1]?.loc.line} (${run.index}/${total} steps)`;
+    if (!p.shown) {
+      p.shown = true;
+      this.link.event('progressStart', { progressId: p.id, title: p.title, message, percentage: pct, cancellable: false });
+    } else this.link.event('progressUpdate', { progressId: p.id, message, percentage: pct });
+  }
+
+  private endProgress(): void {
+    const p = this.progress;
+    this.progress = undefined;
+    if (p?.shown) this.link.event('progressEnd', { progressId: p.id });
+  }
+
+  /** Tell the client that memory changed (memory views, variables, inspector). */
+  memoryChanged(addr: number, len: number): void {
+    if (this.detached) return;
+    const emu = this.run?.emu;
+    if (emu && this.client.supportsMemoryEvent !== false) {
+      this.link.event('memory', { memoryReference: hexRef(addr), offset: 0, count: len });
+      const chans = [{ a: emu.chipset.controlvm.physaddr, n: emu.chipset.controlvm.nbytes }, ...[...emu.bus.devices.values()].map((d) => ({ a: d.visorchannel.physaddr, n: d.visorchannel.nbytes }))];
+      for (const c of chans) if (addr >= c.a && addr < c.a + c.n && addr !== c.a) this.link.event('memory', { memoryReference: hexRef(c.a), offset: addr - c.a, count: len });
+    }
+    if (this.client.supportsInvalidatedEvent !== false) this.link.event('invalidated', { areas: ['variables'] });
+    this.changed('memory');
+  }
+}
+
+function samePath(a: string, b: string): boolean {
+  return process.platform === 'win32' || process.platform === 'darwin' ? a.toLowerCase() === b.toLowerCase() : a === b;
+}
+
+export { isDebugRequest };

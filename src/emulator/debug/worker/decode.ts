@@ -1,0 +1,650 @@
+/**
+ * Decoders for what lives in channel memory, read straight from guest memory (never
+ * through a VisorChannel, whose reads are model events): the channel header, the
+ * type-specific fields, every signal queue and its pending signals — controlvm messages,
+ * uiscmdrsp (vhba/vnic, protocol reference §7.2) and input reports (§7.5).
+ */
+import { Emulator } from '../../emulator';
+import { GuestMemory, UnmappedError } from '../../memory/guestmemory';
+import { readField } from '../../inspect/fields';
+import {
+  CHANNEL_FEATURES,
+  CHANNEL_HEADER,
+  CONTROLVM_EXTRA,
+  CONTROLVM_MESSAGE_HEADER,
+  CONTROLVM_QUEUE_NAMES,
+  ENUMS,
+  SIGNAL_QUEUE_HEADER,
+  StructField,
+} from '../../protocol/layout';
+import { CONTROLVM_ID, ControlvmMessage, MSG, controlvmIdName } from '../../protocol/controlvm';
+import { GUIDS, GUID_DESCRIPTIONS, bytesToGuid } from '../../protocol/guid';
+import { BusDevice } from '../../visorbus/visordevice';
+
+/** A decoded field: where it is (offset from the channel start), what it holds, whether it may be changed. */
+export interface Field {
+  name: string;
+  offset: number;
+  size: number;
+  value: string;
+  display: string;
+  writable: boolean;
+  /** The layout field (for setVariable), when the field comes from a struct table. */
+  layout?: StructField;
+}
+
+export interface SignalView {
+  slot: number;
+  offset: number;
+  summary: string;
+  fields: Field[];
+}
+
+export interface QueueView {
+  index: number;
+  name: string;
+  offset: number;
+  fields: Field[];
+  head: number;
+  tail: number;
+  maxSlots: number;
+  signalSize: number;
+  pendingCount: number;
+  pending: SignalView[];
+}
+
+export interface ChannelView {
+  device: string;
+  physaddr: number;
+  nbytes: number;
+  memoryReference: string;
+  typeGuid: string;
+  typeName: string;
+  header: Field[];
+  extra: Field[];
+  queues: QueueView[];
+}
+
+export type ChannelKind = 'controlvm' | 'vhba' | 'vnic' | 'keyboard' | 'mouse' | 'vbus' | 'generic';
+
+/** A channel the debugger can show: a device's, a bus's, or the controlvm channel. */
+export interface ChannelTarget {
+  id: string;
+  physaddr: number;
+  nbytes: number;
+  typeGuid: string;
+  typeName: string;
+  device?: BusDevice;
+}
+
+export function hexRef(addr: number): string {
+  return '0x' + addr.toString(16);
+}
+
+export function channelKind(typeGuid: string): ChannelKind {
+  switch (typeGuid) {
+    case GUIDS.controlvm:
+      return 'controlvm';
+    case GUIDS.vhba:
+      return 'vhba';
+    case GUIDS.vnic:
+      return 'vnic';
+    case GUIDS.keyboard:
+      return 'keyboard';
+    case GUIDS.mouse:
+      return 'mouse';
+    case GUIDS.vbus:
+      return 'vbus';
+    default:
+      return 'generic';
+  }
+}
+
+/** Parse "2:0", "vbus2:dev0", "2" (a bus) or "controlvm". */
+export function parseDeviceId(text: string): { bus: number; dev?: number } | 'controlvm' | undefined {
+  const t = text.trim();
+  if (t === 'controlvm') return 'controlvm';
+  let m = /^(\d+):(\d+)$/.exec(t) ?? /^vbus(\d+):dev(\d+)$/.exec(t);
+  if (m) return { bus: Number(m[1]), dev: Number(m[2]) };
+  m = /^(?:visorbus)?(\d+)$/.exec(t);
+  if (m) return { bus: Number(m[1]) };
+  return undefined;
+}
+
+/** Find a channel by device name; undefined when there is none. */
+export function channelTarget(emu: Emulator, id: string): ChannelTarget | undefined {
+  const p = parseDeviceId(id);
+  if (!p) return undefined;
+  if (p === 'controlvm') {
+    const ch = emu.chipset.controlvm;
+    return { id: 'controlvm', physaddr: ch.physaddr, nbytes: ch.nbytes, typeGuid: GUIDS.controlvm, typeName: 'controlvm' };
+  }
+  if (p.dev === undefined) {
+    const b = emu.busDevice(p.bus);
+    if (!b) return undefined;
+    return { id: `${p.bus}`, physaddr: b.visorchannel.physaddr, nbytes: b.visorchannel.nbytes, typeGuid: b.channelTypeGuid, typeName: 'vbus', device: b };
+  }
+  const d = emu.device(p.bus, p.dev);
+  if (d) return { id: d.id, physaddr: d.visorchannel.physaddr, nbytes: d.visorchannel.nbytes, typeGuid: d.channelTypeGuid, typeName: d.typeName, device: d };
+  const bd = emu.backendDevices.get(`${p.bus}:${p.dev}`);
+  if (bd && emu.memory.isMapped(bd.physaddr, 128)) {
+    let nbytes = bd.nbytes;
+    try {
+      nbytes = emu.memory.readU64(bd.physaddr + 16) || bd.nbytes;
+    } catch {
+      /* keep the back-end's size */
+    }
+    return { id: bd.id, physaddr: bd.physaddr, nbytes, typeGuid: bd.typeGuid, typeName: '' };
+  }
+  return undefined;
+}
+
+// ---- single fields ------------------------------------------------------------------
+
+function num(v: number | string | bigint): string {
+  return typeof v === 'string' ? v : v.toString();
+}
+
+function withHex(v: number | bigint): string {
+  return v >= 10 ? `${v} (0x${v.toString(16)})` : `${v}`;
+}
+
+function featureNames(v: number | bigint): string {
+  const n = Number(v);
+  if (!n) return '0';
+  const names: string[] = [];
+  let rest = n;
+  for (const [bit, name] of Object.entries(CHANNEL_FEATURES)) {
+    if (n & Number(bit)) {
+      names.push(name);
+      rest &= ~Number(bit);
+    }
+  }
+  if (rest) names.push(`0x${rest.toString(16)}`);
+  return `0x${n.toString(16)} (${names.join(' | ')})`;
+}
+
+/** How a value is shown: enum names, GUIDs with their meaning, ECNL signature, hex for sizes. */
+export function displayOf(f: StructField, v: number | string | bigint): string {
+  if (f.type === 'guid') {
+    const desc = GUID_DESCRIPTIONS[String(v)];
+    return desc ? `${v} (${desc})` : String(v);
+  }
+  if (f.type === 'char') return JSON.stringify(v);
+  if (f.type === 'bytes') return String(v).replace(/(..)/g, '$1 ').trim();
+  if (typeof v === 'string') return v;
+  if (f.enumName === 'channel_features') return featureNames(v);
+  if (f.enumName === 'controlvm_id') return controlvmIdName(Number(v));
+  if (f.enumName && ENUMS[f.enumName]) {
+    const name = ENUMS[f.enumName][Number(v)];
+    return name ? `${name} (${v})` : `${v}`;
+  }
+  if (f.name === 'signature' && f.size === 8) {
+    const n = BigInt(v);
+    const bytes = [...Array(8)].map((_, i) => Number((n >> BigInt(8 * i)) & 0xffn));
+    const ascii = bytes.map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '')).join('');
+    return `0x${n.toString(16)}${ascii ? ` ("${ascii}")` : ''}`;
+  }
+  return withHex(v);
+}
+
+/** Read one struct field at `base` (absolute) for a channel starting at `chBase`. */
+export function fieldAt(mem: GuestMemory, chBase: number, base: number, f: StructField, nameOverride?: string): Field {
+  const offset = base - chBase + f.offset;
+  try {
+    const v = readField(mem, base, f);
+    return { name: nameOverride ?? f.name, offset, size: f.size, value: num(v), display: displayOf(f, v), writable: f.writable !== false, layout: f };
+  } catch (e) {
+    if (!(e instanceof UnmappedError)) throw e;
+    return { name: nameOverride ?? f.name, offset, size: f.size, value: '', display: '<unmapped>', writable: false, layout: f };
+  }
+}
+
+function F(name: string, offset: number, size: number, type: StructField['type'], extra: Partial<StructField> = {}): StructField {
+  return { name, offset, size, type, writable: true, ...extra };
+}
+
+function RO(name: string, offset: number, size: number, type: StructField['type'], extra: Partial<StructField> = {}): StructField {
+  return F(name, offset, size, type, { writable: false, ...extra });
+}
+
+// ---- type-specific fixed parts ---------------------------------------------------------
+
+const VHBA_EXTRA = [
+  F('wwnn1', 384, 4, 'u32'),
+  F('wwnn2', 388, 4, 'u32'),
+  F('max_channel', 392, 4, 'u32'),
+  F('max_id', 396, 4, 'u32'),
+  F('max_lun', 400, 4, 'u32'),
+  F('cmd_per_lun', 404, 4, 'u32'),
+  F('max_io_size', 408, 4, 'u32'),
+  F('client_string', 414, 1024, 'char'),
+];
+const VNIC_EXTRA = [
+  F('macaddr', 384, 6, 'bytes'),
+  F('num_rcv_bufs', 390, 4, 'u32'),
+  F('mtu', 394, 4, 'u32'),
+  F('zone_guid', 398, 16, 'guid'),
+  F('client_string', 414, 1024, 'char'),
+];
+const KEYBOARD_EXTRA = [F('n_input_reports', 128, 4, 'u32'), F('flags', 132, 4, 'u32')];
+const MOUSE_EXTRA = [F('n_input_reports', 128, 4, 'u32'), F('x_res', 132, 2, 'u16'), F('y_res', 134, 2, 'u16')];
+const VBUS_EXTRA = [
+  F('struct_bytes', 128, 4, 'u32'),
+  F('device_info_struct_bytes', 132, 4, 'u32'),
+  F('dev_info_count', 136, 4, 'u32'),
+  F('chp_info_offset', 140, 4, 'u32'),
+  F('bus_info_offset', 144, 4, 'u32'),
+  F('dev_info_offset', 148, 4, 'u32'),
+  RO('chipset devtype', 256, 16, 'char'),
+  RO('chipset drvname', 272, 16, 'char'),
+  RO('bus devtype', 512, 16, 'char'),
+  RO('bus drvname', 528, 16, 'char'),
+];
+
+export function extraLayout(kind: ChannelKind): readonly StructField[] {
+  switch (kind) {
+    case 'controlvm':
+      return CONTROLVM_EXTRA.map((f) => ({ ...f, writable: f.writable ?? false }));
+    case 'vhba':
+      return VHBA_EXTRA;
+    case 'vnic':
+      return VNIC_EXTRA;
+    case 'keyboard':
+      return KEYBOARD_EXTRA;
+    case 'mouse':
+      return MOUSE_EXTRA;
+    case 'vbus':
+      return VBUS_EXTRA;
+    default:
+      return [];
+  }
+}
+
+export function queueName(kind: ChannelKind, q: number): string {
+  if (kind === 'controlvm') return `${CONTROLVM_QUEUE_NAMES[q] ?? 'queue'} (${q})`;
+  if (kind === 'vhba' || kind === 'vnic') return `${q === 0 ? 'IOCHAN_TO_IOPART cmd_q' : q === 1 ? 'IOCHAN_FROM_IOPART rsp_q' : 'queue'} (${q})`;
+  if (kind === 'keyboard' || kind === 'mouse') return `input reports (${q})`;
+  return `queue ${q}`;
+}
+
+// ---- queues -----------------------------------------------------------------------------
+
+export interface QueueGeometry {
+  index: number;
+  offset: number;
+  head: number;
+  tail: number;
+  maxSlots: number;
+  signalSize: number;
+  sigBase: number;
+  pending: number;
+}
+
+/** Queue header q of a channel (offset from ch_space_offset in memory), or undefined when it does not fit. */
+export function queueGeometry(mem: GuestMemory, t: ChannelTarget, q: number): QueueGeometry | undefined {
+  try {
+    const cso = mem.readU64(t.physaddr + 64);
+    if (cso < 128) return undefined;
+    const off = cso + q * 128;
+    if (off + 128 > t.nbytes || !mem.isMapped(t.physaddr + off, 128)) return undefined;
+    const a = t.physaddr + off;
+    const maxSlots = mem.readU32(a + 52);
+    const signalSize = mem.readU32(a + 48);
+    const head = mem.readU32(a + 60);
+    const tail = mem.readU32(a + 72);
+    const sigBase = mem.readU64(a + 16);
+    const pending = maxSlots > 0 ? (((head - tail) % maxSlots) + maxSlots) % maxSlots : 0;
+    return { index: q, offset: off, head, tail, maxSlots, signalSize, sigBase, pending };
+  } catch (e) {
+    if (e instanceof UnmappedError) return undefined;
+    throw e;
+  }
+}
+
+/** The queues a channel has: up to the first header that does not fit or is empty (at most 8). */
+export function queuesOf(mem: GuestMemory, t: ChannelTarget): QueueGeometry[] {
+  const out: QueueGeometry[] = [];
+  for (let q = 0; q < 8; q++) {
+    const g = queueGeometry(mem, t, q);
+    if (!g || g.maxSlots === 0 || g.signalSize === 0) break;
+    out.push(g);
+  }
+  return out;
+}
+
+/** Offsets (from the channel start) of the pending slots, oldest first. */
+export function pendingSlots(g: QueueGeometry, max: number): { slot: number; offset: number }[] {
+  const out: { slot: number; offset: number }[] = [];
+  if (g.maxSlots === 0 || g.head >= g.maxSlots || g.tail >= g.maxSlots) return out;
+  let s = g.tail;
+  for (let i = 0; i < g.pending && out.length < max; i++) {
+    s = (s + 1) % g.maxSlots;
+    out.push({ slot: s, offset: g.offset + g.sigBase + s * g.signalSize });
+  }
+  return out;
+}
+
+export function decodeQueue(mem: GuestMemory, t: ChannelTarget, g: QueueGeometry, maxPending = 64): QueueView {
+  const kind = channelKind(t.typeGuid);
+  const fields = SIGNAL_QUEUE_HEADER.fields.map((f) => fieldAt(mem, t.physaddr, t.physaddr + g.offset, f));
+  const pending: SignalView[] = [];
+  for (const p of pendingSlots(g, maxPending)) pending.push(decodeSignal(mem, t, kind, p.slot, p.offset, g.signalSize));
+  return { index: g.index, name: queueName(kind, g.index), offset: g.offset, fields, head: g.head, tail: g.tail, maxSlots: g.maxSlots, signalSize: g.signalSize, pendingCount: g.pending, pending };
+}
+
+export function decodeChannel(emu: Emulator, t: ChannelTarget, maxPending = 64): ChannelView {
+  const mem = emu.memory;
+  const kind = channelKind(t.typeGuid);
+  const header = CHANNEL_HEADER.fields.map((f) => fieldAt(mem, t.physaddr, t.physaddr, f));
+  const extra = extraLayout(kind)
+    .filter((f) => f.offset + f.size <= t.nbytes)
+    .map((f) => fieldAt(mem, t.physaddr, t.physaddr, f));
+  const queues = queuesOf(mem, t).map((g) => decodeQueue(mem, t, g, maxPending));
+  return { device: t.id, physaddr: t.physaddr, nbytes: t.nbytes, memoryReference: hexRef(t.physaddr), typeGuid: t.typeGuid, typeName: t.typeName, header, extra, queues };
+}
+
+// ---- signals ------------------------------------------------------------------------------
+
+function readBytes(mem: GuestMemory, addr: number, n: number): Uint8Array | undefined {
+  try {
+    return mem.read(addr, n);
+  } catch (e) {
+    if (e instanceof UnmappedError) return undefined;
+    throw e;
+  }
+}
+
+/** A field inside a signal, from the raw bytes. */
+class SigReader {
+  readonly fields: Field[] = [];
+  private readonly dv: DataView;
+  constructor(
+    readonly b: Uint8Array,
+    /** Offset of the signal from the channel start. */
+    readonly base: number,
+  ) {
+    this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+  has(o: number, n: number): boolean {
+    return o + n <= this.b.length;
+  }
+  u8(o: number): number {
+    return this.has(o, 1) ? this.b[o] : 0;
+  }
+  u16(o: number): number {
+    return this.has(o, 2) ? this.dv.getUint16(o, true) : 0;
+  }
+  u32(o: number): number {
+    return this.has(o, 4) ? this.dv.getUint32(o, true) : 0;
+  }
+  i32(o: number): number {
+    return this.has(o, 4) ? this.dv.getInt32(o, true) : 0;
+  }
+  u64(o: number): bigint {
+    return this.has(o, 8) ? this.dv.getBigUint64(o, true) : 0n;
+  }
+  hex(o: number, n: number): string {
+    return Buffer.from(this.b.subarray(o, Math.min(this.b.length, o + n))).toString('hex');
+  }
+  add(name: string, o: number, size: number, value: string | number | bigint, display?: string): void {
+    if (!this.has(o, size)) return;
+    const v = String(value);
+    this.fields.push({ name, offset: this.base + o, size, value: v, display: display ?? (typeof value === 'string' ? value : withHex(value)), writable: true });
+  }
+  num(name: string, o: number, size: 1 | 2 | 4 | 8, names?: Record<number, string>): number | bigint {
+    const v = size === 1 ? this.u8(o) : size === 2 ? this.u16(o) : size === 4 ? this.u32(o) : this.u64(o);
+    const n = names?.[Number(v)];
+    this.add(name, o, size, v, n ? `${n} (${v})` : undefined);
+    return v;
+  }
+}
+
+export function decodeSignal(mem: GuestMemory, t: ChannelTarget, kind: ChannelKind, slot: number, offset: number, signalSize: number): SignalView {
+  const size = Math.min(signalSize, 4096);
+  const b = readBytes(mem, t.physaddr + offset, size);
+  if (!b) return { slot, offset, summary: '<unmapped>', fields: [] };
+  const r = new SigReader(b, offset);
+  let summary: string;
+  switch (kind) {
+    case 'controlvm':
+      summary = decodeControlvm(r);
+      break;
+    case 'vhba':
+    case 'vnic':
+      summary = decodeUiscmdrsp(r);
+      break;
+    case 'keyboard':
+    case 'mouse':
+      summary = decodeInputReport(r);
+      break;
+    default:
+      summary = `${size} bytes: ${r.hex(0, 16).replace(/(..)/g, '$1 ').trim()}${size > 16 ? ' …' : ''}`;
+      r.add('bytes', 0, Math.min(size, 64), r.hex(0, 64), r.hex(0, 64).replace(/(..)/g, '$1 ').trim() + (size > 64 ? ' …' : ''));
+  }
+  return { slot, offset, summary, fields: r.fields };
+}
+
+// controlvm message (§3.4–3.5)
+function decodeControlvm(r: SigReader): string {
+  const msg = new ControlvmMessage(r.b.subarray(0, 128));
+  for (const f of CONTROLVM_MESSAGE_HEADER.fields) {
+    const v = f.size === 8 ? r.u64(f.offset) : r.u32(f.offset);
+    r.add(f.name, f.offset, f.size, v, displayOf(f, v));
+  }
+  const id = msg.id;
+  const guid = (name: string, o: number) => {
+    const g = bytesToGuid(r.b, o);
+    r.add(name, o, 16, g, GUID_DESCRIPTIONS[g] ? `${g} (${GUID_DESCRIPTIONS[g]})` : g);
+  };
+  switch (id) {
+    case CONTROLVM_ID.BUS_CREATE:
+    case CONTROLVM_ID.DEVICE_CREATE:
+      r.num('bus_no', MSG.bus_no, 4);
+      r.num(id === CONTROLVM_ID.BUS_CREATE ? 'dev_count' : 'dev_no', MSG.dev_no, 4);
+      r.num('channel_addr', MSG.channel_addr, 8);
+      r.num('channel_bytes', MSG.channel_bytes, 8);
+      guid('type_guid', MSG.type_guid);
+      guid('inst_guid', MSG.inst_guid);
+      break;
+    case CONTROLVM_ID.BUS_CONFIGURE:
+      r.num('bus_no', MSG.bus_no, 4);
+      r.num('guest_handle', MSG.guest_handle, 8);
+      break;
+    case CONTROLVM_ID.BUS_DESTROY:
+      r.num('bus_no', MSG.bus_no, 4);
+      break;
+    case CONTROLVM_ID.DEVICE_DESTROY:
+    case CONTROLVM_ID.DEVICE_CONFIGURE:
+      r.num('bus_no', MSG.bus_no, 4);
+      r.num('dev_no', MSG.dev_no, 4);
+      break;
+    case CONTROLVM_ID.DEVICE_CHANGESTATE:
+      r.num('bus_no', MSG.bus_no, 4);
+      r.num('dev_no', MSG.dev_no, 4);
+      r.num('state', MSG.cs_state, 2, { 0xf7: 'running', 0x77: 'paused', 0x73: 'standby' });
+      r.num('flags.phys_device', MSG.cs_flags, 4);
+      break;
+    case CONTROLVM_ID.CHIPSET_INIT:
+      r.num('bus_count', MSG.init_bus_count, 4);
+      r.num('switch_count', MSG.init_switch_count, 4);
+      r.num('features', MSG.init_features, 4);
+      r.num('platform_number', MSG.init_platform_number, 4);
+      break;
+  }
+  return msg.describe();
+}
+
+// uiscmdrsp (§7.2)
+const CMDTYPE: Record<number, string> = { 1: 'CMD_SCSI_TYPE', 2: 'CMD_NET_TYPE', 3: 'CMD_SCSITASKMGMT_TYPE', 4: 'CMD_NOTIFYGUEST_TYPE', 5: 'CMD_VDISKMGMT_TYPE' };
+const DATA_DIR: Record<number, string> = { 0: 'BIDIRECTIONAL', 1: 'TO_DEVICE', 2: 'FROM_DEVICE', 3: 'NONE' };
+const TASKTYPE: Record<number, string> = { 1: 'ABORT_TASK', 2: 'BUS_RESET', 3: 'LUN_RESET', 4: 'TARGET_RESET' };
+const ADDLSTAT: Record<number, string> = { 1: 'RESET', 2: 'TIMEOUT', 3: 'INTERNAL_ERROR', 4: 'SEL_TIMEOUT', 5: 'CMD_TIMEOUT', 6: 'BAD_TARGET', 7: 'RETRY' };
+const NET_TYPE: Record<number, string> = {
+  0: 'NET_RCV_POST',
+  1: 'NET_RCV',
+  2: 'NET_XMIT',
+  3: 'NET_XMIT_DONE',
+  4: 'NET_RCV_ENBDIS',
+  5: 'NET_RCV_ENBDIS_ACK',
+  6: 'NET_RCV_PROMISC',
+  7: 'NET_CONNECT_STATUS',
+  8: 'NET_MACADDR',
+  9: 'NET_MACADDR_ACK',
+};
+const SCSI_OPS: Record<number, string> = {
+  0x00: 'TEST UNIT READY',
+  0x03: 'REQUEST SENSE',
+  0x08: 'READ(6)',
+  0x0a: 'WRITE(6)',
+  0x12: 'INQUIRY',
+  0x1a: 'MODE SENSE(6)',
+  0x1b: 'START STOP UNIT',
+  0x1e: 'PREVENT ALLOW MEDIUM REMOVAL',
+  0x25: 'READ CAPACITY(10)',
+  0x28: 'READ(10)',
+  0x2a: 'WRITE(10)',
+  0x35: 'SYNCHRONIZE CACHE(10)',
+  0x5a: 'MODE SENSE(10)',
+  0x88: 'READ(16)',
+  0x8a: 'WRITE(16)',
+  0x9e: 'SERVICE ACTION IN(16)',
+  0xa0: 'REPORT LUNS',
+};
+
+function mac(r: SigReader, o: number): string {
+  return [...r.b.subarray(o, o + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+function decodeUiscmdrsp(r: SigReader): string {
+  const cmdtype = r.num('cmdtype', 0, 1, CMDTYPE) as number;
+  switch (cmdtype) {
+    case 1: {
+      r.num('scsi.handle', 1, 8);
+      const op = r.u8(9);
+      r.add('scsi.cmnd', 9, 16, r.hex(9, 16), `${SCSI_OPS[op] ?? `opcode 0x${op.toString(16)}`}: ${r.hex(9, 16).replace(/(..)/g, '$1 ').trim()}`);
+      const len = r.num('scsi.bufflen', 25, 4);
+      const n = r.num('scsi.guest_phys_entries', 29, 2) as number;
+      for (let i = 0; i < Math.min(n, 64, 8); i++) {
+        const a = r.u64(31 + i * 16);
+        const l = r.u64(39 + i * 16);
+        r.add(`scsi.gpi_list[${i}]`, 31 + i * 16, 16, `0x${a.toString(16)}+${l}`);
+      }
+      const dir = r.num('scsi.data_dir', 1055, 4, DATA_DIR);
+      const ch = r.num('scsi.vdest.channel', 1059, 4);
+      const id = r.num('scsi.vdest.id', 1063, 4);
+      const lun = r.num('scsi.vdest.lun', 1067, 4);
+      const ls = r.num('scsi.linuxstat', 1071, 4);
+      r.num('scsi.scsistat', 1075, 1);
+      r.num('scsi.addlstat', 1076, 1, ADDLSTAT);
+      r.add('scsi.sensebuf', 1077, 64, r.hex(1077, 64), r.hex(1077, 18).replace(/(..)/g, '$1 ').trim() + ' …');
+      r.num('scsi.no_disk_result', 1149, 4);
+      return `SCSI ${SCSI_OPS[op] ?? `0x${op.toString(16)}`} ${ch}:${id}:${lun} ${len} bytes ${DATA_DIR[Number(dir)] ?? dir}${ls ? ` linuxstat 0x${ls.toString(16)}` : ''}`;
+    }
+    case 2: {
+      const type = r.num('net.type', 1, 4, NET_TYPE) as number;
+      r.num('net.buf', 5, 8);
+      let extra = '';
+      switch (type) {
+        case 0:
+          r.num('net.rcvpost.frag.pi_pfn', 13, 8);
+          r.num('net.rcvpost.frag.pi_off', 21, 2);
+          r.num('net.rcvpost.frag.pi_len', 23, 2);
+          r.num('net.rcvpost.unique_num', 25, 8);
+          break;
+        case 1: {
+          const len = r.num('net.rcv.rcv_done_len', 13, 4);
+          const nb = r.num('net.rcv.numrcvbufs', 17, 1) as number;
+          for (let i = 0; i < Math.min(nb, 5); i++) r.num(`net.rcv.rcvbuf[${i}]`, 18 + i * 8, 8);
+          r.num('net.rcv.unique_num', 58, 8);
+          r.num('net.rcv.rcvs_dropped_delta', 66, 4);
+          extra = ` ${len} bytes in ${nb} buffer(s)`;
+          break;
+        }
+        case 2: {
+          const len = r.i32(13);
+          r.add('net.xmt.len', 13, 4, len);
+          const nf = r.i32(17);
+          r.add('net.xmt.num_frags', 17, 4, nf);
+          for (let i = 0; i < Math.min(Math.max(nf, 0), 64, 8); i++) {
+            const o = 21 + i * 12;
+            r.add(`net.xmt.frags[${i}]`, o, 12, `pfn 0x${r.u64(o).toString(16)} off ${r.u16(o + 8)} len ${r.u16(o + 10)}`);
+          }
+          r.add('net.xmt.ethhdr', 789, 14, r.hex(789, 14), `dst ${mac(r, 789)} src ${mac(r, 795)} type 0x${((r.u8(801) << 8) | r.u8(802)).toString(16).padStart(4, '0')}`);
+          r.num('net.xmt.lincsum.valid', 803, 1);
+          extra = ` ${len} bytes, ${nf} frag(s), to ${mac(r, 789)}`;
+          break;
+        }
+        case 3:
+          extra = ` result ${r.num('net.xmtdone.xmt_done_result', 13, 4)}`;
+          break;
+        case 4:
+        case 5:
+        case 6:
+        case 7:
+          r.num('net.enbdis.context', 13, 8);
+          extra = ` enable ${r.num('net.enbdis.enable', 21, 2)}`;
+          break;
+        case 8:
+        case 9:
+          r.num('net.macaddr.context', 13, 8);
+          r.add('net.macaddr.macaddr', 21, 6, r.hex(21, 6), mac(r, 21));
+          extra = ` ${mac(r, 21)}`;
+          break;
+      }
+      return `${NET_TYPE[type] ?? `net type ${type}`}${extra}`;
+    }
+    case 3: {
+      const tt = r.num('scsitaskmgmt.tasktype', 1, 4, TASKTYPE);
+      const ch = r.num('scsitaskmgmt.vdest.channel', 5, 4);
+      const id = r.num('scsitaskmgmt.vdest.id', 9, 4);
+      const lun = r.num('scsitaskmgmt.vdest.lun', 13, 4);
+      r.num('scsitaskmgmt.handle', 17, 8);
+      r.num('scsitaskmgmt.notify_handle', 25, 8);
+      r.num('scsitaskmgmt.notifyresult_handle', 33, 8);
+      const res = r.num('scsitaskmgmt.result', 41, 1);
+      return `task management ${TASKTYPE[Number(tt)] ?? tt} ${ch}:${id}:${lun} result ${res}`;
+    }
+    case 4: {
+      const add = r.num('disknotify.add', 1, 1);
+      r.num('disknotify.v_hba', 2, 8);
+      const ch = r.num('disknotify.channel', 10, 4);
+      const id = r.num('disknotify.id', 14, 4);
+      const lun = r.num('disknotify.lun', 18, 4);
+      return `disk notify ${add ? 'add' : 'remove'} ${ch}:${id}:${lun}`;
+    }
+    default:
+      r.add('bytes', 1, 32, r.hex(1, 32));
+      return `cmdtype ${cmdtype}`;
+  }
+}
+
+// input report (§7.5)
+const INPUT_ACTIONS: Record<number, string> = {
+  0: 'none',
+  1: 'XY_MOTION',
+  2: 'MOUSE_BUTTON_DOWN',
+  3: 'MOUSE_BUTTON_UP',
+  4: 'MOUSE_BUTTON_CLICK',
+  5: 'MOUSE_BUTTON_DCLICK',
+  6: 'WHEEL_ROTATE_AWAY',
+  7: 'WHEEL_ROTATE_TOWARD',
+  8: 'SET_MAX_XY',
+  64: 'KEY_DOWN',
+  65: 'KEY_UP',
+  66: 'SET_LOCKING_KEY_STATE',
+  67: 'KEY_DOWN_UP',
+};
+
+function decodeInputReport(r: SigReader): string {
+  r.num('seq_no', 0, 8);
+  const action = r.num('action', 8, 2, INPUT_ACTIONS) as number;
+  const a1 = r.num('arg1', 10, 2) as number;
+  const a2 = r.num('arg2', 12, 2) as number;
+  r.num('arg3', 14, 2);
+  const name = INPUT_ACTIONS[action] ?? `action ${action}`;
+  if (action === 1 || action === 8) return `${name} x=${a1} y=${a2}`;
+  if (action >= 2 && action <= 5) return `${name} button ${a1}`;
+  if (action >= 64) return `${name} scancode 0x${a1.toString(16)}${action === 66 ? ` ${a2 ? 'locked' : 'unlocked'}` : ''}`;
+  return name;
+}
