@@ -1,0 +1,231 @@
+/**
+ * The DAP tests' client: @vscode/debugadapter-testsupport's DebugClient talking to the
+ * adapter as a separate process (`node dist/emulator.js dap`, over stdio or TCP). Every
+ * message the adapter sends is checked against the protocol schema, and every event is
+ * kept, so a test waits for "the next stopped event" without racing the adapter.
+ */
+import * as assert from 'node:assert/strict';
+import * as cp from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { validateMessage } from './schema';
+
+export const ROOT = path.resolve(__dirname, '../../../..');
+export const ADAPTER = path.join(ROOT, 'dist', 'emulator.js');
+export const FIXTURES = path.join(ROOT, 'test', 'dap', 'fixtures');
+/** Fixture drivers written in TypeScript are compiled by `tsc -p . --outDir out`. */
+export const COMPILED_FIXTURES = path.join(ROOT, 'out', 'test', 'dap', 'fixtures');
+
+export function fixture(name: string): string {
+  return path.join(FIXTURES, name);
+}
+
+type Ev = DebugProtocol.Event;
+
+export class VisorClient extends DebugClient {
+  readonly schemaErrors: string[] = [];
+  readonly received: Ev[] = [];
+  readonly responses: DebugProtocol.Response[] = [];
+  private readonly consumed = new Set<Ev>();
+  private waiters: { type: string; pred: (e: Ev) => boolean; resolve: (e: Ev) => void }[] = [];
+  private proc: cp.ChildProcess | undefined;
+  stderr = '';
+
+  constructor() {
+    super('node', ADAPTER, 'visorbus');
+    // Look at every message the adapter sends before the DebugClient does.
+    const self = this as unknown as { dispatch(body: string): void };
+    const original = self.dispatch.bind(this);
+    self.dispatch = (body: string) => {
+      const msg = JSON.parse(body) as Record<string, unknown>;
+      for (const p of validateMessage(msg)) this.schemaErrors.push(p);
+      if (msg.type === 'event') this.record(msg as unknown as Ev);
+      if (msg.type === 'response') this.responses.push(msg as unknown as DebugProtocol.Response);
+      original(body);
+    };
+  }
+
+  private record(e: Ev): void {
+    this.received.push(e);
+    const i = this.waiters.findIndex((w) => w.type === e.event && w.pred(e));
+    if (i >= 0) {
+      const [w] = this.waiters.splice(i, 1);
+      this.consumed.add(e);
+      w.resolve(e);
+    }
+  }
+
+  /** Over stdio: the adapter as a child process, `node dist/emulator.js dap`. */
+  override start(port?: number): Promise<void> {
+    if (port !== undefined) return super.start(port);
+    this.proc = cp.spawn(process.execPath, [ADAPTER, 'dap'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    (this as unknown as { connect(r: NodeJS.ReadableStream, w: NodeJS.WritableStream): void }).connect(this.proc.stdout!, this.proc.stdin!);
+    return Promise.resolve();
+  }
+
+  private disconnected = false;
+
+  override disconnectRequest(args?: DebugProtocol.DisconnectArguments): Promise<DebugProtocol.DisconnectResponse> {
+    this.disconnected = true;
+    return super.disconnectRequest(args);
+  }
+
+  override async stop(): Promise<void> {
+    const sock = (this as unknown as { _socket?: net.Socket })._socket;
+    if (!this.disconnected && !sock?.destroyed) {
+      try {
+        await Promise.race([this.disconnectRequest({ terminateDebuggee: true }), new Promise((r) => setTimeout(r, 2000))]);
+      } catch {
+        /* already gone */
+      }
+    }
+    if (this.proc && this.proc.exitCode === null) this.proc.kill();
+    sock?.end();
+  }
+
+  /** The next event of a type (optionally matching), whether it already arrived or not. */
+  next(type: string, pred: (e: Ev) => boolean = () => true, timeoutMs = 15000): Promise<Ev> {
+    const have = this.received.find((e) => e.event === type && !this.consumed.has(e) && pred(e));
+    if (have) {
+      this.consumed.add(have);
+      return Promise.resolve(have);
+    }
+    return new Promise((resolve, reject) => {
+      const w = { type, pred, resolve };
+      this.waiters.push(w);
+      setTimeout(() => {
+        const i = this.waiters.indexOf(w);
+        if (i < 0) return;
+        this.waiters.splice(i, 1);
+        const seen = this.received.filter((e) => e.event === type).map((e) => JSON.stringify(e.body).slice(0, 200));
+        reject(new Error(`no '${type}' event within ${timeoutMs} ms; received: ${seen.join(' | ') || 'none'}`));
+      }, timeoutMs);
+    });
+  }
+
+  stopped(timeoutMs?: number): Promise<DebugProtocol.StoppedEvent> {
+    return this.next('stopped', () => true, timeoutMs) as Promise<DebugProtocol.StoppedEvent>;
+  }
+
+  /** Drop events received so far (for "what comes after this step"). */
+  forgetEvents(): void {
+    for (const e of this.received) this.consumed.add(e);
+  }
+
+  /** All output text so far. */
+  output(category?: string): string {
+    return this.received
+      .filter((e) => e.event === 'output' && (!category || (e.body as DebugProtocol.OutputEvent['body']).category === category))
+      .map((e) => (e.body as DebugProtocol.OutputEvent['body']).output)
+      .join('');
+  }
+
+  /** Wait until some output matches. */
+  async outputMatching(re: RegExp, timeoutMs = 15000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const all = this.output();
+      if (re.test(all)) return all;
+      if (Date.now() > deadline) throw new Error(`no output matching ${re} within ${timeoutMs} ms; output was:\n${all}`);
+      await this.next('output', () => true, Math.max(1, deadline - Date.now())).catch(() => undefined);
+    }
+  }
+
+  /**
+   * initialize, launch, then (on `initialized`) the breakpoint setup, then
+   * configurationDone. Resolves with the first stop when `expectStop`.
+   */
+  async launchWith(args: Record<string, unknown>, setup?: () => Promise<unknown>): Promise<void> {
+    await this.initializeRequest({ adapterID: 'visorbus', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path', supportsMemoryEvent: true, supportsInvalidatedEvent: true, supportsProgressReporting: true, supportsVariableType: true });
+    await this.launchRequest(args as DebugProtocol.LaunchRequestArguments);
+    await this.next('initialized');
+    if (setup) await setup();
+    await this.configurationDoneRequest();
+  }
+
+  async frames(threadId: number): Promise<DebugProtocol.StackFrame[]> {
+    const r = await this.stackTraceRequest({ threadId });
+    return r.body.stackFrames;
+  }
+
+  async topFrame(threadId: number): Promise<DebugProtocol.StackFrame> {
+    return (await this.frames(threadId))[0];
+  }
+
+  async scopeVars(frameId: number, scopeName: RegExp): Promise<DebugProtocol.Variable[]> {
+    const scopes = (await this.scopesRequest({ frameId })).body.scopes;
+    const s = scopes.find((x) => scopeName.test(x.name));
+    assert.ok(s, `no scope ${scopeName} in ${scopes.map((x) => x.name).join(', ')}`);
+    return (await this.variablesRequest({ variablesReference: s.variablesReference })).body.variables;
+  }
+
+  async children(v: DebugProtocol.Variable): Promise<DebugProtocol.Variable[]> {
+    assert.ok(v.variablesReference > 0, `${v.name} has no children`);
+    return (await this.variablesRequest({ variablesReference: v.variablesReference })).body.variables;
+  }
+
+  async read(memoryReference: string, offset: number, count: number): Promise<{ address: string; data: Buffer; unreadable: number }> {
+    const r = (await this.customRequest('readMemory', { memoryReference, offset, count })) as DebugProtocol.ReadMemoryResponse;
+    return { address: r.body!.address, data: Buffer.from(r.body!.data ?? '', 'base64'), unreadable: r.body!.unreadableBytes ?? 0 };
+  }
+
+  async evaluate(expression: string, frameId?: number, context = 'repl'): Promise<DebugProtocol.EvaluateResponse['body']> {
+    return (await this.evaluateRequest({ expression, frameId, context })).body;
+  }
+
+  async custom<T = Record<string, unknown>>(command: string, args: unknown): Promise<T> {
+    return (await this.customRequest(command, args)).body as T;
+  }
+
+  /** A request that must fail; returns its error message. */
+  async failing(p: Promise<unknown>): Promise<string> {
+    try {
+      await p;
+    } catch (e) {
+      return (e as Error).message;
+    }
+    assert.fail('the request succeeded but should have failed');
+  }
+
+  /** The last response to a command (to look at error details such as showUser). */
+  lastResponse(command: string): DebugProtocol.Response | undefined {
+    return [...this.responses].reverse().find((r) => r.command === command);
+  }
+
+  assertSchema(): void {
+    assert.deepEqual(this.schemaErrors, [], 'every adapter message conforms to the DAP schema');
+  }
+}
+
+export function sha(buf: Buffer): string {
+  return crypto.createHash('sha256').update(buf).digest('hex');
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** `node dist/emulator.js dap --port N`; resolves once it listens. */
+export function startServer(port: number): Promise<cp.ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const p = cp.spawn(process.execPath, [ADAPTER, 'dap', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    p.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (/listening on 127\.0\.0\.1:/.test(err)) resolve(p);
+    });
+    p.on('exit', (code) => reject(new Error(`the adapter exited (${code}) before listening: ${err}`)));
+  });
+}
