@@ -107,6 +107,8 @@ interface HbaDev {
   stallUntil: number;
   /** The guest has scanned (an INQUIRY / REPORT LUNS was answered). */
   scanned: boolean;
+  /** Guest-physical address of queue 0's header (for the cheap "anything new?" check). */
+  q0: number;
   stats: { commands: number; answered: number; lost: number; held: number; aborted: number; taskmgmt: number; discarded: number; stale_flushed: number; unknown: number };
 }
 
@@ -120,6 +122,9 @@ export class IoPartitionDisk implements ServiceBackend {
   /** Disk configuration per device number ("2:0"), kept across destroy / create. */
   private readonly configs = new Map<string, Map<string, Disk>>();
   private readonly polls = new Map<number, () => void>();
+  /** Devices by bus, for the per-bus poll. */
+  private readonly byBus = new Map<number, HbaDev[]>();
+  private readonly rx = new Uint8Array(SIZEOF_CMDRSP);
 
   attach(host: BackendHost): void {
     this.host = host;
@@ -161,10 +166,14 @@ export class IoPartitionDisk implements ServiceBackend {
         this.event(dev.id, `LUN ${d.lun}: cannot reopen ${d.file} (${(e as NodeJS.ErrnoException).code ?? String(e)}); the LUN is offline`);
       }
     }
-    this.devices.set(devId(dev), {
-      dev, channel: ch, disks, outbox: [], held: [], faults: [], stallUntil: 0, scanned: false,
+    const hd: HbaDev = {
+      dev, channel: ch, disks, outbox: [], held: [], faults: [], stallUntil: 0, scanned: false, q0: dev.physaddr + ch.queueOffset(IOCHAN_TO_IOPART),
       stats: { commands: 0, answered: 0, lost: 0, held: 0, aborted: 0, taskmgmt: 0, discarded: 0, stale_flushed: 0, unknown: 0 },
-    });
+    };
+    this.devices.set(devId(dev), hd);
+    let list = this.byBus.get(dev.bus);
+    if (!list) this.byBus.set(dev.bus, (list = []));
+    list.push(hd);
     this.startPoll(dev.bus);
   }
 
@@ -174,7 +183,10 @@ export class IoPartitionDisk implements ServiceBackend {
     if (h.held.length) this.event(dev.id, `device destroyed with ${h.held.length} command(s) held by a fault; they die with the channel`);
     for (const d of h.disks.values()) this.closeDisk(dev.id, d);
     this.devices.delete(devId(dev));
-    if (![...this.devices.values()].some((x) => x.dev.bus === dev.bus)) {
+    const list = (this.byBus.get(dev.bus) ?? []).filter((x) => x !== h);
+    if (list.length) this.byBus.set(dev.bus, list);
+    else {
+      this.byBus.delete(dev.bus);
       this.polls.get(dev.bus)?.();
       this.polls.delete(dev.bus);
     }
@@ -477,7 +489,7 @@ export class IoPartitionDisk implements ServiceBackend {
     if (this.polls.has(bus)) return;
     const tick = (): void => {
       const cancel = this.h.schedule(bus, 1, `iopart disk bus ${bus} poll`, () => {
-        for (const h of this.devices.values()) if (h.dev.bus === bus) this.service(h);
+        for (const h of this.byBus.get(bus) ?? []) this.service(h);
         if (this.polls.has(bus)) tick();
       });
       this.polls.set(bus, cancel);
@@ -485,8 +497,18 @@ export class IoPartitionDisk implements ServiceBackend {
     tick();
   }
 
+  /** Queue 0 is empty (head == tail); an unreadable header counts as empty. */
+  private idle(h: HbaDev): boolean {
+    const mem = this.h.memory;
+    try {
+      return mem.readU32(h.q0 + 60) === mem.readU32(h.q0 + 72);
+    } catch {
+      return true;
+    }
+  }
+
   private service(h: HbaDev): void {
-    this.flushOutbox(h);
+    if (h.outbox.length) this.flushOutbox(h);
     const now = this.h.engine.jiffies;
     if (h.held.length) {
       const due = h.held.filter((x) => x.due <= now);
@@ -498,10 +520,9 @@ export class IoPartitionDisk implements ServiceBackend {
         }
       }
     }
-    if (h.stallUntil > now) return;
-    const m = new Cmdrsp(new Uint8Array(SIZEOF_CMDRSP));
-    while (h.channel.signalRemove(IOCHAN_TO_IOPART, m.bytes) === 0) {
-      const msg = m.clone();
+    if (h.stallUntil > now || this.idle(h)) return;
+    while (h.channel.signalRemove(IOCHAN_TO_IOPART, this.rx) === 0) {
+      const msg = new Cmdrsp(Uint8Array.from(this.rx));
       h.stats.commands++;
       if (msg.cmdtype === CMD.SCSI) this.execute(h, msg, false);
       else if (msg.cmdtype === CMD.SCSITASKMGMT) this.taskmgmt(h, msg);

@@ -61,6 +61,8 @@ type DropReason = 'no_buffer' | 'queue_full' | 'link_down' | 'disabled' | 'too_b
 interface NetDev {
   dev: BackendDevice;
   channel: VisorChannel;
+  /** Guest-physical address of queue 0's header. */
+  q0: number;
   mac: Uint8Array;
   peerMac: Uint8Array;
   posted: PostedBuf[];
@@ -89,6 +91,9 @@ export class IoPartitionNetwork implements ServiceBackend {
   private host: BackendHost | undefined;
   private readonly devices = new Map<string, NetDev>();
   private readonly polls = new Map<number, () => void>();
+  /** Devices by bus, for the per-bus poll. */
+  private readonly byBus = new Map<number, NetDev[]>();
+  private readonly rx = new Uint8Array(SIZEOF_CMDRSP);
 
   attach(host: BackendHost): void {
     this.host = host;
@@ -116,13 +121,17 @@ export class IoPartitionNetwork implements ServiceBackend {
       this.event(dev.id, `cannot map the channel of ${dev.id}: ${ch}`);
       return;
     }
-    this.devices.set(devId(dev), {
-      dev, channel: ch, mac, peerMac: Uint8Array.of(0x02, 0x53, 0x50, 0x41, 0x52, 0x01), posted: [], rcvEnabled: false, promisc: false, link: true,
+    const nd: NetDev = {
+      dev, channel: ch, q0: dev.physaddr + ch.queueOffset(IOCHAN_TO_IOPART), mac, peerMac: Uint8Array.of(0x02, 0x53, 0x50, 0x41, 0x52, 0x01), posted: [], rcvEnabled: false, promisc: false, link: true,
       outbox: [], dropDelta: 0, delivered: 0,
       dropped: { no_buffer: 0, queue_full: 0, link_down: 0, disabled: 0, too_big: 0, fault: 0 },
       wire: [], wireTx: 0, wireTxBytes: 0, xmitDone: 0, xmitFailed: 0, lostResponses: 0, posts: 0, badPosts: 0,
       faults: { dropRx: 0, dropTx: 0, lostResponse: 0, stallUntil: 0 },
-    });
+    };
+    this.devices.set(devId(dev), nd);
+    let list = this.byBus.get(dev.bus);
+    if (!list) this.byBus.set(dev.bus, (list = []));
+    list.push(nd);
     this.startPoll(dev.bus);
   }
 
@@ -131,7 +140,10 @@ export class IoPartitionNetwork implements ServiceBackend {
     if (!n) return;
     if (n.posted.length || n.outbox.length) this.event(dev.id, `device destroyed: ${n.posted.length} posted buffer(s) released, ${n.outbox.length} undelivered answer(s) discarded with the channel`);
     this.devices.delete(devId(dev));
-    if (![...this.devices.values()].some((x) => x.dev.bus === dev.bus)) {
+    const list = (this.byBus.get(dev.bus) ?? []).filter((x) => x !== n);
+    if (list.length) this.byBus.set(dev.bus, list);
+    else {
+      this.byBus.delete(dev.bus);
       this.polls.get(dev.bus)?.();
       this.polls.delete(dev.bus);
     }
@@ -364,7 +376,7 @@ export class IoPartitionNetwork implements ServiceBackend {
     if (this.polls.has(bus)) return;
     const tick = (): void => {
       const cancel = this.h.schedule(bus, 1, `iopart net bus ${bus} poll`, () => {
-        for (const n of this.devices.values()) if (n.dev.bus === bus) this.service(n);
+        for (const n of this.byBus.get(bus) ?? []) this.service(n);
         if (this.polls.has(bus)) tick();
       });
       this.polls.set(bus, cancel);
@@ -374,10 +386,16 @@ export class IoPartitionNetwork implements ServiceBackend {
 
   /** One poll of a device: answers that were waiting, then everything in queue 0. */
   private service(n: NetDev): void {
-    this.flushOutbox(n);
+    if (n.outbox.length) this.flushOutbox(n);
     if (n.faults.stallUntil > this.h.engine.jiffies) return;
-    const m = new Cmdrsp(new Uint8Array(SIZEOF_CMDRSP));
-    while (n.channel.signalRemove(IOCHAN_TO_IOPART, m.bytes) === 0) this.handle(n, m);
+    const mem = this.h.memory;
+    try {
+      if (mem.readU32(n.q0 + 60) === mem.readU32(n.q0 + 72)) return;
+    } catch {
+      return;
+    }
+    const m = new Cmdrsp(this.rx);
+    while (n.channel.signalRemove(IOCHAN_TO_IOPART, this.rx) === 0) this.handle(n, m);
   }
 
   private handle(n: NetDev, m: Cmdrsp): void {

@@ -94,6 +94,8 @@ interface Internal {
   idr: Map<number, TaskWaiter>;
   idrNext: number;
   rsp: Uint8Array;
+  /** A 1216-byte work copy of the response being handled. */
+  work: Cmdrsp;
 }
 
 export function createVisorhba(): VisorDriver {
@@ -299,14 +301,16 @@ export function createVisorhba(): VisorDriver {
   /** drain_queue: remove responses from queue 1 until it is empty (or a response stops it). */
   const drainQueue = (dev: VisorDevice, inn: Internal): void => {
     const d = dd(dev);
-    const m = new Cmdrsp(new Uint8Array(SIZEOF_CMDRSP));
+    const m = inn.work;
     const rsp = inn.rsp;
+    let took = 0;
     for (;;) {
       rsp.fill(0);
       if (dev.channel.signalRemove(IOCHAN_FROM_IOPART, rsp) !== 0) break;
       m.bytes.fill(0);
       m.bytes.set(rsp);
       d.responses++;
+      took++;
       if (m.cmdtype === CMD.SCSI) {
         const handle = m.u64(SCSI.handle);
         const e = handle < BigInt(MAX_PENDING_REQUESTS) ? inn.pending[Number(handle)] : undefined;
@@ -336,7 +340,7 @@ export function createVisorhba(): VisorDriver {
         }
       }
     }
-    refresh(dev, inn);
+    if (took) refresh(dev, inn);
   };
 
   /** Pause: fail everything pending back (DID_RESET / task-management result 0). */
@@ -445,7 +449,7 @@ export function createVisorhba(): VisorDriver {
           hostReset: (_sdev, finish) => finish(SUCCESS),
         },
       );
-      inn = { host, pending: new Array<Pending | undefined>(MAX_PENDING_REQUESTS).fill(undefined), idr: new Map(), idrNext: 1, rsp: new Uint8Array(UISCMDRSP_BYTES) };
+      inn = { host, pending: new Array<Pending | undefined>(MAX_PENDING_REQUESTS).fill(undefined), idr: new Map(), idrNext: 1, rsp: new Uint8Array(UISCMDRSP_BYTES), work: new Cmdrsp(new Uint8Array(SIZEOF_CMDRSP)) };
       internals.set(dev, inn);
       d.max_buff_len = max.max_io_size;
       host.add();
