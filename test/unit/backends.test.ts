@@ -121,6 +121,18 @@ describe('service-partition back-ends', () => {
       assert.equal(le32(bad, 1077 + 3) >>> 0, 0x00010000, 'information = LBA 256 (big-endian)');
       assert.equal(le64(nodisk, 1), 19n);
       assert.equal(le32(nodisk, 1149), 1, 'no_disk_result');
+      // up to max_io_size (256 KiB) in one command is fine; more is ILLEGAL REQUEST / invalid field in CDB
+      assert.equal(peer.signalInsert(0, cmd(21, [0x28, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0], 0, 512)), 0); // 127 blocks
+      bus.run(1);
+      const [small] = drain(peer, 1, SLOT);
+      assert.equal(le32(small, 1071), 0);
+      fs.ftruncateSync(fs.openSync(path.join(dir, 'raw.img'), 'r+'), 64 * 1024 * 1024);
+      bus.command('disk', '2:0', 'attach', [], { lun: 2, image: 'raw.img' }, dir);
+      assert.equal(peer.signalInsert(0, cmd(22, [0x28, 0, 0, 0, 0, 0, 0, 0x04, 0x01, 0], 2, 512)), 0); // 1025 blocks
+      bus.run(1);
+      const [big] = drain(peer, 1, SLOT);
+      assert.equal(big[1077 + 2], 5);
+      assert.equal(big[1077 + 12], 0x24);
       // A target with no disks: DID_NO_CONNECT, addlstat ADDL_SEL_TIMEOUT
       const t1 = cmd(20, [0x12, 0, 0, 0, 36, 0], 0, 36);
       put32(t1, 1063, 3);

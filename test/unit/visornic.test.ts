@@ -281,6 +281,24 @@ describe('visornic', () => {
     assert.match(s.dev.logText(), /FAILED to deliver rcv packet to OS/);
   });
 
+  it('a NET_RCV whose length cannot fit its buffers is dropped without allocating it', () => {
+    const s = setup();
+    const posts = up(s);
+    const m = new Uint8Array(SLOT);
+    m[0] = 2;
+    put32(m, 1, 1);
+    put64(m, 5, posts[0].cookie);
+    put32(m, 13, 0xfffffff0);
+    m[17] = 2;
+    put64(m, 18, posts[0].cookie);
+    put64(m, 26, posts[1].cookie);
+    assert.equal(s.peer.signalInsert(1, m), 0);
+    s.bus.run(1);
+    assert.equal(s.nd.rx.length, 0);
+    assert.match(s.dev.logText(), /does not fit in 2 receive buffer/);
+    assert.equal(takeQueue0(s.peer).posts.length, 2, 'both buffers re-posted');
+  });
+
   it('flow control: the queue stops at the upper threshold and wakes at the lower one', () => {
     const s = setup(32); // max 8, upper 7, lower 4
     up(s);

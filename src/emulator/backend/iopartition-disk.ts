@@ -628,6 +628,10 @@ export class IoPartitionDisk implements ServiceBackend {
       if (rw.lba + rw.blocks > disk.sectors || rw.lba < 0) {
         return this.checkCondition(h, m, SENSE_KEY.ILLEGAL_REQUEST, ASC.LBA_OUT_OF_RANGE, rw.lba);
       }
+      if (rw.blocks * SECTOR_SIZE > VHBA_DEFAULTS.maxIoSize) {
+        this.event(h.dev.id, `${opName(op)} of ${rw.blocks} blocks exceeds max_io_size ${VHBA_DEFAULTS.maxIoSize}: ILLEGAL REQUEST`);
+        return this.checkCondition(h, m, SENSE_KEY.ILLEGAL_REQUEST, ASC.INVALID_FIELD_IN_CDB);
+      }
       const len = Math.min(rw.blocks * SECTOR_SIZE, m.u32(SCSI.bufflen));
       const pos = rw.lba * SECTOR_SIZE;
       if (rw.write) {

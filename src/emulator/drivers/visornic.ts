@@ -494,6 +494,11 @@ export function createVisornic(): VisorDriver {
       repostReturn(dev, inn, cookies, skb);
       return 0;
     }
+    if (len > cookies.length * RCVPOST_BUF_SIZE) {
+      dev.err(`${inn.netdev.name}: something wrong; rcv_done_len ${len} does not fit in ${cookies.length} receive buffer(s); dropped`);
+      repostReturn(dev, inn, cookies, skb);
+      return 0;
+    }
     // Gather the frame: the first buffer, then the chained ones.
     const frame = new Uint8Array(len);
     let off = 0;
