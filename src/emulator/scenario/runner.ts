@@ -11,6 +11,7 @@ import { CONTROLVM_ID, ControlvmMessage, MSG, SEGMENT_STATE, controlvmIdName } f
 import { statusName } from '../visorchipset/visorchipset';
 import { VisorChannel } from '../visorchannel/visorchannel';
 import { CONTROLVM_ADDR } from '../backend/commandpartition';
+import type { BackendDevice } from '../backend/servicepartition';
 import { FieldError, FieldValue, resolveField } from '../inspect/fields';
 import { SysfsError } from '../sysfs/sysfs';
 import { Command, DeviceRef, ExpectOp, Scenario, ScenarioStep } from './ast';
@@ -157,8 +158,10 @@ export class ScenarioRun {
         return;
       case 'busCreate': {
         const { msg, addr } = this.allocating(() => cp.busCreate({ bus: c.bus, bytes: c.bytes, addr: c.addr, devCount: c.devCount, instGuid: instanceGuid(c.bus, 0xffffffff) }));
-        // A refused bus (duplicate, bad channel) never uses the channel laid out for it: give it back.
-        if (this.deliver(msg).some((r) => r.failed) && emu.busDevice(c.bus)?.visorchannel.physaddr !== addr) cp.release(addr);
+        // A refused bus (duplicate, bad channel) never uses the channel laid out for it: give it
+        // back; so does a message the guest could not be given (its channel would be unmapped by then).
+        const responses = this.releasingOnThrow(addr, () => this.deliver(msg));
+        if (responses.some((r) => r.failed) && emu.busDevice(c.bus)?.visorchannel.physaddr !== addr) cp.release(addr);
         if (c.name !== undefined || c.handle !== undefined || c.partitionGuid !== undefined) this.deliver(cp.busConfigure(c.bus, c.handle ?? 0, c.name, c.partitionGuid));
         return;
       }
@@ -180,6 +183,7 @@ export class ScenarioRun {
           this.deliver(cp.deviceMessage(CONTROLVM_ID.DEVICE_CREATE, c.device.bus, c.device.dev).setU64(MSG.channel_addr, known.physaddr).setGuid(MSG.type_guid, known.typeGuid));
           return;
         }
+        if (known) this.forgetDevice(known); // the guest never took (or has dropped) that channel
         const { msg, addr, bytes } = this.allocating(() =>
           cp.deviceCreate({
             bus: c.device.bus,
@@ -197,12 +201,14 @@ export class ScenarioRun {
         const bd = { bus: c.device.bus, dev: c.device.dev, id: key, typeGuid: c.typeGuid, physaddr: addr, nbytes: Math.ceil(bytes / 4096) * 4096 };
         emu.backendDevices.set(key, bd);
         emu.backendFor(c.typeGuid)?.deviceCreated?.(bd);
-        const responses = this.deliver(msg);
-        if (responses.some((r) => r.failed)) {
-          emu.backendFor(c.typeGuid)?.deviceDestroyed?.(bd);
-          emu.backendDevices.delete(key);
-          cp.release(addr);
+        let responses: ControlvmMessage[];
+        try {
+          responses = this.deliver(msg);
+        } catch (e) {
+          this.forgetDevice(bd);
+          throw e;
         }
+        if (responses.some((r) => r.failed)) this.forgetDevice(bd);
         return;
       }
       case 'deviceDestroy': {
@@ -313,6 +319,23 @@ export class ScenarioRun {
       case 'log':
         emu.engine.klog('info', 'scenario', c.message);
         return;
+    }
+  }
+
+  /** The back-end lets go of a device channel the guest does not use. */
+  private forgetDevice(bd: BackendDevice): void {
+    this.emu.backendFor(bd.typeGuid)?.deviceDestroyed?.(bd);
+    if (this.emu.backendDevices.get(bd.id) === bd) this.emu.backendDevices.delete(bd.id);
+    if (this.emu.memory.isMapped(bd.physaddr, 1)) this.emu.cp.release(bd.physaddr);
+  }
+
+  /** Run `fn`; if it throws, give back the channel at `addr` first. */
+  private releasingOnThrow<T>(addr: number, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      this.emu.cp.release(addr);
+      throw e;
     }
   }
 
