@@ -130,7 +130,9 @@ describe('service-partition back-ends', () => {
       bus.command('disk', '2:0', 'attach', [], { lun: 2, image: 'raw.img' }, dir);
       assert.equal(peer.signalInsert(0, cmd(22, [0x28, 0, 0, 0, 0, 0, 0, 0x04, 0x01, 0], 2, 512)), 0); // 1025 blocks
       bus.run(1);
-      const [big] = drain(peer, 1, SLOT);
+      const [notify, big] = drain(peer, 1, SLOT);
+      assert.deepEqual([notify[0], notify[1], le32(notify, 18)], [4, 1, 2], 'NOTIFYGUEST: add @1, lun @18 (LUN attached after the scan)');
+      assert.equal(le64(big, 1), 22n);
       assert.equal(big[1077 + 2], 5);
       assert.equal(big[1077 + 12], 0x24);
       // A target with no disks: DID_NO_CONNECT, addlstat ADDL_SEL_TIMEOUT
