@@ -161,6 +161,15 @@ expect counter "input \\"visor Keyboard\\" text" == Hello
     assert.equal(kbd.text, 'Hello');
   });
 
+  it('the same scenario gives the same trace twice in one process (driver cookies are per run)', () => {
+    const text = fs.readFileSync(path.join(ROOT, 'examples', 'visornic.visor'), 'utf8');
+    const a = run(text);
+    const b = run(text);
+    assert.deepEqual(failures(a), []);
+    assert.equal(a.emu.engine.log.count, b.emu.engine.log.count);
+    assert.equal(a.emu.engine.log.checksum, b.emu.engine.log.checksum);
+  });
+
   it('back-end command errors are located at their line and the run goes on', () => {
     const r = run(`
 chipset init

@@ -130,15 +130,15 @@ const NAPI_WEIGHT = 64;
 /** Where the frame starts in a transmit allocation (skb headroom), so data need not be page aligned. */
 const TX_HEADROOM = 0x42;
 
-let cookieSeq = 0n;
-function newCookie(): bigint {
-  cookieSeq += 1n;
-  return 0xffff888000000000n + (cookieSeq << 8n);
-}
-
 export function createVisornic(): VisorDriver {
   const internals = new WeakMap<VisorDevice, Internal>();
   let netdevSeq = 0n;
+  // skb "pointers" (opaque cookies for the IO partition), per driver instance so a run is deterministic.
+  let cookieSeq = 0n;
+  const newCookie = (): bigint => {
+    cookieSeq += 1n;
+    return 0xffff888000000000n + (cookieSeq << 8n);
+  };
 
   const dd = (dev: VisorDevice): VisornicData => dev.driverData as VisornicData;
 
