@@ -58,7 +58,7 @@ export class Kernel implements GuestKernel {
     this.sysfs.mkdir(dir);
     for (const [attr, read] of Object.entries(spec.attrs)) this.sysfs.file(`${dir}/${attr}`, read, spec.writers?.[attr]);
     for (const [attr, write] of Object.entries(spec.writers ?? {})) if (!spec.attrs[attr]) this.sysfs.file(`${dir}/${attr}`, undefined, write);
-    this.sysfs.link(`/sys/class/${spec.cls}/${name}`, `../../..${dir.slice('/sys'.length)}`);
+    this.sysfs.link(`/sys/class/${spec.cls}/${name}`, `../..${dir.slice(4)}`);
     if (spec.cls === 'block') this.sysfs.link(`/sys/block/${name}`, `..${dir.slice('/sys'.length)}`);
     if (parent) this.sysfs.link(`${dir}/device`, '../..');
     this.engine.uevent('add', dir.slice('/sys'.length), { SUBSYSTEM: spec.cls, DEVNAME: name });
