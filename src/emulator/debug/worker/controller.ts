@@ -31,7 +31,7 @@ import {
   parseFunctionName,
   parseOptions,
 } from './breakpoints';
-import { JsFrame, Loc, Sources, captureJsStack, forgetFiles, functionLocation, locateModelFrames, selfFile, throwLocation } from './stack';
+import { JsFrame, Loc, Sources, captureJsStack, classify, forgetFiles, functionLocation, locateModelFrames, selfFile, throwLocation } from './stack';
 import { Inspector } from './inspect';
 import { Views } from './views';
 import { ReplConsole } from './console';
@@ -89,6 +89,8 @@ export interface StopState extends StopInfo {
   js: JsFrame[];
   threadId: number;
   level: Level;
+  /** The driver callback the stop is in (also at its return), for stepping back inside it. */
+  activation?: { act: Frame; callN: number };
   topLevel: boolean;
 }
 
@@ -1100,7 +1102,8 @@ export class Controller {
     const atReturn = ev?.kind === 'return' && di === copy.length - 1;
     const level: Level = di >= 0 && !atReturn ? { kind: 'driver', act: copy[di], callN: this.callNs.get(copy[di]) ?? -1 } : { kind: 'line' };
     const threadId = ev ? ev.thread : copy.length ? copy[copy.length - 1].thread : THREAD.scenario;
-    return { ...info, id: ++this.stopSeq, pos, ev, frames: copy, js: topLevel ? [] : captureJsStack(), threadId, level, topLevel };
+    const activation = di >= 0 ? { act: copy[di], callN: this.callNs.get(copy[di]) ?? -1 } : undefined;
+    return { ...info, id: ++this.stopSeq, pos, ev, frames: copy, js: topLevel ? [] : captureJsStack(), threadId, level, activation, topLevel };
   }
 
   /** Stop inside the model (hook or watcher) and serve until told to resume. */
@@ -1217,16 +1220,16 @@ export class Controller {
     const goto = (target: Pos, info: StopInfo, label: string): RunPlan => ({ build: true, mode: { kind: 'continue' }, replay: { phase: 'goto', target, info, label } });
     const find = (finder: Finder, fallback: Found, label: string): RunPlan => ({ build: true, mode: { kind: 'continue' }, replay: { phase: 'find', finder, limit: cur, fallback, label } });
     if (cmd === 'reverseContinue') return find({ kind: 'breakpoints' }, entry, 'Reverse continue');
-    const lvl = this.stop?.level ?? { kind: 'line' };
+    const act = this.stop?.activation;
     const stepInfo = (what: string): StopInfo => ({ reason: 'step', description: `Stepped back to ${what}` });
     if (instruction) {
       if (cur.w > 0) return goto({ n: cur.n, w: 0 }, stepInfo(`event ${cur.n}`), `Step back to event ${cur.n}`);
       if (!this.journal.length) return goto({ n: cur.n - 1, w: 0 }, stepInfo(`event ${cur.n - 1}`), `Step back to event ${cur.n - 1}`);
       return find({ kind: 'event' }, entry, 'Step back');
     }
-    if (lvl.kind === 'driver' && lvl.callN > 0 && lvl.callN < cur.n) {
-      const prevLine = [...this.stepNs].reverse().find((n) => n < lvl.callN) ?? first;
-      return find({ kind: 'activation', callN: lvl.callN }, { pos: { n: prevLine, w: 0 }, info: stepInfo('the scenario line') }, 'Step back');
+    if (act && act.callN > 0 && act.callN < cur.n) {
+      const prevLine = [...this.stepNs].reverse().find((n) => n < act.callN) ?? first;
+      return find({ kind: 'activation', callN: act.callN }, { pos: { n: prevLine, w: 0 }, info: stepInfo('the scenario line') }, 'Step back');
     }
     const prev = [...this.stepNs].reverse().find((n) => posCmp({ n, w: 0 }, cur) < 0) ?? first;
     return goto({ n: prev, w: 0 }, stepInfo(`line ${this.lineOfStepEvent(prev) ?? '?'}`), 'Step back');
@@ -1419,6 +1422,14 @@ export class Controller {
         pf.device = typeof d === 'number' && d !== 0xffffffff ? `${st.ev.data.bus}:${d}` : `${st.ev.data.bus}`;
       }
       out.push(pf);
+    }
+    if (!st.ev && !st.topLevel) {
+      // Stopped at a memory write (data breakpoint): the code that wrote is the top frame.
+      const w = st.js.find((j) => {
+        const c = classify(j);
+        return (c === 'engine' || c === 'driver') && !/[\\/]memory[\\/]guestmemory\.ts$/.test(j.file);
+      });
+      if (w) out.push({ id: ++id, name: `write: ${st.text ?? 'guest memory'}`, thread: st.threadId, device: out[out.length - 1]?.device, loc: { file: w.file, line: w.line, column: w.column, fn: w.fn } });
     }
     out.reverse();
     this.pframes = out;
