@@ -536,7 +536,7 @@ describe('scenario parser', () => {
       assert.ok(oneDiag('controlvm send bus=2').message.startsWith("missing argument id=... for 'controlvm send'"));
       const line = 'controlvm send id=1 colour=2';
       const d = oneDiag(line);
-      assert.equal(d.message, "unknown option 'colour' for 'controlvm send' (expected one of: id, bus, dev, flags, status, handle, state, size, payload)");
+      assert.equal(d.message, "unknown option 'colour' for 'controlvm send' (expected one of: id, bus, dev, flags, status, handle, state, size, payload, payload_bytes)");
       assert.deepEqual([d.column, d.endColumn], range(line, 'colour'));
     });
 
