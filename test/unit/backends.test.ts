@@ -471,6 +471,23 @@ describe('service-partition back-ends', () => {
       assert.equal(Number(c['disk 2:0 stale_flushed']) + Number(c['disk 2:0 discarded']) + Number(c['disk 2:0 lost']) >= 3, true);
     });
 
+    it('a corrupted queue header stops the traffic without hanging anything; repaired, the I/O goes through', () => {
+      const dir = tmpDir();
+      const { bus } = diskSetup(dir);
+      const dev = bus.dev('2:0');
+      const q0 = dev.channel.physaddr + 128;
+      const tail = bus.memory.readU32(q0 + 72);
+      bus.memory.writeU32(q0 + 60, 1000); // head beyond max_slots: every insert and remove fails
+      const w = io(bus, 'write', 4, 1, sector('after the repair'));
+      bus.run(50);
+      assert.equal(w.length, 0, 'still waiting');
+      assert.ok(scsiHostOf(bus.memory, '2:0')!.stats.busyReturns > 0, 'visorhba answers busy while the insert fails');
+      bus.memory.writeU32(q0 + 60, tail);
+      bus.run(50);
+      assert.equal(w[0]?.error, 0);
+      assert.equal(fileText(path.join(dir, 'disk.img'), 4 * 512, 512), 'after the repair');
+    });
+
     it('a LUN attached after the scan: NOTIFYGUEST (ignored by visorhba), visible after a rescan', () => {
       const dir = tmpDir();
       const { bus } = diskSetup(dir);

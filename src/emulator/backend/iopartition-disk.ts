@@ -50,7 +50,7 @@ import { VisorChannel } from '../visorchannel/visorchannel';
 import { GUIDS } from '../protocol/guid';
 import { UnmappedError } from '../memory/guestmemory';
 import {
-  ADDL, CMD, Cmdrsp, DISKNOTIFY, IOCHAN_FROM_IOPART, IOCHAN_TO_IOPART, SCSI, SIZEOF_CMDRSP, TASK_MGMT, TASK_MGMT_NAMES, TASK_MGMT_SUCCESS,
+  ADDL, CMD, Cmdrsp, DISKNOTIFY, DRAIN_LIMIT, IOCHAN_FROM_IOPART, IOCHAN_TO_IOPART, SCSI, SIZEOF_CMDRSP, TASK_MGMT, TASK_MGMT_NAMES, TASK_MGMT_SUCCESS,
   TASKMGMT, UIS_DMA, VHBA_MAX, VHBA_WWNN,
 } from '../drivers/uiscmdrsp';
 import {
@@ -204,9 +204,9 @@ export class IoPartitionDisk implements ServiceBackend {
       if (h.dev.bus !== bus) continue;
       const m = new Uint8Array(SIZEOF_CMDRSP);
       let queued = 0;
-      while (h.channel.signalRemove(IOCHAN_TO_IOPART, m) === 0) queued++;
+      while (queued < DRAIN_LIMIT && h.channel.signalRemove(IOCHAN_TO_IOPART, m) === 0) queued++;
       let stale = 0;
-      while (h.channel.signalRemove(IOCHAN_FROM_IOPART, m) === 0) stale++;
+      while (stale < DRAIN_LIMIT && h.channel.signalRemove(IOCHAN_FROM_IOPART, m) === 0) stale++;
       const held = h.held.length;
       const waiting = h.outbox.length;
       h.held = [];
@@ -521,7 +521,12 @@ export class IoPartitionDisk implements ServiceBackend {
       }
     }
     if (h.stallUntil > now || this.idle(h)) return;
+    let taken = 0;
     while (h.channel.signalRemove(IOCHAN_TO_IOPART, this.rx) === 0) {
+      if (++taken > DRAIN_LIMIT) {
+        this.event(h.dev.id, `queue ${IOCHAN_TO_IOPART} still not empty after ${DRAIN_LIMIT} commands: its head/tail look corrupted; reading stops for this poll`);
+        break;
+      }
       const msg = new Cmdrsp(Uint8Array.from(this.rx));
       h.stats.commands++;
       if (msg.cmdtype === CMD.SCSI) this.execute(h, msg, false);

@@ -33,7 +33,7 @@ import { VisorChannel } from '../visorchannel/visorchannel';
 import { GUIDS } from '../protocol/guid';
 import { UnmappedError } from '../memory/guestmemory';
 import {
-  CMD, Cmdrsp, ETH_HLEN, hexCookie, IOCHAN_FROM_IOPART, IOCHAN_TO_IOPART, MAX_NET_RCV_CHAIN, MAX_PHYS_INFO, NET, NET_TYPE, NET_TYPE_NAMES,
+  CMD, Cmdrsp, DRAIN_LIMIT, ETH_HLEN, hexCookie, IOCHAN_FROM_IOPART, IOCHAN_TO_IOPART, MAX_NET_RCV_CHAIN, MAX_PHYS_INFO, NET, NET_TYPE, NET_TYPE_NAMES,
   PI_PAGE_SIZE, RCVPOST_BUF_SIZE, SIZEOF_CMDRSP, VNIC,
 } from '../drivers/uiscmdrsp';
 import { macText, netDevices } from '../guest/netdev';
@@ -395,7 +395,14 @@ export class IoPartitionNetwork implements ServiceBackend {
       return;
     }
     const m = new Cmdrsp(this.rx);
-    while (n.channel.signalRemove(IOCHAN_TO_IOPART, this.rx) === 0) this.handle(n, m);
+    let taken = 0;
+    while (n.channel.signalRemove(IOCHAN_TO_IOPART, this.rx) === 0) {
+      this.handle(n, m);
+      if (++taken >= DRAIN_LIMIT) {
+        this.event(n.dev.id, `queue ${IOCHAN_TO_IOPART} still not empty after ${DRAIN_LIMIT} messages: its head/tail look corrupted; reading stops for this poll`);
+        break;
+      }
+    }
   }
 
   private handle(n: NetDev, m: Cmdrsp): void {

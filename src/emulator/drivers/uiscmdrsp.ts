@@ -142,6 +142,13 @@ export const NET_TYPE_NAMES: Readonly<Record<number, string>> = {
   9: 'NET_MACADDR_ACK',
 };
 
+/**
+ * At most this many signals are taken off one queue in one go. A real guest would loop
+ * forever on a queue whose head/tail were corrupted (head >= max_slots never equals the
+ * cycling tail); the model stops, logs, and goes on at the next poll.
+ */
+export const DRAIN_LIMIT = 4096;
+
 export const RCVPOST_BUF_SIZE = 4032;
 export const MAX_NET_RCV_CHAIN = 5;
 export const VISOR_ETH_MAX_MTU = 16384;

@@ -28,7 +28,7 @@ import type { CompleteFunc, VisorDevice, VisorDriver } from '../visorbus/driver'
 import { GUIDS } from '../protocol/guid';
 import { EIO } from '../protocol/errno';
 import {
-  ADDL, CMD, Cmdrsp, IOCHAN_FROM_IOPART, IOCHAN_TO_IOPART, SCSI, SIZEOF_CMDRSP, TASK_MGMT, TASK_MGMT_NAMES, TASKMGMT, UISCMDRSP_BYTES,
+  ADDL, CMD, Cmdrsp, DRAIN_LIMIT, IOCHAN_FROM_IOPART, IOCHAN_TO_IOPART, SCSI, SIZEOF_CMDRSP, TASK_MGMT, TASK_MGMT_NAMES, TASKMGMT, UISCMDRSP_BYTES,
   VHBA_MAX, VISOR_CHANNEL_IS_POLLING,
 } from './uiscmdrsp';
 import { FAILED, SCSI_MLQUEUE_DEVICE_BUSY, ScsiCmnd, ScsiDevice, ScsiHost, SUCCESS } from '../guest/scsihost';
@@ -306,6 +306,10 @@ export function createVisorhba(): VisorDriver {
     let took = 0;
     for (;;) {
       rsp.fill(0);
+      if (took >= DRAIN_LIMIT) {
+        dev.err(`queue ${IOCHAN_FROM_IOPART} still not empty after ${DRAIN_LIMIT} responses: its head/tail look corrupted; draining stops for this poll`);
+        break;
+      }
       if (dev.channel.signalRemove(IOCHAN_FROM_IOPART, rsp) !== 0) break;
       m.bytes.fill(0);
       m.bytes.set(rsp);

@@ -19,6 +19,7 @@
  * LED bit only when the LED differs from the requested state.
  */
 import type { CompleteFunc, VisorDevice, VisorDriver } from '../visorbus/driver';
+import { DRAIN_LIMIT } from './uiscmdrsp';
 import { GUIDS } from '../protocol/guid';
 import { EBUSY } from '../protocol/errno';
 import { decodeInputReport, INPUT_CHANNEL_DATA, INPUT_QUEUE, INPUT_REPORT_BYTES, INPUTACTION, INPUTACTION_NAMES, MOUSE_BUTTON } from './inputreport';
@@ -272,7 +273,14 @@ export function createVisorinput(): VisorDriver {
       const inn = internals.get(dev);
       if (!inn) return;
       const buf = new Uint8Array(INPUT_REPORT_BYTES);
-      while (dev.channel.signalRemove(INPUT_QUEUE, buf) === 0) handleReport(dev, inn, buf);
+      let n = 0;
+      while (dev.channel.signalRemove(INPUT_QUEUE, buf) === 0) {
+        handleReport(dev, inn, buf);
+        if (++n >= DRAIN_LIMIT) {
+          dev.err(`queue ${INPUT_QUEUE} still not empty after ${DRAIN_LIMIT} reports: its head/tail look corrupted; reading stops for this poll`);
+          break;
+        }
+      }
     },
 
     pause(dev: VisorDevice, complete: CompleteFunc): number {

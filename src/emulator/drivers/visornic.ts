@@ -37,7 +37,7 @@ import type { CompleteFunc, VisorDevice, VisorDriver } from '../visorbus/driver'
 import { GUIDS } from '../protocol/guid';
 import { EINVAL, EIO, ENOMEM } from '../protocol/errno';
 import {
-  CMD, Cmdrsp, ETH_HLEN, ETH_MIN_PACKET_SIZE, hexCookie, IOCHAN_FROM_IOPART, IOCHAN_TO_IOPART, MAX_NET_RCV_CHAIN, MAX_PHYS_INFO,
+  CMD, Cmdrsp, DRAIN_LIMIT, ETH_HLEN, ETH_MIN_PACKET_SIZE, hexCookie, IOCHAN_FROM_IOPART, IOCHAN_TO_IOPART, MAX_NET_RCV_CHAIN, MAX_PHYS_INFO,
   NET, NET_TYPE, NET_TYPE_NAMES, PI_PAGE_MASK, PI_PAGE_SIZE, RCVPOST_BUF_SIZE, SIZEOF_CMDRSP, VISOR_CHANNEL_IS_POLLING,
   VISOR_DRIVER_ENHANCED_RCVBUF_CHECKING, VNIC,
 } from './uiscmdrsp';
@@ -647,7 +647,7 @@ export function createVisornic(): VisorDriver {
       // Drain and discard whatever is already in queue 1.
       const junk = new Uint8Array(SIZEOF_CMDRSP);
       let drained = 0;
-      while (dev.channel.signalRemove(IOCHAN_FROM_IOPART, junk) === 0) drained++;
+      while (drained < DRAIN_LIMIT && dev.channel.signalRemove(IOCHAN_FROM_IOPART, junk) === 0) drained++;
       if (drained) dev.info(`discarded ${drained} stale message(s) in queue ${IOCHAN_FROM_IOPART} at probe`);
       const realMax = Math.trunc(numRcvBufs / 3) - 2;
       const maxOut = Math.max(3, realMax);

@@ -375,7 +375,7 @@ export function put64(b: Uint8Array, o: number, v: bigint | number): void {
 /** Drain a queue through the peer's view; returns the raw slots. */
 export function drain(ch: VisorChannel, queue: number, size: number): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (;;) {
+  for (let n = 0; n < 4096; n++) {
     const b = new Uint8Array(size);
     if (ch.signalRemove(queue, b) !== 0) break;
     out.push(b);
