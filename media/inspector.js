@@ -53,15 +53,18 @@
     const m = ev.data;
     if (!m || typeof m.type !== 'string') return;
     switch (m.type) {
-      case 'update':
+      case 'update': {
+        // only the hex window moved (or nothing changed): keep the decoded view as it is
+        const sameChannel = state && JSON.stringify(state.channel) === JSON.stringify(m.channel);
         state = m;
         windowOffset = m.window.offset;
         windowBytes = decodeBase64(m.window.data);
         $('error').hidden = true;
-        if (!editing) render();
-        else renderHex();
+        if (sameChannel || editing) renderHex();
+        else render();
         setStatus();
         break;
+      }
       case 'error':
         $('error').hidden = false;
         $('error').textContent = m.message;
@@ -95,15 +98,17 @@
     $('title').textContent = `Channel ${state.name} — ${ch.typeName || ch.typeGuid}`;
     const root = $('decoded');
     const focusedKey = document.activeElement && document.activeElement.getAttribute('data-key');
+    const scrollY = window.scrollY;
     root.replaceChildren();
     root.append(el('p', { class: 'summary', text: `${state.name} · physaddr ${hex(ch.physaddr)} · ${ch.nbytes} bytes · type ${ch.typeGuid} · memoryReference ${ch.memoryReference}` }));
     root.append(section('Channel header', 'header', ch.header));
     if (ch.extra && ch.extra.length) root.append(section(`${ch.typeName || 'Type-specific'} fields`, 'extra', ch.extra));
     for (const q of ch.queues) root.append(queueSection(q));
     renderHex();
+    window.scrollTo(0, scrollY);
     if (focusedKey) {
       const again = root.querySelector(`[data-key="${CSS.escape(focusedKey)}"]`);
-      if (again instanceof HTMLElement) again.focus();
+      if (again instanceof HTMLElement) again.focus({ preventScroll: true });
     }
   }
 
@@ -289,7 +294,13 @@
         first = first || b;
       }
     }
-    if (first) first.scrollIntoView({ block: 'nearest' });
+    // bring the bytes into view inside the hex pane only: scrolling the document would move the
+    // field under the mouse away
+    const box = $('hex');
+    if (first && box.scrollHeight > box.clientHeight) {
+      const r = first.getBoundingClientRect(), b = box.getBoundingClientRect();
+      if (r.top < b.top || r.bottom > b.bottom) box.scrollTop += r.top - b.top - b.height / 2;
+    }
   }
 
   function requestWindow(offset) {

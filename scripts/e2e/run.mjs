@@ -130,7 +130,9 @@ function copyDir(src, dst) {
 
 async function main() {
   for (const f of ['dist/extension.js', 'dist/emulator.js']) {
-    if (!fs.existsSync(path.join(ROOT, f))) throw new Error(`${f} is missing: run \`npm run build\` first`);
+    if (!fs.existsSync(path.join(ROOT, f)) || fs.statSync(path.join(ROOT, f)).size === 0) {
+      throw new Error(`${f} is missing or empty: run \`npm run build\` first`);
+    }
   }
   if (!fs.existsSync(CODE_SERVER)) throw new Error(`code-server not found at ${CODE_SERVER}: run scripts/e2e/install.sh`);
   fs.mkdirSync(SHOTS, { recursive: true });
@@ -160,6 +162,7 @@ async function main() {
   }, null, 2));
   copyDir(path.join(ROOT, 'examples', 'workspace'), path.join(RUN, 'ws-exthost'));
   copyDir(path.join(ROOT, 'examples', 'workspace'), path.join(RUN, 'ws-ui'));
+  copyDir(path.join(ROOT, 'examples', 'workspace'), path.join(RUN, 'ws-contract'));
   const csArgs = ['--config', path.join(RUN, 'config.yaml'), '--user-data-dir', path.join(RUN, 'data'), '--extensions-dir', path.join(RUN, 'exts')];
 
   await step('install VSIX into a fresh code-server', () => run(CODE_SERVER, [...csArgs, '--install-extension', VSIX]));
@@ -192,9 +195,11 @@ async function main() {
       await step('UI tests (Playwright, installed VSIX)', () => {
         const mocha = path.join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
         const r = spawnSync(process.execPath, [mocha, '--ui', 'tdd', '--timeout', '120000', '--enable-source-maps',
-          ...(grep ? ['--grep', grep] : []), path.join(ROOT, 'out', 'e2e', 'ui')], {
+          ...(grep ? ['--grep', grep] : []), ...fs.readdirSync(path.join(ROOT, 'out', 'e2e', 'ui')).filter(f => f.endsWith('.test.js')).sort()
+            .reverse().map(f => path.join(ROOT, 'out', 'e2e', 'ui', f))], {
           cwd: ROOT, stdio: 'inherit',
-          env: { ...process.env, E2E_URL: url, E2E_WORKSPACE: path.join(RUN, 'ws-ui'), E2E_SHOTS: SHOTS, E2E_CHROMIUM: CHROMIUM },
+          env: { ...process.env, E2E_URL: url, E2E_WORKSPACE: path.join(RUN, 'ws-ui'), E2E_CONTRACT_WORKSPACE: path.join(RUN, 'ws-contract'),
+            E2E_SHOTS: SHOTS, E2E_CHROMIUM: CHROMIUM },
         });
         if (r.status !== 0) failures.push(`UI tests (exit ${r.status ?? r.signal})`);
       });
