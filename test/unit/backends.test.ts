@@ -452,6 +452,10 @@ describe('service-partition back-ends', () => {
       assert.ok(scsiHostOf(bus.memory, '2:0')!.stats.busyReturns > 0, 'the mid-layer saw busy');
       bus.run(2000);
       assert.ok(all.every((r) => r[0]?.error === 0), 'nothing lost');
+      const inUse = bus.kernel.dmaInUse;
+      for (let i = 0; i < 100; i++) io(bus, 'read', i, 1);
+      bus.run(500);
+      assert.equal(bus.kernel.dmaInUse, inUse, 'DMA pages are recycled, not allocated per command');
       for (const i of [0, 63, 64, 99]) assert.equal(fileText(path.join(dir, 'disk.img'), i * 512, 512), `block ${i}`);
     });
 

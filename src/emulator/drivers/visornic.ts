@@ -108,6 +108,8 @@ interface Skb {
   addr: number;
   /** DMA allocation to free. */
   alloc: number;
+  /** Whether `alloc` is one page (recycled through the pool). */
+  onePage: boolean;
   len: number;
 }
 
@@ -122,6 +124,8 @@ interface Internal {
   xmitByCookie: Map<bigint, Skb>;
   cancelTimer?: () => void;
   complete?: CompleteFunc;
+  /** Freed single DMA pages kept for reuse (receive buffers and small transmits). */
+  pool: number[];
   waitSince: number;
   waitWarned: boolean;
 }
@@ -150,11 +154,11 @@ export function createVisornic(): VisorDriver {
     const k = dev.kernel;
     let alloc: number;
     try {
-      alloc = k.allocDma(PI_PAGE_SIZE, PI_PAGE_SIZE);
+      alloc = inn.pool.pop() ?? k.allocDma(PI_PAGE_SIZE, PI_PAGE_SIZE);
     } catch {
       return undefined;
     }
-    const skb: Skb = { cookie: newCookie(), addr: alloc, alloc, len: RCVPOST_BUF_SIZE };
+    const skb: Skb = { cookie: newCookie(), addr: alloc, alloc, len: RCVPOST_BUF_SIZE, onePage: true };
     inn.rcvByCookie.set(skb.cookie, skb);
     return skb;
   };
@@ -162,10 +166,14 @@ export function createVisornic(): VisorDriver {
   const freeSkb = (dev: VisorDevice, inn: Internal, skb: Skb): void => {
     if (inn.rcvByCookie.get(skb.cookie) === skb) inn.rcvByCookie.delete(skb.cookie);
     if (inn.xmitByCookie.get(skb.cookie) === skb) inn.xmitByCookie.delete(skb.cookie);
+    if (skb.onePage && !dd(dev).going_away && inn.pool.length < 2 * inn.rcvbuf.length + 16) {
+      inn.pool.push(skb.alloc);
+      return;
+    }
     try {
       dev.kernel.freeDma(skb.alloc);
     } catch {
-      // already gone with the channel memory
+      // already gone
     }
   };
 
@@ -409,12 +417,13 @@ export function createVisornic(): VisorDriver {
     }
     // The skb: linear data at some offset in guest memory, zero padded to 60 bytes.
     const k = dev.kernel;
-    const alloc = k.allocDma(TX_HEADROOM + len, PI_PAGE_SIZE);
+    const onePage = TX_HEADROOM + len <= PI_PAGE_SIZE;
+    const alloc = (onePage ? inn.pool.pop() : undefined) ?? k.allocDma(TX_HEADROOM + len, PI_PAGE_SIZE);
     const addr = alloc + TX_HEADROOM;
     const data = new Uint8Array(len);
     data.set(frame);
     k.memory.write(addr, data);
-    const skb: Skb = { cookie: newCookie(), addr, alloc, len };
+    const skb: Skb = { cookie: newCookie(), addr, alloc, len, onePage };
     const m = new Cmdrsp();
     m.cmdtype = CMD.NET;
     m.setU32(NET.type, NET_TYPE.XMIT);
@@ -721,7 +730,7 @@ export function createVisornic(): VisorDriver {
         stats: netdev.stats,
       };
       dev.driverData = d;
-      inn = { netdev, netdevCookie, rcvbuf: [], rcvByCookie: new Map(), xmitByCookie: new Map(), waitSince: 0, waitWarned: false };
+      inn = { netdev, netdevCookie, rcvbuf: [], rcvByCookie: new Map(), xmitByCookie: new Map(), waitSince: 0, waitWarned: false, pool: [] };
       internals.set(dev, inn);
       armTimer(dev, inn);
       // features |= IS_POLLING | ENHANCED_RCVBUF_CHECKING
@@ -774,6 +783,7 @@ export function createVisornic(): VisorDriver {
       const reg = netDevices(dev.kernel.memory);
       if (reg.get(`${dev.busNo}:${dev.devNo}`) === inn.netdev) reg.delete(`${dev.busNo}:${dev.devNo}`);
       for (const skb of [...inn.rcvByCookie.values(), ...inn.xmitByCookie.values()]) freeSkb(dev, inn, skb);
+      for (const addr of inn.pool.splice(0)) dev.kernel.freeDma(addr);
       internals.delete(dev);
     },
 

@@ -39,6 +39,8 @@ export const FAILED = 0x2003;
 export const DMA = { BIDIRECTIONAL: 0, TO_DEVICE: 1, FROM_DEVICE: 2, NONE: 3 } as const;
 
 const PAGE = 4096;
+/** Pages a host keeps for reuse. */
+const POOL_PAGES = 256;
 const SCSI_SENSE_BUFFERSIZE = 96;
 /** sd's default command time-out. */
 export const SD_TIMEOUT_SECONDS = 30;
@@ -202,6 +204,8 @@ export class ScsiHost {
   private cancelRerun: (() => void) | undefined;
   private readonly kernelLog: (text: string) => void;
   private dmaPages = new Set<number>();
+  /** Freed DMA pages kept for the next command (a slab, so I/O does not map and unmap memory each time). */
+  private readonly pagePool: number[] = [];
   stats = { issued: 0, completed: 0, busyReturns: 0, retries: 0, timeouts: 0, aborts: 0, resets: 0, failed: 0, staleCompletions: 0 };
 
   constructor(
@@ -271,6 +275,7 @@ export class ScsiHost {
     this.scanInProgress = false;
     this.rescanPending = false;
     for (const w of this.scanWaiters.splice(0)) w();
+    for (const addr of this.pagePool.splice(0)) this.dev.kernel.freeDma(addr);
   }
 
   private removeDevice(sdev: ScsiDevice, why: string): void {
@@ -720,7 +725,7 @@ export class ScsiHost {
     const sg: SgEntry[] = [];
     const k = this.dev.kernel;
     for (let off = 0; off < len; off += PAGE) {
-      const addr = k.allocDma(PAGE, PAGE);
+      const addr = this.pagePool.pop() ?? k.allocDma(PAGE, PAGE);
       this.dmaPages.add(addr);
       sg.push({ addr, len: Math.min(PAGE, len - off) });
     }
@@ -729,7 +734,9 @@ export class ScsiHost {
 
   private freePages(sg: SgEntry[]): void {
     for (const e of sg) {
-      if (this.dmaPages.delete(e.addr)) this.dev.kernel.freeDma(e.addr);
+      if (!this.dmaPages.delete(e.addr)) continue;
+      if (this.state !== 'removed' && this.pagePool.length < POOL_PAGES) this.pagePool.push(e.addr);
+      else this.dev.kernel.freeDma(e.addr);
     }
   }
 
