@@ -100,6 +100,16 @@ export class ReplConsole {
       return `${echo[2]} = ${v}`;
     }
     if (!SCENARIO_WORDS.has(word)) return undefined;
+    // `bus == 2 && …` starts like a scenario command but is an expression over fields.
+    const sc = parseScenario(text, this.ctl.scenario?.file ?? '<console>');
+    if (sc.diagnostics.some((d) => d.severity === 'error')) {
+      try {
+        parseExpression(text);
+        return undefined;
+      } catch {
+        /* neither: report the scenario error */
+      }
+    }
     return this.scenarioLine(text);
   }
 
@@ -154,7 +164,7 @@ export class ReplConsole {
         for (const e of this.ctl.views.ls(dir === '' ? '/' : dir)) {
           if (!e.name.startsWith(base)) continue;
           const t = e.name + (e.kind === 'dir' ? '/' : '');
-          targets.push({ label: t, text: t, start: at(base.length), length: base.length, type: e.kind === 'dir' ? 'folder' : e.kind === 'link' ? 'reference' : 'file' });
+          targets.push({ label: t, text: t, start: at(base.length), length: base.length, type: e.kind === 'dir' ? 'module' : e.kind === 'link' ? 'reference' : 'file' });
         }
       } catch {
         /* no such directory: nothing to offer */
