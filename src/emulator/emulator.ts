@@ -82,7 +82,7 @@ export class Emulator {
     if (opts.pollIntervalMs !== undefined) this.bus.pollJiffies = Math.max(1, this.engine.clock.msToJiffies(opts.pollIntervalMs));
     this.kernel.runDriverTimer = (dev, label, fn) => {
       const d = dev as BusDevice;
-      if (d.driver) this.bus.callDriver(d, `timer:${label}`, () => fn());
+      if (d.driver) this.bus.callDriver(d, `timer:${label}`, () => fn(), true);
       else {
         // A timer its driver did not cancel when it let go of the device: run it, but contain it.
         try {

@@ -591,7 +591,7 @@ describe('scenario parser', () => {
       });
       assert.deepEqual(dataOf(lastCommand('disk 2:0 write lun=0 lba=1 "ab"')), utf8('ab'));
       assert.ok(oneDiag('disk 2:0 read lun=0 lba=0').message.startsWith("missing argument count=... for 'disk read'"));
-      expectError('disk 2:0 attach lun=0 image=x.img bogus=1', "unknown option 'bogus' for 'disk attach' (expected one of: lun, image, size)", 1, 35, 40);
+      expectError('disk 2:0 attach lun=0 image=x.img bogus=1', "unknown option 'bogus' for 'disk attach' (expected one of: lun, id, image, size, readonly, vendor, model)", 1, 35, 40);
     });
 
     it('net back-end', () => {

@@ -441,7 +441,7 @@ export class IoPartitionDisk implements ServiceBackend {
         if (!Number.isInteger(count) || count <= 0) throw new Error('disk read: count must be at least 1 sector');
         req = { op: 'read', lba, sectors: count };
       } else {
-        const raw = (cmd as BackendCommand & { data?: Uint8Array }).data ?? payloadBytes(cmd.positional[0], 'disk write data');
+        const raw = cmd.data ?? payloadBytes(cmd.positional[0], 'disk write data');
         if (!raw.length) throw new Error('disk write: empty data');
         const sectors = Math.ceil(raw.length / SECTOR_SIZE);
         const data = new Uint8Array(sectors * SECTOR_SIZE);

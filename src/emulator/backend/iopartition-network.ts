@@ -218,7 +218,7 @@ export class IoPartitionNetwork implements ServiceBackend {
     const n = this.devices.get(devId(cmd.device));
     if (!n) throw new Error(`${cmd.family} ${cmd.verb}: device ${cmd.device.id} has no usable channel`);
     if (cmd.family === 'fault') return this.fault(cmd, n);
-    const data = (cmd as BackendCommand & { data?: Uint8Array }).data;
+    const data = cmd.data;
     switch (cmd.verb) {
       case 'send': {
         const frame = this.frameFrom(cmd, data, n.mac, n.peerMac);

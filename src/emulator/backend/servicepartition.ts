@@ -27,6 +27,8 @@ export interface BackendCommand {
   options: Record<string, string | number>;
   /** Directory of the scenario file, for relative image paths. */
   baseDir: string;
+  /** The DATA argument (`"text"` or `hex:..`) of disk write / net send / net xmit, as bytes. */
+  data?: Uint8Array;
 }
 
 /** What the emulator offers to back-ends. */

@@ -60,7 +60,9 @@ export class Kernel implements GuestKernel {
     for (const [attr, write] of Object.entries(spec.writers ?? {})) if (!spec.attrs[attr]) this.sysfs.file(`${dir}/${attr}`, undefined, write);
     this.sysfs.link(`/sys/class/${spec.cls}/${name}`, `../..${dir.slice(4)}`);
     if (spec.cls === 'block') this.sysfs.link(`/sys/block/${name}`, `..${dir.slice('/sys'.length)}`);
-    if (parent) this.sysfs.link(`${dir}/device`, '../..');
+    // `device` links to the visor device unless the class device publishes its own device/ directory
+    // (a block device's device/ is the SCSI device: vendor, model, ...).
+    if (parent && !Object.keys(spec.attrs).some((a) => a.startsWith('device/'))) this.sysfs.link(`${dir}/device`, '../..');
     this.engine.uevent('add', dir.slice('/sys'.length), { SUBSYSTEM: spec.cls, DEVNAME: name });
     this.classParents.set(`${spec.cls}/${name}`, dir);
     return name;
@@ -72,20 +74,25 @@ export class Kernel implements GuestKernel {
     const dir = this.classParents.get(`${cls}/${name}`);
     if (!dir) return;
     this.classParents.delete(`${cls}/${name}`);
+    for (const k of this.nameHint.keys()) if (k.startsWith(`${cls}/`)) this.nameHint.set(k, 0);
     this.sysfs.remove(dir);
     this.sysfs.remove(`/sys/class/${cls}/${name}`);
     if (cls === 'block') this.sysfs.remove(`/sys/block/${name}`);
     this.engine.uevent('remove', dir.slice('/sys'.length), { SUBSYSTEM: cls, DEVNAME: name });
   }
 
+  /** Lowest index that may be free, per "cls/prefix" (names are taken lowest-first, like Linux). */
+  private readonly nameHint = new Map<string, number>();
+
   nextClassName(cls: string, prefix: string): string {
-    if (cls === 'block' && prefix === 'sd') {
-      for (let i = 0; ; i++) {
-        const n = `sd${blockSuffix(i)}`;
-        if (!this.classParents.has(`block/${n}`)) return n;
+    const key = `${cls}/${prefix}`;
+    const name = (i: number) => (cls === 'block' && prefix === 'sd' ? `sd${blockSuffix(i)}` : `${prefix}${i}`);
+    for (let i = this.nameHint.get(key) ?? 0; ; i++) {
+      if (!this.classParents.has(`${cls}/${name(i)}`)) {
+        this.nameHint.set(key, i);
+        return name(i);
       }
     }
-    for (let i = 0; ; i++) if (!this.classParents.has(`${cls}/${prefix}${i}`)) return `${prefix}${i}`;
   }
 
   setTimer(dev: VisorDevice, delay: number, label: string, fn: () => void): () => void {

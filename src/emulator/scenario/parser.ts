@@ -179,9 +179,21 @@ export const COMMANDS: readonly CommandInfo[] = [
   },
   {
     name: 'disk attach',
-    syntax: 'disk BUS:DEV attach lun=N image=PATH [size=N]',
-    description: 'Attach a disk image as a LUN of a vhba device.',
+    syntax: 'disk BUS:DEV attach lun=N image=PATH [size=N] [id=N] [readonly=1] [vendor=S] [model=S]',
+    description: 'Attach a disk image (created sparse when absent) as a LUN of a vhba device.',
     snippet: 'disk ' + DEV + ' attach lun=${3:0} image=${4:disk.img}',
+  },
+  {
+    name: 'disk detach',
+    syntax: 'disk BUS:DEV detach lun=N [id=N]',
+    description: 'Detach a LUN; its image is flushed and closed.',
+    snippet: 'disk ' + DEV + ' detach lun=${3:0}',
+  },
+  {
+    name: 'disk rescan',
+    syntax: 'disk BUS:DEV rescan',
+    description: 'Make the guest rescan the SCSI host (finds LUNs attached later).',
+    snippet: 'disk ' + DEV + ' rescan',
   },
   {
     name: 'disk read',
@@ -246,6 +258,18 @@ export const COMMANDS: readonly CommandInfo[] = [
     snippet: 'keyboard ${1:2}:${2:2} tap ${3:enter}',
   },
   {
+    name: 'keyboard lock',
+    syntax: 'keyboard BUS:DEV lock caps|num|scroll on|off',
+    description: 'Set a locking key state (SET_LOCKING_KEY_STATE); the guest toggles its LED when it differs.',
+    snippet: 'keyboard ${1:1}:${2:1} lock ${3|caps,num,scroll|} ${4|on,off|}',
+  },
+  {
+    name: 'keyboard raw',
+    syntax: 'keyboard BUS:DEV raw action=N [arg1=N] [arg2=N] [arg3=N]',
+    description: 'Send one raw input report (any action code).',
+    snippet: 'keyboard ${1:1}:${2:1} raw action=${3:64} arg1=${4:30}',
+  },
+  {
     name: 'mouse move',
     syntax: 'mouse BUS:DEV move X Y',
     description: 'Move the pointer to X, Y.',
@@ -282,14 +306,26 @@ export const COMMANDS: readonly CommandInfo[] = [
     snippet: 'mouse ${1:2}:${2:3} wheel ${3:1}',
   },
   {
+    name: 'mouse resolution',
+    syntax: 'mouse BUS:DEV resolution W H',
+    description: 'Write x_res / y_res into the mouse channel (the guest reads them when it probes).',
+    snippet: 'mouse ${1:1}:${2:2} resolution ${3:1024} ${4:768}',
+  },
+  {
+    name: 'mouse raw',
+    syntax: 'mouse BUS:DEV raw action=N [arg1=N] [arg2=N] [arg3=N]',
+    description: 'Send one raw input report (any action code).',
+    snippet: 'mouse ${1:1}:${2:2} raw action=${3:1} arg1=${4:0} arg2=${5:0}',
+  },
+  {
     name: 'input open',
-    syntax: 'input BUS:DEV open',
+    syntax: 'input BUS:DEV open [name=S]',
     description: 'A user-space reader opens the input device.',
     snippet: 'input ${1:2}:${2:2} open',
   },
   {
     name: 'input close',
-    syntax: 'input BUS:DEV close',
+    syntax: 'input BUS:DEV close [name=S]',
     description: 'The user-space reader closes the input device.',
     snippet: 'input ${1:2}:${2:2} close',
   },
@@ -1092,10 +1128,13 @@ function buttonArg(c: Ctx): { positional: (string | number)[] } {
 }
 
 const LUN: Record<string, OptKind> = { lun: 'u32' };
+const RAW: Record<string, OptKind> = { action: 'u16', arg1: 'u16', arg2: 'u16', arg3: 'u16' };
 
 const FAMILIES: Readonly<Record<Family, Readonly<Record<string, VerbSpec>>>> = {
   disk: {
-    attach: { options: { ...LUN, image: 'string', size: 'size' }, required: ['lun', 'image'], args: noPositionals },
+    attach: { options: { ...LUN, id: 'u32', image: 'string', size: 'size', readonly: 'u32', vendor: 'string', model: 'string' }, required: ['lun', 'image'], args: noPositionals },
+    detach: { options: { ...LUN, id: 'u32' }, required: ['lun'], args: noPositionals },
+    rescan: { options: {}, args: noPositionals },
     read: { options: { ...LUN, lba: 'num', count: 'u32' }, required: ['lun', 'lba', 'count'], args: noPositionals },
     write: { options: { ...LUN, lba: 'num' }, required: ['lun', 'lba'], args: dataArg },
     flush: { options: LUN, required: ['lun'], args: noPositionals },
@@ -1125,6 +1164,14 @@ const FAMILIES: Readonly<Record<Family, Readonly<Record<string, VerbSpec>>>> = {
     press: { options: {}, args: keyArg },
     release: { options: {}, args: keyArg },
     tap: { options: {}, args: keyArg },
+    lock: {
+      options: {},
+      args: (c) => {
+        c.positionals(2, 2, ['caps, num or scroll', 'on or off']);
+        return { positional: [c.choice(c.pos[0], ['caps', 'num', 'scroll'], 'locking key'), c.choice(c.pos[1], ['on', 'off'], 'lock state')] };
+      },
+    },
+    raw: { options: RAW, required: ['action'], args: noPositionals },
   },
   mouse: {
     move: {
@@ -1145,10 +1192,18 @@ const FAMILIES: Readonly<Record<Family, Readonly<Record<string, VerbSpec>>>> = {
         return { positional: [parseSigned(c.pos[0], 'wheel amount')] };
       },
     },
+    resolution: {
+      options: {},
+      args: (c) => {
+        c.positionals(2, 2, ['width', 'height']);
+        return { positional: [parseSigned(c.pos[0], 'width'), parseSigned(c.pos[1], 'height')] };
+      },
+    },
+    raw: { options: RAW, required: ['action'], args: noPositionals },
   },
   input: {
-    open: { options: {}, args: noPositionals },
-    close: { options: {}, args: noPositionals },
+    open: { options: { name: 'string' }, args: noPositionals },
+    close: { options: { name: 'string' }, args: noPositionals },
   },
   fault: Object.fromEntries(FAULT_KINDS.map((k) => [k, { args: noPositionals } as VerbSpec])),
 };

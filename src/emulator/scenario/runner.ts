@@ -308,7 +308,7 @@ export class ScenarioRun {
         if (!be.typeGuids.includes(bd.typeGuid)) throw new StepError(`'${c.family}' commands need a device of type ${be.typeGuids.join(' or ')}, but ${bd.id} is ${bd.typeGuid}`);
         try {
           emu.engine.within({ kind: 'backend', name: `${c.family} ${c.verb} ${bd.id}`, thread: THREAD.backend(bd.bus), device: bd.id }, () =>
-            be.command({ family: c.family, device: bd, verb: c.verb, positional: c.positional, options: c.options, baseDir: this.baseDir, data: c.data } as Parameters<typeof be.command>[0]),
+            be.command({ family: c.family, device: bd, verb: c.verb, positional: c.positional, options: c.options, baseDir: this.baseDir, data: c.data }),
           );
         } catch (e) {
           throw new StepError(e instanceof Error ? e.message : String(e));

@@ -200,14 +200,18 @@ export class VisorBus {
     return true;
   }
 
-  /** Call a driver callback inside its frame; a throw becomes a -EIO-like failure and an error event. */
-  callDriver(d: BusDevice, callback: string, fn: () => number | void): number {
+  /**
+   * Call a driver callback inside its frame; a throw becomes a failure and an error event.
+   * `quiet` (a driver's private timer) skips the call/return events: a timer that finds
+   * nothing to do leaves no trace, while its channel operations still run in its frame.
+   */
+  callDriver(d: BusDevice, callback: string, fn: () => number | void, quiet = false): number {
     const drv = d.driver!;
-    const thread = callback === 'channel_interrupt' ? THREAD.busPoll(d.busNo) : this.engine.log.currentThread();
+    const thread = callback === 'channel_interrupt' || quiet ? THREAD.busPoll(d.busNo) : this.engine.log.currentThread();
     return this.engine.within(
       { kind: 'driver', name: `${drv.name}.${callback}(${d.name})`, thread, device: d.id, driver: drv.name, callback },
       () => {
-        this.engine.emit('call', d.name, `${drv.name}.${callback}(${d.name})`, { driver: drv.name, callback, device: d.id });
+        if (!quiet) this.engine.emit('call', d.name, `${drv.name}.${callback}(${d.name})`, { driver: drv.name, callback, device: d.id });
         let rc: number;
         try {
           const r: unknown = fn();
@@ -226,7 +230,7 @@ export class VisorBus {
           this.engine.klog('err', `${drv.name} ${d.name}`, `${callback}() threw: ${thrownText(e)}`);
           rc = -EINVAL;
         }
-        this.engine.emit('return', d.name, `${drv.name}.${callback}(${d.name}) returned ${rc}`, { driver: drv.name, callback, device: d.id, result: rc });
+        if (!quiet) this.engine.emit('return', d.name, `${drv.name}.${callback}(${d.name}) returned ${rc}`, { driver: drv.name, callback, device: d.id, result: rc });
         return rc;
       },
     );
