@@ -141,8 +141,7 @@ async function main() {
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png') || f.endsWith('.log')) fs.rmSync(path.join(SHOTS, f));
 
   await step('compile e2e tests', () => buildTests());
-  // README.md has repository-relative links and the manifest names no repository: keep them as they are
-  await step('package VSIX', () => run('npm', ['run', '--silent', 'package', '--', '--no-rewrite-relative-links']));
+  await step('package VSIX', () => run('npm', ['run', '--silent', 'package']));
   const vsixBytes = fs.statSync(VSIX).size;
   console.log(`${path.relative(ROOT, VSIX)}: ${(vsixBytes / 1024).toFixed(1)} KiB`);
 

@@ -136,7 +136,7 @@ export function activate(context: vscode.ExtensionContext): VisorbusApi {
   };
 
   context.subscriptions.push(
-    output, sessions, model, devices, drivers, sysfs, statusBar, ...views,
+    output, sessions, model, devices, drivers, sysfs, statusBar, scenarios, ...views,
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, configProvider),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, configProvider, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, new VisorbusAdapterFactory(context, output)),

@@ -27,7 +27,28 @@ device resume 2:0
 wait 10ms
 `;
 
-export interface RunResult { file: string; exitCode: number | null; signal: string | null; stdout: string; stderr: string; ms: number }
+export interface FailedExpect { file: string; line: number; column: number; message: string }
+
+export interface RunResult {
+  file: string; exitCode: number | null; signal: string | null; stdout: string; stderr: string; ms: number;
+  /** The `expect` lines that did not hold (the CLI prints them as `FILE:LINE:COL: FAILED: …`). */
+  failedExpects: FailedExpect[];
+  passed: boolean;
+}
+
+/** `FILE:LINE:COL: FAILED: what` lines of `visorbus-emu run`, with the indented detail lines after them. */
+export function parseFailedExpects(output: string): FailedExpect[] {
+  const out: FailedExpect[] = [];
+  const lines = output.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(.*):(\d+):(\d+): FAILED: (.*)$/.exec(lines[i]);
+    if (!m) continue;
+    const detail: string[] = [];
+    while (i + 1 < lines.length && /^\s+\S/.test(lines[i + 1])) detail.push(lines[++i].trim());
+    out.push({ file: m[1], line: Number(m[2]), column: Number(m[3]), message: [m[4], ...detail].join('\n') });
+  }
+  return out;
+}
 
 async function pickScenario(): Promise<vscode.Uri | undefined> {
   const active = vscode.window.activeTextEditor?.document;
@@ -55,8 +76,15 @@ async function scenarioFile(uri: vscode.Uri): Promise<string> {
   return uri.fsPath;
 }
 
-export class ScenarioCommands {
+export class ScenarioCommands implements vscode.Disposable {
+  /** Failed `expect` lines of the last run of each scenario, in the Problems panel. */
+  readonly runProblems = vscode.languages.createDiagnosticCollection('visorbus-run');
+
   constructor(private readonly context: vscode.ExtensionContext, private readonly output: vscode.OutputChannel) {}
+
+  dispose(): void {
+    this.runProblems.dispose();
+  }
 
   get emulatorPath(): string {
     return this.context.asAbsolutePath(path.join('dist', 'emulator.js'));
@@ -94,13 +122,24 @@ export class ScenarioCommands {
       });
       child.on('close', (exitCode, signal) => {
         cancel.dispose();
-        resolve({ file, exitCode, signal, stdout, stderr, ms: Date.now() - started });
+        const failedExpects = parseFailedExpects(stdout);
+        resolve({ file, exitCode, signal, stdout, stderr, ms: Date.now() - started, failedExpects, passed: exitCode === 0 && failedExpects.length === 0 });
       });
     }));
-    const verdict = result.exitCode === 0 ? 'passed' : result.signal ? `stopped (${result.signal})` : `failed (exit code ${result.exitCode})`;
+    const failed = result.failedExpects.length;
+    const verdict = result.signal ? `stopped (${result.signal})`
+      : result.exitCode !== 0 ? `failed (exit code ${result.exitCode})`
+        : failed ? `failed (${failed} expect line${failed === 1 ? '' : 's'} did not hold)` : 'passed';
     this.output.appendLine(`${name}: ${verdict} in ${result.ms} ms`);
     this.output.appendLine('');
-    if (result.exitCode === 0) {
+    this.runProblems.set(uri, result.failedExpects.map(f => {
+      const line = Math.max(0, f.line - 1);
+      const d = new vscode.Diagnostic(new vscode.Range(line, Math.max(0, f.column - 1), line, Number.MAX_SAFE_INTEGER),
+        `expect failed: ${f.message}`, vscode.DiagnosticSeverity.Error);
+      d.source = 'visorbus run';
+      return d;
+    }));
+    if (result.passed) {
       vscode.window.setStatusBarMessage(`$(pass) Visorbus: ${name} passed`, 5000);
     } else {
       void vscode.window.showErrorMessage(`Visorbus: ${name} ${verdict}. See the Visorbus output.`, 'Show Output').then(c => {

@@ -38,11 +38,16 @@ export function applySettings(config: vscode.DebugConfiguration, settings: vscod
 
 export interface TrustResult { config: vscode.DebugConfiguration; removed: string[] }
 
-/** In an untrusted workspace, user driver modules are not loaded; built-in drivers still are. */
+/**
+ * In an untrusted workspace, user driver modules are not loaded: `drivers` is emptied and the adapter
+ * is told (`allowUserDrivers: false`) to refuse `driver load ./module.js` lines too; built-in drivers
+ * still work.
+ */
 export function restrictForTrust(config: vscode.DebugConfiguration, trusted: boolean): TrustResult {
+  if (trusted) return { config, removed: [] };
   const drivers: unknown = config.drivers;
-  if (trusted || !Array.isArray(drivers) || drivers.length === 0) return { config, removed: [] };
-  return { config: { ...config, drivers: [] }, removed: drivers.map(String) };
+  const removed = Array.isArray(drivers) ? drivers.map(String) : [];
+  return { config: { ...config, drivers: [], allowUserDrivers: false }, removed };
 }
 
 /** Checks a launch/attach configuration after variable substitution; returns an error text or undefined. */

@@ -74,8 +74,11 @@ suite('debug configuration provider', () => {
     const untrusted = config.restrictForTrust(c, false);
     assert.deepStrictEqual(untrusted.removed, ['/w/d.js']);
     assert.deepStrictEqual(untrusted.config.drivers, []);
+    assert.strictEqual(untrusted.config.allowUserDrivers, false, 'the adapter refuses `driver load ./x.js` lines too');
     assert.strictEqual(untrusted.config.autoload, true);
-    assert.deepStrictEqual(config.restrictForTrust(c, true).config.drivers, ['/w/d.js']);
+    const trusted = config.restrictForTrust(c, true);
+    assert.deepStrictEqual(trusted.config.drivers, ['/w/d.js']);
+    assert.strictEqual(trusted.config.allowUserDrivers, undefined);
   });
 
   test('initial configurations list the workspace scenarios and attach', async () => {

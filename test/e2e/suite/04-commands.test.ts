@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { api, exampleScenario, workspaceDir } from './helpers';
+import type { RunResult } from '../../../src/extension/scenarioCommands';
 
 suite('commands', () => {
   suiteSetup(() => api());
@@ -27,17 +28,23 @@ suite('commands', () => {
   });
 
   test('Run Scenario runs the emulator headless and reports in the Visorbus output', async () => {
-    const result = await vscode.commands.executeCommand<{ exitCode: number; stdout: string; stderr: string }>(
-      'visorbus.runScenario', vscode.Uri.file(exampleScenario()));
+    const result = await vscode.commands.executeCommand<RunResult>('visorbus.runScenario', vscode.Uri.file(exampleScenario()));
     assert.strictEqual(result.exitCode, 0, `exit code 0; stderr: ${result.stderr}\nstdout: ${result.stdout}`);
+    assert.ok(result.passed, 'every expect line held');
+    assert.match(result.stdout, /vbus2:dev0/, 'the run prints the bus/device tree');
   });
 
-  test('Run Scenario reports a failing expect with a non-zero exit code', async () => {
+  test('Run Scenario reports a failing expect, with its line in the Problems panel', async () => {
     const file = path.join(workspaceDir(), 'failing.visor');
     fs.writeFileSync(file, 'chipset init\nbus create 2\ndevice create 2:0 type=vhba\nwait 10ms\nexpect /sys/bus/visorbus/devices/vbus2:dev0/driver == visornic\n');
-    const result = await vscode.commands.executeCommand<{ exitCode: number; stdout: string; stderr: string }>('visorbus.runScenario', vscode.Uri.file(file));
-    assert.notStrictEqual(result.exitCode, 0);
-    assert.match(result.stdout + result.stderr, /failing\.visor:5/, 'the failure names the file and line');
+    const result = await vscode.commands.executeCommand<RunResult>('visorbus.runScenario', vscode.Uri.file(file));
+    assert.strictEqual(result.passed, false);
+    assert.strictEqual(result.failedExpects.length, 1);
+    assert.strictEqual(result.failedExpects[0].line, 5);
+    const problems = vscode.languages.getDiagnostics(vscode.Uri.file(file)).filter(d => d.source === 'visorbus run');
+    assert.strictEqual(problems.length, 1);
+    assert.strictEqual(problems[0].range.start.line, 4);
+    assert.match(problems[0].message, /visornic/);
   });
 
   test('Show sysfs and Open Channel Inspector without a session', async () => {

@@ -122,10 +122,9 @@ suite('debug session on examples/workspace/devices.visor', function () {
     const links = await labels(a.sysfs, devicesDir);
     assert.ok(links.includes('vbus2:dev0'), `device link listed (got ${links.join(', ')})`);
     const dev = await childByLabel(a.sysfs, 'vbus2:dev0', await childByLabel(a.sysfs, '/sys/devices/visorbus2'));
-    const attrs = await a.sysfs.getChildren(dev);
-    const typeguid = attrs?.find(n => 'name' in n && n.name === 'typeguid');
-    assert.ok(typeguid, 'typeguid attribute listed');
-    assert.strictEqual((await a.sysfs.getTreeItem(typeguid!)).description, '414815ed-c58c-11da-95a9-00e08161165f');
+    const typeguid = await childByLabel(a.sysfs, 'typeguid', await childByLabel(a.sysfs, 'channel', dev));
+    assert.ok(typeguid, '/sys/devices/visorbus2/vbus2:dev0/channel/typeguid listed');
+    assert.strictEqual(String((await a.sysfs.getTreeItem(typeguid)).description).toLowerCase(), '414815ed-c58c-11da-95a9-00e08161165f');
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.revealInSysfs', 'vbus2:dev0'), true);
     assert.strictEqual(a.views.sysfs.visible, true);
     const selected = a.views.sysfs.selection[0] as { path?: string } | undefined;

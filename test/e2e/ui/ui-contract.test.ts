@@ -53,10 +53,10 @@ suite('UI: views and channel inspector against the DAP contract (attach)', funct
     await page.locator('.editor-instance .codelens-decoration', { hasText: 'Debug' }).waitFor();
     await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
     await page.keyboard.press('F5'); // launch.json's first configuration: attach
-    await wb.pausedOn(/Paused on entry/i);
+    await wb.pausedOn(/(paused|stopped) on entry/i);
     await wb.addFunctionBreakpoint('probe');
     await page.keyboard.press('F5');
-    await wb.pausedOn(/Paused on function breakpoint/i);
+    await wb.pausedOn(/function breakpoint/i);
     // the views also sit in the Run and Debug view while a visorbus session runs
     await wb.pane('Visorbus: Buses & Devices').waitFor();
     await wb.palette('View: Show Visorbus');

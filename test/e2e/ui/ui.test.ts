@@ -41,7 +41,7 @@ suite('UI: debugging the example scenario (real emulator)', function () {
     await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
     await page.keyboard.press('F5');
     await page.locator('.debug-toolbar').waitFor();
-    await wb.pausedOn(/Paused on entry/i);
+    await wb.pausedOn(/(paused|stopped) on entry/i);
     await page.locator('.statusbar-item', { hasText: /visorbus .* · stopped/ }).first().waitFor();
     await wb.screenshot('debug-stopped-on-entry');
   });
@@ -49,7 +49,7 @@ suite('UI: debugging the example scenario (real emulator)', function () {
   test('a function breakpoint on vbus2:dev0.probe stops in the driver; Buses & Devices fills', async () => {
     await wb.addFunctionBreakpoint('vbus2:dev0.probe');
     await wb.page.keyboard.press('F5'); // continue
-    await wb.pausedOn(/Paused on function breakpoint/i);
+    await wb.pausedOn(/function breakpoint/i);
     await wb.row(/probe/, wb.page.locator('.debug-call-stack')).waitFor();
     await wb.screenshot('breakpoint-on-probe');
 

@@ -69,9 +69,9 @@ export class Workbench {
     if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
   }
 
-  /** Wait for the CALL STACK header's state message, e.g. "Paused on entry". */
+  /** Wait for the stop reason in the CALL STACK view (its header, or the stopped thread's row when there are several). */
   async pausedOn(reason: RegExp): Promise<void> {
-    await this.page.locator('.pane-header').getByText(reason).first().waitFor();
+    await this.pane('Call Stack').getByText(reason).first().waitFor();
   }
 
   async addFunctionBreakpoint(name: string): Promise<void> {
