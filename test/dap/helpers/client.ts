@@ -78,7 +78,9 @@ export class VisorClient extends DebugClient {
     const sock = (this as unknown as { _socket?: net.Socket })._socket;
     if (!this.disconnected && !sock?.destroyed) {
       try {
-        await Promise.race([this.disconnectRequest({ terminateDebuggee: true }), new Promise((r) => setTimeout(r, 2000))]);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([this.disconnectRequest({ terminateDebuggee: true }), new Promise((r) => (timer = setTimeout(r, 2000)))]);
+        clearTimeout(timer);
       } catch {
         /* already gone */
       }
@@ -95,15 +97,22 @@ export class VisorClient extends DebugClient {
       return Promise.resolve(have);
     }
     return new Promise((resolve, reject) => {
-      const w = { type, pred, resolve };
-      this.waiters.push(w);
-      setTimeout(() => {
+      const timer = setTimeout(() => {
         const i = this.waiters.indexOf(w);
         if (i < 0) return;
         this.waiters.splice(i, 1);
         const seen = this.received.filter((e) => e.event === type).map((e) => JSON.stringify(e.body).slice(0, 200));
         reject(new Error(`no '${type}' event within ${timeoutMs} ms; received: ${seen.join(' | ') || 'none'}`));
       }, timeoutMs);
+      const w = {
+        type,
+        pred,
+        resolve: (e: Ev) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      };
+      this.waiters.push(w);
     });
   }
 

@@ -197,6 +197,8 @@ export class Controller {
   private firstStepN: number | undefined;
   private readonly callNs = new WeakMap<Frame, number>();
   private lastThrow: { error: unknown; stack?: string } | undefined;
+  private lastExceptionKey: string | undefined;
+  private faults = 0;
   journal: JournalEntry[] = [];
   private journalIdx = 0;
   private readonly visited = new Map<string, number>();
@@ -210,7 +212,7 @@ export class Controller {
   private eventTick = 0;
   private topologyDirty = false;
   private lastChanged = 0;
-  private progress: { id: string; started: number; shown: boolean; title: string } | undefined;
+  private progress: { id: string; started: number; shown: boolean; title: string; last: number } | undefined;
   private progressSeq = 0;
 
   constructor(readonly link: Link) {
@@ -431,7 +433,10 @@ export class Controller {
         /* not loaded */
       }
     }
-    if (plan.fresh) forgetFiles();
+    if (plan.fresh) {
+      forgetFiles();
+      this.snapshotImages();
+    } else if (plan.replay) this.restoreImages();
     let run: ScenarioRun;
     try {
       run = newRun(scenario, { autoload: opts.autoload, pollIntervalMs: opts.pollIntervalMs, allowUserDrivers: opts.allowUserDrivers, hz: opts.hz });
@@ -442,6 +447,8 @@ export class Controller {
     this.run = run;
     this.stepNs = [];
     this.firstStepN = undefined;
+    this.lastExceptionKey = undefined;
+    this.faults = 0;
     this.writeSeq = 0;
     this.journalIdx = 0;
     this.replay = plan.replay;
@@ -473,6 +480,39 @@ export class Controller {
     }
     for (const bp of this.dataBps) bp.last = this.readData(bp);
     if (plan.fresh) this.verifyLineBps(true);
+  }
+
+  /** Disk images the scenario attaches, as they were when this run started (replays must see the same bytes). */
+  private images: { file: string; content: Buffer | undefined }[] = [];
+
+  private snapshotImages(): void {
+    this.images = [];
+    const sc = this.scenario!;
+    const dir = path.dirname(sc.file);
+    for (const st of sc.steps) {
+      const c = st.command;
+      if (c.kind !== 'backend' || c.family !== 'disk' || c.verb !== 'attach' || typeof c.options.image !== 'string') continue;
+      const file = path.resolve(dir, c.options.image);
+      if (this.images.some((i) => i.file === file)) continue;
+      try {
+        const st2 = fs.statSync(file);
+        if (!st2.isFile() || st2.size > 64 * 1024 * 1024) continue;
+        this.images.push({ file, content: fs.readFileSync(file) });
+      } catch {
+        this.images.push({ file, content: undefined });
+      }
+    }
+  }
+
+  private restoreImages(): void {
+    for (const img of this.images) {
+      try {
+        if (img.content === undefined) fs.rmSync(img.file, { force: true });
+        else fs.writeFileSync(img.file, img.content);
+      } catch (e) {
+        this.output('stderr', `Could not restore disk image ${img.file} for the replay (${(e as Error).message}); the replay may differ.\n`);
+      }
+    }
   }
 
   private disposeRun(): void {
@@ -574,14 +614,17 @@ export class Controller {
     const emu = run.emu;
     const failed = run.expects.filter((r) => !r.pass);
     const secs = (emu.engine.jiffies / emu.engine.clock.hz).toFixed(3);
-    const lines = [`Scenario finished: ${emu.engine.log.count} events, virtual time ${secs} s; expect: ${run.expects.length - failed.length} passed, ${failed.length} failed; ${run.errors.length} error(s)`];
+    const bad = failed.length + run.errors.length + this.faults;
+    const lines = [
+      `Scenario finished: ${emu.engine.log.count} events, virtual time ${secs} s; expect: ${run.expects.length - failed.length} passed, ${failed.length} failed; ${run.errors.length} error(s)${this.faults ? `; ${this.faults} internal error(s)` : ''}`,
+    ];
     for (const r of failed) lines.push(`${r.file}:${r.line}:${r.column}: expect failed: ${r.subject} ${r.op} ${r.expected} (actual: ${r.actual})`);
     for (const e of run.errors) lines.push(`${e.file}:${e.line}:${e.column}: error: ${e.message}`);
-    this.output(failed.length || run.errors.length ? 'stderr' : 'console', lines.join('\n') + '\n');
+    this.output(bad ? 'stderr' : 'console', lines.join('\n') + '\n');
     this.flushOutput();
     this.setState('ended');
     this.changed('terminated');
-    this.link.event('visorbus/ended', { exitCode: failed.length || run.errors.length ? 1 : 0 });
+    this.link.event('visorbus/ended', { exitCode: bad ? 1 : 0 });
   }
 
   /** Something escaped the model that is not a driver's doing: report it and stop at the top level. */
@@ -591,6 +634,7 @@ export class Controller {
     const stack = e instanceof Error ? e.stack : undefined;
     this.output('stderr', `Internal error in the emulator: ${stack ?? message}\n`);
     if (!this.run) return;
+    this.faults++;
     const step = this.run.scenario.steps[Math.max(0, this.run.index - 1)];
     const frames: Frame[] = step ? [{ kind: 'scenario', name: `line ${step.loc.line}: ${step.text}`, thread: THREAD.scenario, line: step.loc.line }] : [];
     const st = this.makeStop(
@@ -874,7 +918,13 @@ export class Controller {
       const filters = exceptionFiltersOf(ev, frames);
       for (const f of filters) {
         const bp = this.exceptionBps.find((b) => b.filter === f);
-        if (!bp || !this.evalBp(bp, context(), silent)) continue;
+        if (!bp) continue;
+        // One failure is often several events (the throw, the failed return, the probe error):
+        // stop once per filter, device and scenario line.
+        const key = `${f}:${this.deviceOf(frames, ev) ?? ''}:${this.stepNs[this.stepNs.length - 1] ?? 0}`;
+        if (this.lastExceptionKey === key) continue;
+        if (!this.evalBp(bp, context(), silent)) continue;
+        this.lastExceptionKey = key;
         return this.exceptionStop(f, ev);
       }
     }
@@ -1595,14 +1645,15 @@ export class Controller {
 
   private startProgress(title: string): void {
     if (this.progress) this.endProgress();
-    this.progress = { id: `visorbus-${++this.progressSeq}`, started: Date.now(), shown: false, title };
+    this.progress = { id: `visorbus-${++this.progressSeq}`, started: Date.now(), shown: false, title, last: 0 };
   }
 
   private progressUpdate(targetEvent?: number): void {
     const p = this.progress;
     if (!p || !this.run || this.detached || !this.client.supportsProgressReporting) return;
     const now = Date.now();
-    if (now - p.started < 300) return;
+    if (now - p.started < 300 || now - p.last < 100) return;
+    p.last = now;
     const run = this.run;
     const total = run.scenario.steps.length || 1;
     const pct = targetEvent ? Math.min(100, Math.floor((100 * run.emu.engine.log.count) / targetEvent)) : Math.min(100, Math.floor((100 * run.index) / total));
