@@ -19,12 +19,16 @@ export interface InspectorSnapshot {
   window: { offset: number; bytes: Uint8Array };
 }
 
-/** The URI VS Code 1.100 gives a debug session's memory (debugUtils `getUriForDebugMemory`). */
-export function debugMemoryUri(sessionId: string, memoryReference: string, displayName = 'memory'): vscode.Uri {
+/**
+ * The URI VS Code 1.100 gives a debug session's memory (debugUtils `getUriForDebugMemory`), served by
+ * the workbench's memory file system over DAP readMemory/writeMemory; the binary view opens it.
+ */
+export function debugMemoryUri(sessionId: string, memoryReference: string, range?: { from: number; to: number }, displayName = 'memory'): vscode.Uri {
   return vscode.Uri.from({
     scheme: 'vscode-debug-memory',
     authority: sessionId,
     path: '/' + encodeURIComponent(memoryReference) + `/${encodeURIComponent(displayName)}.bin`,
+    query: range ? `?range=${range.from}:${range.to}` : undefined,
   });
 }
 
@@ -200,6 +204,12 @@ export class ChannelInspector implements vscode.Disposable {
       return fail(errorText(e));
     }
     await this.refresh();
+  }
+
+  /** The channel in VS Code's debug memory file system (what "Open in binary view" shows). */
+  binaryViewUri(range?: { from: number; to: number }): vscode.Uri | undefined {
+    const ch = this.snapshot?.channel;
+    return ch ? debugMemoryUri(this.state.session.id, ch.memoryReference, range) : undefined;
   }
 
   async openBinaryView(): Promise<void> {

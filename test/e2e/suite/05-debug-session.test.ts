@@ -141,7 +141,7 @@ suite('debug session on examples/workspace/devices.visor', function () {
   });
 
   test('the channel inspector decodes the header (signature ECNL) and edits a field', async () => {
-    const inspector = await vscode.commands.executeCommand<{ current?: { channel: { header: { name: string; display: string; value: string; writable: boolean; offset: number; size: number }[] } }; writeField(n: string, o: number, s: number, v: string): Promise<void>; onDidRefresh: vscode.Event<unknown>; panel: vscode.WebviewPanel }>(
+    const inspector = await vscode.commands.executeCommand<{ current?: { channel: { header: { name: string; display: string; value: string; writable: boolean; offset: number; size: number }[] } }; writeField(n: string, o: number, s: number, v: string): Promise<void>; binaryViewUri(r?: { from: number; to: number }): vscode.Uri | undefined; onDidRefresh: vscode.Event<unknown>; panel: vscode.WebviewPanel }>(
       'visorbus.device.inspect', 'vbus2:dev0');
     assert.ok(inspector?.current, 'channel loaded');
     const header = inspector.current.channel.header;
@@ -149,7 +149,7 @@ suite('debug session on examples/workspace/devices.visor', function () {
     assert.ok(sig, 'signature field decoded');
     assert.match(sig.display, /ECNL/);
     assert.ok(inspector.panel.visible, 'webview panel shown');
-    const writable = header.find(f => f.writable && f.size <= 8 && /^\d+$/.test(f.value));
+    const writable = header.find(f => f.writable && f.name !== 'signature' && f.size <= 8 && /^\d+$/.test(f.value));
     if (!writable) assert.fail(`no writable numeric header field: ${header.map(f => `${f.name}${f.writable ? '*' : ''}`).join(', ')}`);
     const newValue = String(Number(writable.value) ^ 1);
     const refreshed = waitFor('the inspector to refresh after writeMemory', inspector.onDidRefresh, () => {
@@ -158,6 +158,9 @@ suite('debug session on examples/workspace/devices.visor', function () {
     });
     await inspector.writeField(writable.name, writable.offset, writable.size, newValue);
     await refreshed;
+    // the binary view's URI: VS Code's own debug memory file system reads the channel over DAP
+    const bytes = await vscode.workspace.fs.readFile(inspector.binaryViewUri({ from: 0, to: 16 })!);
+    assert.strictEqual(Buffer.from(bytes.subarray(0, 4)).toString('latin1'), 'ECNL');
     inspector.panel.dispose();
   });
 

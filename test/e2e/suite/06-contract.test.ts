@@ -138,6 +138,19 @@ suite('views against the DAP contract (attach over TCP)', function () {
     });
   });
 
+  test('resume and destroy reach the adapter; the bus loses the destroyed device', async () => {
+    assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.resume', 'vbus2:dev1'), true);
+    assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.destroy', 'vbus3:dev9999'), true);
+    const mark = dap.mark;
+    await session.customRequest('next', { threadId: 1 });
+    await dap.event('stopped', () => true, mark);
+    await views('vbus2:dev1 running and bus 3 with 9999 devices', async () => {
+      const it = await a.devices.getTreeItem((await childByLabel(a.devices, 'vbus2:dev1', await childByLabel(a.devices, 'visorbus2')))!);
+      const bus3 = await a.devices.getTreeItem((await childByLabel(a.devices, 'visorbus3'))!);
+      return (it.contextValue === 'deviceRunning' && /9999 devices/.test(String(bus3.description))) || undefined;
+    });
+  });
+
   test('sysfs: values shown, writable attribute written, read-only refused, reveal', async () => {
     const chipset = await childByLabel(a.sysfs, '/sys/devices/platform/visorchipset');
     const install = await childByLabel(a.sysfs, 'install', chipset);
@@ -159,6 +172,6 @@ suite('views against the DAP contract (attach over TCP)', function () {
     assert.deepStrictEqual(await labels(a.drivers), ['visorhba', 'visornic', 'visorinput']);
     const bound = await labels(a.drivers, await childByLabel(a.drivers, 'Bound devices', await childByLabel(a.drivers, 'visorhba')));
     assert.deepStrictEqual(bound, ['vbus2:dev0', 'vbus2:dev2']);
-    assert.match(a.statusBar.item.text, /visorbus 11 ms · stopped/);
+    assert.match(a.statusBar.item.text, /visorbus 12 ms · stopped/);
   });
 });
