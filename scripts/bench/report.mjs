@@ -1,0 +1,497 @@
+/**
+ * BENCHMARKS.md and bench/scaling.svg from bench/results.json (written by scripts/bench.mjs).
+ * The `## Soak` section of an existing BENCHMARKS.md is kept verbatim (scripts/soak.mjs
+ * owns it); everything else is regenerated.
+ */
+
+export const SOAK_PLACEHOLDER = `## Soak
+
+_This section belongs to the soak run (\`scripts/soak.mjs\`, robustness issue). \`npm run bench\` keeps
+it exactly as it finds it when regenerating this file._
+`;
+
+/** The `## Title` section of a Markdown text (heading to the next level-2 heading or the end), or undefined. */
+export function extractSection(md, title) {
+  const lines = md.split('\n');
+  const start = lines.findIndex((l) => new RegExp(`^##\\s+${title}\\b`).test(l));
+  if (start < 0) return undefined;
+  let end = lines.length;
+  let fence = false;
+  for (let i = start + 1; i < lines.length; i++) {
+    if (/^(```|~~~)/.test(lines[i])) fence = !fence;
+    if (!fence && /^##\s/.test(lines[i])) {
+      end = i;
+      break;
+    }
+  }
+  return lines.slice(start, end).join('\n').replace(/\s+$/, '') + '\n';
+}
+
+const f = (v, d = 2) => (v === null || v === undefined || Number.isNaN(v) ? '—' : Number(v).toFixed(d));
+const int = (v) => (v === null || v === undefined ? '—' : Math.round(v).toLocaleString('en-US'));
+const mb = (b) => (b === null || b === undefined ? '—' : (b / 1e6).toFixed(1));
+const kb = (b) => (b === null || b === undefined ? '—' : (b / 1024).toFixed(1));
+function rate(v) {
+  if (v === null || v === undefined) return '—';
+  if (v >= 1e6) return `${(v / 1e6).toFixed(2)} M`;
+  if (v >= 1e3) return `${(v / 1e3).toFixed(1)} k`;
+  return v.toFixed(0);
+}
+const ratio = (v) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${v.toFixed(v < 0.1 ? 3 : 2)}×`);
+const met = (m) => (m === true ? '**met**' : m === false ? '**not met**' : 'not measured');
+
+/** A Markdown table; `align` is one letter per column (l or r), default: first left, the rest right. */
+function table(head, rows, align) {
+  const al = head.map((_, i) => (align ? align[i] : i === 0 ? 'l' : 'r'));
+  return [`| ${head.join(' | ')} |`, `|${al.map((a) => (a === 'r' ? '---:' : '---')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** Why a missed target is missed: what the profile and the code show (kept next to the live profile). */
+const LIMITS = {
+  ring: `Each insert or remove is about a dozen calls into \`GuestMemory\` (a region lookup per access, a
+page split per access, bounds checks against the cached channel size, a try/catch for unmapped
+memory) where the C ring is a \`memcpy\` of the header plus a few stores. The flat-buffer
+floor of the same algorithm in JavaScript (no regions, no pages) runs at about the C speed
+with the barrier, so the gap is the sparse, checked memory model, not the language. The hot
+path already reads the queue header in place when it lies in one written page (see the
+\`pageSpan\` fast path); going further means caching a channel's region and page in the
+channel, which changes how unmapping is detected.`,
+  dispatch: `Every channel_interrupt poll goes through \`VisorBus.armPoll\` → \`callDriver\` → \`Engine.within\`:
+it allocates a new timer, three closures, two frames, two events with template-string texts
+and data objects (\`call\` and \`return\`), runs the FNV checksum over their texts, and the
+channel guard (\`Emulator.prepareDeviceChannel\`) looks the device up by a \`"bus:dev"\` string
+key on every channel operation. The bare-clock floor in the same process does the same
+timer and the same empty \`signalremove\` and is several times faster; the difference is that
+per-poll bookkeeping (and the garbage-collector time it causes), which lives in
+src/emulator/visorbus/visorbus.ts and src/emulator/emulator.ts. Cheaper options there: keep a
+per-device frame and event text (they do not change between polls), pass the device to the
+guard instead of looking it up, and re-arm one timer object per device.`,
+  linear: `See the scaling table: the slope that exceeds 1.10 points at the phase that grows faster than
+the device count.`,
+  next: `A \`next\` runs the model in the worker thread until the next stop and then answers through the
+main thread; its cost is the model work of the stepped line (100 channel_interrupt polls for
+\`wait 1ms\` at 1,000 devices) plus two thread hops and the DAP round trip.`,
+  variables: `The channel scopes are decoded from guest memory on each request (header, queue headers,
+pending signals) in the worker; the time is the number of requests (one per expanded
+variable) times a worker round trip.`,
+  stepBack: `Step back re-executes the scenario from its start up to the earlier position (the model is
+deterministic; src/emulator/debug/worker/controller.ts \`backPlan\`/replay): its cost is a
+whole replay of every event so far (with the stop hook checking each one), so it grows
+with the history — it is the emulator's event rate, not the adapter, that sets it. Meeting
+50 ms after 100,000 events needs periodic checkpoints (a snapshot of guest memory pages and
+model state every N events) so that a step back replays at most N events.`,
+  activation: `Most of activation is \`require\` of the bundle (parse and compile); the profile shows which
+modules' top-level code runs.`,
+  vsix: `The VSIX carries dist/*.js and their source maps; the maps are most of the bytes.`,
+};
+
+function targetsSection(r) {
+  const rows = (r.targets ?? []).map((t) => [t.name, t.target, t.value, t.reference ?? '', met(t.met)]);
+  return `## Targets\n\n${table(['Target', 'Goal', 'This run', 'Reference in the same run', 'Met'], rows, 'lllll')}\n`;
+}
+
+function ringSection(r) {
+  const g = r.ring;
+  if (!g) return '';
+  const rows = g.sizes.map((s) => [
+    s.signalSize === 1024 ? '1 KiB' : `${s.signalSize} B`,
+    `${rate(s.ts)}`,
+    `${rate(s.c)}`,
+    ratio(s.ratio),
+    `${rate(s.cNoBarrier)}`,
+    ratio(s.ratioNoBarrier),
+    s.runs.map((x) => ratio(x.ratio)).join(', '),
+  ]);
+  return `## 1. Signal queue throughput
+
+Insert+remove pairs per second through \`VisorChannel.signalInsert\`/\`signalRemove\` (the guest's
+\`visorchannel_signalinsert/remove\`, reference §2.3) on a channel laid out in \`GuestMemory\` by
+\`writeChannelHeader\`/\`writeQueueHeader\`: a 128-byte channel header, one packed 128-byte queue
+header at 128, 64 slots from 256. One pair = one insert then one remove of the same signal
+(the queue never fills), with the ring's checks and counters (head/tail, num_sent/num_received).
+
+**Reference:** \`bench/c/ring.c\`, the same ring algorithm in C on the same memory layout (whole-header
+\`memcpy\`, bounds checks, first signal in slot 1, full when \`(head+1) % max_slots == tail\`, the
+counters), compiled by the bench with the machine's gcc (${g.c?.compiler ?? 'not available'}, \`${g.c?.flags ?? '-O2'}\`).
+Its \`mb()\` (a full barrier, as the kernel issues) is the reference; the barrier-free variant is
+shown too, since a single-threaded emulator does not need one. C and TypeScript runs alternate
+${g.sizes[0]?.runs.length ?? 0} times per size; each run is the median of 3 timed rounds, and the ratio is the median
+of the per-alternation ratios.${g.c?.available === false ? `\n\n> ${g.c.note}` : ''}
+
+${table(['Signal', 'TypeScript pairs/s', 'C pairs/s (mb)', 'Ratio', 'C pairs/s (no barrier)', 'Ratio', 'Ratios per alternation'], rows)}
+
+Reproduce one figure: \`node out/bench/ring.js 64\` and \`bench/c/ring.bin 64\` (after a bench run has built them).
+`;
+}
+
+function emuSection(r) {
+  const e = r.emulator;
+  if (!e) return '';
+  const t = e.throughput;
+  const per = (x, n) => (x === null || x === undefined ? '—' : (x / n).toFixed(1));
+  const thr = t
+    ? table(
+        ['Topology', 'Virtual time', 'Wall time', 'CPU / wall', 'Events', 'Events/s', 'channel_interrupt dispatches', 'Dispatches/s', 'Floor dispatches/s', 'Ratio to floor'],
+        [
+          [
+            `${int(t.buses)} buses × ${t.perBus} = ${int(t.devices)} devices`,
+            `${f(t.virtualMs / 1000, 3)} s`,
+            `${int(t.runMs)} ms`,
+            `${f((t.cpuShare ?? 0) * 100, 0)} %`,
+            int(t.events),
+            rate(t.eventsPerSec),
+            int(t.dispatches),
+            rate(t.dispatchesPerSec),
+            rate(t.floor?.dispatchesPerSec),
+            ratio(t.dispatchesPerSec / t.floor?.dispatchesPerSec),
+          ],
+        ],
+      )
+    : '';
+  const rows = e.scaling.map((s) => [
+    `${int(s.devices)}${s.throughputRun ? ' (throughput run)' : ''}`,
+    int(s.buses),
+    `${int(s.buildMs + s.bindMs)} (${int(s.buildCpuMs)})`,
+    per(s.buildCpuMs * 1000, s.devices),
+    `${int(s.runMs)} (${int(s.runCpuMs)})`,
+    per(s.runCpuMs * 1000, s.devices),
+    mb(s.heapBytes),
+    kb(s.heapBytes / s.devices),
+    mb(s.rssBytes),
+    mb(s.residentBytes),
+    kb(s.residentBytes / s.devices),
+    s.deterministic ? 'same' : '**differs**',
+  ]);
+  const L = e.linearity;
+  return `## 2. Emulator throughput and scaling
+
+The topology is built by the scenario runner exactly as \`visorbus-emu run\` builds it: a generated
+\`.visor\` scenario (\`chipset init\`, \`chipset ready\`, \`autoload off\`, one \`bus create B devcount=16\`
+per 16 devices, one \`device create B:D\` per device, then \`driver load bench/drivers/benchpoll.js\`
+and \`wait 1000ms\`), parsed by \`parseScenario\`, run by \`newRun(…, { keepEvents: false })\` and
+\`ScenarioRun.step()\`. The driver enables channel interrupts at probe and drains queue 0 on every
+channel_interrupt, as visorhba and visornic poll their response queues (an empty poll is one
+\`signalremove\` → -EAGAIN). Loading it after the devices exist binds them all at once, so the
+build does no polling. The poll period is the kernel's 10 jiffies at HZ 1000: 100 dispatches
+per device per virtual second. Each size runs in its own process (\`out/bench/emu.js\`, with
+\`--expose-gc\`).
+
+### Throughput
+
+${thr}
+
+**Reference (same process):** the dispatch floor — the same number of periodic timers on the
+emulator's own \`Clock\`, each doing the driver's work (one \`signalremove\` on an empty queue of a
+raw \`VisorChannel\`), without the event log, frames, channel guard or observer. The ratio is the
+share of that bare speed the full emulator keeps (wall time; "CPU / wall" below 100 % means
+other processes took the cores part of the time — the ratio to the floor, measured minutes
+apart in the same process, is the figure to compare across machines). Events are the numbered events of the
+debugger's log (a poll is a \`call\` and a \`return\` event; an empty \`signalremove\` is not an event).
+
+### Scaling
+
+${table(['Devices', 'Buses', 'Build + bind, wall (CPU) ms', 'CPU µs / device', '1 virtual s, wall (CPU) ms', 'CPU µs / device-second', 'Heap (MB)', 'Heap / device (KiB)', 'RSS (MB)', 'Guest pages (MB)', 'Guest pages / device (KiB)', 'Trace checksum across reps'], rows)}
+
+Build + bind is every line up to and including \`driver load\`; "1 virtual s" is the \`wait 1000ms\`
+line. Each is given as wall time and, in parentheses, the process's CPU time (user + system, all
+threads, so the garbage collector's helper threads count too); per-device costs and slopes use
+CPU time, which other processes on a shared machine do not inflate. Heap and RSS are the growth over the empty process after the build (after
+\`gc()\`); guest pages are \`GuestMemory.residentBytes()\` (4 KiB pages actually written). Times are
+the median of ${e.scaling[0]?.reps ?? 1} runs per size.
+
+![Scaling curve: wall time and memory against the device count, log-log](bench/scaling.svg)
+
+**Linearity (reference: the ${int(L?.from)}-device point, same run):** log-log slope of each cost from ${int(L?.from)} to
+${int(L?.to)} devices — 1.00 means the cost per device stays flat, 2.00 would be quadratic; the
+target counts as met at ≤ 1.10 (at most ~26 % more per device over a tenfold growth).
+CPU time: build ${f(L?.build)}, one virtual second ${f(L?.run)}; memory: heap ${f(L?.heap)}, RSS ${f(L?.rss)}, guest pages ${f(L?.resident)}
+(wall time, for comparison: build ${f(L?.buildWall)}, one virtual second ${f(L?.runWall)}).
+
+Reproduce: \`node --expose-gc out/bench/emu.js 10000\` (one JSON line; \`--floor\` adds the floor, \`--profile FILE\`
+writes a CPU profile of the virtual second).
+`;
+}
+
+function dapSection(r) {
+  const a = r.adapter;
+  if (!a) return '';
+  const names = {
+    next: '`next` (one `wait 1ms` line)',
+    stepIn: '`stepIn`',
+    variables: '`stackTrace` + `scopes` + all channel `variables`',
+    readMemory: '`readMemory` 64 KiB',
+    stepBack: '`stepBack`',
+  };
+  let body;
+  if (a.real?.stats) {
+    const rows = Object.keys(names).map((k) => {
+      const s = a.real.stats[k];
+      const fl = a.floor.stats[k];
+      return [names[k], f(s.median), f(s.p99), f(fl.median), f(fl.p99), ratio(a.ratios?.[k]?.median), ratio(a.ratios?.[k]?.p99), String(s.n)];
+    });
+    const F = a.real.facts;
+    body = `${table(['Request', 'Median (ms)', 'p99 (ms)', 'Floor median (ms)', 'Floor p99 (ms)', 'Ratio (median)', 'Ratio (p99)', 'n'], rows)}
+
+Facts of this run: launch to the entry stop ${f(F.launchToEntryMs, 0)} ms; topology build and driver load
+(continue to a breakpoint on the first \`wait 1ms\` line) ${f(F.buildToBreakpointMs, 0)} ms; the channel
+scopes held ${int(F.channelVariables)} variables; step back started at event ${int(F.eventsBeforeStepBack)} and ended at
+event ${int(F.eventsAfterStepBack)}.${F.ok === false ? `\n\n> The real adapter failed: ${F.error}` : ''}`;
+  } else {
+    body = `> The real adapter was not measured: ${a.real?.note ?? 'unknown reason'}. The floor's figures are in bench/results.json.`;
+  }
+  return `## 3. Adapter latency
+
+The real adapter is \`node dist/emulator.js dap\` over stdio, launched with \`{ scenario, stopOnEntry: true }\`
+on a generated scenario of ${int(a.scenario?.devices)} devices (16 to a bus, the bench driver polling them all),
+${a.counts?.nSteps ?? '?'} \`wait 1ms\` lines, one \`wait ${a.scenario?.bigWaitMs ?? '?'}ms\` (well over 100,000 events) and more \`wait 1ms\` lines.
+The client is the bench's own DAP client (\`scripts/bench/dapclient.mjs\`, Content-Length framing
+over the child's stdio); a step's latency is from sending the request until both its response
+and the \`stopped\` event have arrived. The script: continue to the first \`wait 1ms\` line; ${a.counts?.nSteps ?? '?'}× \`next\`;
+${a.counts?.nSteps ?? '?'}× \`stepIn\`; with a function breakpoint on \`vbus1:dev0.channel_interrupt\`, ${a.counts?.nVars ?? '?'}× continue and
+then \`stackTrace\`, \`scopes\` and every variable under the channel scopes (header fields, queue
+headers, pending signals, recursively), and \`readMemory\` of 64 KiB of that device's channel;
+then continue past the big wait and ${a.counts?.nBack ?? '?'}× \`stepBack\`.
+
+**Reference (same run):** \`bench/floor-adapter.js\`, a \`@vscode/debugadapter\` session that answers the
+same requests with no work (a fixed frame, fixed variables, a stop after each step, readMemory
+from a prepared buffer — so the 64 KiB still crosses the pipe base64-encoded). Its latency is
+the cost of the process boundary, the framing and JSON.
+
+${body}
+`;
+}
+
+function extSection(r) {
+  const x = r.extension;
+  if (!x) return '';
+  const A = x.activation;
+  const act = table(
+    ['', 'require (median ms)', 'activate (median ms)', 'Total median (ms)', 'Total p99 (ms)', 'n'],
+    [
+      ['dist/extension.js', f(A.real.require.median), f(A.real.activate.median), f(A.real.total.median), f(A.real.total.p99), String(A.real.total.n)],
+      ['floor (bench/floor-extension.js)', f(A.floor.require.median), f(A.floor.activate.median), f(A.floor.total.median), f(A.floor.total.p99), String(A.floor.total.n)],
+    ],
+  );
+  const bundles = table(
+    ['File', 'Bytes', 'KiB'],
+    x.bundles.map((b) => [b.file, int(b.bytes), kb(b.bytes)]),
+  );
+  const top = (x.vsix.entries ?? []).slice(0, 6).map((e) => [e.name, int(e.size), int(e.compressed)]);
+  const tree = Object.values(x.tree ?? {}).map((t) => [
+    `${int(t.buses)} bus${t.buses === 1 ? '' : 'es'} × ${int(t.perBus === 10000 ? 10000 : t.perBus)}`,
+    int(t.nodes),
+    int(t.requests),
+    int(t.loadMores),
+    f(t.rootMs.median),
+    f(t.firstPageMs.median),
+    f(t.allChildrenMs.median),
+    f(t.treeItemsMs.median),
+    f(t.floorMs.median),
+    ratio(t.ratio),
+  ]);
+  return `## 4. Extension
+
+### Activation
+
+Measured in plain Node, one fresh process per sample (cold: the bundle is parsed and compiled each
+time): a \`Module._resolveFilename\` hook maps \`require('vscode')\` to a minimal fake
+(\`scripts/bench/fakevscode.cjs\`: real EventEmitter, TreeItem, ThemeIcon, MarkdownString, Uri and
+registration functions returning disposables; inert stubs for the rest), then the time of
+\`require('./dist/extension.js')\` plus \`activate(context)\` is taken. It does not include VS Code's
+own extension-host work (reading the manifest, the activation event), which is the same for any
+extension. **Reference:** \`bench/floor-extension.js\` (one output channel, one tree view, one
+command), loaded the same way, alternating with the real one. Ratio ${ratio(x.activation.ratio)}.
+
+${act}
+
+### Bundles and VSIX
+
+${bundles}
+
+VSIX (\`npm run package\` → dist/visorbus-studio.vsix): **${int(x.vsix.bytes)} bytes** (${mb(x.vsix.bytes)} MB), packaged in ${f(x.vsix.ms / 1000, 1)} s.${x.vsix.ok ? '' : `\n\n> ${x.vsix.note}`}
+
+Largest entries (${x.vsix.file ?? 'no package'}):
+
+${table(['Entry', 'Bytes', 'Compressed'], top)}
+
+### Buses & Devices tree, 10,000 devices
+
+The tree provider (\`DevicesTreeProvider\` in src/extension/views/devicesTree.ts, over \`VisorbusModel\`)
+of the activated bundle, driven with a fake debug session made the active one: it answers
+\`visorbus/topology\` and \`visorbus/devices\` pages (200 devices a page, as the model asks) by
+parsing prepared JSON text, as a DAP response arrives. Timed: the root, the first bus's first
+page, and every bus's children — with "Load more…" (\`model.loadMore\` then \`getChildren\` again,
+as the view does after the change event) until every device is listed — then \`getTreeItem\` for
+all nodes. **Reference:** the same requests through the same fake session without the tree
+(fetch and parse only). Medians of ${x.tree?.oneBus?.allChildrenMs?.n ?? '?'} rounds in one process.
+
+${table(['Shape', 'Nodes', 'Requests', '"Load more…"', 'Root (ms)', 'First page (ms)', 'All children (ms)', 'getTreeItem, all (ms)', 'Floor (ms)', 'Ratio'], tree)}
+`;
+}
+
+function limitsSection(r) {
+  const missed = (r.targets ?? []).filter((t) => t.met === false);
+  if (!missed.length) return '## What limits the figures\n\nEvery measured target is met in this run.\n';
+  const out = ['## What limits the missed targets', ''];
+  const prof = r.profiles ?? {};
+  const profFor = { ring64: 'ring', ring1024: 'ring', dispatch: 'dispatch', linear: 'linear', next: 'adapter', variables: 'adapter', stepBack: 'adapter', activation: 'activation' };
+  const seen = new Set();
+  for (const t of missed) {
+    const key = t.id.startsWith('ring') ? 'ring' : t.id;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(`### ${t.name}: ${t.value} (goal ${t.target})`, '');
+    if (LIMITS[key]) out.push(LIMITS[key], '');
+    const p = prof[profFor[t.id]];
+    if (p?.top?.length) {
+      out.push(`Profile (${p.what}; self time, share of ${f(p.profiledMs, 0)} ms profiled):`, '');
+      out.push(table(['Function', 'Where', 'Self'], p.top.map((x) => [`\`${x.fn}\``, x.where ? `\`${x.where}\`` : '', `${(x.share * 100).toFixed(1)} %`]), 'llr'), '');
+    } else if (p?.error) out.push(`(profiling failed: ${p.error})`, '');
+  }
+  out.push('Profiles are written to out/bench/prof/ (open them in Chrome DevTools or VS Code). Function names and lines refer to the bundles (out/bench/*.js, dist/worker.js).', '');
+  return out.join('\n');
+}
+
+export function renderMarkdown(r, soakSection) {
+  const m = r.machine;
+  const failures = (r.failures ?? []).map((x) => `> **${x.section} failed:** ${x.error}`).join('\n\n');
+  const notes = (r.build?.notes ?? []).map((n) => `> ${n}`).join('\n\n');
+  return `# Benchmarks
+
+<!-- Generated by \`npm run bench\` (scripts/bench.mjs) from bench/results.json. Regenerating rewrites
+     everything except the "## Soak" section, which is kept as it is. -->
+
+\`npm run bench\` measures Visorbus Studio and writes this file, \`bench/results.json\` (every number,
+with the raw samples' summaries) and \`bench/scaling.svg\`. Each figure comes from a real run of the
+real code and is set against a **reference measured in the same run** — a C implementation, a
+bare floor, an earlier point of the same curve — because ratios hold on shared machines where
+absolute times drift. No test asserts any timing.
+
+**Reproduce** from a fresh clone: \`npm ci && npm run bench\` (needs Node 20; gcc for the C reference,
+skipped with a note without it; no network). It builds the bundles (\`npm run build\`), bundles the
+harnesses in scripts/bench/ into out/bench/, compiles bench/c/ring.c, and packages the VSIX. This run took
+${f(r.durationSec, 0)} s${r.quick ? ' with `--quick` (smaller sizes and fewer samples: not the reference figures)' : ''}. Options: \`--quick\`, \`--skip-build\`, \`--only=ring,emu,dap,ext\`, \`--no-profile\`.
+
+| Run | |
+|---|---|
+| Date | ${r.generatedAt} |
+| Machine | ${m.cpus} × ${m.cpu}, ${m.memoryGiB} GiB, ${m.platform} |
+| Load average (start → end) | ${m.loadAverageAtStart?.join(' ')} → ${m.loadAverageAtEnd?.join(' ')} |
+| Node | ${m.node} (V8 ${m.v8}) |
+| C compiler | ${m.gcc ?? 'none'} |
+| Commit | ${m.commit ?? '?'}${m.dirty ? ' (with uncommitted changes)' : ''} |
+
+${notes}${notes && failures ? '\n\n' : ''}${failures}
+
+${targetsSection(r)}
+${ringSection(r)}
+${emuSection(r)}
+${dapSection(r)}
+${extSection(r)}
+${limitsSection(r)}
+${soakSection.replace(/\s+$/, '')}
+`.replace(/\n{3,}/g, '\n\n');
+}
+
+// ---- SVG ------------------------------------------------------------------------------------
+
+function esc(s) {
+  return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function niceLogTicks(min, max) {
+  const ticks = [];
+  for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) ticks.push(10 ** e);
+  return ticks;
+}
+
+function fmtTick(v, unit) {
+  if (unit === 'ms') return v >= 1000 ? `${v / 1000} s` : `${v} ms`;
+  if (unit === 'MB') return v >= 1000 ? `${v / 1000} GB` : v >= 1 ? `${v} MB` : `${v * 1000} kB`;
+  return v >= 1000 ? `${(v / 1000).toLocaleString('en-US')}k` : String(v);
+}
+
+/** One log-log panel: series of [x, y], plus a dashed linear guide through the anchor point of each series. */
+function panel({ x0, y0, w, h, title, unit, series, anchorX }) {
+  const xs = series.flatMap((s) => s.points.map((p) => p[0]));
+  const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter((v) => v > 0);
+  const xmin = Math.min(...xs);
+  const xmax = Math.max(...xs);
+  const ymin = Math.min(...ys) / 1.5;
+  const ymax = Math.max(...ys) * 1.5;
+  const lx = (v) => x0 + ((Math.log10(v) - Math.log10(xmin)) / (Math.log10(xmax) - Math.log10(xmin))) * w;
+  const ly = (v) => y0 + h - ((Math.log10(v) - Math.log10(ymin)) / (Math.log10(ymax) - Math.log10(ymin))) * h;
+  const out = [];
+  out.push(`<text x="${x0 + w / 2}" y="${y0 - 14}" text-anchor="middle" font-size="14" font-weight="600">${esc(title)}</text>`);
+  out.push(`<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="none" stroke="#888"/>`);
+  for (const t of niceLogTicks(ymin, ymax)) {
+    if (t < ymin || t > ymax) continue;
+    out.push(`<line x1="${x0}" x2="${x0 + w}" y1="${ly(t).toFixed(1)}" y2="${ly(t).toFixed(1)}" stroke="#ddd"/>`);
+    out.push(`<text x="${x0 - 6}" y="${(ly(t) + 4).toFixed(1)}" text-anchor="end" font-size="11">${esc(fmtTick(t, unit))}</text>`);
+  }
+  for (const t of xs) {
+    out.push(`<line x1="${lx(t).toFixed(1)}" x2="${lx(t).toFixed(1)}" y1="${y0}" y2="${y0 + h}" stroke="#eee"/>`);
+    out.push(`<text x="${lx(t).toFixed(1)}" y="${y0 + h + 16}" text-anchor="middle" font-size="11">${esc(t.toLocaleString('en-US'))}</text>`);
+  }
+  out.push(`<text x="${x0 + w / 2}" y="${y0 + h + 34}" text-anchor="middle" font-size="12">devices (log scale)</text>`);
+  series.forEach((s, i) => {
+    const pts = s.points.filter((p) => p[1] > 0);
+    const anchor = pts.find((p) => p[0] === anchorX) ?? pts[pts.length - 1];
+    if (anchor) {
+      // linear guide y = k·x through the anchor point, clipped to the panel
+      const k = anchor[1] / anchor[0];
+      const xa = Math.max(xmin, ymin / k);
+      const xb = Math.min(xmax, ymax / k);
+      if (xa < xb) out.push(`<line x1="${lx(xa).toFixed(1)}" y1="${ly(k * xa).toFixed(1)}" x2="${lx(xb).toFixed(1)}" y2="${ly(k * xb).toFixed(1)}" stroke="${s.color}" stroke-opacity="0.35" stroke-dasharray="4 4"/>`);
+    }
+    out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${lx(p[0]).toFixed(1)},${ly(p[1]).toFixed(1)}`).join(' ')}"/>`);
+    for (const p of pts) out.push(`<circle cx="${lx(p[0]).toFixed(1)}" cy="${ly(p[1]).toFixed(1)}" r="3.5" fill="${s.color}"><title>${esc(`${s.name}: ${p[0].toLocaleString('en-US')} devices, ${p[1].toPrecision(3)} ${unit}`)}</title></circle>`);
+    const ly0 = y0 + 14 + i * 16;
+    out.push(`<line x1="${x0 + 10}" x2="${x0 + 30}" y1="${ly0 - 4}" y2="${ly0 - 4}" stroke="${s.color}" stroke-width="2"/>`);
+    out.push(`<text x="${x0 + 36}" y="${ly0}" font-size="11">${esc(s.name)}</text>`);
+  });
+  out.push(`<text x="${x0 + w - 8}" y="${y0 + h - 8}" text-anchor="end" font-size="10" fill="#666">dashed: linear through ${esc(anchorX.toLocaleString('en-US'))} devices</text>`);
+  return out.join('\n');
+}
+
+export function renderScalingSvg(scaling) {
+  const rows = [...scaling].sort((a, b) => a.devices - b.devices);
+  const W = 940;
+  const H = 400;
+  const anchorX = rows.some((r) => r.devices === 1000) ? 1000 : rows[Math.floor(rows.length / 2)].devices;
+  const time = panel({
+    x0: 80,
+    y0: 50,
+    w: 340,
+    h: 280,
+    title: 'CPU time',
+    unit: 'ms',
+    anchorX,
+    series: [
+      { name: 'build + bind', color: '#1f77b4', points: rows.map((r) => [r.devices, r.buildCpuMs ?? r.buildMs + r.bindMs]) },
+      { name: 'one virtual second', color: '#d62728', points: rows.map((r) => [r.devices, r.runCpuMs ?? r.runMs]) },
+    ],
+  });
+  const memory = panel({
+    x0: 560,
+    y0: 50,
+    w: 340,
+    h: 280,
+    title: 'Memory after the build',
+    unit: 'MB',
+    anchorX,
+    series: [
+      { name: 'JS heap growth', color: '#2ca02c', points: rows.map((r) => [r.devices, r.heapBytes / 1e6]) },
+      { name: 'RSS growth', color: '#9467bd', points: rows.map((r) => [r.devices, r.rssBytes / 1e6]) },
+      { name: 'guest pages (residentBytes)', color: '#ff7f0e', points: rows.map((r) => [r.devices, r.residentBytes / 1e6]) },
+    ],
+  });
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif">
+<title>Visorbus emulator scaling: wall time and memory against the device count (log-log)</title>
+<rect width="${W}" height="${H}" fill="#fff"/>
+${time}
+${memory}
+</svg>
+`;
+}
