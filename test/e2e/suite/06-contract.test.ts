@@ -2,31 +2,13 @@
 // (docs/dap-extensions.md): VS Code attaches over TCP (the `attach` path: DebugAdapterServer) to a
 // small server that answers the visorbus requests with fixed data, including a bus of 10,000 devices.
 import * as assert from 'assert';
-import { ChildProcess, spawn } from 'child_process';
-import * as path from 'path';
+import { ChildProcess } from 'child_process';
+import { startContractAdapter } from '../lib/contractAdapter';
 import * as vscode from 'vscode';
 import { api, childByLabel, DapRecorder, labels, removeAllBreakpoints, stopAllSessions, waitFor } from './helpers';
 import type { VisorbusApi } from '../../../src/extension/extension';
 import type { ChannelInspector } from '../../../src/extension/inspector/inspector';
 
-function startContractAdapter(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [path.join(__dirname, '..', 'fixtures', 'contract-adapter.js')], {
-    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('contract adapter did not start')), 10000);
-    child.on('error', reject);
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]) });
-      }
-    });
-  });
-}
 
 suite('views against the DAP contract (attach over TCP)', function () {
   this.timeout(60000);

@@ -3,25 +3,14 @@
 // hover highlighting, keyboard editing and the tree context menus are seen in the real workbench.
 // Env (set by scripts/e2e/run.mjs): E2E_URL, E2E_CONTRACT_WORKSPACE, E2E_SHOTS, E2E_CHROMIUM.
 import * as assert from 'assert';
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess } from 'child_process';
+import { startContractAdapter } from '../lib/contractAdapter';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Workbench } from './lib/workbench';
 
 const WORKSPACE = process.env.E2E_CONTRACT_WORKSPACE;
 
-function startContractAdapter(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [path.join(__dirname, '..', 'fixtures', 'contract-adapter.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.on('error', reject);
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-  });
-}
 
 suite('UI: views and channel inspector against the DAP contract (attach)', function () {
   this.timeout(180000);
