@@ -14,7 +14,7 @@ import { CONTROLVM_QUEUE } from '../../src/emulator/protocol/layout';
 import { GUIDS, guidToBytes } from '../../src/emulator/protocol/guid';
 import { CONTROLVM_ADDR, PAYLOAD_OFFSET, SentMessage } from '../../src/emulator/backend/commandpartition';
 import { initDeviceChannel } from '../../src/emulator/backend/channelinit';
-import { ALLOWED_STATUSES, ROBUST_GUID, SEED, makeEmulator, makeRun, newDriverLog, robustDriver, treeProblems } from './support/harness';
+import { ALLOWED_STATUSES, ROBUST_GUID, SEED, channelLeaks, makeEmulator, makeRun, newDriverLog, robustDriver, treeProblems } from './support/harness';
 
 const IDS = Object.values(CONTROLVM_ID);
 const TYPE_GUIDS = [GUIDS.vbus, ROBUST_GUID, GUIDS.vhba, GUIDS.vnic, GUIDS.keyboard, GUIDS.mouse, GUIDS.controlvm, '00000000-0000-0000-0000-000000000000'];
@@ -283,29 +283,3 @@ describe('robust: controlvm messages', function () {
     });
   });
 });
-
-/**
- * The back-end's channels against what it knows: every device channel region belongs to a
- * device the back-end knows, every known device's channel is mapped, every guest device
- * sits on a channel the back-end knows, and at most one bus channel per live bus.
- */
-export function channelLeaks(emu: Emulator): string[] {
-  const p: string[] = [];
-  const known = new Map([...emu.backendDevices.values()].map((d) => [d.physaddr, d]));
-  for (const r of emu.memory.listRegions()) {
-    const dev = /^vbus(\d+):dev(\d+) channel$/.exec(r.label);
-    if (dev && !known.has(r.base)) p.push(`leaked device channel region ${r.label} at 0x${r.base.toString(16)}`);
-    const bus = /^visorbus(\d+) channel$/.exec(r.label);
-    if (bus) {
-      const b = emu.busDevice(Number(bus[1]));
-      if (!b || b.visorchannel.physaddr !== r.base) p.push(`leaked bus channel region ${r.label} at 0x${r.base.toString(16)}`);
-    }
-  }
-  for (const d of known.values()) if (!emu.memory.isMapped(d.physaddr, 1)) p.push(`device ${d.id}: its channel at 0x${d.physaddr.toString(16)} is not mapped`);
-  for (const d of emu.bus.devices.values()) {
-    if (d.isBus) continue;
-    const bd = emu.backendDevices.get(d.id);
-    if (!bd || bd.physaddr !== d.visorchannel.physaddr) p.push(`guest device ${d.name} is on a channel the back-end does not know`);
-  }
-  return p;
-}

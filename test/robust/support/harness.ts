@@ -167,9 +167,80 @@ export function treeProblems(emu: Emulator): string[] {
   return p;
 }
 
+/**
+ * The back-end's channels against what it knows: every device channel region belongs to a
+ * device the back-end knows, every known device's channel is mapped, every guest device
+ * sits on a channel the back-end knows, and at most one bus channel per live bus.
+ */
+export function channelLeaks(emu: Emulator): string[] {
+  const p: string[] = [];
+  const known = new Map([...emu.backendDevices.values()].map((d) => [d.physaddr, d]));
+  for (const r of emu.memory.listRegions()) {
+    const dev = /^vbus(\d+):dev(\d+) channel$/.exec(r.label);
+    if (dev && !known.has(r.base)) p.push(`leaked device channel region ${r.label} at 0x${r.base.toString(16)}`);
+    const bus = /^visorbus(\d+) channel$/.exec(r.label);
+    if (bus) {
+      const b = emu.busDevice(Number(bus[1]));
+      if (!b || b.visorchannel.physaddr !== r.base) p.push(`leaked bus channel region ${r.label} at 0x${r.base.toString(16)}`);
+    }
+  }
+  for (const d of known.values()) if (!emu.memory.isMapped(d.physaddr, 1)) p.push(`device ${d.id}: its channel at 0x${d.physaddr.toString(16)} is not mapped`);
+  for (const d of emu.bus.devices.values()) {
+    if (d.isBus) continue;
+    const bd = emu.backendDevices.get(d.id);
+    if (!bd || bd.physaddr !== d.visorchannel.physaddr) p.push(`guest device ${d.name} is on a channel the back-end does not know`);
+  }
+  return p;
+}
+
 /** The channels the guest currently uses: the controlvm channel and every bus/device channel. */
 export function guestChannels(emu: Emulator): VisorChannel[] {
   return [emu.chipset.controlvm, ...[...emu.bus.devices.values()].map((d) => d.visorchannel)];
+}
+
+interface ChannelHook {
+  enter(ch: VisorChannel, op: string): void;
+  creating(physaddr: number): void;
+  leave(): void;
+}
+
+/** Guards by guest memory; the VisorChannel wrappers below look their guard up here. */
+const channelHooks = new WeakMap<GuestMemory, ChannelHook>();
+let hooksInstalled = false;
+
+/**
+ * Wrap the channel operations and visorchannel_create once for the whole test process; each
+ * call finds the guard of its own guest memory (if any) and tells it which channel is active.
+ */
+function installChannelHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  const cp = VisorChannel.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const op of ['signalInsert', 'signalRemove', 'signalEmpty', 'read', 'write']) {
+    const original = cp[op];
+    cp[op] = function (this: VisorChannel, ...args: unknown[]) {
+      const hook = channelHooks.get(this.memory);
+      if (!hook) return original.apply(this, args);
+      hook.enter(this, op);
+      try {
+        return original.apply(this, args);
+      } finally {
+        hook.leave();
+      }
+    };
+  }
+  const statics = VisorChannel as unknown as { create: (...a: unknown[]) => unknown };
+  const create = statics.create;
+  statics.create = function (this: unknown, memory: unknown, physaddr: unknown, ...rest: unknown[]) {
+    const hook = channelHooks.get(memory as GuestMemory);
+    if (!hook) return create.call(this, memory, physaddr, ...rest);
+    hook.creating(Number(physaddr));
+    try {
+      return create.call(this, memory, physaddr, ...rest);
+    } finally {
+      hook.leave();
+    }
+  };
 }
 
 export interface AccessGuard {
@@ -260,38 +331,25 @@ export function guardAccesses(emu: Emulator, extraAllowed: (addr: number, len: n
     };
   }
   mem.setWriteWatcher((addr, len) => check('write', addr, len));
-  // Attribute accesses to the channel operation that makes them.
-  const cp = VisorChannel.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
-  const originals: Record<string, (...a: unknown[]) => unknown> = {};
-  for (const op of ['signalInsert', 'signalRemove', 'signalEmpty', 'read', 'write']) {
-    originals[op] = cp[op];
-    cp[op] = function (this: VisorChannel, ...args: unknown[]) {
-      if (this.memory !== mem) return originals[op].apply(this, args);
+  // Attribute accesses to the channel operation that makes them (see installChannelHooks).
+  installChannelHooks();
+  channelHooks.set(mem, {
+    enter(ch, op) {
       if (++ops > opsLimit) {
-        const msg = `runaway: more than ${opsLimit} channel operations without an end (last: ${op} on ${this.label})`;
+        const msg = `runaway: more than ${opsLimit} channel operations without an end (last: ${op} on ${ch.label})`;
         if (!violations.includes(msg)) violations.push(msg);
         throw new Error(msg);
       }
-      stack.push(this);
-      try {
-        return originals[op].apply(this, args);
-      } finally {
-        stack.pop();
-      }
-    };
-  }
-  // visorchannel_create reads the 128-byte header of the channel being created, nothing else.
-  const statics = VisorChannel as unknown as { create: (...a: unknown[]) => unknown };
-  const create = statics.create;
-  statics.create = function (this: unknown, memory: unknown, physaddr: unknown, ...rest: unknown[]) {
-    if (memory !== mem) return create.call(this, memory, physaddr, ...rest);
-    stack.push({ label: `creation at 0x${Number(physaddr).toString(16)}`, physaddr: Number(physaddr), nbytes: 128 } as VisorChannel);
-    try {
-      return create.call(this, memory, physaddr, ...rest);
-    } finally {
+      stack.push(ch);
+    },
+    creating(physaddr) {
+      // visorchannel_create reads the 128-byte header of the channel being created, nothing else.
+      stack.push({ label: `creation at 0x${physaddr.toString(16)}`, physaddr, nbytes: 128 } as VisorChannel);
+    },
+    leave() {
       stack.pop();
-    }
-  };
+    },
+  });
   return {
     violations,
     accesses,
@@ -312,8 +370,7 @@ export function guardAccesses(emu: Emulator, extraAllowed: (addr: number, len: n
     restore() {
       for (const k of ['readU8', 'readU16', 'readU32', 'readU64', 'readInto', 'read', 'pageSpan']) delete m[k];
       mem.setWriteWatcher(undefined);
-      for (const [op, f] of Object.entries(originals)) cp[op] = f;
-      statics.create = create;
+      channelHooks.delete(mem);
     },
   };
 }
