@@ -80,6 +80,12 @@ export type JsClass = 'internal' | 'debugger' | 'plumbing' | 'engine' | 'driver'
 export function classify(f: JsFrame): JsClass {
   const file = f.file;
   if (!path.isAbsolute(file) || file.startsWith('node:') || file.includes('/node_modules/') || file.includes('\\node_modules\\')) return 'internal';
+  if (file === selfFile) {
+    // The bundle without its source map (positions not mapped): tell the parts apart by name.
+    if (/^(Controller|Inspector|Views|ReplConsole|Link|Sources)\.|^(captureJsStack|workerMain)$/.test(f.fn) || f.fn === '') return f.fn === '' ? 'engine' : 'debugger';
+    if (/^(EventLog|Engine)\./.test(f.fn)) return 'plumbing';
+    return 'engine';
+  }
   const root = rootOfEmulator();
   if (file.startsWith(root)) {
     const rel = file.slice(root.length).replace(/\\/g, '/');
@@ -98,6 +104,7 @@ const OWN_FILE: Partial<Record<Frame['kind'], RegExp>> = {
 };
 
 function isWithin(f: JsFrame): boolean {
+  if (f.file === selfFile) return f.fn === 'EventLog.within';
   return /[\\/]engine[\\/]events\.ts$/.test(f.file) && /(^|\.)within$/.test(f.fn);
 }
 
@@ -106,7 +113,9 @@ function isWithin(f: JsFrame): boolean {
  * JavaScript stack does not show one, e.g. a driver frame at its `call` event).
  */
 export function locateModelFrames(js: JsFrame[], model: readonly Frame[]): (Loc | undefined)[] {
-  const outer = js.slice().reverse();
+  // Everything inside the model's emit (or memory write) is the debugger's own machinery.
+  const cut = js.findIndex((f) => /^(EventLog\.emit|GuestMemory\.write\w*)$/.test(f.fn));
+  const outer = (cut >= 0 ? js.slice(cut + 1) : js).reverse();
   const segments: JsFrame[][] = [[]];
   for (const f of outer) {
     if (isWithin(f)) segments.push([]);
