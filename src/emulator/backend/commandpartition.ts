@@ -18,6 +18,8 @@ import { statusName } from '../visorchipset/visorchipset';
 /** Where the controlvm channel lives, and where channel allocation starts. */
 export const CONTROLVM_ADDR = 0x0f00_0000;
 export const CHANNEL_BASE = 0x1000_0000;
+/** The unmapped page after each channel (an overrun faults instead of reaching the next channel). */
+const GUARD_BYTES = 4096;
 /** Controlvm payloads (BUS_CONFIGURE parameters) live at this offset from the controlvm channel. */
 export const PAYLOAD_OFFSET = 0x10_0000;
 export const PAYLOAD_BYTES = 0x4_0000;
@@ -54,7 +56,6 @@ export interface SentMessage {
 export class CommandPartition {
   readonly controlvm: VisorChannel;
   private nextHandle = 1;
-  private nextAddr = CHANNEL_BASE;
   readonly sent = new Map<number, SentMessage>();
   readonly stats = { sent: 0, acks: 0, responses: 0, failed: 0, queueFull: 0 };
   lastResponse: ControlvmMessage | undefined;
@@ -73,13 +74,29 @@ export class CommandPartition {
     this.controlvm = ch;
   }
 
-  /** Reserve guest-physical memory for a channel; a guard page follows each one. */
+  /**
+   * Reserve guest-physical memory for a channel; a guard page follows each one. The lowest
+   * free range from CHANNEL_BASE is used (first fit), so space given back by release() is
+   * used again: hot-plug churn never walks the channel space up into the DMA area. Until
+   * something is released this lays channels out one after another, as a bump allocator would.
+   */
   allocate(bytes: number, label: string, at?: number): number {
     const size = Math.ceil(bytes / 4096) * 4096;
-    const addr = at ?? this.nextAddr;
+    const addr = at ?? this.firstFit(size);
     this.memory.map(addr, size, label);
-    if (at === undefined) this.nextAddr = addr + size + 4096;
     return addr;
+  }
+
+  /** Lowest CHANNEL_BASE-or-above address with `size` bytes free plus a free guard page on each side. */
+  private firstFit(size: number): number {
+    let cand = CHANNEL_BASE;
+    for (const r of this.memory.listRegions()) {
+      const end = r.base + r.size + GUARD_BYTES;
+      if (end <= cand) continue;
+      if (cand + size + GUARD_BYTES <= r.base) return cand;
+      cand = Math.max(cand, end);
+    }
+    return cand;
   }
 
   release(addr: number): void {
