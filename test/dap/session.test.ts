@@ -97,6 +97,28 @@ describe('DAP sessions', function () {
     assert.equal((await d.stopped()).body.reason, 'entry');
   });
 
+  it('lets a client attach to a model left running, whose breakpoints then apply', async () => {
+    const port = await freePort();
+    servers.push(await startServer(port));
+    const a = client();
+    await a.start(port);
+    await a.launchWith({ scenario: fixture('long.visor'), pollIntervalMs: 1 });
+    await a.next('progressStart');
+    await a.disconnectRequest({ terminateDebuggee: false });
+
+    const b = client();
+    await b.start(port);
+    await b.initializeRequest();
+    await b.attachRequest({} as DebugProtocol.AttachRequestArguments);
+    await b.next('initialized');
+    await b.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'echodrv.channel_interrupt' }] });
+    await b.configurationDoneRequest();
+    const stop = await b.stopped();
+    assert.equal(stop.body.reason, 'function breakpoint');
+    assert.equal((await b.topFrame(stop.body.threadId!)).name, 'echodrv.channel_interrupt(vbus2:dev0)');
+    assert.ok(Number((await b.evaluate('jiffies')).result) > 0, 'the model kept running while no client was attached');
+  });
+
   it('pauses a running scenario and terminates it on request', async () => {
     const dc = client();
     await dc.start();

@@ -286,6 +286,8 @@ export class Controller {
           return undefined;
         case 'attachClient':
           this.detached = false;
+          // A model left running without a client ran free; the new client's breakpoints apply.
+          if (this.mode.kind === 'free') this.mode = { kind: 'continue' };
           return this.respond(req, { state: this.state, scenario: this.scenario?.file, stopped: this.stop ? { reason: this.stop.reason, description: this.stop.description, threadId: this.stop.threadId } : undefined });
         case 'resendStop':
           this.respond(req);
@@ -658,6 +660,23 @@ export class Controller {
 
   private onEvent(ev: EmuEvent, frames: readonly Frame[]): void {
     if (this.aborting) throw this.aborting;
+    try {
+      this.eventBoundary(ev, frames);
+    } catch (e) {
+      if (e instanceof AbortRun) throw e;
+      this.ownError(e);
+    }
+  }
+
+  /** A bug in the debugger itself must not reach the model (a driver's caller would take it for the driver's). */
+  private ownError(e: unknown): void {
+    const key = `own:${e instanceof Error ? e.message : String(e)}`;
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.output('stderr', `Internal error in the debug adapter (the run goes on): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  }
+
+  private eventBoundary(ev: EmuEvent, frames: readonly Frame[]): void {
     this.common(ev, frames);
     if (this.passive > 0) return;
     this.writeSeq = 0;
@@ -735,6 +754,15 @@ export class Controller {
 
   private onWrite(addr: number, len: number): void {
     if (this.aborting || this.passive > 0 || !this.run) return;
+    try {
+      this.memoryWrite(addr, len);
+    } catch (e) {
+      if (e instanceof AbortRun) throw e;
+      this.ownError(e);
+    }
+  }
+
+  private memoryWrite(addr: number, len: number): void {
     this.writeSeq++;
     if (this.replay) return this.replayWrite(addr, len);
     if (!this.dataBps.length || this.mode.kind === 'free') return;
@@ -752,17 +780,17 @@ export class Controller {
   }
 
   private decide(ev: EmuEvent, frames: readonly Frame[]): void {
+    // The first line ends "stop on entry" even when a breakpoint there is the reason shown.
+    const entry = this.mode.kind === 'entry' && ev.kind === 'step';
+    if (entry) this.mode = { kind: 'continue' };
     const bp = this.checkBreakpoints(ev, frames, false);
     if (bp) return this.stopHere(bp, ev);
     if (this.link.pauseRequested()) {
       this.link.clearPause();
       return this.stopHere({ reason: 'pause', description: `Paused at ${this.eventText(ev)}` }, ev);
     }
+    if (entry) return this.stopHere({ reason: 'entry', description: `Stopped on entry: ${ev.text}` }, ev);
     const m = this.mode;
-    if (m.kind === 'entry' && ev.kind === 'step') {
-      this.mode = { kind: 'continue' };
-      return this.stopHere({ reason: 'entry', description: `Stopped on entry: ${ev.text}` }, ev);
-    }
     if (m.kind === 'step' && m.pred(ev, frames)) {
       this.mode = { kind: 'continue' };
       return this.stopHere({ reason: 'step', description: this.eventText(ev) }, ev);
