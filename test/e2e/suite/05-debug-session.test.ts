@@ -164,6 +164,14 @@ suite('debug session on examples/workspace/devices.visor', function () {
     inspector.panel.dispose();
   });
 
+  test('the controlvm channel opens in the inspector too', async () => {
+    const inspector = await vscode.commands.executeCommand<{ current?: { channel: { header: { name: string; display: string }[]; queues: unknown[] } }; panel: vscode.WebviewPanel }>(
+      'visorbus.openChannelInspector', 'controlvm');
+    assert.match(inspector!.current!.channel.header.find(f => f.name === 'signature')!.display, /ECNL/);
+    assert.ok(inspector!.current!.channel.queues.length >= 4, 'the controlvm queues are decoded');
+    inspector!.panel.dispose();
+  });
+
   test('pause a device from the view: delivered on the next step, the view shows it paused', async () => {
     removeAllBreakpoints();
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.pause', 'vbus2:dev0'), true);
