@@ -18,6 +18,8 @@ import { statusName } from '../visorchipset/visorchipset';
 /** Where the controlvm channel lives, and where channel allocation starts. */
 export const CONTROLVM_ADDR = 0x0f00_0000;
 export const CHANNEL_BASE = 0x1000_0000;
+/** How many sent messages the CP remembers to match ACKs and responses to (the oldest are forgotten). */
+export const SENT_HISTORY = 4096;
 /** The unmapped page after each channel (an overrun faults instead of reaching the next channel). */
 const GUARD_BYTES = 4096;
 /** Controlvm payloads (BUS_CONFIGURE parameters) live at this offset from the controlvm channel. */
@@ -120,6 +122,8 @@ export class CommandPartition {
     this.stats.sent++;
     const rec: SentMessage = { handle: m.u64(MSG.message_handle), id: m.id, acked: false, responses: [] };
     this.sent.set(rec.handle, rec);
+    // A bounded history: a long session must not keep every message it ever sent.
+    if (this.sent.size > SENT_HISTORY) this.sent.delete(this.sent.keys().next().value as number);
     this.engine.emit('backend', 'controlvm', `CP sends ${m.describe()}`, { id: m.id, handle: rec.handle });
     return rec;
   }
