@@ -15,7 +15,7 @@ import { EmulatorError } from '../emulator';
 import { runDap } from '../debug/dapmain';
 
 const USAGE = `usage:
-  visorbus-emu run FILE [--json] [--hz N] [--no-autoload]   run a scenario: event trace and final bus/device tree
+  visorbus-emu run FILE [--json] [--hz N] [--no-autoload]   run a scenario: event trace and final bus/device tree (exit 1 on errors or failed expects)
   visorbus-emu test FILE...                                 run the expect lines; exit 1 when one fails
   visorbus-emu check FILE...                                report scenario errors without running
   visorbus-emu channel FILE BUS:DEV|controlvm [--out PATH]  raw bytes of a channel after the scenario
@@ -72,7 +72,7 @@ function cmdRun(args: string[]): number {
     for (const e of run.errors) out.push(`${e.file}:${e.line}:${e.column}: error: ${e.message}`);
     process.stdout.write(out.join('\n') + '\n');
   }
-  return run.errors.length ? 1 : 0;
+  return run.errors.length || run.expects.some((r) => !r.pass) ? 1 : 0;
 }
 
 function cmdTest(args: string[]): number {
