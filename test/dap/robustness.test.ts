@@ -109,6 +109,21 @@ describe('DAP robustness and options', function () {
     assert.equal(((await dc.next('exited')) as DebugProtocol.ExitedEvent).body.exitCode, 1);
   });
 
+  it('stops on a signal queue overflow (with a condition) and on a failed pause', async () => {
+    await dc.launchWith({ scenario: fixture('flaky.visor') }, () =>
+      dc.setExceptionBreakpointsRequest({ filters: ['pauseResume'], filterOptions: [{ filterId: 'overflow', condition: 'queue[0].num_overflows >= 2' }] }),
+    );
+    let stop = await dc.stopped();
+    assert.equal(stop.body.reason, 'exception');
+    assert.match(String(stop.body.description), /Signal queue overflow: signal queue 0 overflow on vbus2:dev0/);
+    assert.equal((await dc.evaluate('2:0.queue[0].num_overflows')).result, '2', 'the condition let the first overflow pass');
+    assert.equal((await dc.evaluate('2:0.queue[0].pending')).result, '63');
+    await dc.continueRequest({ threadId: 1 });
+    stop = await dc.stopped();
+    assert.equal((await dc.exceptionInfoRequest({ threadId: stop.body.threadId! })).body.exceptionId, 'pauseResume');
+    assert.match(String(stop.body.description), /pause complete\(vbus2:dev0, -16\)/);
+  });
+
   it('traces every event and DAP request when asked, and leaves devices unbound without autoload', async () => {
     await dc.launchWith({ scenario: fixture('keyboard.visor'), trace: true, autoload: false });
     await dc.next('terminated');
