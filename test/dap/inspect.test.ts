@@ -196,8 +196,12 @@ describe('DAP inspection', function () {
 
     const queued = await dc.evaluate('device pause 2:0');
     assert.match(queued.result, /queued on the controlvm channel/);
+    dc.forgetEvents();
     const signal = await dc.evaluate('signal insert 2:0 queue=1 hex:aabb');
     assert.match(signal.result, /done/);
+    const mem = (await dc.next('memory', (e) => (e.body as DebugProtocol.MemoryEvent['body']).memoryReference === dev.memoryReference)) as DebugProtocol.MemoryEvent;
+    assert.ok(mem.body.offset >= 256, 'the back-end wrote queue 1 (header at 256) and its slot');
+    await dc.next('invalidated');
     assert.equal((await dc.evaluate('2:0.queue[1].pending')).result, '1');
     await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'pause' }] });
     await dc.continueRequest({ threadId: 1002 });

@@ -132,7 +132,6 @@ export class ReplConsole {
     if (!ctl.stop && ctl.state !== 'idle') throw new UserError(`'${text}' can run only while the session is stopped (pause it first)`);
     const expectsBefore = ctl.run!.expects.length;
     const err = ctl.intervene({ kind: 'command', pos: { n: 0, w: 0 }, text });
-    ctl.changed('memory');
     if (err) throw new UserError(`${text}: ${err}`);
     const c = step.command;
     if (c.kind === 'expect') {

@@ -753,7 +753,11 @@ export class Controller {
   }
 
   private onWrite(addr: number, len: number): void {
-    if (this.aborting || this.passive > 0 || !this.run) return;
+    if (this.aborting || !this.run) return;
+    if (this.passive > 0) {
+      this.collecting?.push([addr, len]);
+      return;
+    }
     try {
       this.memoryWrite(addr, len);
     } catch (e) {
@@ -1407,7 +1411,30 @@ export class Controller {
     // Journaled even when it fails: a replay repeats the same failure at the same point.
     this.journal.push(entry);
     this.journalIdx = this.journal.length;
-    return this.applyEntry(entry);
+    this.collecting = [];
+    try {
+      return this.applyEntry(entry);
+    } finally {
+      const writes = this.collecting;
+      this.collecting = undefined;
+      this.notifyWrites(writes);
+    }
+  }
+
+  /** Guest-memory writes made by the intervention being applied (for memory events). */
+  private collecting: [number, number][] | undefined;
+
+  /** Tell the client which guest memory an intervention changed: memory events, then invalidated. */
+  private notifyWrites(writes: [number, number][]): void {
+    const sorted = writes.slice().sort((a, b) => a[0] - b[0]);
+    const merged: [number, number][] = [];
+    for (const [a, n] of sorted) {
+      const last = merged[merged.length - 1];
+      if (last && a <= last[0] + last[1] + 64) last[1] = Math.max(last[1], a + n - last[0]);
+      else merged.push([a, n]);
+    }
+    for (const [a, n] of merged.slice(0, 16)) this.memoryEvent(a, n);
+    this.afterChange();
   }
 
   /** Journal something that already happened (an inspection that turned out to emit events). */
@@ -1698,16 +1725,19 @@ export class Controller {
     if (p?.shown) this.link.event('progressEnd', { progressId: p.id });
   }
 
-  /** Tell the client that memory changed (memory views, variables, inspector). */
-  memoryChanged(addr: number, len: number): void {
-    if (this.detached) return;
+  /** A `memory` event for a changed range, by address and relative to its channel (memory views use either). */
+  private memoryEvent(addr: number, len: number): void {
     const emu = this.run?.emu;
-    if (emu && this.client.supportsMemoryEvent !== false) {
-      this.link.event('memory', { memoryReference: hexRef(addr), offset: 0, count: len });
-      const chans = [{ a: emu.chipset.controlvm.physaddr, n: emu.chipset.controlvm.nbytes }, ...[...emu.bus.devices.values()].map((d) => ({ a: d.visorchannel.physaddr, n: d.visorchannel.nbytes }))];
-      for (const c of chans) if (addr >= c.a && addr < c.a + c.n && addr !== c.a) this.link.event('memory', { memoryReference: hexRef(c.a), offset: addr - c.a, count: len });
-    }
-    if (this.client.supportsInvalidatedEvent !== false) this.link.event('invalidated', { areas: ['variables'] });
+    if (this.detached || !emu || !this.client.supportsMemoryEvent) return;
+    this.link.event('memory', { memoryReference: hexRef(addr), offset: 0, count: len });
+    const chans = [{ a: emu.chipset.controlvm.physaddr, n: emu.chipset.controlvm.nbytes }, ...[...emu.bus.devices.values()].map((d) => ({ a: d.visorchannel.physaddr, n: d.visorchannel.nbytes }))];
+    for (const c of chans) if (addr >= c.a && addr < c.a + c.n && addr !== c.a) this.link.event('memory', { memoryReference: hexRef(c.a), offset: addr - c.a, count: len });
+  }
+
+  /** Variables and views must refresh after a change made from the debugger. */
+  private afterChange(): void {
+    if (this.detached) return;
+    if (this.client.supportsInvalidatedEvent) this.link.event('invalidated', { areas: ['variables'] });
     this.changed('memory');
   }
 }

@@ -488,7 +488,6 @@ export class Inspector {
     const at = addr + f.offset;
     if (!this.emu.memory.isMapped(at, bytes.length)) throw new UserError(`${name} at ${hexRef(at)} is not mapped guest memory`);
     this.ctl.intervene({ kind: 'mem', pos: { n: 0, w: 0 }, addr: at, bytes: [...bytes] });
-    this.ctl.memoryChanged(at, bytes.length);
     const shown = fieldAt(this.emu.memory, addr, addr, f);
     return { value: shown.display, type: f.type, variablesReference: 0, memoryReference: hexRef(at) };
   }
@@ -500,7 +499,6 @@ export class Inspector {
     if (typeof loc === 'string') throw new UserError(loc);
     const bytes = encodeValue(loc.f, String(a.value ?? ''));
     this.ctl.intervene({ kind: 'mem', pos: { n: 0, w: 0 }, addr: loc.addr + loc.f.offset, bytes: [...bytes] });
-    this.ctl.memoryChanged(loc.addr + loc.f.offset, bytes.length);
     return { value: fieldAt(this.emu.memory, loc.addr, loc.addr, loc.f).display };
   }
 
@@ -640,7 +638,6 @@ export class Inspector {
       n = avail;
     }
     this.ctl.intervene({ kind: 'mem', pos: { n: 0, w: 0 }, addr, bytes: [...bytes.subarray(0, n)] });
-    this.ctl.memoryChanged(addr, n);
     return { bytesWritten: n };
   }
 }

@@ -139,7 +139,6 @@ export class Views {
     } catch (e) {
       throw sysfsError(e, `echo ${value} > ${p}`);
     }
-    this.ctl.changed('memory');
   }
 
   channel(a: Record<string, unknown>): unknown {
@@ -174,7 +173,6 @@ export class Views {
     if (err) throw new UserError(`${text}: ${err}`, true);
     this.ctl.output('console', `${text}: queued on the controlvm channel; the guest handles it when the session continues\n`);
     this.ctl.flushOutput();
-    this.ctl.changed('memory');
     return {};
   }
 }
