@@ -45,10 +45,11 @@ function positiveInt(name: string, v: string | undefined): number | undefined {
   return Number(v);
 }
 
-function runFile(file: string, args: string[], keepEvents: boolean): ScenarioRun {
+function runFile(file: string, args: string[], keepEvents: boolean, start?: (run: ScenarioRun) => void): ScenarioRun {
   const hz = positiveInt('--hz', option(args, '--hz'));
   const autoload = !flag(args, '--no-autoload');
   const run = openRun(file, { hz, autoload, keepEvents });
+  start?.(run);
   run.runToEnd();
   run.emu.shutdown();
   return run;
@@ -58,14 +59,27 @@ function cmdRun(args: string[]): number {
   const json = flag(args, '--json');
   const file = args.shift();
   if (!file) throw new UsageError('run needs a scenario FILE');
-  const run = runFile(file, args, true);
+  // The text trace is printed while the run goes: a long run keeps no events in memory, and a
+  // run that is killed has printed everything up to the kill (every acknowledged disk write too).
+  const stream = (r: ScenarioRun) => {
+    const hz = r.emu.engine.clock.hz;
+    const out = process.stdout;
+    // A reader that goes away (`| head`) just ends the output.
+    out.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    });
+    out.write(`# ${file}: event trace (HZ=${hz})\n`);
+    r.emu.engine.log.onEvent((ev) => {
+      if (!out.destroyed) out.write(formatEvent(ev, hz) + '\n');
+    });
+  };
+  const run = runFile(file, args, json, json ? undefined : stream);
   if (args.length) throw new UsageError(`unexpected argument '${args[0]}'`);
   if (json) {
     process.stdout.write(JSON.stringify(jsonReport(run), null, 2) + '\n');
   } else {
     const hz = run.emu.engine.clock.hz;
-    const out: string[] = [`# ${file}: ${run.emu.engine.log.count} events, virtual time ${(run.emu.engine.jiffies / hz).toFixed(3)} s (HZ=${hz})`];
-    for (const ev of run.emu.engine.log.events()) out.push(formatEvent(ev, hz));
+    const out: string[] = ['', `# ${file}: ${run.emu.engine.log.count} events, virtual time ${(run.emu.engine.jiffies / hz).toFixed(3)} s (HZ=${hz})`];
     out.push('', '# bus/device tree', formatTree(run));
     const ex = formatExpects(run);
     if (ex.length) out.push('', '# expect', ...ex);
