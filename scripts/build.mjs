@@ -24,6 +24,4 @@ await Promise.all([
     outfile: 'dist/emulator.js',
     banner: { js: '#!/usr/bin/env node' },
   }),
-  // The model worker of the debug adapter (dist/emulator.js starts it next to itself).
-  esbuild.build({ ...emulator, entryPoints: ['src/emulator/host/worker.ts'], outfile: 'dist/worker.js' }),
 ]);

@@ -31,10 +31,13 @@ export type HostListener = {
   gone(reason: string | undefined): void;
 };
 
-/** Where dist/worker.js is (next to the bundle that runs this code). */
+/** The model worker runs from the same bundle as the host (dist/emulator.js starts itself as a worker). */
 export function workerFile(): string {
-  return path.join(__dirname, 'worker.js');
+  return require.main?.filename ?? path.join(__dirname, 'emulator.js');
 }
+
+/** Marks the worker's workerData so the bundle knows to run the model, not the CLI. */
+export const MODEL_WORKER_ROLE = 'visorbus-model';
 
 export class ModelHost {
   private readonly worker: Worker;
@@ -55,7 +58,7 @@ export class ModelHost {
     const execArgv = process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a));
     if (!execArgv.includes('--enable-source-maps')) execArgv.push('--enable-source-maps');
     this.worker = new Worker(file, {
-      workerData: { port: port2, ctrl: sab },
+      workerData: { role: MODEL_WORKER_ROLE, port: port2, ctrl: sab },
       transferList: [port2],
       execArgv,
       stdout: true,

@@ -12,7 +12,10 @@ import { formatEvent, formatExpects, formatTree, jsonReport } from './report';
 import { parseScenario, formatDiagnostic } from '../scenario/parser';
 import { ScenarioRun } from '../scenario/runner';
 import { EmulatorError } from '../emulator';
+import { isMainThread, workerData } from 'node:worker_threads';
 import { runDap } from '../debug/dapmain';
+import { MODEL_WORKER_ROLE } from '../debug/modelhost';
+import { workerMain } from '../debug/worker/main';
 
 const USAGE = `usage:
   visorbus-emu run FILE [--json] [--hz N] [--no-autoload]   run a scenario: event trace and final bus/device tree (exit 1 on errors or failed expects)
@@ -204,7 +207,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
+if (!isMainThread && (workerData as { role?: string } | null)?.role === MODEL_WORKER_ROLE) {
+  // The debug adapter's model thread: the same bundle, started as a worker.
+  workerMain();
+} else if (require.main === module) {
   process.setSourceMapsEnabled(true);
   main(process.argv.slice(2)).then(
     (code) => {

@@ -175,7 +175,16 @@ export class VisorBus {
   }
 
   private tryBind(d: BusDevice, drv: VisorDriver): boolean {
-    const idx = this.match(d, drv);
+    let idx: number;
+    try {
+      idx = this.match(d, drv);
+    } catch (e) {
+      // A driver whose channel_types cannot even be read is a broken driver, not a broken bus.
+      const ex = new DriverException(drv.name, 'match', d.name, e);
+      this.engine.emit('error', d.name, ex.message, { category: 'exception', driver: drv.name, callback: 'match', device: d.id });
+      this.engine.klog('err', `visorbus ${d.name}`, `matching ${drv.name} failed: ${ex.message}`);
+      return false;
+    }
     if (idx < 0) return false;
     return this.probe(d, drv, idx);
   }
@@ -280,10 +289,11 @@ export class VisorBus {
     this.events.changed(bus);
   }
 
-  /** create_visor_device: device_add -> uevent -> match/probe (or modprobe by alias). */
+  /** create_visor_device: device_add (sysfs directory) -> uevent -> match/probe (or modprobe by alias). */
   addDevice(d: BusDevice, autoload: boolean): void {
     this.devices.set(VisorBus.key(d.busNo, d.devNo), d);
     d.created = true;
+    this.events.changed(d); // the sysfs directory exists before the driver's probe runs, as in Linux
     const modalias = `visorbus:${d.channelTypeGuid}`;
     this.engine.uevent('add', devpath(d), { MODALIAS: modalias });
     this.engine.within({ kind: 'bus', name: `device_add(${d.name})`, thread: this.engine.log.currentThread(), device: d.id }, () => {
