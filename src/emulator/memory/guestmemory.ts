@@ -64,6 +64,17 @@ export class GuestMemory {
   unmap(base: number): void {
     this.regions = this.regions.filter((r) => r.base !== base);
     this.last = undefined;
+    this.unmaps++;
+  }
+
+  private unmaps = 0;
+
+  /**
+   * Changes whenever a region is unmapped. A Region found while it had a given value stays
+   * mapped (with the same pages) as long as it keeps that value, so hot paths may cache it.
+   */
+  get layoutVersion(): number {
+    return this.unmaps;
   }
 
   listRegions(): readonly Region[] {
@@ -105,6 +116,18 @@ export class GuestMemory {
     const r = this.regionOf(addr, len);
     if (!r) return undefined;
     const o = addr - r.base;
+    const po = o & (PAGE_SIZE - 1);
+    if (po + len > PAGE_SIZE) return undefined;
+    const page = r.pages[o >>> PAGE_SHIFT];
+    if (!page) return undefined;
+    this.spanOffset = po;
+    return page;
+  }
+
+  /** pageSpan() for a range of region `r`, found by regionOf() at the current layoutVersion: no lookup. */
+  pageSpanIn(r: Region, addr: number, len: number): Uint8Array | undefined {
+    const o = addr - r.base;
+    if (o < 0 || o + len > r.size) return undefined;
     const po = o & (PAGE_SIZE - 1);
     if (po + len > PAGE_SIZE) return undefined;
     const page = r.pages[o >>> PAGE_SHIFT];

@@ -5,7 +5,7 @@
  * the signal queues use the kernel's ring rules (first signal in slot 1, one slot
  * always empty, head/num_sent written after the data, tail/num_received after the copy).
  */
-import { GuestMemory, UnmappedError } from '../memory/guestmemory';
+import { GuestMemory, Region, UnmappedError } from '../memory/guestmemory';
 import { CH, SQ } from '../protocol/layout';
 import { EAGAIN, EINVAL, EIO } from '../protocol/errno';
 import { bytesToGuid } from '../protocol/guid';
@@ -146,6 +146,20 @@ export class VisorChannel {
     return r;
   }
 
+  /** The region holding the whole channel, cached while the memory layout is unchanged. */
+  private region: Region | undefined;
+  private regionVersion = -1;
+
+  /** memory.pageSpan(addr, len) without a region lookup when the channel's region is known. */
+  private span(addr: number, len: number): Uint8Array | undefined {
+    const m = this.memory;
+    if (this.regionVersion !== m.layoutVersion) {
+      this.region = m.regionOf(this.physaddr, this.nbytes);
+      this.regionVersion = m.layoutVersion;
+    }
+    return this.region ? m.pageSpanIn(this.region, addr, len) : m.pageSpan(addr, len);
+  }
+
   /** Header-derived queue geometry; undefined fields mean the access would fail. */
   private queueBase(queue: number): number {
     const cso = this.chSpaceOffset;
@@ -176,7 +190,7 @@ export class VisorChannel {
       let maxSlots: number, head: number, tail: number, signalSize: number, sigBase: number;
       // Fast path: the header fields up to `tail` in one written page, read in place (the
       // values are those the per-field reads below would return: nothing runs in between).
-      const p = m.pageSpan(a, QUEUE_FIELDS_END);
+      const p = this.span(a, QUEUE_FIELDS_END);
       const o = m.spanOffset;
       if (p !== undefined) {
         maxSlots = readU32(p, o + SQ.max_slots);
@@ -247,7 +261,7 @@ export class VisorChannel {
     const a = this.physaddr + qh;
     try {
       let tail: number, maxSlots: number, signalSize: number, sigBase: number;
-      const p = m.pageSpan(a, QUEUE_FIELDS_END);
+      const p = this.span(a, QUEUE_FIELDS_END);
       const o = m.spanOffset;
       if (p !== undefined) {
         // Fast path, as in doInsert.
