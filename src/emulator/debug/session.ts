@@ -88,6 +88,18 @@ export class VisorbusSession extends DebugSession {
     super();
     this.setDebuggerLinesStartAt1(true);
     this.setDebuggerColumnsStartAt1(true);
+    // The protocol library treats a message it cannot handle (bad JSON, `null`, a non-object)
+    // as a fatal 'error' and exits a stdio adapter. Such a message has no seq to answer, so
+    // report it and go on; only a broken stream ends the session.
+    this.removeAllListeners('error');
+    this.on('error', (ev: { body?: unknown } | undefined) => {
+      const text = String(ev?.body ?? '');
+      if (text.startsWith('Error handling data')) {
+        this.sendEvent(new OutputEvent(`visorbus-emu: ignored a malformed DAP message (${text.replace(/^Error handling data: */, '')})\n`, 'stderr'));
+        return;
+      }
+      this.shutdown();
+    });
   }
 
   // ---- plumbing -----------------------------------------------------------------------------
@@ -165,6 +177,7 @@ export class VisorbusSession extends DebugSession {
   private async handle(request: DebugProtocol.Request, response: DebugProtocol.Response): Promise<unknown> {
     const args = (request.arguments ?? {}) as Record<string, unknown>;
     const cmd = request.command;
+    if (typeof cmd !== 'string' || !cmd) throw new RequestError(`a request needs a "command" string, not ${JSON.stringify(cmd) ?? String(cmd)}`);
     if (cmd !== 'initialize' && !this.client) throw new RequestError(`'${cmd}' before 'initialize': the session must start with an initialize request`);
     switch (cmd) {
       case 'initialize':
