@@ -1015,13 +1015,14 @@ export class Controller {
 
   private setBreakpoints(a: Record<string, unknown>): unknown {
     const source = (a.source ?? {}) as { path?: string; name?: string };
-    const reqs = (Array.isArray(a.breakpoints) ? a.breakpoints : Array.isArray(a.lines) ? (a.lines as number[]).map((line) => ({ line })) : []) as {
+    // One answer per requested breakpoint, in order, whatever the client sent in each entry.
+    const reqs = (Array.isArray(a.breakpoints) ? a.breakpoints : Array.isArray(a.lines) ? (a.lines as number[]).map((line) => ({ line })) : []).map((r: unknown) => (r && typeof r === 'object' ? r : {})) as {
       line: number;
       condition?: string;
       hitCondition?: string;
       logMessage?: string;
     }[];
-    const file = source.path ? path.resolve(source.path) : undefined;
+    const file = typeof source.path === 'string' && source.path ? path.resolve(source.path) : undefined;
     const ours = !!file && !!this.scenario && samePath(file, this.scenario.file);
     const created: LineBp[] = [];
     const out = reqs.map((r) => {
@@ -1083,7 +1084,7 @@ export class Controller {
     const source = (a.source ?? {}) as { path?: string };
     const line = Number(a.line);
     const endLine = a.endLine === undefined ? line : Number(a.endLine);
-    if (!this.scenario || !source.path || !samePath(path.resolve(source.path), this.scenario.file)) return { breakpoints: [] };
+    if (!this.scenario || typeof source.path !== 'string' || !source.path || !samePath(path.resolve(source.path), this.scenario.file)) return { breakpoints: [] };
     return { breakpoints: this.scenario.steps.filter((s) => s.loc.line >= line && s.loc.line <= endLine).map((s) => ({ line: s.loc.line, column: s.loc.column })) };
   }
 
