@@ -39,6 +39,7 @@ export class VisorChannel {
     readonly label: string,
   ) {
     this.cachedHeader = header;
+    this.headerView = new DataView(header.buffer, header.byteOffset, header.byteLength);
     this.nbytes = readU64(header, CH.size);
   }
 
@@ -57,8 +58,12 @@ export class VisorChannel {
   }
 
   get chSpaceOffset(): number {
-    return readU64(this.cachedHeader, CH.ch_space_offset);
+    const v = this.headerView;
+    return v.getUint32(CH.ch_space_offset, true) + v.getUint32(CH.ch_space_offset + 4, true) * 0x100000000;
   }
+
+  /** DataView on the cached header (the same bytes as cachedHeader, for the hot path). */
+  private readonly headerView: DataView;
 
   get partitionHandle(): number {
     return readU64(this.cachedHeader, CH.partition_handle);
@@ -160,6 +165,18 @@ export class VisorChannel {
     return this.region ? m.pageSpanIn(this.region, addr, len) : m.pageSpan(addr, len);
   }
 
+  /** A DataView on the last page span() returned (pages are never replaced while mapped). */
+  private dvPage: Uint8Array | undefined;
+  private dvView: DataView | undefined;
+
+  private viewOf(p: Uint8Array): DataView {
+    if (p !== this.dvPage) {
+      this.dvPage = p;
+      this.dvView = new DataView(p.buffer, p.byteOffset, p.byteLength);
+    }
+    return this.dvView!;
+  }
+
   /** Header-derived queue geometry; undefined fields mean the access would fail. */
   private queueBase(queue: number): number {
     const cso = this.chSpaceOffset;
@@ -193,12 +210,13 @@ export class VisorChannel {
       const p = this.span(a, QUEUE_FIELDS_END);
       const o = m.spanOffset;
       if (p !== undefined) {
-        maxSlots = readU32(p, o + SQ.max_slots);
+        const v = this.viewOf(p);
+        maxSlots = v.getUint32(o + SQ.max_slots, true);
         if (maxSlots === 0) return -EINVAL;
-        head = readU32(p, o + SQ.head);
-        tail = readU32(p, o + SQ.tail);
-        signalSize = readU32(p, o + SQ.signal_size);
-        sigBase = readU64(p, o + SQ.sig_base_offset);
+        head = v.getUint32(o + SQ.head, true);
+        tail = v.getUint32(o + SQ.tail, true);
+        signalSize = v.getUint32(o + SQ.signal_size, true);
+        sigBase = v.getUint32(o + SQ.sig_base_offset, true) + v.getUint32(o + SQ.sig_base_offset + 4, true) * 0x100000000;
       } else {
         maxSlots = m.readU32(a + SQ.max_slots);
         if (maxSlots === 0) return -EINVAL; // the guest would divide by zero; refuse instead
@@ -227,9 +245,11 @@ export class VisorChannel {
       m.write(this.physaddr + slotOff, data);
       if (p !== undefined && !m.watching) {
         // No watcher, so no code ran since pageSpan: update the header in place (same bytes).
-        const sent = readU64(p, o + SQ.num_sent) + 1;
-        writeU32(p, o + SQ.head, newHead);
-        writeU64(p, o + SQ.num_sent, sent);
+        const v = this.viewOf(p);
+        const sent = v.getUint32(o + SQ.num_sent, true) + v.getUint32(o + SQ.num_sent + 4, true) * 0x100000000 + 1;
+        v.setUint32(o + SQ.head, newHead, true);
+        v.setUint32(o + SQ.num_sent, sent >>> 0, true);
+        v.setUint32(o + SQ.num_sent + 4, Math.floor(sent / 0x100000000) >>> 0, true);
         return newHead;
       }
       const sent = m.readU64(a + SQ.num_sent) + 1;
@@ -265,14 +285,15 @@ export class VisorChannel {
       const o = m.spanOffset;
       if (p !== undefined) {
         // Fast path, as in doInsert.
-        tail = readU32(p, o + SQ.tail);
-        if (readU32(p, o + SQ.head) === tail) return -EAGAIN;
-        maxSlots = readU32(p, o + SQ.max_slots);
+        const v = this.viewOf(p);
+        tail = v.getUint32(o + SQ.tail, true);
+        if (v.getUint32(o + SQ.head, true) === tail) return -EAGAIN;
+        maxSlots = v.getUint32(o + SQ.max_slots, true);
         if (maxSlots === 0) return -EINVAL;
-        signalSize = readU32(p, o + SQ.signal_size);
-        sigBase = readU64(p, o + SQ.sig_base_offset);
+        signalSize = v.getUint32(o + SQ.signal_size, true);
+        sigBase = v.getUint32(o + SQ.sig_base_offset, true) + v.getUint32(o + SQ.sig_base_offset + 4, true) * 0x100000000;
         // As in doInsert: indices outside the ring or zero-byte slots are a corrupted header.
-        if (readU32(p, o + SQ.head) >= maxSlots || tail >= maxSlots || signalSize === 0) return -EIO;
+        if (v.getUint32(o + SQ.head, true) >= maxSlots || tail >= maxSlots || signalSize === 0) return -EIO;
       } else {
         const head = m.readU32(a + SQ.head);
         tail = m.readU32(a + SQ.tail);
@@ -289,9 +310,11 @@ export class VisorChannel {
       const n = Math.min(signalSize, out.length);
       m.readInto(this.physaddr + slotOff, out, 0, n);
       if (p !== undefined && !m.watching) {
-        const received = readU64(p, o + SQ.num_received) + 1;
-        writeU32(p, o + SQ.tail, newTail);
-        writeU64(p, o + SQ.num_received, received);
+        const v = this.viewOf(p);
+        const received = v.getUint32(o + SQ.num_received, true) + v.getUint32(o + SQ.num_received + 4, true) * 0x100000000 + 1;
+        v.setUint32(o + SQ.tail, newTail, true);
+        v.setUint32(o + SQ.num_received, received >>> 0, true);
+        v.setUint32(o + SQ.num_received + 4, Math.floor(received / 0x100000000) >>> 0, true);
         return newTail;
       }
       const received = m.readU64(a + SQ.num_received) + 1;
