@@ -154,11 +154,23 @@ async function ring(results) {
       }
       const tr = await run(NODE, [path.join(OUT, 'ring.js'), String(size), '64', minSeconds, '3']);
       if (tr.code !== 0) throw new Error(`TS ring failed: ${tail(tr.stderr)}`);
-      const ts = jsonLines(tr.stdout)[0];
-      row.runs.push({ ts: ts.pairsPerSec, c: cRes?.mb?.pairsPerSec, cNoBarrier: cRes?.nomb?.pairsPerSec, ratio: cRes ? ts.pairsPerSec / cRes.mb.pairsPerSec : null, ratioNoBarrier: cRes ? ts.pairsPerSec / cRes.nomb.pairsPerSec : null });
-      log(`ring ${size} B: TS ${(ts.pairsPerSec / 1e6).toFixed(2)} M pairs/s${cRes ? `, C ${(cRes.mb.pairsPerSec / 1e6).toFixed(2)} M (no barrier ${(cRes.nomb.pairsPerSec / 1e6).toFixed(2)} M)` : ''}`);
+      const lines = Object.fromEntries(jsonLines(tr.stdout).map((x) => [x.variant, x]));
+      const ts = lines.ts;
+      const flat = lines.flat?.pairsPerSec ?? null;
+      row.runs.push({
+        ts: ts.pairsPerSec,
+        flat,
+        c: cRes?.mb?.pairsPerSec,
+        cNoBarrier: cRes?.nomb?.pairsPerSec,
+        ratio: cRes ? ts.pairsPerSec / cRes.mb.pairsPerSec : null,
+        ratioNoBarrier: cRes ? ts.pairsPerSec / cRes.nomb.pairsPerSec : null,
+        flatRatio: cRes && flat ? flat / cRes.mb.pairsPerSec : null,
+      });
+      log(`ring ${size} B: TS ${(ts.pairsPerSec / 1e6).toFixed(2)} M pairs/s (flat JS ring ${((flat ?? 0) / 1e6).toFixed(2)} M)${cRes ? `, C ${(cRes.mb.pairsPerSec / 1e6).toFixed(2)} M (no barrier ${(cRes.nomb.pairsPerSec / 1e6).toFixed(2)} M)` : ''}`);
     }
     row.ts = median(row.runs.map((x) => x.ts));
+    row.flat = median(row.runs.map((x) => x.flat));
+    row.flatRatio = median(row.runs.map((x) => x.flatRatio));
     row.c = median(row.runs.map((x) => x.c));
     row.cNoBarrier = median(row.runs.map((x) => x.cNoBarrier));
     row.ratio = median(row.runs.map((x) => x.ratio));
@@ -492,7 +504,7 @@ async function profiles(results) {
   };
   if (missed.has('ring64') || missed.has('ring1024')) {
     log('profile: signal queue (64-byte signals)');
-    p.ring = { what: 'node --cpu-prof out/bench/ring.js 64 (insert+remove pairs)', ...(await cpuProf('ring', [path.join(OUT, 'ring.js'), '64', '64', '0.3', '3'])) };
+    p.ring = { what: 'node --cpu-prof out/bench/ring.js 64 64 0.3 3 ts (insert+remove pairs through VisorChannel)', ...(await cpuProf('ring', [path.join(OUT, 'ring.js'), '64', '64', '0.3', '3', 'ts'])) };
   }
   if (missed.has('dispatch')) {
     const n = QUICK ? 2000 : 16000;
@@ -502,8 +514,32 @@ async function profiles(results) {
     p.dispatch = r.code === 0 && fs.existsSync(f) ? { what: `inspector profile of \`wait 400ms\` on ${n} devices (polling only)`, ...summarizeProfile(f, 12, ROOT), file: path.relative(ROOT, f) } : { error: tail(r.stderr) };
   }
   if (missed.has('linear')) {
-    log('profile: emulator build, 10,000 devices');
-    p.linear = { what: 'node --cpu-prof out/bench/emu.js 10000 (build, bind and one virtual second)', ...(await cpuProf('scale', ['--expose-gc', path.join(OUT, 'emu.js'), QUICK ? '2000' : '10000', '--root', ROOT])) };
+    // Profile the phase whose slope is too steep at both ends of the range and set the
+    // functions' costs per unit of work side by side.
+    const L = results.emulator.linearity;
+    const phase = (L.run ?? 0) >= (L.build ?? 0) ? 'run' : 'build';
+    const sizes = [L.from, L.to];
+    log(`profile: emulator ${phase === 'run' ? 'virtual second' : 'build'} at ${sizes.join(' and ')} devices`);
+    const per = [];
+    for (const n of sizes) {
+      const f = path.join(dir, `scale-${phase}-${n}.cpuprofile`);
+      const r = await run(NODE, ['--expose-gc', path.join(OUT, 'emu.js'), String(n), '--root', ROOT, phase === 'run' ? '--profile' : '--profile-build', f], { timeoutMs: 600000 });
+      if (r.code !== 0 || !fs.existsSync(f)) {
+        per.push({ devices: n, error: tail(r.stderr) });
+        continue;
+      }
+      const res = jsonLines(r.stdout)[0];
+      const units = phase === 'run' ? res.dispatches : n;
+      per.push({ devices: n, units, ...summarizeProfile(f, 40, ROOT), file: path.relative(ROOT, f) });
+    }
+    const [a, b] = per;
+    if (a?.top && b?.top) {
+      const key = (x) => `${x.fn}\u0000${x.where}`;
+      const cost = (prof, x) => (x.share * prof.profiledMs * 1000) / prof.units; // µs per unit
+      const am = new Map(a.top.map((x) => [key(x), cost(a, x)]));
+      const rows = b.top.slice(0, 14).map((x) => ({ fn: x.fn, where: x.where, small: am.get(key(x)) ?? 0, large: cost(b, x) }));
+      p.linear = { what: `inspector profiles of the ${phase === 'run' ? '`wait 1000ms` line' : 'build'} at ${sizes.map((n) => n.toLocaleString('en-US')).join(' and ')} devices`, phase, unit: phase === 'run' ? 'µs per channel_interrupt dispatch' : 'µs per device', from: a.devices, to: b.devices, totalSmall: (a.profiledMs * 1000) / a.units, totalLarge: (b.profiledMs * 1000) / b.units, rows };
+    } else p.linear = { error: per.map((x) => x.error).filter(Boolean).join('; ') || 'no profile' };
   }
   if ((missed.has('next') || missed.has('variables') || missed.has('stepBack')) && results.adapter?.real?.facts?.ok) {
     log('profile: adapter worker thread during the adapter script (step back dominates)');
@@ -513,7 +549,7 @@ async function profiles(results) {
     const scen = writeAdapterScenario(ROOT, OUT, adapterScenarioShape(counts));
     const r = await runAdapterBench({ command: NODE, args: ['--cpu-prof', `--cpu-prof-dir=${d}`, path.join(ROOT, 'dist', 'emulator.js'), 'dap'], cwd: ROOT, label: 'profile' }, scen, counts);
     const f = busiestProfile(d);
-    p.adapter = f ? { what: 'node --cpu-prof dist/emulator.js dap, busiest thread (the model worker); 20 next, 20 stepIn, 5 variable fetches, 4 step-backs after >100,000 events', ...summarizeProfile(f, 12, ROOT), file: path.relative(ROOT, f), ok: r.facts.ok } : { error: 'no profile written' };
+    p.adapter = f ? { what: `node --cpu-prof dist/emulator.js dap, busiest thread (the model worker; \`Link.next\`, where it blocks waiting for the next request, is left out); 20 next, 20 stepIn, 5 variable fetches, 4 step-backs after ${QUICK ? 'the big wait' : 'more than 100,000 events'}`, ...summarizeProfile(f, 12, ROOT, [(x) => x.fn === 'next' && /worker\/link\.ts/.test(x.where)]), file: path.relative(ROOT, f), ok: r.facts.ok } : { error: 'no profile written' };
   }
   if (missed.has('activation')) {
     log('profile: extension activation');

@@ -2,7 +2,7 @@
  * Emulator throughput and scaling (`npm run bench`, figure 2). One topology per process so
  * that RSS and heap belong to it alone (run with --expose-gc):
  *
- *   node --expose-gc out/bench/emu.js DEVICES [--per-bus 16] [--virtual-ms 1000] [--driver benchpoll|visorhba] [--floor]
+ *   node --expose-gc out/bench/emu.js DEVICES [--per-bus 16] [--virtual-ms 1000] [--floor] [--profile FILE]
  *
  * Builds the topology with the scenario runner (parseScenario -> newRun -> ScenarioRun.step),
  * keepEvents off so the event log is a ring: chipset init/ready, `bus create` per 16 devices,
@@ -31,23 +31,24 @@ interface Options {
   devices: number;
   perBus: number;
   virtualMs: number;
-  driver: string;
   floor: boolean;
   root: string;
   /** Write a V8 CPU profile of the `wait` phase only (inspector session) to this file. */
   profile?: string;
+  /** The same for the build phase (every line before `driver load`). */
+  profileBuild?: string;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { devices: Number(argv[0]), perBus: 16, virtualMs: 1000, driver: 'benchpoll', floor: false, root: process.cwd() };
+  const o: Options = { devices: Number(argv[0]), perBus: 16, virtualMs: 1000, floor: false, root: process.cwd() };
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--per-bus') o.perBus = Number(argv[++i]);
     else if (a === '--virtual-ms') o.virtualMs = Number(argv[++i]);
-    else if (a === '--driver') o.driver = argv[++i];
     else if (a === '--floor') o.floor = true;
     else if (a === '--root') o.root = argv[++i];
     else if (a === '--profile') o.profile = argv[++i];
+    else if (a === '--profile-build') o.profileBuild = argv[++i];
     else throw new Error(`unknown argument ${a}`);
   }
   if (!(o.devices > 0)) throw new Error('usage: emu.js DEVICES [options]');
@@ -78,9 +79,8 @@ function main(): void {
   const driverFile = path.resolve(o.root, 'bench/drivers/benchpoll.js');
   const req = createRequire(__filename);
   const bench = req(driverFile) as { BENCH_GUID: string; stats: { probes: number; dispatches: number } };
-  const useHba = o.driver === 'visorhba';
-  const typeGuid = useHba ? 'vhba' : bench.BENCH_GUID;
-  const driverLine = useHba ? 'driver load visorhba' : `driver load ${driverFile}`;
+  const typeGuid = bench.BENCH_GUID;
+  const driverLine = `driver load ${driverFile}`;
   const text: string = topologyScenario(o.devices, o.perBus, typeGuid, [driverLine, `wait ${o.virtualMs}ms`]);
   const file = path.resolve(o.root, `bench/topology-${o.devices}.visor`); // never written: names the scenario
 
@@ -96,8 +96,10 @@ function main(): void {
   // Phase 1: chipset, buses and devices (no driver bound, nothing polls).
   const tBuild = process.hrtime.bigint();
   const cBuild = process.cpuUsage();
+  const buildSession = o.profileBuild ? startProfile() : undefined;
   while (run.index < driverStep) run.step();
   const buildMs = ms(tBuild);
+  if (buildSession && o.profileBuild) stopProfile(buildSession, o.profileBuild);
   const buildCpuMs = cpuMs(cBuild);
   const built = mem();
   const residentBuilt = run.emu.memory.residentBytes();
@@ -124,19 +126,18 @@ function main(): void {
   if (session && o.profile) stopProfile(session, o.profile);
   const events = run.emu.engine.log.count - ev0;
   const virtualJiffies = run.emu.engine.jiffies - j0;
-  let dispatches = bench.stats.dispatches - d0;
-  if (useHba) dispatches = -1; // visorhba keeps no count; derived from the event log below
+  const dispatches = bench.stats.dispatches - d0;
   const after = mem();
   const residentAfter = run.emu.memory.residentBytes();
   const result: Record<string, unknown> = {
     devices: o.devices,
     buses: Math.ceil(o.devices / o.perBus),
     perBus: o.perBus,
-    driver: o.driver,
+    driver: 'benchpoll',
     steps: sc.steps.length,
     errors: run.errors.length,
     firstError: run.errors[0]?.message,
-    probes: useHba ? undefined : bench.stats.probes,
+    probes: bench.stats.probes,
     objects: bound,
     parseMs,
     buildMs,

@@ -81,8 +81,11 @@ export function originalLocation(jsFile, line, column, root) {
   return `${root ? path.relative(root, src) : src}:${best[2] + 1}`;
 }
 
-/** Top `n` functions by self time: [{ fn, where, share }] (share of non-idle samples). */
-export function summarizeProfile(file, n = 10, root) {
+/**
+ * Top `n` functions by self time: [{ fn, where, share }] (share of non-idle samples).
+ * `skip`: predicates on { fn, where } for time that is waiting, not work (left out).
+ */
+export function summarizeProfile(file, n = 10, root, skip = []) {
   const p = JSON.parse(fs.readFileSync(file, 'utf8'));
   const dt = new Map();
   for (let i = 0; i < p.samples.length; i++) dt.set(p.samples[i], (dt.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
@@ -98,6 +101,7 @@ export function summarizeProfile(file, n = 10, root) {
     total += t;
     const js = cf.url ? cf.url.replace(/^file:\/\//, '') : '';
     const where = js ? originalLocation(js, cf.lineNumber, cf.columnNumber, root) ?? `${path.basename(js)}:${cf.lineNumber + 1}` : '';
+    if (skip.some((f) => f({ fn: name, where }))) continue;
     const key = `${name}\u0000${where}`;
     self.set(key, (self.get(key) ?? 0) + t);
   }

@@ -48,38 +48,50 @@ function table(head, rows, align) {
 
 /** Why a missed target is missed: what the profile and the code show (kept next to the live profile). */
 const LIMITS = {
-  ring: `Each insert or remove is about a dozen calls into \`GuestMemory\` (a region lookup per access, a
-page split per access, bounds checks against the cached channel size, a try/catch for unmapped
-memory) where the C ring is a \`memcpy\` of the header plus a few stores. The flat-buffer
-floor of the same algorithm in JavaScript (no regions, no pages) runs at about the C speed
-with the barrier, so the gap is the sparse, checked memory model, not the language. The hot
-path already reads the queue header in place when it lies in one written page (see the
-\`pageSpan\` fast path); going further means caching a channel's region and page in the
-channel, which changes how unmapping is detected.`,
-  dispatch: `Every channel_interrupt poll goes through \`VisorBus.armPoll\` → \`callDriver\` → \`Engine.within\`:
-it allocates a new timer, three closures, two frames, two events with template-string texts
-and data objects (\`call\` and \`return\`), runs the FNV checksum over their texts, and the
-channel guard (\`Emulator.prepareDeviceChannel\`) looks the device up by a \`"bus:dev"\` string
-key on every channel operation. The bare-clock floor in the same process does the same
-timer and the same empty \`signalremove\` and is several times faster; the difference is that
-per-poll bookkeeping (and the garbage-collector time it causes), which lives in
-src/emulator/visorbus/visorbus.ts and src/emulator/emulator.ts. Cheaper options there: keep a
-per-device frame and event text (they do not change between polls), pass the device to the
-guard instead of looking it up, and re-arm one timer object per device.`,
-  linear: `See the scaling table: the slope that exceeds 1.10 points at the phase that grows faster than
-the device count.`,
+  ring: `The C ring is one \`memcpy\` of the queue header, a \`memcpy\` of the signal and three stores.
+The TypeScript ring does the same steps through the emulator's memory model: guest memory is
+sparse (a region per channel, 4 KiB pages allocated on first write, every access checked
+against the mapping and the channel's cached size, \`UnmappedError\` turned into -EIO), and
+\`signalInsert\`/\`signalRemove\` also check for the channel's guard and observer hooks (unset here). The flat JS ring
+column shows what the algorithm alone costs in JavaScript in the same process; the rest of the
+gap is that memory model. The hot path already reads and updates the queue header in place
+when it lies in one written page of the channel's (cached) region and copies a signal without a
+temporary buffer; what remains (see the profile) is a call per step, the page and region checks
+and the copy through a page view. Going further would mean giving a channel a flat
+view of its own memory, which changes how unmapping and page allocation are observed.`,
+  dispatch: `Every channel_interrupt poll goes through \`VisorBus.armPoll\` → \`callDriver\` → \`Engine.within\`
+(src/emulator/visorbus/visorbus.ts): it allocates a new timer and closures, two frames, two
+events whose texts are built with template strings and whose data objects are new each time
+(\`call\` and \`return\`), runs the FNV trace checksum over those texts, and the channel guard
+(\`Emulator.prepareDeviceChannel\`, src/emulator/emulator.ts) looks the device up by a \`"bus:dev"\`
+string key on every channel operation. The floor in the same process runs the same timers on
+the same \`Clock\` and does the same empty \`signalremove\`, several times faster; the difference
+is this per-poll bookkeeping and the garbage-collector time it causes. Cheaper options there
+(not in this change: those files belong to the bus core): build a device's poll frame, event
+texts and data once per binding, let the guard hold the device instead of looking it up, and
+skip the guard's lookup when no device is paused.`,
+  linear: `Nothing in the polling path is worse than O(log n) per poll (timer heap, no scans); the growth of
+the cost per poll comes from the memory hierarchy: each poll touches the device object, its
+timer and closures, and its channel's queue header, which lives in its own 4 KiB page. At
+1,000 devices that working set fits in the caches; at 10,000 it does not, so the same work
+costs cache and TLB misses (see which functions grow: the ones that touch per-device memory),
+and the garbage collector marks a larger heap. Build time and memory per device stay flat.`,
   next: `A \`next\` runs the model in the worker thread until the next stop and then answers through the
-main thread; its cost is the model work of the stepped line (100 channel_interrupt polls for
-\`wait 1ms\` at 1,000 devices) plus two thread hops and the DAP round trip.`,
+main thread; its cost is the model work of the stepped line (about 100 channel_interrupt polls
+for \`wait 1ms\` at 1,000 devices) plus two thread hops and the DAP round trip. p99 is the slowest
+one or two of the samples, so it is where garbage-collector pauses and other processes on a
+shared machine show (compare the floor's p99 in the same run).`,
   variables: `The channel scopes are decoded from guest memory on each request (header, queue headers,
 pending signals) in the worker; the time is the number of requests (one per expanded
 variable) times a worker round trip.`,
   stepBack: `Step back re-executes the scenario from its start up to the earlier position (the model is
-deterministic; src/emulator/debug/worker/controller.ts \`backPlan\`/replay): its cost is a
-whole replay of every event so far (with the stop hook checking each one), so it grows
-with the history — it is the emulator's event rate, not the adapter, that sets it. Meeting
-50 ms after 100,000 events needs periodic checkpoints (a snapshot of guest memory pages and
-model state every N events) so that a step back replays at most N events.`,
+deterministic; src/emulator/debug/worker/controller.ts, \`backPlan\` and the replay): it builds a
+new emulator, runs every event so far again with the stop hook checking each one, and stops
+at the target. Its cost is therefore the whole history (here the topology build plus more than
+100,000 events), set by the emulator's event rate, not by the adapter. Meeting 50 ms after
+100,000 events needs checkpoints — a copy of the model state (guest memory pages, bus and
+driver state) every N events — so that a step back restores the nearest one and replays at
+most N events; or a much faster event path (see the dispatch figure).`,
   activation: `Most of activation is \`require\` of the bundle (parse and compile); the profile shows which
 modules' top-level code runs.`,
   vsix: `The VSIX carries dist/*.js and their source maps; the maps are most of the bytes.`,
@@ -97,10 +109,12 @@ function ringSection(r) {
     s.signalSize === 1024 ? '1 KiB' : `${s.signalSize} B`,
     `${rate(s.ts)}`,
     `${rate(s.c)}`,
-    ratio(s.ratio),
+    `**${ratio(s.ratio)}**`,
+    s.runs.map((x) => ratio(x.ratio)).join(', '),
     `${rate(s.cNoBarrier)}`,
     ratio(s.ratioNoBarrier),
-    s.runs.map((x) => ratio(x.ratio)).join(', '),
+    `${rate(s.flat)}`,
+    ratio(s.flatRatio),
   ]);
   return `## 1. Signal queue throughput
 
@@ -118,7 +132,12 @@ shown too, since a single-threaded emulator does not need one. C and TypeScript 
 ${g.sizes[0]?.runs.length ?? 0} times per size; each run is the median of 3 timed rounds, and the ratio is the median
 of the per-alternation ratios.${g.c?.available === false ? `\n\n> ${g.c.note}` : ''}
 
-${table(['Signal', 'TypeScript pairs/s', 'C pairs/s (mb)', 'Ratio', 'C pairs/s (no barrier)', 'Ratio', 'Ratios per alternation'], rows)}
+${table(['Signal', 'TypeScript pairs/s', 'C pairs/s (mb)', 'Ratio', 'Ratio per alternation', 'C pairs/s (no barrier)', 'Ratio', 'Flat JS ring pairs/s', 'Flat ÷ C (mb)'], rows)}
+
+The last two columns are a second reference from the TypeScript process: the same ring
+algorithm written directly on one flat \`Uint8Array\` (no regions, no 4 KiB pages, no channel
+object or bounds against a cached size). It separates what JavaScript costs from what the
+emulator's memory model costs.
 
 Reproduce one figure: \`node out/bench/ring.js 64\` and \`bench/c/ring.bin 64\` (after a bench run has built them).
 `;
@@ -343,12 +362,22 @@ function limitsSection(r) {
     out.push(`### ${t.name}: ${t.value} (goal ${t.target})`, '');
     if (LIMITS[key]) out.push(LIMITS[key], '');
     const p = prof[profFor[t.id]];
-    if (p?.top?.length) {
+    if (key === 'linear' && p?.rows?.length) {
+      out.push(`Profile (${p.what}; self time in ${p.unit}, ${int(p.from)} → ${int(p.to)} devices; all functions: ${f(p.totalSmall, 3)} → ${f(p.totalLarge, 3)}):`, '');
+      out.push(
+        table(
+          ['Function', 'Where', `${int(p.from)} devices`, `${int(p.to)} devices`, 'Growth'],
+          p.rows.map((x) => [`\`${x.fn}\``, x.where ? `\`${x.where}\`` : '', f(x.small, 3), f(x.large, 3), x.small >= 0.005 ? ratio(x.large / x.small) : '—']),
+          'llrrr',
+        ),
+        '',
+      );
+    } else if (p?.top?.length) {
       out.push(`Profile (${p.what}; self time, share of ${f(p.profiledMs, 0)} ms profiled):`, '');
       out.push(table(['Function', 'Where', 'Self'], p.top.map((x) => [`\`${x.fn}\``, x.where ? `\`${x.where}\`` : '', `${(x.share * 100).toFixed(1)} %`]), 'llr'), '');
     } else if (p?.error) out.push(`(profiling failed: ${p.error})`, '');
   }
-  out.push('Profiles are written to out/bench/prof/ (open them in Chrome DevTools or VS Code). Function names and lines refer to the bundles (out/bench/*.js, dist/worker.js).', '');
+  out.push('Profiles are written to out/bench/prof/ (open them in Chrome DevTools or VS Code); the locations above are mapped back to the TypeScript sources through the bundles\' source maps (the line where the function starts).', '');
   return out.join('\n');
 }
 
