@@ -57,7 +57,7 @@ export class InputDevice {
   /** Delivered events (the last 4096). */
   readonly events: InputEventRecord[] = [];
   readonly counts = { events: 0, keys: 0, releases: 0, buttons: 0, wheel: 0, moves: 0, syn: 0, ignored: 0 };
-  /** What a terminal reading this device would have received, as text. */
+  /** What a terminal reading this device would have received, as text (the last 4096 characters). */
   text = '';
   lastKey = '';
   registered = false;
@@ -168,6 +168,8 @@ export class InputDevice {
         let ch = this.shift > 0 ? m[1] : m[0];
         if (this.caps && /[a-z]/i.test(m[0])) ch = this.shift > 0 ? m[0] : m[1];
         this.text += ch;
+        // Bounded like the event log: a long session must not keep every key ever typed.
+        if (this.text.length > 2 * LOG_LIMIT) this.text = this.text.slice(-LOG_LIMIT);
       }
     }
   }
