@@ -8,6 +8,8 @@ import * as assert from 'node:assert/strict';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { flatness, runSoak } from './support/soakload';
+import { parseScenario } from '../../src/emulator/scenario/parser';
+import { newRun } from '../../src/emulator/host/scenariofile';
 
 describe('robust: soak (short)', function () {
   this.timeout(170000);
@@ -26,5 +28,22 @@ describe('robust: soak (short)', function () {
     const f = flatness(a.samples, 0.6);
     assert.ok(f.flat, f.why.join('; '));
     assert.ok(a.cycles > 500, `${a.cycles} workload cycles`);
+  });
+});
+
+describe('robust: found by the soak', function () {
+  this.timeout(60000);
+
+  it('a keyboard typed at for a long time keeps only the last 4096 characters of text', () => {
+    const chunk = 'abcdefghij'.repeat(10);
+    const lines = ['chipset init', 'bus create 1', 'device create 1:1 type=keyboard', 'input 1:1 open', 'wait 20ms'];
+    for (let i = 0; i < 120; i++) lines.push(`keyboard 1:1 type "${chunk}"`, 'wait 30ms');
+    const run = newRun(parseScenario(lines.join('\n') + '\n', path.join(os.tmpdir(), 'typing.visor')));
+    run.runToEnd();
+    assert.deepEqual(run.errors, []);
+    const text = String(run.allCounters()['input "visor Keyboard" text']);
+    assert.ok(text.length >= 4096 && text.length <= 8192, `${text.length} characters kept of 12,000 typed`);
+    assert.ok(text.endsWith(chunk), 'the most recent text is kept');
+    run.emu.shutdown();
   });
 });
