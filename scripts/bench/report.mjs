@@ -70,32 +70,62 @@ is this per-poll bookkeeping and the garbage-collector time it causes. Cheaper o
 (not in this change: those files belong to the bus core): build a device's poll frame, event
 texts and data once per binding, let the guard hold the device instead of looking it up, and
 skip the guard's lookup when no device is paused.`,
-  linear: `Nothing in the polling path is worse than O(log n) per poll (timer heap, no scans); the growth of
-the cost per poll comes from the memory hierarchy: each poll touches the device object, its
-timer and closures, and its channel's queue header, which lives in its own 4 KiB page. At
-1,000 devices that working set fits in the caches; at 10,000 it does not, so the same work
-costs cache and TLB misses (see which functions grow: the ones that touch per-device memory),
-and the garbage collector marks a larger heap. Build time and memory per device stay flat.`,
-  next: `A \`next\` runs the model in the worker thread until the next stop and then answers through the
+  linear: (r) => `Build time, heap, RSS and guest pages per device stay flat or fall; the cost that grows is
+the one of a poll. Nothing in the polling path is worse than O(log n) per poll (the timer
+heap; no scans — the per-signal region search and the quadratic region map were removed in
+this change); the growth comes from the memory hierarchy: each poll touches the device
+object, its timer and closures, its \`"bus:dev"\` map entry, and its channel's queue header,
+which lives in its own 4 KiB page. At 1,000 devices that working set fits in the caches; at
+10,000 it does not, so the same work costs cache and TLB misses — the functions that grow most
+in the table below are the ones that touch per-device memory (\`doRemove\` reading the queue
+header, the \`find\` of the channel guard), and the garbage collector marks a larger heap. The bare
+dispatch floor, which does nothing but the timer and the header read, grows with slope
+${f(r.emulator?.linearity?.floor)} over the same range on this machine, against ${f(r.emulator?.linearity?.run)} for the emulator${share(r.emulator?.linearity)}.`,
+  next: (r) => {
+    const st = r.adapter?.real?.stats?.next;
+    const over = r.adapter?.real?.over5?.next;
+    return `A \`next\` runs the model in the worker thread until the next stop and then answers through the
 main thread; its cost is the model work of the stepped line (about 100 channel_interrupt polls
-for \`wait 1ms\` at 1,000 devices) plus two thread hops and the DAP round trip. p99 is the slowest
-one or two of the samples, so it is where garbage-collector pauses and other processes on a
-shared machine show (compare the floor's p99 in the same run).`,
+for \`wait 1ms\` at 1,000 devices) plus two thread hops and the DAP round trip: median
+${f(st?.median)} ms, mean ${f(st?.mean)} ms${over !== undefined ? `, and ${over} of the ${st?.n} samples above 5 ms` : ''}${slowList(r.adapter?.real?.slowNext)}.
+Isolated slow steps among fast ones are what the first steps through not-yet-optimized code,
+garbage-collector pauses in the model worker and other processes on the cores look like; p99
+of 100 samples is the second-slowest one. Compare the floor's p99 in the same run.`;
+  },
   variables: `The channel scopes are decoded from guest memory on each request (header, queue headers,
 pending signals) in the worker; the time is the number of requests (one per expanded
 variable) times a worker round trip.`,
-  stepBack: `Step back re-executes the scenario from its start up to the earlier position (the model is
+  stepBack: (r) => {
+    const st = r.adapter?.real?.stats?.stepBack;
+    const ev = r.adapter?.real?.facts?.eventsBeforeStepBack;
+    const usPerEvent = st?.median && ev ? (st.median * 1000) / ev : undefined;
+    const emuRate = r.emulator?.throughput?.eventsPerSec;
+    return `Step back re-executes the scenario from its start up to the earlier position (the model is
 deterministic; src/emulator/debug/worker/controller.ts, \`backPlan\` and the replay): it builds a
 new emulator, runs every event so far again with the stop hook checking each one, and stops
-at the target. Its cost is therefore the whole history (here the topology build plus more than
-100,000 events), set by the emulator's event rate, not by the adapter. Meeting 50 ms after
-100,000 events needs checkpoints — a copy of the model state (guest memory pages, bus and
-driver state) every N events — so that a step back restores the nearest one and replays at
-most N events; or a much faster event path (see the dispatch figure).`,
+at the target. Its cost is therefore the whole history — here the topology build plus ${int(ev)} events,
+${usPerEvent ? `${f(usPerEvent)} µs per event of history` : 'all of it'}${emuRate ? ` (the emulator alone runs an event in ${f(1e6 / emuRate)} µs in figure 2)` : ''} — set by the
+emulator's event rate, not by the adapter. Meeting 50 ms after 100,000 events needs
+checkpoints — a copy of the model state (guest memory pages, bus and driver state) every N
+events — so that a step back restores the nearest one and replays at most N events; a faster
+event path (figure 2) only divides the cost, it does not stop it growing with the history.`;
+  },
   activation: `Most of activation is \`require\` of the bundle (parse and compile); the profile shows which
 modules' top-level code runs.`,
   vsix: `The VSIX carries dist/*.js and their source maps; the maps are most of the bytes.`,
 };
+
+function slowList(slow) {
+  if (!slow?.length) return '';
+  return ` (step ${slow.map((x) => `#${x.i}: ${f(x.ms, 1)} ms`).join(', ')})`;
+}
+
+/** ", so about N % of the growth per poll is the machine's" when both slopes exceed 1. */
+function share(L) {
+  if (!L || !(L.run > 1) || !(L.floor > 1)) return '';
+  const p = Math.min(1, (L.floor - 1) / (L.run - 1));
+  return `: about ${Math.round(p * 100)} % of the growth per poll happens without the emulator too`;
+}
 
 function targetsSection(r) {
   const rows = (r.targets ?? []).map((t) => [t.name, t.target, t.value, t.reference ?? '', met(t.met)]);
@@ -174,6 +204,7 @@ function emuSection(r) {
     per(s.buildCpuMs * 1000, s.devices),
     `${int(s.runMs)} (${int(s.runCpuMs)})`,
     per(s.runCpuMs * 1000, s.devices),
+    per(s.floorCpuMs * 1000, s.devices),
     mb(s.heapBytes),
     kb(s.heapBytes / s.devices),
     mb(s.rssBytes),
@@ -209,12 +240,12 @@ debugger's log (a poll is a \`call\` and a \`return\` event; an empty \`signalre
 
 ### Scaling
 
-${table(['Devices', 'Buses', 'Build + bind, wall (CPU) ms', 'CPU µs / device', '1 virtual s, wall (CPU) ms', 'CPU µs / device-second', 'Heap (MB)', 'Heap / device (KiB)', 'RSS (MB)', 'Guest pages (MB)', 'Guest pages / device (KiB)', 'Trace checksum across reps'], rows)}
+${table(['Devices', 'Buses', 'Build + bind, wall (CPU) ms', 'CPU µs / device', '1 virtual s, wall (CPU) ms', 'CPU µs / device-second', 'Floor CPU µs / device-second', 'Heap (MB)', 'Heap / device (KiB)', 'RSS (MB)', 'Guest pages (MB)', 'Guest pages / device (KiB)', 'Trace checksum across reps'], rows)}
 
 Build + bind is every line up to and including \`driver load\`; "1 virtual s" is the \`wait 1000ms\`
-line. Each is given as wall time and, in parentheses, the process's CPU time (user + system, all
-threads, so the garbage collector's helper threads count too); per-device costs and slopes use
-CPU time, which other processes on a shared machine do not inflate. Heap and RSS are the growth over the empty process after the build (after
+line. Each is given as wall time and, in parentheses, CPU time of the main thread (${e.throughput?.cpuClock ?? 'read from /proc/thread-self/schedstat'}):
+per-device costs and slopes use it, since neither other processes on a shared machine nor the
+garbage collector's helper threads inflate it (the main thread's own GC pauses do count). Heap and RSS are the growth over the empty process after the build (after
 \`gc()\`); guest pages are \`GuestMemory.residentBytes()\` (4 KiB pages actually written). Times are
 the median of ${e.scaling[0]?.reps ?? 1} runs per size.
 
@@ -224,7 +255,9 @@ the median of ${e.scaling[0]?.reps ?? 1} runs per size.
 ${int(L?.to)} devices — 1.00 means the cost per device stays flat, 2.00 would be quadratic; the
 target counts as met at ≤ 1.10 (at most ~26 % more per device over a tenfold growth).
 CPU time: build ${f(L?.build)}, one virtual second ${f(L?.run)}; memory: heap ${f(L?.heap)}, RSS ${f(L?.rss)}, guest pages ${f(L?.resident)}
-(wall time, for comparison: build ${f(L?.buildWall)}, one virtual second ${f(L?.runWall)}).
+(wall time, for comparison: build ${f(L?.buildWall)}, one virtual second ${f(L?.runWall)}). The dispatch floor — the same
+timers and empty \`signalremove\`s without the emulator around them, same process — has slope ${f(L?.floor)}
+over the same range: what the hardware alone adds as the working set outgrows the caches.
 
 Reproduce: \`node --expose-gc out/bench/emu.js 10000\` (one JSON line; \`--floor\` adds the floor, \`--profile FILE\`
 writes a CPU profile of the virtual second).
@@ -355,13 +388,19 @@ function limitsSection(r) {
   const prof = r.profiles ?? {};
   const profFor = { ring64: 'ring', ring1024: 'ring', dispatch: 'dispatch', linear: 'linear', next: 'adapter', variables: 'adapter', stepBack: 'adapter', activation: 'activation' };
   const seen = new Set();
+  const shownProfiles = new Map();
   for (const t of missed) {
     const key = t.id.startsWith('ring') ? 'ring' : t.id;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(`### ${t.name}: ${t.value} (goal ${t.target})`, '');
-    if (LIMITS[key]) out.push(LIMITS[key], '');
+    if (LIMITS[key]) out.push(typeof LIMITS[key] === 'function' ? LIMITS[key](r) : LIMITS[key], '');
     const p = prof[profFor[t.id]];
+    if (p && shownProfiles.has(profFor[t.id])) {
+      out.push(`Profile: the one under “${shownProfiles.get(profFor[t.id])}” above.`, '');
+      continue;
+    }
+    if (p) shownProfiles.set(profFor[t.id], t.name);
     if (key === 'linear' && p?.rows?.length) {
       out.push(`Profile (${p.what}; self time in ${p.unit}, ${int(p.from)} → ${int(p.to)} devices; all functions: ${f(p.totalSmall, 3)} → ${f(p.totalLarge, 3)}):`, '');
       out.push(
@@ -399,7 +438,7 @@ absolute times drift. No test asserts any timing.
 **Reproduce** from a fresh clone: \`npm ci && npm run bench\` (needs Node 20; gcc for the C reference,
 skipped with a note without it; no network). It builds the bundles (\`npm run build\`), bundles the
 harnesses in scripts/bench/ into out/bench/, compiles bench/c/ring.c, and packages the VSIX. This run took
-${f(r.durationSec, 0)} s${r.quick ? ' with `--quick` (smaller sizes and fewer samples: not the reference figures)' : ''}. Options: \`--quick\`, \`--skip-build\`, \`--only=ring,emu,dap,ext\`, \`--no-profile\`.
+${f(r.durationSec, 0)} s${r.quick ? ' with `--quick` (smaller sizes and fewer samples: not the reference figures)' : ''}. Options: \`--quick\`, \`--skip-build\`, \`--only=ring,emu,dap,ext\` (the other sections keep their last figures), \`--no-profile\`, \`--report-only\` (rewrite this file from bench/results.json).
 
 | Run | |
 |---|---|
@@ -458,11 +497,17 @@ function panel({ x0, y0, w, h, title, unit, series, anchorX }) {
     out.push(`<line x1="${x0}" x2="${x0 + w}" y1="${ly(t).toFixed(1)}" y2="${ly(t).toFixed(1)}" stroke="#ddd"/>`);
     out.push(`<text x="${x0 - 6}" y="${(ly(t) + 4).toFixed(1)}" text-anchor="end" font-size="11">${esc(fmtTick(t, unit))}</text>`);
   }
-  for (const t of xs) {
-    out.push(`<line x1="${lx(t).toFixed(1)}" x2="${lx(t).toFixed(1)}" y1="${y0}" y2="${y0 + h}" stroke="#eee"/>`);
-    out.push(`<text x="${lx(t).toFixed(1)}" y="${y0 + h + 16}" text-anchor="middle" font-size="11">${esc(t.toLocaleString('en-US'))}</text>`);
+  let lastLabel = -Infinity;
+  let row = 0;
+  for (const t of [...new Set(xs)].sort((a, b) => a - b)) {
+    const x = lx(t);
+    out.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${y0}" y2="${y0 + h}" stroke="#eee"/>`);
+    // labels closer than 36 px to the previous one go on a second row
+    row = x - lastLabel < 36 && row === 0 ? 1 : 0;
+    if (row === 0) lastLabel = x;
+    out.push(`<text x="${x.toFixed(1)}" y="${y0 + h + 16 + row * 12}" text-anchor="middle" font-size="11">${esc(t.toLocaleString('en-US'))}</text>`);
   }
-  out.push(`<text x="${x0 + w / 2}" y="${y0 + h + 34}" text-anchor="middle" font-size="12">devices (log scale)</text>`);
+  out.push(`<text x="${x0 + w / 2}" y="${y0 + h + 42}" text-anchor="middle" font-size="12">devices (log scale)</text>`);
   series.forEach((s, i) => {
     const pts = s.points.filter((p) => p[1] > 0);
     const anchor = pts.find((p) => p[0] === anchorX) ?? pts[pts.length - 1];
@@ -493,7 +538,7 @@ export function renderScalingSvg(scaling) {
     y0: 50,
     w: 340,
     h: 280,
-    title: 'CPU time',
+    title: 'Main-thread CPU time',
     unit: 'ms',
     anchorX,
     series: [
