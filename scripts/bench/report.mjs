@@ -70,17 +70,25 @@ is this per-poll bookkeeping and the garbage-collector time it causes. Cheaper o
 (not in this change: those files belong to the bus core): build a device's poll frame, event
 texts and data once per binding, let the guard hold the device instead of looking it up, and
 skip the guard's lookup when no device is paused.`,
-  linear: (r) => `Build time, heap, RSS and guest pages per device stay flat or fall; the cost that grows is
-the one of a poll. Nothing in the polling path is worse than O(log n) per poll (the timer
-heap; no scans — the per-signal region search and the quadratic region map were removed in
-this change); the growth comes from the memory hierarchy: each poll touches the device
-object, its timer and closures, its \`"bus:dev"\` map entry, and its channel's queue header,
-which lives in its own 4 KiB page. At 1,000 devices that working set fits in the caches; at
-10,000 it does not, so the same work costs cache and TLB misses — the functions that grow most
-in the table below are the ones that touch per-device memory (\`doRemove\` reading the queue
-header, the \`find\` of the channel guard), and the garbage collector marks a larger heap. The bare
-dispatch floor, which does nothing but the timer and the header read, grows with slope
-${f(r.emulator?.linearity?.floor)} over the same range on this machine, against ${f(r.emulator?.linearity?.run)} for the emulator${share(r.emulator?.linearity)}.`,
+  linear: (r) => {
+    const L = r.emulator?.linearity;
+    const at = (n) => r.emulator?.scaling?.find((x) => x.devices === n && !x.throughputRun);
+    const a = at(L?.from);
+    const b = at(L?.to);
+    return `Build time, heap, RSS and guest pages per device stay flat or fall; the cost that grows is
+the one of a poll (CPU µs per device-second in the scaling table). No step of the polling path
+scans the devices — the timer heap is O(log n), and this change removed the per-signal region
+search and the quadratic region map — yet the same poll costs more at ${int(L?.to)} devices. The functions
+that grow most in the table below are the ones that touch per-device memory: \`doRemove\` reading
+the channel's queue header (each channel's header is in its own 4 KiB page), the channel guard's
+\`find\` of the device by its \`"bus:dev"\` key, the poll closure and timer — and the garbage
+collector, which marks a ${mb(b?.heapBytes)} MB heap instead of ${mb(a?.heapBytes)} MB. That is the signature of cache and TLB
+misses once the per-device state (about ${kb(b ? b.heapBytes / b.devices : undefined)} KiB of heap per device, in many small
+objects spread over the heap) no longer fits the caches. The bare dispatch floor, whose
+working set is only the timers and the queue-header pages, has slope ${f(L?.floor)} over the same range,
+against ${f(L?.run)} for the emulator${share(L)}. Fewer objects per poll (see the dispatch target) would cut both
+the misses and the GC work.`;
+  },
   next: (r) => {
     const st = r.adapter?.real?.stats?.next;
     const over = r.adapter?.real?.over5?.next;
