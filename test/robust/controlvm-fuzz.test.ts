@@ -12,7 +12,7 @@ import { Emulator } from '../../src/emulator/emulator';
 import { CONTROLVM_ID, ControlvmMessage, FLAG, MSG, SEGMENT_STATE } from '../../src/emulator/protocol/controlvm';
 import { CONTROLVM_QUEUE } from '../../src/emulator/protocol/layout';
 import { GUIDS, guidToBytes } from '../../src/emulator/protocol/guid';
-import { CONTROLVM_ADDR, PAYLOAD_OFFSET, SentMessage } from '../../src/emulator/backend/commandpartition';
+import { CONTROLVM_ADDR, PAYLOAD_OFFSET, SENT_HISTORY, SentMessage } from '../../src/emulator/backend/commandpartition';
 import { initDeviceChannel } from '../../src/emulator/backend/channelinit';
 import { ALLOWED_STATUSES, ROBUST_GUID, SEED, channelLeaks, makeEmulator, makeRun, newDriverLog, robustDriver, treeProblems } from './support/harness';
 
@@ -203,6 +203,14 @@ describe('robust: controlvm messages', function () {
     assert.equal(quiet.rec.responses.length, 0, 'the refusal of a payload over 128 KiB follows response_expected too');
   });
 
+  it('found by the soak: the Command partition remembers a bounded number of sent messages', () => {
+    const f = fixture();
+    for (let i = 0; i < SENT_HISTORY + 1000; i++) deliver(f, f.emu.cp.message(CONTROLVM_ID.CHIPSET_READY).bytes);
+    assert.equal(f.emu.cp.sent.size, SENT_HISTORY);
+    const last = f.sent[f.sent.length - 1];
+    assert.equal(last.rec.responses.length, 1, 'recent messages still get their answers');
+  });
+
   it('a full EVENT queue of messages in one poll is processed in order, one ACK each', () => {
     const f = fixture();
     const before = f.emu.chipset.stats.acks;
@@ -257,6 +265,22 @@ describe('robust: controlvm messages', function () {
       assert.deepEqual(counts, [1, 1, 0, 1, 2, 1, 0, 0]);
       const last = [...run.emu.cp.sent.values()].pop()!;
       assert.equal(last.responses[0].completionStatus, 19, 'the last create fails with ENODEV: bus 3 is gone');
+    });
+
+    it('found by the soak: hot-plug churn reuses the channel space instead of running into the DMA area', () => {
+      // 600 × 16 MiB is more than the 7.75 GiB between the first channel and the DMA area.
+      const churn = Array.from({ length: 600 }, () => `device create 1:5 type=${ROBUST_GUID} bytes=16M\ndevice destroy 1:5`).join('\n');
+      const { run } = makeRun(`bus create 1\ndevice create 1:0 type=${ROBUST_GUID}\n${churn}\n`, { robustdrv: () => robustDriver(newDriverLog(), { poll: true }) });
+      run.emu.kernel.allocDma(4096); // something lives at the start of the DMA area
+      const addrs = new Set<number>();
+      while (!run.done) {
+        run.step();
+        const bd = run.emu.backendDevices.get('1:5');
+        if (bd) addrs.add(bd.physaddr);
+      }
+      assert.deepEqual(run.errors, []);
+      assert.equal(addrs.size, 1, 'every re-created device gets the space its predecessor gave back');
+      assert.deepEqual(channelLeaks(run.emu), []);
     });
 
     it('every step leaves a consistent tree and no leaked or missing channel', () => {
