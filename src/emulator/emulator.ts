@@ -158,8 +158,10 @@ export class Emulator {
   /** Guest-side channel of a device: pause guard and channel-operation events. */
   private prepareDeviceChannel(ch: VisorChannel, busNo: number, devNo: number): void {
     const name = `vbus${busNo}:dev${devNo}`;
+    let owner: BusDevice | undefined; // the device this channel belongs to, found on first use
     ch.guard = () => {
-      const d = this.bus.find(busNo, devNo);
+      owner ??= this.bus.find(busNo, devNo);
+      const d = owner;
       if (d && d.paused && d.driver && this.inDriverCallback(d)) return `${d.driver.name} touched the channel of ${name} while paused`;
       return undefined;
     };
@@ -283,7 +285,7 @@ export class Emulator {
         return cond();
       }
       clock.jiffies = t.due;
-      this.engine.within({ kind: 'timer', name: t.label, thread: t.thread }, t.fn);
+      this.engine.within((t.frame ??= { kind: 'timer', name: t.label, thread: t.thread }), t.fn);
     }
     return true;
   }

@@ -14,6 +14,8 @@ export interface Timer {
   label: string;
   fn: () => void;
   cancelled: boolean;
+  /** The frame the run loop shows while `fn` runs (built once per timer). */
+  frame?: { kind: 'timer'; name: string; thread: number };
 }
 
 export class Clock {
@@ -36,6 +38,18 @@ export class Clock {
   /** Arm a one-shot timer `delay` jiffies from now. */
   schedule(delay: number, thread: number, label: string, fn: () => void): Timer {
     const t: Timer = { due: this.jiffies + Math.max(0, delay), seq: this.seq++, thread, label, fn, cancelled: false };
+    this.push(t);
+    return t;
+  }
+
+  /**
+   * Arm a timer again `delay` jiffies from now, reusing its object (a periodic poll that
+   * re-arms itself after each run). It must not be pending.
+   */
+  rearm(t: Timer, delay: number): Timer {
+    t.due = this.jiffies + Math.max(0, delay);
+    t.seq = this.seq++;
+    t.cancelled = false;
     this.push(t);
     return t;
   }

@@ -34,8 +34,8 @@ export class Engine {
     return this.clock.jiffies;
   }
 
-  emit(kind: EventKind, subject: string, text: string, data?: Record<string, string | number | boolean>): EmuEvent {
-    return this.log.emit(this.clock.jiffies, kind, this.log.currentThread(), subject, text, data);
+  emit(kind: EventKind, subject: string, text: string, data?: Record<string, string | number | boolean>, signature?: number): EmuEvent {
+    return this.log.emit(this.clock.jiffies, kind, this.log.currentThread(), subject, text, data, signature);
   }
 
   within<T>(frame: Frame, fn: () => T): T {

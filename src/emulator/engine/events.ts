@@ -71,6 +71,32 @@ export interface Frame {
 
 export type StopHook = (ev: EmuEvent, frames: readonly Frame[]) => void;
 
+/** Fold a 32-bit value into the running trace checksum (FNV-1a step on a whole word). */
+function mix(h: number, v: number): number {
+  return Math.imul(h ^ (v >>> 0), 0x01000193) >>> 0;
+}
+
+/** Each event kind as a number in the checksum. */
+const KIND_CODE: Readonly<Record<EventKind, number>> = {
+  step: 1,
+  controlvm: 2,
+  ack: 3,
+  response: 4,
+  call: 5,
+  return: 6,
+  complete: 7,
+  channel: 8,
+  uevent: 9,
+  log: 10,
+  error: 11,
+  backend: 12,
+};
+
+/** The part of the trace checksum an event's subject and text contribute. */
+export function eventSignature(subject: string, text: string): number {
+  return mix(fnv(0x811c9dc5, subject), fnv(0x811c9dc5, text));
+}
+
 /** FNV-1a over a string, folded into a running 32-bit hash. */
 function fnv(h: number, s: string): number {
   for (let i = 0; i < s.length; i++) {
@@ -103,6 +129,19 @@ export class EventLog {
     this.ringSize = opts.ringSize ?? 4096;
   }
 
+  /** FNV-1a of strings seen before: most event texts repeat (polls, queue operations). */
+  private readonly hashes = new Map<string, number>();
+
+  private hashOf(str: string): number {
+    let h = this.hashes.get(str);
+    if (h === undefined) {
+      h = fnv(0x811c9dc5, str);
+      if (this.hashes.size >= 65536) this.hashes.clear();
+      this.hashes.set(str, h);
+    }
+    return h;
+  }
+
   onEvent(fn: (ev: EmuEvent) => void): () => void {
     this.listeners.push(fn);
     return () => {
@@ -117,12 +156,12 @@ export class EventLog {
     subject: string,
     text: string,
     data?: Record<string, string | number | boolean>,
+    /** `eventSignature(subject, text)`, when the caller keeps it (hot paths emit the same texts again and again). */
+    signature?: number,
   ): EmuEvent {
     const ev: EmuEvent = { n: ++this.count, jiffies, kind, thread, subject, text, data };
-    let h = fnv(this.checksum, kind);
-    h = fnv(h, subject);
-    h = fnv(h, text);
-    this.checksum = fnv(h, String(jiffies));
+    const sig = signature ?? mix(this.hashOf(subject), this.hashOf(text));
+    this.checksum = mix(mix(mix(this.checksum, KIND_CODE[kind]), sig), jiffies);
     if (this.keepAll || this.kept.length < this.ringSize) this.kept.push(ev);
     else this.kept[(ev.n - 1) % this.ringSize] = ev;
     for (const l of this.listeners) l(ev);

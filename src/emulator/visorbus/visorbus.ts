@@ -6,13 +6,40 @@
  * debugger can stop in it.
  */
 import { Engine } from '../engine/engine';
-import { THREAD } from '../engine/events';
+import { THREAD, eventSignature } from '../engine/events';
 import { EBUSY, EINVAL, ENOENT, errnoName } from '../protocol/errno';
 import { GUIDS, bytesToGuid, guidToBytes } from '../protocol/guid';
 import { VBUS, VISOR_CHANNEL_SIGNATURE } from '../protocol/layout';
 import { VisorChannel } from '../visorchannel/visorchannel';
 import { ChannelTypeDescriptor, GuestKernel, VisorDriver } from './driver';
-import { BusDevice, DeviceHooks } from './visordevice';
+import { BusDevice, CallSite, DeviceHooks } from './visordevice';
+
+function callSite(d: BusDevice, driver: string, callback: string, thread: number): CallSite {
+  const last = d.lastSite;
+  if (last && last.driver === driver && last.callback === callback && last.thread === thread) return last;
+  const key = `${driver}\0${callback}\0${thread}`;
+  let site = d.callSites.get(key);
+  if (!site) {
+    const callText = `${driver}.${callback}(${d.name})`;
+    const callData = { driver, callback, device: d.id };
+    const returnText0 = `${callText} returned 0`;
+    site = {
+      driver,
+      callback,
+      thread,
+      frame: { kind: 'driver', name: callText, thread, device: d.id, driver, callback },
+      callText,
+      callData,
+      callSig: eventSignature(d.name, callText),
+      returnText0,
+      returnData0: { ...callData, result: 0 },
+      returnSig0: eventSignature(d.name, returnText0),
+    };
+    d.callSites.set(key, site);
+  }
+  d.lastSite = site;
+  return site;
+}
 
 /** DEVPATH of a uevent: the sysfs path without /sys. */
 function devpath(d: BusDevice): string {
@@ -217,32 +244,37 @@ export class VisorBus {
   callDriver(d: BusDevice, callback: string, fn: () => number | void, quiet = false): number {
     const drv = d.driver!;
     const thread = callback === 'channel_interrupt' || quiet ? THREAD.busPoll(d.busNo) : this.engine.log.currentThread();
-    return this.engine.within(
-      { kind: 'driver', name: `${drv.name}.${callback}(${d.name})`, thread, device: d.id, driver: drv.name, callback },
-      () => {
-        if (!quiet) this.engine.emit('call', d.name, `${drv.name}.${callback}(${d.name})`, { driver: drv.name, callback, device: d.id });
-        let rc: number;
-        try {
-          const r: unknown = fn();
-          rc = typeof r === 'number' ? r : 0;
-          if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof (r as { then?: unknown }).then === 'function') {
-            // An async callback: the kernel's callbacks are synchronous, so whatever it does
-            // later is not part of this call. Keep a later rejection from killing the process.
-            Promise.resolve(r).catch(() => undefined);
-            const text = `${drv.name}.${callback}(${d.name}) returned a Promise: visorbus callbacks are synchronous, so its result and any later failure are ignored`;
-            this.engine.emit('error', d.name, text, { category: 'driver', driver: drv.name, callback, device: d.id });
-            this.engine.klog('err', `${drv.name} ${d.name}`, `${callback}() returned a Promise (visorbus callbacks are synchronous)`);
-          }
-        } catch (e) {
-          const ex = new DriverException(drv.name, callback, d.name, e);
-          this.engine.emit('error', d.name, ex.message, { category: 'exception', driver: drv.name, callback, device: d.id });
-          this.engine.klog('err', `${drv.name} ${d.name}`, `${callback}() threw: ${thrownText(e)}`);
-          rc = -EINVAL;
+    const site = callSite(d, drv.name, callback, thread);
+    const log = this.engine.log;
+    log.push(site.frame);
+    try {
+      if (!quiet) this.engine.emit('call', d.name, site.callText, site.callData, site.callSig);
+      let rc: number;
+      try {
+        const r: unknown = fn();
+        rc = typeof r === 'number' ? r : 0;
+        if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof (r as { then?: unknown }).then === 'function') {
+          // An async callback: the kernel's callbacks are synchronous, so whatever it does
+          // later is not part of this call. Keep a later rejection from killing the process.
+          Promise.resolve(r).catch(() => undefined);
+          const text = `${site.callText} returned a Promise: visorbus callbacks are synchronous, so its result and any later failure are ignored`;
+          this.engine.emit('error', d.name, text, { category: 'driver', driver: drv.name, callback, device: d.id });
+          this.engine.klog('err', `${drv.name} ${d.name}`, `${callback}() returned a Promise (visorbus callbacks are synchronous)`);
         }
-        if (!quiet) this.engine.emit('return', d.name, `${drv.name}.${callback}(${d.name}) returned ${rc}`, { driver: drv.name, callback, device: d.id, result: rc });
-        return rc;
-      },
-    );
+      } catch (e) {
+        const ex = new DriverException(drv.name, callback, d.name, e);
+        this.engine.emit('error', d.name, ex.message, { category: 'exception', driver: drv.name, callback, device: d.id });
+        this.engine.klog('err', `${drv.name} ${d.name}`, `${callback}() threw: ${thrownText(e)}`);
+        rc = -EINVAL;
+      }
+      if (!quiet) {
+        if (rc === 0) this.engine.emit('return', d.name, site.returnText0, site.returnData0, site.returnSig0);
+        else this.engine.emit('return', d.name, `${site.callText} returned ${rc}`, { ...site.callData, result: rc });
+      }
+      return rc;
+    } finally {
+      log.pop();
+    }
   }
 
   private unbind(d: BusDevice): void {
@@ -386,12 +418,17 @@ export class VisorBus {
   }
 
   private armPoll(d: BusDevice): void {
-    d.timer = this.engine.clock.schedule(this.pollJiffies, THREAD.busPoll(d.busNo), d.name, () => {
-      const drv = d.driver;
-      if (!d.timerActive || !drv?.channelInterrupt) return;
-      this.callDriver(d, 'channel_interrupt', () => drv.channelInterrupt!(d));
-      if (d.timerActive) this.armPoll(d);
-    });
+    d.timer = this.engine.clock.schedule(this.pollJiffies, THREAD.busPoll(d.busNo), d.name, (d.pollFn ??= () => this.poll(d)));
+  }
+
+  /** One channel_interrupt, then the same timer again 10 jiffies after the end of the callback. */
+  private poll(d: BusDevice): void {
+    const drv = d.driver;
+    if (!d.timerActive || !drv?.channelInterrupt) return;
+    const t = d.timer;
+    this.callDriver(d, 'channel_interrupt', (d.pollCall ??= () => d.driver?.channelInterrupt?.(d)));
+    // A driver that disabled and re-enabled polling inside the callback already armed a new timer.
+    if (d.timerActive && d.timer === t && t) this.engine.clock.rearm(t, this.pollJiffies);
   }
 
   // ---- vbus client info (§5.10) ----------------------------------------------------------

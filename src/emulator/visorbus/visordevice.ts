@@ -4,6 +4,7 @@
  * (created, pending header, pausing/resuming, polling timer) exactly as the kernel does.
  */
 import type { Timer } from '../engine/clock';
+import type { Frame } from '../engine/events';
 import type { ControlvmMessage } from '../protocol/controlvm';
 import { BUS_ROOT_DEVICE } from '../protocol/controlvm';
 import type { VisorChannel } from '../visorchannel/visorchannel';
@@ -13,6 +14,20 @@ export interface DeviceHooks {
   enableInterrupts(dev: BusDevice): number;
   disableInterrupts(dev: BusDevice): void;
   log(dev: BusDevice, level: 'info' | 'warn' | 'err', text: string): void;
+}
+
+/** The frame and event texts of one driver callback on one device, built once. */
+export interface CallSite {
+  driver: string;
+  callback: string;
+  thread: number;
+  frame: Frame;
+  callText: string;
+  callData: Record<string, string | number>;
+  callSig: number;
+  returnText0: string;
+  returnData0: Record<string, string | number>;
+  returnSig0: number;
 }
 
 export class BusDevice implements VisorDevice {
@@ -31,6 +46,13 @@ export class BusDevice implements VisorDevice {
   typeIndex = -1;
   timer: Timer | undefined;
   timerActive = false;
+  /** The poll timer's function and the channel_interrupt call, built once per device. */
+  pollFn: (() => void) | undefined;
+  pollCall: (() => void) | undefined;
+  /** Frames and event texts of driver callbacks (see VisorBus.callDriver), built once. */
+  readonly callSites = new Map<string, CallSite>();
+  /** The call site used last (a polled device calls the same one over and over). */
+  lastSite: CallSite | undefined;
   /** Bus only: partition name and GUID set by BUS_CONFIGURE. */
   partitionName: string | null = null;
   partitionGuidRaw: Uint8Array = new Uint8Array(16);
