@@ -1,5 +1,6 @@
 // The whole test suite, in order: lint, type-check, bundles, unit tests, CLI tests,
-// DAP tests (adapter as a separate process), the VSIX, and the tests in a real VS Code.
+// DAP tests (adapter as a separate process), robustness (fixed-seed fuzzing, fault
+// injection, a short soak), the VSIX, and the tests in a real VS Code.
 // Every step runs even when an earlier one failed; the exit code says whether all passed.
 import { spawnSync } from 'node:child_process';
 
@@ -11,6 +12,7 @@ const steps = [
   ['unit tests', 'npx', ['mocha', '--config', 'test/unit/.mocharc.json']],
   ['CLI tests', 'npx', ['mocha', '--config', 'test/cli/.mocharc.json']],
   ['DAP tests', 'npx', ['mocha', '--config', 'test/dap/.mocharc.json']],
+  ['robustness tests', 'npx', ['mocha', '--config', 'test/robust/.mocharc.json']],
   ['VSIX', 'npm', ['run', 'package']],
   ['VS Code end-to-end tests', 'npm', ['run', 'test:e2e']],
 ];
