@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { makeRun, runAll, runSteps, testDriver, TEST_GUID, Recorder } from './support/testdriver';
+import { makeRun, runAll, runSteps, testDriver, TEST_GUID, Recorder } from './helpers/testdriver';
 import { ScenarioRun } from '../../src/emulator/scenario/runner';
 
 const T = TEST_GUID;

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { runAll, testDriver, TEST_GUID, Recorder } from './support/testdriver';
+import { runAll, testDriver, TEST_GUID, Recorder } from './helpers/testdriver';
 import { ScenarioRun } from '../../src/emulator/scenario/runner';
 import { CONTROLVM_ID, ControlvmMessage, MSG } from '../../src/emulator/protocol/controlvm';
 import { CONTROLVM_CHANNEL } from '../../src/emulator/protocol/layout';
