@@ -9,7 +9,7 @@ const steps = [
   ['type-check', 'npx', ['tsc', '-p', '.', '--noEmit']],
   ['build', 'node', ['scripts/build.mjs']],
   // out/src and out/test are emptied first so a test deleted from test/ cannot linger compiled.
-  ['compile tests', 'node', ['-e', "for (const d of ['out/src', 'out/test']) require('fs').rmSync(d, { recursive: true, force: true })"]],
+  ['clean out/', 'node', ['-e', "for (const d of ['out/src', 'out/test']) require('fs').rmSync(d, { recursive: true, force: true })"]],
   ['compile tests', 'npx', ['tsc', '-p', '.', '--outDir', 'out']],
   ['unit tests', 'npx', ['mocha', '--config', 'test/unit/.mocharc.json']],
   ['CLI tests', 'npx', ['mocha', '--config', 'test/cli/.mocharc.json']],
