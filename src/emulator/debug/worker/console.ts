@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import type { Controller } from './controller';
-import { UserError } from './controller';
+import { UserError } from './stopstate';
 import { channelTarget, hexRef, parseDeviceId, queuesOf } from './decode';
 import { evaluate, formatValue, parseExpression } from './expr';
 import { parseScenario, COMMANDS } from '../../scenario/parser';

@@ -31,67 +31,17 @@ import {
   parseFunctionName,
   parseOptions,
 } from './breakpoints';
-import { JsFrame, Loc, Sources, captureJsStack, classify, forgetFiles, functionLocation, locateModelFrames, selfFile, throwLocation } from './stack';
+import { Loc, Sources, captureJsStack, classify, forgetFiles, functionLocation, locateModelFrames, selfFile, throwLocation } from './stack';
 import { Inspector } from './inspect';
 import { Views } from './views';
 import { ReplConsole } from './console';
-import { hexRef, parseDeviceId } from './decode';
-
-/** A position in the history: event n, and w memory writes after it (w = 0: at the event). */
-export interface Pos {
-  n: number;
-  w: number;
-}
-
-export function posCmp(a: Pos, b: Pos): number {
-  return a.n !== b.n ? a.n - b.n : a.w - b.w;
-}
-
-/** A request answered with an error (showUser: a person must see it). */
-export class UserError extends Error {
-  constructor(
-    message: string,
-    readonly showUser = false,
-  ) {
-    super(message);
-  }
-}
+import { parseDeviceId } from './decode';
+import { Level, Mode, Pos, StopInfo, StopState, UserError, posCmp } from './stopstate';
+import { Output } from './output';
 
 /** Thrown through the model to abandon a run (restart, step back); never an Error, never caught by the model on purpose. */
 class AbortRun {
   constructor(readonly plan: RunPlan) {}
-}
-
-interface ExceptionInfo {
-  id: string;
-  description: string;
-  message: string;
-  typeName: string;
-  stack?: string;
-  throwLoc?: Loc;
-}
-
-export interface StopInfo {
-  reason: string;
-  description: string;
-  text?: string;
-  hitBreakpointIds?: number[];
-  exception?: ExceptionInfo;
-}
-
-export type Level = { kind: 'line' } | { kind: 'driver'; act: Frame; callN: number };
-
-export interface StopState extends StopInfo {
-  id: number;
-  pos: Pos;
-  ev?: EmuEvent;
-  frames: Frame[];
-  js: JsFrame[];
-  threadId: number;
-  level: Level;
-  /** The driver callback the stop is in (also at its return), for stepping back inside it. */
-  activation?: { act: Frame; callN: number };
-  topLevel: boolean;
 }
 
 /** A frame as the client sees it. */
@@ -106,12 +56,6 @@ export interface PFrame {
   scenarioLine?: number;
   label?: boolean;
 }
-
-type Mode =
-  | { kind: 'continue' }
-  | { kind: 'entry' }
-  | { kind: 'free' }
-  | { kind: 'step'; pred: (ev: EmuEvent, frames: readonly Frame[]) => boolean };
 
 type Finder =
   | { kind: 'event' }
@@ -174,6 +118,7 @@ export class Controller {
   readonly inspector: Inspector;
   readonly views: Views;
   readonly repl: ReplConsole;
+  readonly out: Output;
 
   // ---- breakpoints ----------------------------------------------------------------------
   lineBps: LineBp[] = [];
@@ -204,18 +149,10 @@ export class Controller {
   private readonly visited = new Map<string, number>();
   private buildEvents = 0;
   private sentThreads = new Set<number>();
-  private detached = false;
-
-  // ---- output and views -----------------------------------------------------------------
-  private out: { category: string; output: string; line?: number }[] = [];
-  private lastFlush = 0;
-  private eventTick = 0;
-  private topologyDirty = false;
-  private lastChanged = 0;
-  private progress: { id: string; started: number; shown: boolean; title: string; last: number } | undefined;
-  private progressSeq = 0;
+  detached = false;
 
   constructor(readonly link: Link) {
+    this.out = new Output(this);
     this.inspector = new Inspector(this);
     this.views = new Views(this);
     this.repl = new ReplConsole(this);
@@ -401,8 +338,8 @@ export class Controller {
     if (this.run) throw new UserError('a scenario is already running in this session (use restart)');
     const scenario = this.readScenario(opts);
     this.buildRun({ build: true, fresh: { opts, scenario } });
-    for (const d of scenario.diagnostics) if (d.severity === 'warning') this.output('console', `${formatDiagnostic(d)}\n`);
-    this.flushOutput();
+    for (const d of scenario.diagnostics) if (d.severity === 'warning') this.out.output('console', `${formatDiagnostic(d)}\n`);
+    this.out.flushOutput();
     return { scenario: scenario.file, steps: scenario.steps.length };
   }
 
@@ -459,7 +396,7 @@ export class Controller {
     const emu = run.emu;
     emu.engine.log.hook = (ev, frames) => this.onEvent(ev, frames);
     emu.memory.setWriteWatcher((addr, len) => this.onWrite(addr, len));
-    emu.onChanged(() => (this.topologyDirty = true));
+    emu.onChanged(() => this.out.topologyChanged());
     this.passive++;
     try {
       for (const d of opts.drivers ?? []) {
@@ -512,7 +449,7 @@ export class Controller {
         if (img.content === undefined) fs.rmSync(img.file, { force: true });
         else fs.writeFileSync(img.file, img.content);
       } catch (e) {
-        this.output('stderr', `Could not restore disk image ${img.file} for the replay (${(e as Error).message}); the replay may differ.\n`);
+        this.out.output('stderr', `Could not restore disk image ${img.file} for the replay (${(e as Error).message}); the replay may differ.\n`);
       }
     }
   }
@@ -544,7 +481,7 @@ export class Controller {
     this.journal = [];
     this.visited.clear();
     const plan: RunPlan = { build: true, fresh: { opts, scenario }, mode: opts.stopOnEntry ? { kind: 'entry' } : { kind: 'continue' } };
-    this.output('console', `Restarting ${path.basename(scenario.file)}\n`);
+    this.out.output('console', `Restarting ${path.basename(scenario.file)}\n`);
     if (ctx === 'running') {
       this.abortAfterDrain = plan;
       return undefined;
@@ -586,7 +523,7 @@ export class Controller {
       try {
         if (plan.build) this.buildRun(plan);
         if (plan.mode) this.mode = plan.mode;
-        if (plan.replay) this.startProgress(plan.replay.label);
+        if (plan.replay) this.out.startProgress(plan.replay.label);
         plan = undefined as unknown as RunPlan;
         this.setState('running');
         const run = this.run!;
@@ -607,9 +544,9 @@ export class Controller {
   }
 
   private endOfRun(): void {
-    this.endProgress();
+    this.out.endProgress();
     if (this.replay) {
-      this.output('stderr', `The replay ended before reaching its target (event ${this.replay.phase === 'goto' ? this.replay.target.n : this.replay.limit.n}): the run is not deterministic.\n`);
+      this.out.output('stderr', `The replay ended before reaching its target (event ${this.replay.phase === 'goto' ? this.replay.target.n : this.replay.limit.n}): the run is not deterministic.\n`);
       this.replay = undefined;
     }
     const run = this.run!;
@@ -622,19 +559,19 @@ export class Controller {
     ];
     for (const r of failed) lines.push(`${r.file}:${r.line}:${r.column}: expect failed: ${r.subject} ${r.op} ${r.expected} (actual: ${r.actual})`);
     for (const e of run.errors) lines.push(`${e.file}:${e.line}:${e.column}: error: ${e.message}`);
-    this.output(bad ? 'stderr' : 'console', lines.join('\n') + '\n');
-    this.flushOutput();
+    this.out.output(bad ? 'stderr' : 'console', lines.join('\n') + '\n');
+    this.out.flushOutput();
     this.setState('ended');
-    this.changed('terminated');
+    this.out.changed('terminated');
     this.link.event('visorbus/ended', { exitCode: bad ? 1 : 0 });
   }
 
   /** Something escaped the model that is not a driver's doing: report it and stop at the top level. */
   private fault(e: unknown): void {
-    this.endProgress();
+    this.out.endProgress();
     const message = e instanceof Error ? e.message : String(e);
     const stack = e instanceof Error ? e.stack : undefined;
-    this.output('stderr', `Internal error in the emulator: ${stack ?? message}\n`);
+    this.out.output('stderr', `Internal error in the emulator: ${stack ?? message}\n`);
     if (!this.run) return;
     this.faults++;
     const step = this.run.scenario.steps[Math.max(0, this.run.index - 1)];
@@ -673,7 +610,7 @@ export class Controller {
     const key = `own:${e instanceof Error ? e.message : String(e)}`;
     if (this.warned.has(key)) return;
     this.warned.add(key);
-    this.output('stderr', `Internal error in the debug adapter (the run goes on): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    this.out.output('stderr', `Internal error in the debug adapter (the run goes on): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   }
 
   private eventBoundary(ev: EmuEvent, frames: readonly Frame[]): void {
@@ -687,7 +624,7 @@ export class Controller {
     }
     if (ev.kind === 'call') this.callNs.set(frames[frames.length - 1], ev.n);
     if (this.replay) return this.replayEvent(ev, frames);
-    if ((++this.eventTick & 255) === 0) this.tick();
+    if ((this.out.countEvent() & 255) === 0) this.out.tick();
     if (this.link.pending()) this.drainRunning();
     if (this.abortAfterDrain) {
       const plan = this.abortAfterDrain;
@@ -707,12 +644,12 @@ export class Controller {
     }
     if (this.replay) return;
     const line = frames.length && frames[0].kind === 'scenario' ? frames[0].line : undefined;
-    if (this.opts?.trace) this.output('console', `${formatEvent(ev, this.run!.emu.engine.clock.hz)}  [${threadName(ev.thread)}]\n`, line);
+    if (this.opts?.trace) this.out.output('console', `${formatEvent(ev, this.run!.emu.engine.clock.hz)}  [${threadName(ev.thread)}]\n`, line);
     if (ev.data && typeof ev.data.level === 'string') {
       const lines = this.run!.emu.engine.klogLines;
       const text = lines[lines.length - 1];
-      if (text !== undefined) this.output(ev.data.level === 'err' ? 'stderr' : 'stdout', text + '\n', line);
-    } else if (ev.kind === 'uevent') this.output('console', `uevent: ${ev.text}\n`, line);
+      if (text !== undefined) this.out.output(ev.data.level === 'err' ? 'stderr' : 'stdout', text + '\n', line);
+    } else if (ev.kind === 'uevent') this.out.output('console', `uevent: ${ev.text}\n`, line);
   }
 
   /** Record what a driver throws (its stack shows the throwing line); the model itself catches it. */
@@ -898,7 +835,7 @@ export class Controller {
         const key = `${bp.id ?? 'x'}:${bp.conditionText}`;
         if (!silent && !this.warned.has(key)) {
           this.warned.add(key);
-          this.output('stderr', `Breakpoint condition '${bp.conditionText}' could not be evaluated here (${(e as Error).message}); it counts as false.\n`);
+          this.out.output('stderr', `Breakpoint condition '${bp.conditionText}' could not be evaluated here (${(e as Error).message}); it counts as false.\n`);
         }
         return false;
       }
@@ -918,7 +855,7 @@ export class Controller {
             }
           })
           .join('');
-        this.output('console', text + '\n', line);
+        this.out.output('console', text + '\n', line);
       }
       return false;
     }
@@ -1209,18 +1146,18 @@ export class Controller {
   }
 
   private serveStop(st: StopState): ResumeAction {
-    this.endProgress();
+    this.out.endProgress();
     this.stop = st;
     const key = `${st.pos.n}:${st.pos.w}`;
     const sum = this.run!.emu.engine.log.checksum;
     const seen = this.visited.get(key);
-    if (seen !== undefined && seen !== sum) this.output('stderr', `Warning: the state at event ${st.pos.n} differs from the first time it was reached; a driver is not deterministic (Date.now, Math.random, module state?), so replays may not match.\n`);
+    if (seen !== undefined && seen !== sum) this.out.output('stderr', `Warning: the state at event ${st.pos.n} differs from the first time it was reached; a driver is not deterministic (Date.now, Math.random, module state?), so replays may not match.\n`);
     this.visited.set(key, sum);
-    this.flushOutput();
+    this.out.flushOutput();
     this.announceThreads();
     this.setState('stopped');
     if (!this.detached) this.announceStop(st);
-    this.changed('stopped');
+    this.out.changed('stopped');
     try {
       for (;;) {
         const req = this.link.next();
@@ -1329,7 +1266,7 @@ export class Controller {
     this.applyJournalAt(pos);
     const r = this.replay!;
     const bp = this.checkBreakpoints(ev, frames, true);
-    if ((++this.eventTick & 1023) === 0) this.progressUpdate(r.phase === 'goto' ? r.target.n : r.limit.n);
+    if ((this.out.countEvent() & 1023) === 0) this.out.progressUpdate(r.phase === 'goto' ? r.target.n : r.limit.n);
     if (r.phase === 'find') {
       if (posCmp(pos, r.limit) >= 0) return this.finishFind(r);
       let match: StopInfo | undefined;
@@ -1434,8 +1371,8 @@ export class Controller {
       if (last && a <= last[0] + last[1] + 64) last[1] = Math.max(last[1], a + n - last[0]);
       else merged.push([a, n]);
     }
-    for (const [a, n] of merged.slice(0, 16)) this.memoryEvent(a, n);
-    this.afterChange();
+    for (const [a, n] of merged.slice(0, 16)) this.out.memoryEvent(a, n);
+    this.out.afterChange();
   }
 
   /** Journal something that already happened (an inspection that turned out to emit events). */
@@ -1645,101 +1582,6 @@ export class Controller {
     if (this.scenario) out.push({ name: path.basename(this.scenario.file), path: this.scenario.file });
     for (const f of this.run?.emu.driverFiles.values() ?? []) out.push({ name: path.basename(f), path: f });
     return out;
-  }
-
-  // =======================================================================================
-  // output, progress, change notifications
-  // =======================================================================================
-
-  output(category: string, text: string, line?: number): void {
-    if (this.detached) return;
-    this.out.push({ category, output: text, line });
-    if (this.out.length >= 256) this.flushOutput();
-  }
-
-  flushOutput(): void {
-    if (!this.out.length) return;
-    const src = this.scenario ? { name: path.basename(this.scenario.file), path: this.scenario.file } : undefined;
-    let cur: { category: string; output: string; line?: number } | undefined;
-    const send = () => {
-      if (!cur) return;
-      this.link.event('output', { category: cur.category, output: cur.output, ...(cur.line !== undefined && src ? { source: src, line: cur.line } : {}) });
-    };
-    for (const o of this.out) {
-      if (cur && cur.category === o.category && cur.line === o.line && cur.output.length < 65536) cur.output += o.output;
-      else {
-        send();
-        cur = { ...o };
-      }
-    }
-    send();
-    this.out = [];
-    this.lastFlush = Date.now();
-  }
-
-  /** Every 256 events while running: flush output, report progress, tell views about topology changes. */
-  private tick(): void {
-    const now = Date.now();
-    if (this.out.length && now - this.lastFlush > 50) this.flushOutput();
-    if (this.topologyDirty && now - this.lastChanged > 100) this.changed('topology');
-    if (!this.progress) this.startProgress('Running the scenario');
-    else this.progressUpdate();
-  }
-
-  changed(reason: 'stopped' | 'topology' | 'memory' | 'terminated'): void {
-    if (!this.run || this.detached) return;
-    const e = this.run.emu.engine;
-    this.topologyDirty = false;
-    this.lastChanged = Date.now();
-    this.link.event('visorbus/changed', {
-      reason,
-      time: { jiffies: e.jiffies, ms: e.clock.jiffiesToMs(e.jiffies) },
-      eventIndex: e.log.count,
-      state: this.state === 'stopped' ? 'stopped' : this.state === 'ended' ? 'ended' : 'running',
-    });
-  }
-
-  private startProgress(title: string): void {
-    if (this.progress) this.endProgress();
-    this.progress = { id: `visorbus-${++this.progressSeq}`, started: Date.now(), shown: false, title, last: 0 };
-  }
-
-  private progressUpdate(targetEvent?: number): void {
-    const p = this.progress;
-    if (!p || !this.run || this.detached || !this.client.supportsProgressReporting) return;
-    const now = Date.now();
-    if (now - p.started < 300 || now - p.last < 100) return;
-    p.last = now;
-    const run = this.run;
-    const total = run.scenario.steps.length || 1;
-    const pct = targetEvent ? Math.min(100, Math.floor((100 * run.emu.engine.log.count) / targetEvent)) : Math.min(100, Math.floor((100 * run.index) / total));
-    const message = targetEvent ? `event ${run.emu.engine.log.count} of ${targetEvent}` : `line ${run.current?.loc.line ?? run.scenario.steps[total - 1]?.loc.line} (${run.index}/${total} steps)`;
-    if (!p.shown) {
-      p.shown = true;
-      this.link.event('progressStart', { progressId: p.id, title: p.title, message, percentage: pct, cancellable: false });
-    } else this.link.event('progressUpdate', { progressId: p.id, message, percentage: pct });
-  }
-
-  private endProgress(): void {
-    const p = this.progress;
-    this.progress = undefined;
-    if (p?.shown) this.link.event('progressEnd', { progressId: p.id });
-  }
-
-  /** A `memory` event for a changed range, by address and relative to its channel (memory views use either). */
-  private memoryEvent(addr: number, len: number): void {
-    const emu = this.run?.emu;
-    if (this.detached || !emu || !this.client.supportsMemoryEvent) return;
-    this.link.event('memory', { memoryReference: hexRef(addr), offset: 0, count: len });
-    const chans = [{ a: emu.chipset.controlvm.physaddr, n: emu.chipset.controlvm.nbytes }, ...[...emu.bus.devices.values()].map((d) => ({ a: d.visorchannel.physaddr, n: d.visorchannel.nbytes }))];
-    for (const c of chans) if (addr >= c.a && addr < c.a + c.n && addr !== c.a) this.link.event('memory', { memoryReference: hexRef(c.a), offset: addr - c.a, count: len });
-  }
-
-  /** Variables and views must refresh after a change made from the debugger. */
-  private afterChange(): void {
-    if (this.detached) return;
-    if (this.client.supportsInvalidatedEvent) this.link.event('invalidated', { areas: ['variables'] });
-    this.changed('memory');
   }
 }
 

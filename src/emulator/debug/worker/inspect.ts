@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import type { Controller } from './controller';
-import { UserError } from './controller';
+import { UserError } from './stopstate';
 import {
   ChannelTarget,
   Field,

@@ -5,7 +5,7 @@
  * does not change the history that replays repeat.
  */
 import type { Controller } from './controller';
-import { UserError } from './controller';
+import { UserError } from './stopstate';
 import { channelTarget, decodeChannel, hexRef, parseDeviceId, queuesOf } from './decode';
 import { deviceState } from '../../inspect/fields';
 import { SysfsError } from '../../sysfs/sysfs';
@@ -171,8 +171,8 @@ export class Views {
     const text = `device ${action} ${p.bus}:${p.dev}`;
     const err = this.ctl.intervene({ kind: 'command', pos: { n: 0, w: 0 }, text });
     if (err) throw new UserError(`${text}: ${err}`, true);
-    this.ctl.output('console', `${text}: queued on the controlvm channel; the guest handles it when the session continues\n`);
-    this.ctl.flushOutput();
+    this.ctl.out.output('console', `${text}: queued on the controlvm channel; the guest handles it when the session continues\n`);
+    this.ctl.out.flushOutput();
     return {};
   }
 }
