@@ -34,10 +34,10 @@ export class ReplConsole {
     const st = this.ctl.stop;
     if (!st) return undefined;
     if (frameId !== undefined) {
-      const f = this.ctl.frameById(Number(frameId));
+      const f = this.ctl.stack.frameById(Number(frameId));
       if (f?.device) return f.device;
     }
-    return this.ctl.deviceOf(st.frames, st.ev);
+    return this.ctl.stack.deviceOf(st.frames, st.ev);
   }
 
   evaluate(a: Record<string, unknown>): unknown {

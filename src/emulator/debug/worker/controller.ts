@@ -31,7 +31,8 @@ import {
   parseFunctionName,
   parseOptions,
 } from './breakpoints';
-import { Loc, Sources, captureJsStack, classify, forgetFiles, functionLocation, locateModelFrames, selfFile, throwLocation } from './stack';
+import { Loc, captureJsStack, forgetFiles, innermostDriver, innermostDriverIndex, throwLocation, wrapCallbacks } from './stack';
+import { StackView } from './stackview';
 import { Inspector } from './inspect';
 import { Views } from './views';
 import { ReplConsole } from './console';
@@ -42,19 +43,6 @@ import { Output } from './output';
 /** Thrown through the model to abandon a run (restart, step back); never an Error, never caught by the model on purpose. */
 class AbortRun {
   constructor(readonly plan: RunPlan) {}
-}
-
-/** A frame as the client sees it. */
-export interface PFrame {
-  id: number;
-  name: string;
-  thread: number;
-  model?: Frame;
-  /** The device this frame acts on ("2:0", "2", "controlvm"). */
-  device?: string;
-  loc?: Loc;
-  scenarioLine?: number;
-  label?: boolean;
 }
 
 type Finder =
@@ -90,21 +78,8 @@ type ResumeAction =
   | { kind: 'step'; step: 'next' | 'stepIn' | 'stepOut'; instruction: boolean }
   | { kind: 'plan'; plan: RunPlan };
 
-const WRAPPED = Symbol('visorbus.debug.wrapped');
-const CALLBACK_METHODS = ['probe', 'remove', 'pause', 'resume', 'channelInterrupt'] as const;
-
 function isDebugRequest(cmd: string): boolean {
   return ['continue', 'next', 'stepIn', 'stepOut', 'stepBack', 'reverseContinue'].includes(cmd);
-}
-
-function innermostDriverIndex(frames: readonly Frame[]): number {
-  for (let i = frames.length - 1; i >= 0; i--) if (frames[i].kind === 'driver') return i;
-  return -1;
-}
-
-function innermostDriver(frames: readonly Frame[]): Frame | undefined {
-  const i = innermostDriverIndex(frames);
-  return i >= 0 ? frames[i] : undefined;
 }
 
 export class Controller {
@@ -114,11 +89,11 @@ export class Controller {
   scenario: Scenario | undefined;
   run: ScenarioRun | undefined;
   state: WorkerState = 'idle';
-  readonly sources = new Sources();
   readonly inspector: Inspector;
   readonly views: Views;
   readonly repl: ReplConsole;
   readonly out: Output;
+  readonly stack: StackView;
 
   // ---- breakpoints ----------------------------------------------------------------------
   lineBps: LineBp[] = [];
@@ -148,11 +123,11 @@ export class Controller {
   private journalIdx = 0;
   private readonly visited = new Map<string, number>();
   private buildEvents = 0;
-  private sentThreads = new Set<number>();
   detached = false;
 
   constructor(readonly link: Link) {
     this.out = new Output(this);
+    this.stack = new StackView(this);
     this.inspector = new Inspector(this);
     this.views = new Views(this);
     this.repl = new ReplConsole(this);
@@ -264,9 +239,9 @@ export class Controller {
         case 'shutdown':
           return this.shutdown(req);
         case 'threads':
-          return this.respond(req, { threads: this.threads() });
+          return this.respond(req, { threads: this.stack.threads() });
         case 'stackTrace':
-          return this.respond(req, this.stackTrace(a));
+          return this.respond(req, this.stack.stackTrace(a));
         case 'scopes':
           return this.respond(req, this.inspector.scopes(a));
         case 'variables':
@@ -276,11 +251,11 @@ export class Controller {
         case 'setExpression':
           return this.respond(req, this.inspector.setExpression(a));
         case 'exceptionInfo':
-          return this.respond(req, this.exceptionInfo());
+          return this.respond(req, this.stack.exceptionInfo());
         case 'source':
-          return this.respond(req, this.source(a));
+          return this.respond(req, this.stack.source(a));
         case 'loadedSources':
-          return this.respond(req, { sources: this.loadedSources() });
+          return this.respond(req, { sources: this.stack.loadedSources() });
         case 'evaluate':
           return this.respond(req, this.repl.evaluate(a));
         case 'completions':
@@ -407,7 +382,7 @@ export class Controller {
     } finally {
       this.passive--;
     }
-    for (const f of emu.driverFiles.values()) this.sources.generated.add(f);
+    for (const f of emu.driverFiles.values()) this.stack.sources.generated.add(f);
     this.buildEvents = emu.engine.log.count;
     // Interventions made before the first step (stopped at nothing yet) apply now.
     while (this.journalIdx < this.journal.length && this.journal[this.journalIdx].pos.n <= this.buildEvents) {
@@ -654,39 +629,9 @@ export class Controller {
 
   /** Record what a driver throws (its stack shows the throwing line); the model itself catches it. */
   private wrapDriver(drv: VisorDriver): void {
-    const rec = drv as unknown as Record<string, unknown>;
-    for (const m of CALLBACK_METHODS) {
-      const orig = rec[m];
-      if (typeof orig !== 'function' || (orig as unknown as Record<symbol, unknown>)[WRAPPED]) continue;
-      const note = (e: unknown) => {
-        if (!(e instanceof AbortRun)) this.lastThrow = { error: e, stack: e instanceof Error ? e.stack : undefined };
-      };
-      const wrapper = function (this: unknown, ...args: unknown[]): unknown {
-        try {
-          return (orig as (...a: unknown[]) => unknown).apply(this, args);
-        } catch (e) {
-          note(e);
-          throw e;
-        }
-      };
-      (wrapper as unknown as Record<symbol, unknown>)[WRAPPED] = orig;
-      try {
-        rec[m] = wrapper;
-      } catch {
-        /* a frozen driver object: its throws are located at the callback instead */
-      }
-    }
-  }
-
-  /** The driver's own callback function (unwrapped), for its source location. */
-  driverFunction(driver: string | undefined, callback: string | undefined): ((...a: never[]) => unknown) | undefined {
-    if (!driver || !callback || !this.run) return undefined;
-    const drv = this.run.emu.bus.drivers.get(driver) as unknown as Record<string, unknown> | undefined;
-    const m = callback === 'channel_interrupt' ? 'channelInterrupt' : callback;
-    let fn = drv?.[m] as ((...a: never[]) => unknown) | undefined;
-    const orig = fn && (fn as unknown as Record<symbol, unknown>)[WRAPPED];
-    if (typeof orig === 'function') fn = orig as (...a: never[]) => unknown;
-    return fn;
+    wrapCallbacks(drv, (e) => {
+      if (!(e instanceof AbortRun)) this.lastThrow = { error: e, stack: e instanceof Error ? e.stack : undefined };
+    });
   }
 
   private onWrite(addr: number, len: number): void {
@@ -746,36 +691,6 @@ export class Controller {
   // =======================================================================================
   // breakpoints
   // =======================================================================================
-
-  /** The device an event is about, for conditions and the Variables view. */
-  deviceOf(frames: readonly Frame[], ev?: EmuEvent): string | undefined {
-    for (let i = frames.length - 1; i >= 0; i--) {
-      const f = frames[i];
-      if (f.device) return f.device;
-      if (f.kind === 'scenario' && f.line !== undefined) {
-        const d = this.stepDevice(f.line);
-        if (d) return d;
-      }
-    }
-    if (ev) {
-      const m = /^vbus(\d+):dev(\d+)$/.exec(ev.subject);
-      if (m) return `${m[1]}:${m[2]}`;
-      if (ev.subject === 'controlvm') return 'controlvm';
-    }
-    return undefined;
-  }
-
-  /** The device a scenario line's command names. */
-  stepDevice(line: number): string | undefined {
-    const step = this.scenario?.steps.find((s) => s.loc.line === line);
-    if (!step) return undefined;
-    const c = step.command as unknown as Record<string, unknown>;
-    const d = (c.device ?? (c.target as Record<string, unknown> | undefined)?.device) as { bus: number; dev: number } | 'controlvm' | undefined;
-    if (d === 'controlvm') return 'controlvm';
-    if (d && typeof d === 'object') return `${d.bus}:${d.dev}`;
-    if (typeof c.bus === 'number') return `${c.bus}`;
-    return undefined;
-  }
 
   /** An expression context for `device` (the default for unqualified fields). */
   exprContext(device: string | undefined, ev?: EmuEvent, frames?: readonly Frame[]): ExprContext {
@@ -865,7 +780,7 @@ export class Controller {
   /** Line, function and exception breakpoints at an event. */
   private checkBreakpoints(ev: EmuEvent, frames: readonly Frame[], silent: boolean): StopInfo | undefined {
     let ctx: ExprContext | undefined;
-    const context = () => (ctx ??= this.exprContext(this.deviceOf(frames, ev), ev, frames));
+    const context = () => (ctx ??= this.exprContext(this.stack.deviceOf(frames, ev), ev, frames));
     if (ev.kind === 'step' && this.lineBps.length) {
       const line = Number(ev.data?.line);
       const ids: number[] = [];
@@ -890,7 +805,7 @@ export class Controller {
         if (!bp) continue;
         // One failure is often several events (the throw, the failed return, the probe error):
         // stop once per filter, device and scenario line.
-        const key = `${f}:${this.deviceOf(frames, ev) ?? ''}:${this.stepNs[this.stepNs.length - 1] ?? 0}`;
+        const key = `${f}:${this.stack.deviceOf(frames, ev) ?? ''}:${this.stepNs[this.stepNs.length - 1] ?? 0}`;
         if (this.lastExceptionKey === key) continue;
         if (!this.evalBp(bp, context(), silent)) continue;
         this.lastExceptionKey = key;
@@ -937,7 +852,7 @@ export class Controller {
       bp.last = v;
       if (old === undefined || v === undefined || v === old) continue;
       const frames = this.run!.emu.engine.log.frames;
-      if (!this.evalBp(bp, this.exprContext(bp.device ?? this.deviceOf(frames), undefined, frames), silent)) continue;
+      if (!this.evalBp(bp, this.exprContext(bp.device ?? this.stack.deviceOf(frames), undefined, frames), silent)) continue;
       if (info) {
         info.hitBreakpointIds!.push(bp.id);
         continue;
@@ -1154,7 +1069,7 @@ export class Controller {
     if (seen !== undefined && seen !== sum) this.out.output('stderr', `Warning: the state at event ${st.pos.n} differs from the first time it was reached; a driver is not deterministic (Date.now, Math.random, module state?), so replays may not match.\n`);
     this.visited.set(key, sum);
     this.out.flushOutput();
-    this.announceThreads();
+    this.stack.announceThreads();
     this.setState('stopped');
     if (!this.detached) this.announceStop(st);
     this.out.changed('stopped');
@@ -1408,180 +1323,6 @@ export class Controller {
         }
       }
     });
-  }
-
-  // =======================================================================================
-  // threads and stacks
-  // =======================================================================================
-
-  threads(): { id: number; name: string }[] {
-    if (!this.run) return [];
-    const emu = this.run.emu;
-    const ids = new Set<number>([THREAD.scenario, THREAD.controlvm]);
-    for (const b of emu.bus.buses()) ids.add(THREAD.busPoll(b.busNo));
-    for (const d of emu.bus.devices.values()) if (!d.isBus) ids.add(THREAD.busPoll(d.busNo));
-    for (const bd of emu.backendDevices.values()) if (emu.backendFor(bd.typeGuid)) ids.add(THREAD.backend(bd.bus));
-    if (this.stop) {
-      ids.add(this.stop.threadId);
-      for (const f of this.stop.frames) ids.add(f.thread);
-    }
-    return [...ids].sort((a, b) => a - b).map((id) => ({ id, name: threadName(id) }));
-  }
-
-  private announceThreads(): void {
-    if (this.detached) return;
-    const now = new Set(this.threads().map((t) => t.id));
-    for (const id of now) if (!this.sentThreads.has(id)) this.link.event('thread', { reason: 'started', threadId: id });
-    for (const id of this.sentThreads) if (!now.has(id)) this.link.event('thread', { reason: 'exited', threadId: id });
-    this.sentThreads = now;
-  }
-
-  private pframes: PFrame[] | undefined;
-  private pframesStop = -1;
-
-  /** The presented frames of the current stop (all threads), built once per stop. */
-  presentedFrames(): PFrame[] {
-    const st = this.stop;
-    if (!st) return [];
-    if (this.pframes && this.pframesStop === st.id) return this.pframes;
-    const locs = locateModelFrames(st.js, st.frames);
-    const out: PFrame[] = [];
-    let id = st.id * 10000;
-    for (let i = 0; i < st.frames.length; i++) {
-      const f = st.frames[i];
-      if (f.kind === 'timer' && i < st.frames.length - 1) continue;
-      let loc = locs[i];
-      if (f.kind === 'driver') {
-        if (st.exception?.throwLoc && innermostDriver(st.frames) === f) loc = st.exception.throwLoc;
-        if (!loc) {
-          const fn = this.driverFunction(f.driver, f.callback);
-          const file = f.driver ? this.run?.emu.driverFiles.get(f.driver) : undefined;
-          if (fn) loc = functionLocation(fn, file ? [file] : [selfFile]);
-        }
-      }
-      const pf: PFrame = { id: ++id, name: this.frameName(f), thread: f.thread, model: f, device: f.device ?? (f.kind === 'scenario' && f.line !== undefined ? this.stepDevice(f.line) : undefined), loc, scenarioLine: f.kind === 'scenario' ? f.line : undefined };
-      if (f.kind === 'chipset' && !pf.device && st.ev?.data && typeof st.ev.data.bus === 'number') {
-        const d = st.ev.data.dev;
-        pf.device = typeof d === 'number' && d !== 0xffffffff ? `${st.ev.data.bus}:${d}` : `${st.ev.data.bus}`;
-      }
-      out.push(pf);
-    }
-    if (!st.ev && !st.topLevel) {
-      // Stopped at a memory write (data breakpoint): the code that wrote is the top frame.
-      const w = st.js.find((j) => {
-        const c = classify(j);
-        return (c === 'engine' || c === 'driver') && !/[\\/]memory[\\/]guestmemory\.ts$/.test(j.file);
-      });
-      if (w) out.push({ id: ++id, name: `write: ${st.text ?? 'guest memory'}`, thread: st.threadId, device: out[out.length - 1]?.device, loc: { file: w.file, line: w.line, column: w.column, fn: w.fn } });
-    }
-    out.reverse();
-    this.pframes = out;
-    this.pframesStop = st.id;
-    return out;
-  }
-
-  private frameName(f: Frame): string {
-    switch (f.kind) {
-      case 'scenario':
-        return f.name;
-      case 'chipset':
-        return `visorchipset: ${f.name}`;
-      case 'bus':
-        return `visorbus: ${f.name}`;
-      case 'timer':
-        return `timer: ${f.name}`;
-      case 'backend':
-        return `back-end: ${f.name}`;
-      default:
-        return f.name;
-    }
-  }
-
-  frameById(id: number): PFrame | undefined {
-    return this.presentedFrames().find((f) => f.id === id);
-  }
-
-  private stackTrace(a: Record<string, unknown>): unknown {
-    const st = this.stop;
-    if (!st) throw new UserError(this.state === 'running' ? 'the scenario is running: pause it to see the stack' : 'not stopped: there is no stack to show');
-    const threadId = Number(a.threadId);
-    const all = this.presentedFrames();
-    let frames = threadId === st.threadId ? all : all.filter((f) => f.thread === threadId);
-    if (!frames.length) {
-      const label: PFrame = { id: st.id * 10000 + 9000 + (threadId % 1000), name: this.idleText(threadId), thread: threadId, label: true };
-      frames = [label];
-      this.pframes!.push(label);
-    }
-    const start = Math.max(0, Number(a.startFrame ?? 0) || 0);
-    const levels = Number(a.levels ?? 0) || frames.length;
-    const page = frames.slice(start, start + levels);
-    return { stackFrames: page.map((f) => this.dapFrame(f)), totalFrames: frames.length };
-  }
-
-  private idleText(threadId: number): string {
-    const emu = this.run?.emu;
-    if (!emu) return 'idle';
-    if (threadId >= 1000 && threadId < 100000) {
-      const bus = threadId - 1000;
-      const polling = emu.bus.devicesOn(bus).filter((d) => d.timerActive);
-      return polling.length ? `idle: polling ${polling.map((d) => d.name).join(', ')} every ${emu.bus.pollJiffies} jiffies` : 'idle: no device polled';
-    }
-    if (threadId === THREAD.controlvm) return emu.chipset.polling ? 'idle: waiting for the next controlvm poll' : 'idle';
-    if (threadId === THREAD.scenario) return `waiting at line ${this.run?.current?.loc.line ?? 'end'}`;
-    return 'idle';
-  }
-
-  private dapFrame(f: PFrame): Record<string, unknown> {
-    const base: Record<string, unknown> = { id: f.id, name: f.name, line: 0, column: 0 };
-    if (f.label) return { ...base, presentationHint: 'label' };
-    if (f.scenarioLine !== undefined && this.scenario) {
-      const step = this.scenario.steps.find((s) => s.loc.line === f.scenarioLine);
-      return { ...base, source: { name: path.basename(this.scenario.file), path: this.scenario.file }, line: f.scenarioLine, column: step?.loc.column ?? 1 };
-    }
-    if (f.loc) {
-      const src = this.sources.sourceFor(f.loc.file, f.model?.kind === 'driver' ? undefined : 'normal');
-      if (src) return { ...base, source: src, line: f.loc.line, column: f.loc.column };
-      return { ...base, name: `${f.name} (${path.basename(f.loc.file)}:${f.loc.line})`, presentationHint: 'subtle' };
-    }
-    return { ...base, presentationHint: 'subtle' };
-  }
-
-  private exceptionInfo(): unknown {
-    const st = this.stop;
-    if (!st) throw new UserError('not stopped');
-    const ex = st.exception;
-    if (!ex) throw new UserError(`the session is not stopped on an exception (it stopped: ${st.reason})`);
-    return {
-      exceptionId: ex.id,
-      description: ex.description,
-      breakMode: 'always',
-      details: { message: ex.message, typeName: ex.typeName, ...(ex.stack ? { stackTrace: ex.stack } : {}) },
-    };
-  }
-
-  private source(a: Record<string, unknown>): unknown {
-    const ref = Number(a.sourceReference ?? (a.source as Record<string, unknown> | undefined)?.sourceReference ?? 0);
-    if (ref > 0) {
-      const c = this.sources.content(ref);
-      if (!c) throw new UserError(`no source with reference ${ref}`);
-      return { content: c.content, mimeType: 'text/x-typescript' };
-    }
-    const p = (a.source as Record<string, unknown> | undefined)?.path;
-    if (typeof p === 'string') {
-      try {
-        return { content: fs.readFileSync(p, 'utf8') };
-      } catch (e) {
-        throw new UserError(`cannot read ${p}: ${(e as Error).message}`);
-      }
-    }
-    throw new UserError('source: give a sourceReference or a path');
-  }
-
-  private loadedSources(): unknown[] {
-    const out: unknown[] = [];
-    if (this.scenario) out.push({ name: path.basename(this.scenario.file), path: this.scenario.file });
-    for (const f of this.run?.emu.driverFiles.values() ?? []) out.push({ name: path.basename(f), path: f });
-    return out;
   }
 }
 

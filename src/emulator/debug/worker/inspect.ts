@@ -99,7 +99,7 @@ export class Inspector {
 
   scopes(a: Record<string, unknown>): unknown {
     this.needStop();
-    const f = this.ctl.frameById(Number(a.frameId));
+    const f = this.ctl.stack.frameById(Number(a.frameId));
     if (!f) throw new UserError(`unknown frame ${String(a.frameId)} (frames are valid until the session resumes)`);
     const emu = this.emu;
     const scopes: { name: string; variablesReference: number; expensive: boolean; presentationHint?: string; namedVariables?: number }[] = [];
@@ -494,8 +494,8 @@ export class Inspector {
 
   setExpression(a: Record<string, unknown>): unknown {
     this.needStop();
-    const frame = a.frameId !== undefined ? this.ctl.frameById(Number(a.frameId)) : undefined;
-    const loc = this.fieldLocation(String(a.expression ?? ''), frame?.device ?? this.ctl.deviceOf(this.ctl.stop!.frames, this.ctl.stop!.ev));
+    const frame = a.frameId !== undefined ? this.ctl.stack.frameById(Number(a.frameId)) : undefined;
+    const loc = this.fieldLocation(String(a.expression ?? ''), frame?.device ?? this.ctl.stack.deviceOf(this.ctl.stop!.frames, this.ctl.stop!.ev));
     if (typeof loc === 'string') throw new UserError(loc);
     const bytes = encodeValue(loc.f, String(a.value ?? ''));
     this.ctl.intervene({ kind: 'mem', pos: { n: 0, w: 0 }, addr: loc.addr + loc.f.offset, bytes: [...bytes] });
@@ -563,8 +563,8 @@ export class Inspector {
         loc = { addr: t.physaddr + g.offset + f.offset, size: f.size, device: c.dev, field: `queue[${c.q}].${name}` };
       } else return none('data breakpoints can be set on channel header and signal queue fields (guest memory)');
     } else {
-      const frame = a.frameId !== undefined ? this.ctl.frameById(Number(a.frameId)) : undefined;
-      const l = this.fieldLocation(name, frame?.device ?? (this.ctl.stop ? this.ctl.deviceOf(this.ctl.stop.frames, this.ctl.stop.ev) : undefined));
+      const frame = a.frameId !== undefined ? this.ctl.stack.frameById(Number(a.frameId)) : undefined;
+      const l = this.fieldLocation(name, frame?.device ?? (this.ctl.stop ? this.ctl.stack.deviceOf(this.ctl.stop.frames, this.ctl.stop.ev) : undefined));
       if (typeof l === 'string') return none(l);
       loc = { addr: l.addr + l.f.offset, size: l.f.size, device: l.device, field: l.field };
     }

@@ -278,3 +278,50 @@ export class Sources {
     return undefined;
   }
 }
+
+// ---- model frames and driver callbacks ------------------------------------------------
+
+export function innermostDriverIndex(frames: readonly Frame[]): number {
+  for (let i = frames.length - 1; i >= 0; i--) if (frames[i].kind === 'driver') return i;
+  return -1;
+}
+
+export function innermostDriver(frames: readonly Frame[]): Frame | undefined {
+  const i = innermostDriverIndex(frames);
+  return i >= 0 ? frames[i] : undefined;
+}
+
+const WRAPPED = Symbol('visorbus.debug.wrapped');
+const CALLBACK_METHODS = ['probe', 'remove', 'pause', 'resume', 'channelInterrupt'] as const;
+
+/** Wrap a driver's callbacks so that `note` sees what they throw (its stack shows the throwing line); the model itself catches it. */
+export function wrapCallbacks(drv: object, note: (e: unknown) => void): void {
+  const rec = drv as unknown as Record<string, unknown>;
+  for (const m of CALLBACK_METHODS) {
+    const orig = rec[m];
+    if (typeof orig !== 'function' || (orig as unknown as Record<symbol, unknown>)[WRAPPED]) continue;
+    const wrapper = function (this: unknown, ...args: unknown[]): unknown {
+      try {
+        return (orig as (...a: unknown[]) => unknown).apply(this, args);
+      } catch (e) {
+        note(e);
+        throw e;
+      }
+    };
+    (wrapper as unknown as Record<symbol, unknown>)[WRAPPED] = orig;
+    try {
+      rec[m] = wrapper;
+    } catch {
+      /* a frozen driver object: its throws are located at the callback instead */
+    }
+  }
+}
+
+/** A driver's own callback function (not our wrapper), for its source location. */
+export function callbackFunction(drv: object | undefined, callback: string): ((...a: never[]) => unknown) | undefined {
+  const m = callback === 'channel_interrupt' ? 'channelInterrupt' : callback;
+  let fn = (drv as Record<string, unknown> | undefined)?.[m] as ((...a: never[]) => unknown) | undefined;
+  const orig = fn && (fn as unknown as Record<symbol, unknown>)[WRAPPED];
+  if (typeof orig === 'function') fn = orig as (...a: never[]) => unknown;
+  return fn;
+}
