@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { Controller } from './controller';
 import { UserError } from './stopstate';
 import { channelTarget, hexRef, parseDeviceId, queuesOf } from './decode';
-import { evaluate, formatValue, parseExpression } from './expr';
+import { evaluate, formatValue, modelContext, parseExpression } from './expr';
 import { parseScenario, COMMANDS } from '../../scenario/parser';
 import { CHANNEL_HEADER, SIGNAL_QUEUE_HEADER } from '../../protocol/layout';
 import { deviceState } from '../../inspect/fields';
@@ -55,7 +55,7 @@ export class ReplConsole {
     const node = parseExpression(expr);
     const st = this.ctl.stop;
     const device = this.defaultDevice(a.frameId);
-    const v = evaluate(node, this.ctl.exprContext(device, st?.ev, st?.frames));
+    const v = evaluate(node, modelContext(this.ctl, device, st?.ev, st?.frames));
     let memoryReference: string | undefined;
     if (node.k === 'ref' && /^(header|queue\[\d+\])\./.test(node.path)) {
       const loc = this.ctl.inspector.fieldLocation(expr, device);

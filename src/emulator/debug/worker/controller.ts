@@ -16,29 +16,17 @@ import { EmuEvent, Frame, THREAD, threadName } from '../../engine/events';
 import { formatEvent } from '../../host/report';
 import { FieldError } from '../../inspect/fields';
 import type { VisorDriver } from '../../visorbus/driver';
-import { ClientInfo, EXCEPTION_FILTERS, ExceptionFilterId, LaunchOptions, WorkerRequest, WorkerState } from '../protocol';
+import { ClientInfo, LaunchOptions, WorkerRequest, WorkerState } from '../protocol';
 import { Link } from './link';
-import { ExprContext, ExprError, evaluate, formatValue, truthy, Value } from './expr';
-import {
-  DataBp,
-  ExceptionBp,
-  FunctionBp,
-  LineBp,
-  exceptionFiltersOf,
-  filterLabel,
-  functionBpMatches,
-  hitMatches,
-  parseFunctionName,
-  parseOptions,
-} from './breakpoints';
-import { Loc, captureJsStack, forgetFiles, innermostDriver, innermostDriverIndex, throwLocation, wrapCallbacks } from './stack';
-import { StackView } from './stackview';
+import { ExprError } from './expr';
+import { captureJsStack, forgetFiles, innermostDriver, innermostDriverIndex, wrapCallbacks } from './stack';
 import { Inspector } from './inspect';
 import { Views } from './views';
 import { ReplConsole } from './console';
-import { parseDeviceId } from './decode';
 import { Level, Mode, Pos, StopInfo, StopState, UserError, posCmp } from './stopstate';
 import { Output } from './output';
+import { StackView } from './stackview';
+import { BreakpointBook } from './breakpointbook';
 
 /** Thrown through the model to abandon a run (restart, step back); never an Error, never caught by the model on purpose. */
 class AbortRun {
@@ -78,6 +66,7 @@ type ResumeAction =
   | { kind: 'step'; step: 'next' | 'stepIn' | 'stepOut'; instruction: boolean }
   | { kind: 'plan'; plan: RunPlan };
 
+/** Requests that resume the model. */
 function isDebugRequest(cmd: string): boolean {
   return ['continue', 'next', 'stepIn', 'stepOut', 'stepBack', 'reverseContinue'].includes(cmd);
 }
@@ -94,13 +83,8 @@ export class Controller {
   readonly repl: ReplConsole;
   readonly out: Output;
   readonly stack: StackView;
-
-  // ---- breakpoints ----------------------------------------------------------------------
-  lineBps: LineBp[] = [];
-  functionBps: FunctionBp[] = [];
-  exceptionBps: ExceptionBp[] = EXCEPTION_FILTERS.filter((f) => f.default).map((f) => ({ filter: f.filter, hits: 0 }));
-  dataBps: DataBp[] = [];
-  private nextBpId = 1;
+  readonly book: BreakpointBook;
+  /** Internal errors already reported (once each). */
   private readonly warned = new Set<string>();
 
   // ---- execution ------------------------------------------------------------------------
@@ -116,8 +100,6 @@ export class Controller {
   private readonly stepLines = new Map<number, number>();
   private firstStepN: number | undefined;
   private readonly callNs = new WeakMap<Frame, number>();
-  private lastThrow: { error: unknown; stack?: string } | undefined;
-  private lastExceptionKey: string | undefined;
   private faults = 0;
   journal: JournalEntry[] = [];
   private journalIdx = 0;
@@ -128,6 +110,7 @@ export class Controller {
   constructor(readonly link: Link) {
     this.out = new Output(this);
     this.stack = new StackView(this);
+    this.book = new BreakpointBook(this, this.out, this.stack);
     this.inspector = new Inspector(this);
     this.views = new Views(this);
     this.repl = new ReplConsole(this);
@@ -208,17 +191,17 @@ export class Controller {
         case 'detach':
           return this.detach(req, ctx, a.suspend === true);
         case 'setBreakpoints':
-          return this.respond(req, this.setBreakpoints(a));
+          return this.respond(req, this.book.setBreakpoints(a));
         case 'breakpointLocations':
-          return this.respond(req, this.breakpointLocations(a));
+          return this.respond(req, this.book.breakpointLocations(a));
         case 'setFunctionBreakpoints':
-          return this.respond(req, this.setFunctionBreakpoints(a));
+          return this.respond(req, this.book.setFunctionBreakpoints(a));
         case 'setExceptionBreakpoints':
-          return this.respond(req, this.setExceptionBreakpoints(a));
+          return this.respond(req, this.book.setExceptionBreakpoints(a));
         case 'dataBreakpointInfo':
           return this.respond(req, this.inspector.dataBreakpointInfo(a));
         case 'setDataBreakpoints':
-          return this.respond(req, this.setDataBreakpoints(a));
+          return this.respond(req, this.book.setDataBreakpoints(a));
         case 'continue':
         case 'next':
         case 'stepIn':
@@ -361,13 +344,11 @@ export class Controller {
     this.run = run;
     this.stepNs = [];
     this.firstStepN = undefined;
-    this.lastExceptionKey = undefined;
     this.faults = 0;
     this.writeSeq = 0;
     this.journalIdx = 0;
     this.replay = plan.replay;
-    for (const bp of [...this.lineBps, ...this.functionBps, ...this.dataBps]) bp.hits = 0;
-    for (const bp of this.exceptionBps) bp.hits = 0;
+    this.book.newRun();
     const emu = run.emu;
     emu.engine.log.hook = (ev, frames) => this.onEvent(ev, frames);
     emu.memory.setWriteWatcher((addr, len) => this.onWrite(addr, len));
@@ -392,8 +373,8 @@ export class Controller {
         /* it failed the first time too */
       }
     }
-    for (const bp of this.dataBps) bp.last = this.readData(bp);
-    if (plan.fresh) this.verifyLineBps(true);
+    this.book.readDataValues();
+    if (plan.fresh) this.book.verifyLineBps(true);
   }
 
   /** Disk images the scenario attaches, as they were when this run started (replays must see the same bytes). */
@@ -465,10 +446,7 @@ export class Controller {
   }
 
   private detach(req: WorkerRequest, ctx: 'top' | 'stopped' | 'running', suspend: boolean): ResumeAction | undefined {
-    this.lineBps = [];
-    this.functionBps = [];
-    this.exceptionBps = [];
-    this.dataBps = [];
+    this.book.clear();
     this.detached = true;
     this.respond(req);
     if (ctx === 'running') {
@@ -630,7 +608,7 @@ export class Controller {
   /** Record what a driver throws (its stack shows the throwing line); the model itself catches it. */
   private wrapDriver(drv: VisorDriver): void {
     wrapCallbacks(drv, (e) => {
-      if (!(e instanceof AbortRun)) this.lastThrow = { error: e, stack: e instanceof Error ? e.stack : undefined };
+      if (!(e instanceof AbortRun)) this.book.noteThrow(e);
     });
   }
 
@@ -651,8 +629,8 @@ export class Controller {
   private memoryWrite(addr: number, len: number): void {
     this.writeSeq++;
     if (this.replay) return this.replayWrite(addr, len);
-    if (!this.dataBps.length || this.mode.kind === 'free') return;
-    const hit = this.checkDataBps(addr, len, false);
+    if (!this.book.dataBps.length || this.mode.kind === 'free') return;
+    const hit = this.book.checkDataBps(addr, len, false);
     if (hit) this.stopHere(hit, undefined);
   }
 
@@ -669,7 +647,7 @@ export class Controller {
     // The first line ends "stop on entry" even when a breakpoint there is the reason shown.
     const entry = this.mode.kind === 'entry' && ev.kind === 'step';
     if (entry) this.mode = { kind: 'continue' };
-    const bp = this.checkBreakpoints(ev, frames, false);
+    const bp = this.book.checkBreakpoints(ev, frames, false);
     if (bp) return this.stopHere(bp, ev);
     if (this.link.pauseRequested()) {
       this.link.clearPause();
@@ -686,343 +664,6 @@ export class Controller {
   eventText(ev: EmuEvent | undefined): string {
     if (!ev) return 'the end of the scenario';
     return `${ev.text} (event ${ev.n})`;
-  }
-
-  // =======================================================================================
-  // breakpoints
-  // =======================================================================================
-
-  /** An expression context for `device` (the default for unqualified fields). */
-  exprContext(device: string | undefined, ev?: EmuEvent, frames?: readonly Frame[]): ExprContext {
-    return {
-      field: (dev, p) => this.fieldValue(dev ?? device, p, dev === undefined, ev, frames),
-    };
-  }
-
-  private fieldValue(device: string | undefined, p: string, unqualified: boolean, ev?: EmuEvent, frames?: readonly Frame[]): Value {
-    const emu = this.emu;
-    if (unqualified) {
-      switch (p) {
-        case 'jiffies':
-          return emu.engine.jiffies;
-        case 'ms':
-          return emu.engine.clock.jiffiesToMs(emu.engine.jiffies);
-        case 'hz':
-          return emu.engine.clock.hz;
-        case 'event':
-          return emu.engine.log.count;
-        case 'callback':
-          return (frames && innermostDriver(frames)?.callback) ?? '';
-        case 'result':
-        case 'status':
-        case 'errno': {
-          const v = ev?.data?.[p === 'errno' ? 'errno' : p];
-          if (v === undefined) throw new ExprError(`'${p}' is only defined at events that carry it`);
-          return v;
-        }
-      }
-    }
-    if (device === undefined) throw new ExprError(`'${p}' needs a device here: write it as BUS:DEV.${p} (e.g. 2:0.${p})`);
-    const id = parseDeviceId(device);
-    if (!id) throw new ExprError(`'${device}' is not a device`);
-    try {
-      if (id === 'controlvm') return this.run!.fieldValue('controlvm', p);
-      if (id.dev === undefined) {
-        const b = emu.busDevice(id.bus);
-        if (!b) throw new ExprError(`bus ${id.bus} does not exist`);
-        if (p === 'bus') return id.bus;
-        if (p === 'name') return b.name;
-        throw new ExprError(`a bus has the fields bus and name; '${p}' is a device field`);
-      }
-      return this.run!.fieldValue({ bus: id.bus, dev: id.dev }, p);
-    } catch (e) {
-      if (e instanceof FieldError) throw new ExprError(e.message);
-      throw e;
-    }
-  }
-
-  /** Condition, hit count and log message of a breakpoint; true when it stops. */
-  private evalBp(bp: { id?: number; condition?: import('./expr').Node; conditionText?: string; hit?: { op: '==' | '>=' | '>' | '<' | '<=' | '%'; n: number }; log?: import('./breakpoints').LogPart[]; hits: number }, ctx: ExprContext, silent: boolean, line?: number): boolean {
-    if (bp.condition) {
-      try {
-        if (!truthy(evaluate(bp.condition, ctx))) return false;
-      } catch (e) {
-        const key = `${bp.id ?? 'x'}:${bp.conditionText}`;
-        if (!silent && !this.warned.has(key)) {
-          this.warned.add(key);
-          this.out.output('stderr', `Breakpoint condition '${bp.conditionText}' could not be evaluated here (${(e as Error).message}); it counts as false.\n`);
-        }
-        return false;
-      }
-    }
-    bp.hits++;
-    if (bp.hit && !hitMatches(bp.hit, bp.hits)) return false;
-    if (bp.log) {
-      if (!silent) {
-        const text = bp.log
-          .map((p) => {
-            if (typeof p === 'string') return p;
-            try {
-              const v = evaluate(p.expr, ctx);
-              return typeof v === 'string' ? v : formatValue(v);
-            } catch (e) {
-              return `<${p.text}: ${(e as Error).message}>`;
-            }
-          })
-          .join('');
-        this.out.output('console', text + '\n', line);
-      }
-      return false;
-    }
-    return true;
-  }
-
-  /** Line, function and exception breakpoints at an event. */
-  private checkBreakpoints(ev: EmuEvent, frames: readonly Frame[], silent: boolean): StopInfo | undefined {
-    let ctx: ExprContext | undefined;
-    const context = () => (ctx ??= this.exprContext(this.stack.deviceOf(frames, ev), ev, frames));
-    if (ev.kind === 'step' && this.lineBps.length) {
-      const line = Number(ev.data?.line);
-      const ids: number[] = [];
-      for (const bp of this.lineBps) if (bp.verified && bp.line === line && this.evalBp(bp, context(), silent, line)) ids.push(bp.id);
-      if (ids.length) return { reason: 'breakpoint', description: `Breakpoint at line ${line}: ${ev.text.replace(/^line \d+: /, '')}`, hitBreakpointIds: ids };
-    }
-    if (ev.kind === 'call' && this.functionBps.length) {
-      const ids: number[] = [];
-      let name = '';
-      for (const bp of this.functionBps) {
-        if (bp.verified && functionBpMatches(bp, ev) && this.evalBp(bp, context(), silent)) {
-          ids.push(bp.id);
-          name ||= bp.name;
-        }
-      }
-      if (ids.length) return { reason: 'function breakpoint', description: `Function breakpoint ${name}: ${ev.text}`, hitBreakpointIds: ids };
-    }
-    if (this.exceptionBps.length && (ev.kind === 'error' || ev.kind === 'return' || ev.kind === 'complete' || ev.kind === 'channel')) {
-      const filters = exceptionFiltersOf(ev, frames);
-      for (const f of filters) {
-        const bp = this.exceptionBps.find((b) => b.filter === f);
-        if (!bp) continue;
-        // One failure is often several events (the throw, the failed return, the probe error):
-        // stop once per filter, device and scenario line.
-        const key = `${f}:${this.stack.deviceOf(frames, ev) ?? ''}:${this.stepNs[this.stepNs.length - 1] ?? 0}`;
-        if (this.lastExceptionKey === key) continue;
-        if (!this.evalBp(bp, context(), silent)) continue;
-        this.lastExceptionKey = key;
-        return this.exceptionStop(f, ev);
-      }
-    }
-    return undefined;
-  }
-
-  private exceptionStop(f: ExceptionFilterId, ev: EmuEvent): StopInfo {
-    const label = filterLabel(f);
-    let message = ev.text;
-    let typeName: string = f;
-    let stack: string | undefined;
-    let throwLoc: Loc | undefined;
-    if (ev.kind === 'error' && ev.data?.category === 'exception' && this.lastThrow) {
-      const t = this.lastThrow;
-      this.lastThrow = undefined;
-      const err = t.error;
-      message = err instanceof Error ? err.message : String(err);
-      typeName = err instanceof Error ? err.name : typeof err;
-      stack = t.stack;
-      throwLoc = throwLocation(t.stack);
-    } else if (ev.kind === 'return') message = `${ev.text} (${ev.data?.callback} failed)`;
-    const description = `${label}: ${ev.text}`;
-    return { reason: 'exception', description, text: message, exception: { id: f, description, message, typeName, stack, throwLoc } };
-  }
-
-  private readData(bp: DataBp): bigint | undefined {
-    const mem = this.run?.emu.memory;
-    if (!mem || !mem.isMapped(bp.address, bp.size)) return undefined;
-    const b = mem.read(bp.address, bp.size);
-    let v = 0n;
-    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
-    return v;
-  }
-
-  private checkDataBps(addr: number, len: number, silent: boolean): StopInfo | undefined {
-    let info: StopInfo | undefined;
-    for (const bp of this.dataBps) {
-      if (!bp.verified || addr >= bp.address + bp.size || addr + len <= bp.address) continue;
-      const v = this.readData(bp);
-      const old = bp.last;
-      bp.last = v;
-      if (old === undefined || v === undefined || v === old) continue;
-      const frames = this.run!.emu.engine.log.frames;
-      if (!this.evalBp(bp, this.exprContext(bp.device ?? this.stack.deviceOf(frames), undefined, frames), silent)) continue;
-      if (info) {
-        info.hitBreakpointIds!.push(bp.id);
-        continue;
-      }
-      const drv = innermostDriver(frames);
-      const by = drv ? drv.name : frames.length ? frames[frames.length - 1].name : 'the scenario';
-      const text = `${bp.label}: ${old} → ${v}`;
-      info = { reason: 'data breakpoint', description: `Data breakpoint ${text} (written by ${by})`, text, hitBreakpointIds: [bp.id] };
-    }
-    return info;
-  }
-
-  private setBreakpoints(a: Record<string, unknown>): unknown {
-    const source = (a.source ?? {}) as { path?: string; name?: string };
-    // One answer per requested breakpoint, in order, whatever the client sent in each entry.
-    const reqs = (Array.isArray(a.breakpoints) ? a.breakpoints : Array.isArray(a.lines) ? (a.lines as number[]).map((line) => ({ line })) : []).map((r: unknown) => (r && typeof r === 'object' ? r : {})) as {
-      line: number;
-      condition?: string;
-      hitCondition?: string;
-      logMessage?: string;
-    }[];
-    const file = typeof source.path === 'string' && source.path ? path.resolve(source.path) : undefined;
-    const ours = !!file && !!this.scenario && samePath(file, this.scenario.file);
-    const created: LineBp[] = [];
-    const out = reqs.map((r) => {
-      const id = this.nextBpId++;
-      if (!ours) {
-        const why = !this.scenario
-          ? 'no scenario is loaded yet'
-          : /\.visor$/i.test(file ?? source.name ?? '')
-            ? `this is not the scenario being debugged (${path.basename(this.scenario.file)})`
-            : 'line breakpoints work in the scenario (.visor) only; to stop in a driver use a function breakpoint such as probe or visorhba.probe';
-        return { id, verified: false, line: r.line, message: why };
-      }
-      const bp: LineBp = { id, requestedLine: r.line, line: r.line, hits: 0, verified: false };
-      try {
-        Object.assign(bp, parseOptions(r));
-      } catch (e) {
-        bp.message = (e as Error).message;
-        created.push(bp);
-        return { id, verified: false, line: r.line, message: bp.message };
-      }
-      created.push(bp);
-      this.verifyLineBp(bp);
-      return this.lineBpBody(bp);
-    });
-    if (ours) this.lineBps = created;
-    return { breakpoints: out };
-  }
-
-  private lineBpBody(bp: LineBp): Record<string, unknown> {
-    return { id: bp.id, verified: bp.verified, line: bp.line, ...(bp.message ? { message: bp.message } : {}), ...(this.scenario ? { source: { name: path.basename(this.scenario.file), path: this.scenario.file } } : {}) };
-  }
-
-  private verifyLineBp(bp: LineBp): void {
-    if (bp.condition === undefined && bp.message && bp.message.startsWith('condition')) return;
-    const steps = this.scenario!.steps;
-    const next = steps.find((s) => s.loc.line >= bp.requestedLine);
-    if (!next) {
-      bp.verified = false;
-      bp.line = bp.requestedLine;
-      bp.message = steps.length ? `line ${bp.requestedLine} is past the last command of the scenario (line ${steps[steps.length - 1].loc.line})` : 'the scenario has no commands';
-      return;
-    }
-    bp.verified = true;
-    bp.line = next.loc.line;
-    bp.message = undefined;
-  }
-
-  /** After a restart the scenario may have changed: re-place the line breakpoints and tell the client. */
-  private verifyLineBps(announce: boolean): void {
-    for (const bp of this.lineBps) {
-      const before = `${bp.verified}:${bp.line}`;
-      if (bp.message?.startsWith('condition') || bp.message?.startsWith('log message') || bp.message?.startsWith('hit count')) continue;
-      this.verifyLineBp(bp);
-      if (announce && before !== `${bp.verified}:${bp.line}`) this.link.event('breakpoint', { reason: 'changed', breakpoint: this.lineBpBody(bp) });
-    }
-  }
-
-  private breakpointLocations(a: Record<string, unknown>): unknown {
-    const source = (a.source ?? {}) as { path?: string };
-    const line = Number(a.line);
-    const endLine = a.endLine === undefined ? line : Number(a.endLine);
-    if (!this.scenario || typeof source.path !== 'string' || !source.path || !samePath(path.resolve(source.path), this.scenario.file)) return { breakpoints: [] };
-    return { breakpoints: this.scenario.steps.filter((s) => s.loc.line >= line && s.loc.line <= endLine).map((s) => ({ line: s.loc.line, column: s.loc.column })) };
-  }
-
-  private setFunctionBreakpoints(a: Record<string, unknown>): unknown {
-    const reqs = (Array.isArray(a.breakpoints) ? a.breakpoints : []) as { name: string; condition?: string; hitCondition?: string }[];
-    const list: FunctionBp[] = [];
-    const out = reqs.map((r) => {
-      const id = this.nextBpId++;
-      const parsed = parseFunctionName(String(r.name ?? ''));
-      if (typeof parsed === 'string') return { id, verified: false, message: parsed };
-      const bp: FunctionBp = { id, name: String(r.name).trim(), ...parsed, hits: 0, verified: true };
-      try {
-        Object.assign(bp, parseOptions(r));
-      } catch (e) {
-        return { id, verified: false, message: (e as Error).message };
-      }
-      if (bp.driver && this.run && !this.knownDriver(bp.driver)) bp.message = `no driver named '${bp.driver}' is loaded yet; the breakpoint applies when it is`;
-      list.push(bp);
-      return { id, verified: true, ...(bp.message ? { message: bp.message } : {}) };
-    });
-    this.functionBps = list;
-    return { breakpoints: out };
-  }
-
-  private knownDriver(name: string): boolean {
-    const emu = this.run?.emu;
-    if (emu?.bus.drivers.has(name)) return true;
-    if (['visorhba', 'visornic', 'visorinput'].includes(name)) return true;
-    return !!this.scenario?.steps.some((s) => s.command.kind === 'driverLoad' && (s.command.name === name || path.basename(s.command.name).replace(/\.[jt]s$/, '') === name));
-  }
-
-  private setExceptionBreakpoints(a: Record<string, unknown>): unknown {
-    const filters = (Array.isArray(a.filters) ? a.filters : []) as string[];
-    const options = (Array.isArray(a.filterOptions) ? a.filterOptions : []) as { filterId: string; condition?: string }[];
-    const known = new Set<string>(EXCEPTION_FILTERS.map((f) => f.filter));
-    const list: ExceptionBp[] = [];
-    const out: { verified: boolean; message?: string }[] = [];
-    for (const f of filters) {
-      if (!known.has(f)) {
-        out.push({ verified: false, message: `unknown exception filter '${f}'` });
-        continue;
-      }
-      list.push({ filter: f as ExceptionFilterId, hits: 0 });
-      out.push({ verified: true });
-    }
-    for (const o of options) {
-      if (!known.has(o.filterId)) {
-        out.push({ verified: false, message: `unknown exception filter '${o.filterId}'` });
-        continue;
-      }
-      const bp: ExceptionBp = { filter: o.filterId as ExceptionFilterId, hits: 0 };
-      try {
-        Object.assign(bp, parseOptions({ condition: o.condition }));
-        out.push({ verified: true });
-      } catch (e) {
-        out.push({ verified: false, message: (e as Error).message });
-        continue;
-      }
-      const i = list.findIndex((b) => b.filter === bp.filter);
-      if (i >= 0) list[i] = bp;
-      else list.push(bp);
-    }
-    this.exceptionBps = list;
-    return { breakpoints: out };
-  }
-
-  private setDataBreakpoints(a: Record<string, unknown>): unknown {
-    const reqs = (Array.isArray(a.breakpoints) ? a.breakpoints : []) as { dataId: string; accessType?: string; condition?: string; hitCondition?: string }[];
-    const list: DataBp[] = [];
-    const out = reqs.map((r) => {
-      const id = this.nextBpId++;
-      if (r.accessType && r.accessType !== 'write') return { id, verified: false, message: `only write data breakpoints are supported (not ${r.accessType})` };
-      const target = this.inspector.resolveDataId(String(r.dataId ?? ''));
-      if (typeof target === 'string') return { id, verified: false, message: target };
-      const bp: DataBp = { id, dataId: r.dataId, ...target, hits: 0, verified: true };
-      try {
-        Object.assign(bp, parseOptions(r));
-      } catch (e) {
-        return { id, verified: false, message: (e as Error).message };
-      }
-      bp.last = this.readData(bp);
-      list.push(bp);
-      return { id, verified: true, description: bp.label };
-    });
-    this.dataBps = list;
-    return { breakpoints: out };
   }
 
   // =======================================================================================
@@ -1141,6 +782,10 @@ export class Controller {
     return { kind: 'step', step: cmd as 'next' | 'stepIn' | 'stepOut', instruction };
   }
 
+  lastStepN(): number | undefined {
+    return this.stepNs[this.stepNs.length - 1];
+  }
+
   private currentStopPos(): Pos {
     if (this.stop) return this.stop.pos;
     return { n: this.emu.engine.log.count, w: 0 };
@@ -1180,7 +825,7 @@ export class Controller {
     const pos: Pos = { n: ev.n, w: 0 };
     this.applyJournalAt(pos);
     const r = this.replay!;
-    const bp = this.checkBreakpoints(ev, frames, true);
+    const bp = this.book.checkBreakpoints(ev, frames, true);
     if ((this.out.countEvent() & 1023) === 0) this.out.progressUpdate(r.phase === 'goto' ? r.target.n : r.limit.n);
     if (r.phase === 'find') {
       if (posCmp(pos, r.limit) >= 0) return this.finishFind(r);
@@ -1209,7 +854,7 @@ export class Controller {
     const pos: Pos = { n: this.run!.emu.engine.log.count, w: this.writeSeq };
     this.applyJournalAt(pos);
     const r = this.replay!;
-    const hit = this.dataBps.length ? this.checkDataBps(addr, len, true) : undefined;
+    const hit = this.book.dataBps.length ? this.book.checkDataBps(addr, len, true) : undefined;
     if (r.phase === 'find') {
       if (posCmp(pos, r.limit) >= 0) return this.finishFind(r);
       if (r.finder.kind === 'breakpoints' && hit) r.found = { pos, info: hit };
@@ -1324,10 +969,6 @@ export class Controller {
       }
     });
   }
-}
-
-function samePath(a: string, b: string): boolean {
-  return process.platform === 'win32' || process.platform === 'darwin' ? a.toLowerCase() === b.toLowerCase() : a === b;
 }
 
 export { isDebugRequest };

@@ -17,6 +17,13 @@
  * fields through inspect/fields.ts, plus a few names like `jiffies`). Nothing is eval'ed.
  */
 
+import type { Emulator } from '../../emulator';
+import type { EmuEvent, Frame } from '../../engine/events';
+import type { ScenarioRun } from '../../scenario/runner';
+import { FieldError } from '../../inspect/fields';
+import { parseDeviceId } from './decode';
+import { innermostDriver } from './stack';
+
 export type Value = number | string | boolean | bigint;
 
 export class ExprError extends Error {
@@ -330,4 +337,61 @@ export function formatValue(v: Value, hex = false): string {
   if (typeof v === 'boolean') return String(v);
   if (hex) return (v < 0 ? '-0x' : '0x') + (typeof v === 'bigint' ? (v < 0n ? -v : v) : Math.abs(v)).toString(16);
   return String(v);
+}
+
+// ---- the model's context ------------------------------------------------------------------
+
+/** Where fields are read: the current run (its emulator getter fails when none is loaded). */
+export interface FieldSource {
+  readonly emu: Emulator;
+  readonly run: ScenarioRun | undefined;
+}
+
+/** An expression context over the model for `device` (the default for unqualified fields), at event `ev` in `frames`. */
+export function modelContext(src: FieldSource, device: string | undefined, ev?: EmuEvent, frames?: readonly Frame[]): ExprContext {
+  return {
+    field: (dev, p) => fieldValue(src, dev ?? device, p, dev === undefined, ev, frames),
+  };
+}
+
+function fieldValue(src: FieldSource, device: string | undefined, p: string, unqualified: boolean, ev?: EmuEvent, frames?: readonly Frame[]): Value {
+  const emu = src.emu;
+  if (unqualified) {
+    switch (p) {
+      case 'jiffies':
+        return emu.engine.jiffies;
+      case 'ms':
+        return emu.engine.clock.jiffiesToMs(emu.engine.jiffies);
+      case 'hz':
+        return emu.engine.clock.hz;
+      case 'event':
+        return emu.engine.log.count;
+      case 'callback':
+        return (frames && innermostDriver(frames)?.callback) ?? '';
+      case 'result':
+      case 'status':
+      case 'errno': {
+        const v = ev?.data?.[p === 'errno' ? 'errno' : p];
+        if (v === undefined) throw new ExprError(`'${p}' is only defined at events that carry it`);
+        return v;
+      }
+    }
+  }
+  if (device === undefined) throw new ExprError(`'${p}' needs a device here: write it as BUS:DEV.${p} (e.g. 2:0.${p})`);
+  const id = parseDeviceId(device);
+  if (!id) throw new ExprError(`'${device}' is not a device`);
+  try {
+    if (id === 'controlvm') return src.run!.fieldValue('controlvm', p);
+    if (id.dev === undefined) {
+      const b = emu.busDevice(id.bus);
+      if (!b) throw new ExprError(`bus ${id.bus} does not exist`);
+      if (p === 'bus') return id.bus;
+      if (p === 'name') return b.name;
+      throw new ExprError(`a bus has the fields bus and name; '${p}' is a device field`);
+    }
+    return src.run!.fieldValue({ bus: id.bus, dev: id.dev }, p);
+  } catch (e) {
+    if (e instanceof FieldError) throw new ExprError(e.message);
+    throw e;
+  }
 }
