@@ -131,7 +131,7 @@ export class ReplConsole {
     if (!step) throw new UserError('nothing to run');
     if (!ctl.stop && ctl.state !== 'idle') throw new UserError(`'${text}' can run only while the session is stopped (pause it first)`);
     const expectsBefore = ctl.run!.expects.length;
-    const err = ctl.intervene({ kind: 'command', pos: { n: 0, w: 0 }, text });
+    const err = ctl.journal.intervene({ kind: 'command', pos: { n: 0, w: 0 }, text });
     if (err) throw new UserError(`${text}: ${err}`);
     const c = step.command;
     if (c.kind === 'expect') {

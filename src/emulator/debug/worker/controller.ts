@@ -4,11 +4,15 @@
  * session's requests synchronously with the model's whole call context still on the
  * JavaScript stack. Step-back and reverse-continue re-execute the same scenario from the
  * start (deterministic) and stop at the earlier position; see docs/design.md.
+ *
+ * It coordinates; the parts keep their own state: breakpointbook.ts (breakpoints and
+ * whether an event hits one), journal.ts (positions, interventions, replay plans),
+ * stackview.ts (threads, frames, sources), output.ts (console output, progress, change
+ * events). Each reaches the session through a narrow host interface this class implements.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ScenarioRun } from '../../scenario/runner';
-import type { Scenario, ScenarioStep } from '../../scenario/ast';
+import type { Scenario } from '../../scenario/ast';
 import { parseScenario, formatDiagnostic } from '../../scenario/parser';
 import { newRun, readScenarioFile, ScenarioFileError } from '../../host/scenariofile';
 import { Emulator, EmulatorError } from '../../emulator';
@@ -23,42 +27,16 @@ import { captureJsStack, forgetFiles, innermostDriver, innermostDriverIndex, wra
 import { Inspector } from './inspect';
 import { Views } from './views';
 import { ReplConsole } from './console';
-import { Level, Mode, Pos, StopInfo, StopState, UserError, posCmp } from './stopstate';
+import { Level, Mode, Pos, StopInfo, StopState, UserError } from './stopstate';
 import { Output } from './output';
 import { StackView } from './stackview';
 import { BreakpointBook } from './breakpointbook';
+import { Journal, RunPlan } from './journal';
 
 /** Thrown through the model to abandon a run (restart, step back); never an Error, never caught by the model on purpose. */
 class AbortRun {
   constructor(readonly plan: RunPlan) {}
 }
-
-type Finder =
-  | { kind: 'event' }
-  | { kind: 'activation'; callN: number; act?: Frame }
-  | { kind: 'breakpoints' };
-
-interface Found {
-  pos: Pos;
-  info: StopInfo;
-}
-
-type ReplayPlan =
-  | { phase: 'find'; finder: Finder; limit: Pos; found?: Found; fallback: Found; label: string }
-  | { phase: 'goto'; target: Pos; info: StopInfo; label: string };
-
-interface RunPlan {
-  build: boolean;
-  mode?: Mode;
-  replay?: ReplayPlan;
-  fresh?: { opts: LaunchOptions; scenario: Scenario };
-}
-
-export type JournalEntry =
-  | { kind: 'mem'; pos: Pos; addr: number; bytes: number[] }
-  | { kind: 'sysfsWrite'; pos: Pos; path: string; value: string }
-  | { kind: 'sysfsRead'; pos: Pos; path: string }
-  | { kind: 'command'; pos: Pos; text: string };
 
 type ResumeAction =
   | { kind: 'continue' }
@@ -84,6 +62,7 @@ export class Controller {
   readonly out: Output;
   readonly stack: StackView;
   readonly book: BreakpointBook;
+  readonly journal: Journal;
   /** Internal errors already reported (once each). */
   private readonly warned = new Set<string>();
 
@@ -91,26 +70,17 @@ export class Controller {
   private mode: Mode = { kind: 'continue' };
   stop: StopState | undefined;
   private stopSeq = 0;
-  private passive = 0;
   private aborting: AbortRun | undefined;
   private abortAfterDrain: RunPlan | undefined;
-  private replay: ReplayPlan | undefined;
-  private writeSeq = 0;
-  private stepNs: number[] = [];
-  private readonly stepLines = new Map<number, number>();
-  private firstStepN: number | undefined;
   private readonly callNs = new WeakMap<Frame, number>();
   private faults = 0;
-  journal: JournalEntry[] = [];
-  private journalIdx = 0;
-  private readonly visited = new Map<string, number>();
-  private buildEvents = 0;
   detached = false;
 
   constructor(readonly link: Link) {
     this.out = new Output(this);
     this.stack = new StackView(this);
     this.book = new BreakpointBook(this, this.out, this.stack);
+    this.journal = new Journal(this, this.out, this.book);
     this.inspector = new Inspector(this);
     this.views = new Views(this);
     this.repl = new ReplConsole(this);
@@ -332,8 +302,8 @@ export class Controller {
     }
     if (plan.fresh) {
       forgetFiles();
-      this.snapshotImages();
-    } else if (plan.replay) this.restoreImages();
+      this.journal.snapshotImages(scenario);
+    } else if (plan.replay) this.journal.restoreImages();
     let run: ScenarioRun;
     try {
       run = newRun(scenario, { autoload: opts.autoload, pollIntervalMs: opts.pollIntervalMs, allowUserDrivers: opts.allowUserDrivers, hz: opts.hz });
@@ -342,72 +312,25 @@ export class Controller {
       throw e;
     }
     this.run = run;
-    this.stepNs = [];
-    this.firstStepN = undefined;
     this.faults = 0;
-    this.writeSeq = 0;
-    this.journalIdx = 0;
-    this.replay = plan.replay;
+    this.journal.newRun(plan.replay);
     this.book.newRun();
     const emu = run.emu;
     emu.engine.log.hook = (ev, frames) => this.onEvent(ev, frames);
     emu.memory.setWriteWatcher((addr, len) => this.onWrite(addr, len));
     emu.onChanged(() => this.out.topologyChanged());
-    this.passive++;
-    try {
+    this.journal.passively(() => {
       for (const d of opts.drivers ?? []) {
         const file = path.resolve(path.dirname(scenario.file), d);
         const err = emu.loadDriver(file, true);
         if (err) throw new UserError(`driver module ${d}: ${err}`, true);
       }
-    } finally {
-      this.passive--;
-    }
+    });
     for (const f of emu.driverFiles.values()) this.stack.sources.generated.add(f);
-    this.buildEvents = emu.engine.log.count;
     // Interventions made before the first step (stopped at nothing yet) apply now.
-    while (this.journalIdx < this.journal.length && this.journal[this.journalIdx].pos.n <= this.buildEvents) {
-      try {
-        this.applyEntry(this.journal[this.journalIdx++]);
-      } catch {
-        /* it failed the first time too */
-      }
-    }
+    this.journal.applyUpTo(emu.engine.log.count);
     this.book.readDataValues();
     if (plan.fresh) this.book.verifyLineBps(true);
-  }
-
-  /** Disk images the scenario attaches, as they were when this run started (replays must see the same bytes). */
-  private images: { file: string; content: Buffer | undefined }[] = [];
-
-  private snapshotImages(): void {
-    this.images = [];
-    const sc = this.scenario!;
-    const dir = path.dirname(sc.file);
-    for (const st of sc.steps) {
-      const c = st.command;
-      if (c.kind !== 'backend' || c.family !== 'disk' || c.verb !== 'attach' || typeof c.options.image !== 'string') continue;
-      const file = path.resolve(dir, c.options.image);
-      if (this.images.some((i) => i.file === file)) continue;
-      try {
-        const st2 = fs.statSync(file);
-        if (!st2.isFile() || st2.size > 64 * 1024 * 1024) continue;
-        this.images.push({ file, content: fs.readFileSync(file) });
-      } catch {
-        this.images.push({ file, content: undefined });
-      }
-    }
-  }
-
-  private restoreImages(): void {
-    for (const img of this.images) {
-      try {
-        if (img.content === undefined) fs.rmSync(img.file, { force: true });
-        else fs.writeFileSync(img.file, img.content);
-      } catch (e) {
-        this.out.output('stderr', `Could not restore disk image ${img.file} for the replay (${(e as Error).message}); the replay may differ.\n`);
-      }
-    }
   }
 
   private disposeRun(): void {
@@ -434,8 +357,7 @@ export class Controller {
     const scenario = this.readScenario(opts);
     this.normalizeOpts(opts);
     this.respond(req);
-    this.journal = [];
-    this.visited.clear();
+    this.journal.forget();
     const plan: RunPlan = { build: true, fresh: { opts, scenario }, mode: opts.stopOnEntry ? { kind: 'entry' } : { kind: 'continue' } };
     this.out.output('console', `Restarting ${path.basename(scenario.file)}\n`);
     if (ctx === 'running') {
@@ -498,10 +420,7 @@ export class Controller {
 
   private endOfRun(): void {
     this.out.endProgress();
-    if (this.replay) {
-      this.out.output('stderr', `The replay ended before reaching its target (event ${this.replay.phase === 'goto' ? this.replay.target.n : this.replay.limit.n}): the run is not deterministic.\n`);
-      this.replay = undefined;
-    }
+    this.journal.endOfRun();
     const run = this.run!;
     const emu = run.emu;
     const failed = run.expects.filter((r) => !r.pass);
@@ -568,22 +487,16 @@ export class Controller {
 
   private eventBoundary(ev: EmuEvent, frames: readonly Frame[]): void {
     this.common(ev, frames);
-    if (this.passive > 0) return;
-    this.writeSeq = 0;
-    if (ev.kind === 'step') {
-      this.stepNs.push(ev.n);
-      this.stepLines.set(ev.n, Number(ev.data?.line));
-      this.firstStepN ??= ev.n;
-    }
+    if (this.journal.passive) return;
+    this.journal.atEvent(ev);
     if (ev.kind === 'call') this.callNs.set(frames[frames.length - 1], ev.n);
-    if (this.replay) return this.replayEvent(ev, frames);
+    if (this.journal.replaying) return this.journal.replayEvent(ev, frames);
     if ((this.out.countEvent() & 255) === 0) this.out.tick();
     if (this.link.pending()) this.drainRunning();
     if (this.abortAfterDrain) {
       const plan = this.abortAfterDrain;
       this.abortAfterDrain = undefined;
-      this.aborting = new AbortRun(plan);
-      throw this.aborting;
+      this.abort(plan);
     }
     if (this.mode.kind === 'free') return;
     this.decide(ev, frames);
@@ -595,7 +508,7 @@ export class Controller {
       const drv = this.run?.emu.bus.drivers.get(ev.text.slice('registered driver '.length));
       if (drv) this.wrapDriver(drv);
     }
-    if (this.replay) return;
+    if (this.journal.replaying) return;
     const line = frames.length && frames[0].kind === 'scenario' ? frames[0].line : undefined;
     if (this.opts?.trace) this.out.output('console', `${formatEvent(ev, this.run!.emu.engine.clock.hz)}  [${threadName(ev.thread)}]\n`, line);
     if (ev.data && typeof ev.data.level === 'string') {
@@ -614,8 +527,8 @@ export class Controller {
 
   private onWrite(addr: number, len: number): void {
     if (this.aborting || !this.run) return;
-    if (this.passive > 0) {
-      this.collecting?.push([addr, len]);
+    if (this.journal.passive) {
+      this.journal.collect(addr, len);
       return;
     }
     try {
@@ -627,8 +540,8 @@ export class Controller {
   }
 
   private memoryWrite(addr: number, len: number): void {
-    this.writeSeq++;
-    if (this.replay) return this.replayWrite(addr, len);
+    this.journal.writeSeq++;
+    if (this.journal.replaying) return this.journal.replayWrite(addr, len);
     if (!this.book.dataBps.length || this.mode.kind === 'free') return;
     const hit = this.book.checkDataBps(addr, len, false);
     if (hit) this.stopHere(hit, undefined);
@@ -672,7 +585,7 @@ export class Controller {
 
   private makeStop(info: StopInfo, ev: EmuEvent | undefined, frames: readonly Frame[], topLevel: boolean): StopState {
     const emu = this.run!.emu;
-    const pos: Pos = topLevel || ev ? { n: emu.engine.log.count, w: 0 } : { n: emu.engine.log.count, w: this.writeSeq };
+    const pos: Pos = topLevel || ev ? { n: emu.engine.log.count, w: 0 } : { n: emu.engine.log.count, w: this.journal.writeSeq };
     const copy = frames.slice();
     const di = innermostDriverIndex(copy);
     const atReturn = ev?.kind === 'return' && di === copy.length - 1;
@@ -683,7 +596,7 @@ export class Controller {
   }
 
   /** Stop inside the model (hook or watcher) and serve until told to resume. */
-  private stopHere(info: StopInfo, ev: EmuEvent | undefined): void {
+  stopHere(info: StopInfo, ev: EmuEvent | undefined): void {
     const st = this.makeStop(info, ev, this.run!.emu.engine.log.frames, false);
     const action = this.serveStop(st);
     this.applyResume(action, st);
@@ -704,11 +617,7 @@ export class Controller {
   private serveStop(st: StopState): ResumeAction {
     this.out.endProgress();
     this.stop = st;
-    const key = `${st.pos.n}:${st.pos.w}`;
-    const sum = this.run!.emu.engine.log.checksum;
-    const seen = this.visited.get(key);
-    if (seen !== undefined && seen !== sum) this.out.output('stderr', `Warning: the state at event ${st.pos.n} differs from the first time it was reached; a driver is not deterministic (Date.now, Math.random, module state?), so replays may not match.\n`);
-    this.visited.set(key, sum);
+    this.journal.visit(st.pos, this.run!.emu.engine.log.checksum);
     this.out.flushOutput();
     this.stack.announceThreads();
     this.setState('stopped');
@@ -739,8 +648,7 @@ export class Controller {
         this.mode = { kind: 'step', pred: action.instruction ? () => true : this.stepPredicate(action.step, st) };
         return;
       case 'plan':
-        this.aborting = new AbortRun(action.plan);
-        throw this.aborting;
+        return this.abort(action.plan);
     }
   }
 
@@ -773,7 +681,7 @@ export class Controller {
       if (cmd !== 'stepBack' && cmd !== 'reverseContinue') throw new UserError(`cannot ${cmd}: the scenario has ended (restart it, or step back)`);
     }
     if (cmd === 'stepBack' || cmd === 'reverseContinue') {
-      const plan = this.backPlan(cmd, instruction);
+      const plan = this.journal.backPlan(cmd, instruction);
       this.respond(req);
       return { kind: 'plan', plan };
     }
@@ -783,191 +691,13 @@ export class Controller {
   }
 
   lastStepN(): number | undefined {
-    return this.stepNs[this.stepNs.length - 1];
+    return this.journal.lastStepN();
   }
 
-  private currentStopPos(): Pos {
-    if (this.stop) return this.stop.pos;
-    return { n: this.emu.engine.log.count, w: 0 };
-  }
-
-  /** How to get back to an earlier stop: directly when the position is known, else find it in a first replay. */
-  private backPlan(cmd: 'stepBack' | 'reverseContinue', instruction: boolean): RunPlan {
-    const cur = this.currentStopPos();
-    const first = this.firstStepN;
-    if (first === undefined || posCmp(cur, { n: first, w: 0 }) <= 0) throw new UserError('already at the start of the scenario: nothing to step back to');
-    const entry: Found = { pos: { n: first, w: 0 }, info: { reason: 'entry', description: 'Back at the start of the scenario' } };
-    const goto = (target: Pos, info: StopInfo, label: string): RunPlan => ({ build: true, mode: { kind: 'continue' }, replay: { phase: 'goto', target, info, label } });
-    const find = (finder: Finder, fallback: Found, label: string): RunPlan => ({ build: true, mode: { kind: 'continue' }, replay: { phase: 'find', finder, limit: cur, fallback, label } });
-    if (cmd === 'reverseContinue') return find({ kind: 'breakpoints' }, entry, 'Reverse continue');
-    const act = this.stop?.activation;
-    const stepInfo = (what: string): StopInfo => ({ reason: 'step', description: `Stepped back to ${what}` });
-    if (instruction) {
-      if (cur.w > 0) return goto({ n: cur.n, w: 0 }, stepInfo(`event ${cur.n}`), `Step back to event ${cur.n}`);
-      if (!this.journal.length) return goto({ n: cur.n - 1, w: 0 }, stepInfo(`event ${cur.n - 1}`), `Step back to event ${cur.n - 1}`);
-      return find({ kind: 'event' }, entry, 'Step back');
-    }
-    if (act && act.callN > 0 && act.callN < cur.n) {
-      const prevLine = [...this.stepNs].reverse().find((n) => n < act.callN) ?? first;
-      return find({ kind: 'activation', callN: act.callN }, { pos: { n: prevLine, w: 0 }, info: stepInfo('the scenario line') }, 'Step back');
-    }
-    const prev = [...this.stepNs].reverse().find((n) => posCmp({ n, w: 0 }, cur) < 0) ?? first;
-    return goto({ n: prev, w: 0 }, stepInfo(`line ${this.lineOfStepEvent(prev) ?? '?'}`), 'Step back');
-  }
-
-  private lineOfStepEvent(n: number): number | undefined {
-    return this.stepLines.get(n);
-  }
-
-  // ---- replay ---------------------------------------------------------------------------------
-
-  private replayEvent(ev: EmuEvent, frames: readonly Frame[]): void {
-    const pos: Pos = { n: ev.n, w: 0 };
-    this.applyJournalAt(pos);
-    const r = this.replay!;
-    const bp = this.book.checkBreakpoints(ev, frames, true);
-    if ((this.out.countEvent() & 1023) === 0) this.out.progressUpdate(r.phase === 'goto' ? r.target.n : r.limit.n);
-    if (r.phase === 'find') {
-      if (posCmp(pos, r.limit) >= 0) return this.finishFind(r);
-      let match: StopInfo | undefined;
-      switch (r.finder.kind) {
-        case 'event':
-          match = { reason: 'step', description: `Stepped back to event ${ev.n}` };
-          break;
-        case 'activation':
-          if (ev.n === r.finder.callN) {
-            r.finder.act = frames[frames.length - 1];
-            match = { reason: 'step', description: `Stepped back to ${ev.text}` };
-          } else if (r.finder.act && ev.kind === 'channel' && innermostDriver(frames) === r.finder.act) match = { reason: 'step', description: `Stepped back to ${ev.text}` };
-          break;
-        case 'breakpoints':
-          match = bp;
-          break;
-      }
-      if (match) r.found = { pos, info: match };
-      return;
-    }
-    if (posCmp(pos, r.target) === 0) return this.arrive(r.target, r.info, ev);
-  }
-
-  private replayWrite(addr: number, len: number): void {
-    const pos: Pos = { n: this.run!.emu.engine.log.count, w: this.writeSeq };
-    this.applyJournalAt(pos);
-    const r = this.replay!;
-    const hit = this.book.dataBps.length ? this.book.checkDataBps(addr, len, true) : undefined;
-    if (r.phase === 'find') {
-      if (posCmp(pos, r.limit) >= 0) return this.finishFind(r);
-      if (r.finder.kind === 'breakpoints' && hit) r.found = { pos, info: hit };
-      return;
-    }
-    if (posCmp(pos, r.target) === 0) return this.arrive(r.target, hit ?? r.info, undefined);
-  }
-
-  private finishFind(r: ReplayPlan & { phase: 'find' }): void {
-    const f = r.found ?? r.fallback;
-    this.aborting = new AbortRun({ build: true, mode: { kind: 'continue' }, replay: { phase: 'goto', target: f.pos, info: f.info, label: r.label } });
+  /** Abandon the run: the model unwinds to runLoop, which carries out the plan. */
+  abort(plan: RunPlan): never {
+    this.aborting = new AbortRun(plan);
     throw this.aborting;
-  }
-
-  /** The replay reached its target: drop the interventions that lie in the abandoned future, and stop. */
-  private arrive(target: Pos, info: StopInfo, ev: EmuEvent | undefined): void {
-    this.replay = undefined;
-    this.journal = this.journal.filter((e) => posCmp(e.pos, target) <= 0);
-    for (const k of [...this.visited.keys()]) {
-      const [n, w] = k.split(':').map(Number);
-      if (posCmp({ n, w }, target) > 0) this.visited.delete(k);
-    }
-    this.stopHere(info, ev);
-  }
-
-  private applyJournalAt(pos: Pos): void {
-    while (this.journalIdx < this.journal.length && posCmp(this.journal[this.journalIdx].pos, pos) <= 0) {
-      try {
-        this.applyEntry(this.journal[this.journalIdx++]);
-      } catch {
-        /* it failed the first time too */
-      }
-    }
-  }
-
-  // ---- interventions ------------------------------------------------------------------------
-
-  /** Run `fn` without it being a place to stop (inspection, interventions). */
-  passively<T>(fn: () => T): T {
-    this.passive++;
-    try {
-      return fn();
-    } finally {
-      this.passive--;
-    }
-  }
-
-  /** Change the model from the debugger: applied now and recorded, so replays repeat it at the same point. */
-  intervene(entry: JournalEntry): string | undefined {
-    if (!this.run) throw new UserError('no scenario is loaded');
-    entry.pos = this.stop ? this.stop.pos : { n: this.run.emu.engine.log.count, w: this.state === 'running' ? this.writeSeq : 0 };
-    // Journaled even when it fails: a replay repeats the same failure at the same point.
-    this.journal.push(entry);
-    this.journalIdx = this.journal.length;
-    this.collecting = [];
-    try {
-      return this.applyEntry(entry);
-    } finally {
-      const writes = this.collecting;
-      this.collecting = undefined;
-      this.notifyWrites(writes);
-    }
-  }
-
-  /** Guest-memory writes made by the intervention being applied (for memory events). */
-  private collecting: [number, number][] | undefined;
-
-  /** Tell the client which guest memory an intervention changed: memory events, then invalidated. */
-  private notifyWrites(writes: [number, number][]): void {
-    const sorted = writes.slice().sort((a, b) => a[0] - b[0]);
-    const merged: [number, number][] = [];
-    for (const [a, n] of sorted) {
-      const last = merged[merged.length - 1];
-      if (last && a <= last[0] + last[1] + 64) last[1] = Math.max(last[1], a + n - last[0]);
-      else merged.push([a, n]);
-    }
-    for (const [a, n] of merged.slice(0, 16)) this.out.memoryEvent(a, n);
-    this.out.afterChange();
-  }
-
-  /** Journal something that already happened (an inspection that turned out to emit events). */
-  record(entry: JournalEntry): void {
-    if (!this.run || this.replay) return;
-    entry.pos = this.stop ? this.stop.pos : { n: this.run.emu.engine.log.count, w: 0 };
-    this.journal.push(entry);
-    this.journalIdx = this.journal.length;
-  }
-
-  private applyEntry(e: JournalEntry): string | undefined {
-    const emu = this.run!.emu;
-    return this.passively(() => {
-      switch (e.kind) {
-        case 'mem':
-          emu.memory.write(e.addr, Uint8Array.from(e.bytes));
-          return undefined;
-        case 'sysfsWrite':
-          emu.sysfs.write(e.path, e.value);
-          return undefined;
-        case 'sysfsRead':
-          try {
-            this.views.quietly(emu, () => emu.sysfs.list(e.path));
-          } catch {
-            /* the same failure as the first time */
-          }
-          return undefined;
-        case 'command': {
-          const sc = parseScenario(e.text, this.scenario?.file ?? '<console>');
-          const step = sc.steps[0] as ScenarioStep | undefined;
-          if (!step) return 'nothing to run';
-          return emu.withBaseDir(path.dirname(this.scenario?.file ?? '.'), () => this.run!.execAtStop(step));
-        }
-      }
-    });
   }
 }
 

@@ -82,13 +82,13 @@ export class Views {
     }
     const before = emu.engine.log.count;
     try {
-      return this.ctl.passively(fn);
+      return this.ctl.journal.passively(fn);
     } finally {
       for (const s of saved) {
         s.c.observer = s.o;
         s.c.guard = s.g;
       }
-      if (journalPath !== undefined && emu.engine.log.count !== before) this.ctl.record({ kind: 'sysfsRead', pos: { n: 0, w: 0 }, path: journalPath });
+      if (journalPath !== undefined && emu.engine.log.count !== before) this.ctl.journal.record({ kind: 'sysfsRead', pos: { n: 0, w: 0 }, path: journalPath });
     }
   }
 
@@ -135,7 +135,7 @@ export class Views {
   /** `echo value > path`, journaled for replays. */
   write(p: string, value: string): void {
     try {
-      this.ctl.intervene({ kind: 'sysfsWrite', pos: { n: 0, w: 0 }, path: p, value });
+      this.ctl.journal.intervene({ kind: 'sysfsWrite', pos: { n: 0, w: 0 }, path: p, value });
     } catch (e) {
       throw sysfsError(e, `echo ${value} > ${p}`);
     }
@@ -169,7 +169,7 @@ export class Views {
     if (!this.ctl.stop) throw new UserError('visorbus/deviceAction: only while stopped (pause the session first); the guest handles it when the session continues', true);
     if (!this.emu.device(p.bus, p.dev)) throw new UserError(`visorbus/deviceAction: device ${id} does not exist`);
     const text = `device ${action} ${p.bus}:${p.dev}`;
-    const err = this.ctl.intervene({ kind: 'command', pos: { n: 0, w: 0 }, text });
+    const err = this.ctl.journal.intervene({ kind: 'command', pos: { n: 0, w: 0 }, text });
     if (err) throw new UserError(`${text}: ${err}`, true);
     this.ctl.out.output('console', `${text}: queued on the controlvm channel; the guest handles it when the session continues\n`);
     this.ctl.out.flushOutput();

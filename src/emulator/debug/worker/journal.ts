@@ -1,0 +1,368 @@
+/**
+ * The history of a session and the way back through it: positions (event n, w memory
+ * writes after it), the scenario lines reached, the debugger's interventions (memory and
+ * sysfs writes, console commands) journaled at the position they were made, and the
+ * replays that step-back and reverse-continue run. A replay re-executes the scenario from
+ * the start, repeats every intervention at its position, and stops at the earlier
+ * position (finding it first when it is not known). See docs/design.md.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ScenarioRun } from '../../scenario/runner';
+import type { Scenario, ScenarioStep } from '../../scenario/ast';
+import { parseScenario } from '../../scenario/parser';
+import type { Emulator } from '../../emulator';
+import type { EmuEvent, Frame } from '../../engine/events';
+import type { LaunchOptions, WorkerState } from '../protocol';
+import type { Output } from './output';
+import type { BreakpointBook } from './breakpointbook';
+import { innermostDriver } from './stack';
+import { Mode, Pos, StopInfo, StopState, UserError, posCmp } from './stopstate';
+
+type Finder =
+  | { kind: 'event' }
+  | { kind: 'activation'; callN: number; act?: Frame }
+  | { kind: 'breakpoints' };
+
+interface Found {
+  pos: Pos;
+  info: StopInfo;
+}
+
+export type ReplayPlan =
+  | { phase: 'find'; finder: Finder; limit: Pos; found?: Found; fallback: Found; label: string }
+  | { phase: 'goto'; target: Pos; info: StopInfo; label: string };
+
+/** How the controller starts (or restarts) a run: a new scenario, a replay, or the same run going on. */
+export interface RunPlan {
+  build: boolean;
+  mode?: Mode;
+  replay?: ReplayPlan;
+  fresh?: { opts: LaunchOptions; scenario: Scenario };
+}
+
+export type JournalEntry =
+  | { kind: 'mem'; pos: Pos; addr: number; bytes: number[] }
+  | { kind: 'sysfsWrite'; pos: Pos; path: string; value: string }
+  | { kind: 'sysfsRead'; pos: Pos; path: string }
+  | { kind: 'command'; pos: Pos; text: string };
+
+/** What the journal needs from the session (the controller). */
+export interface JournalHost {
+  readonly run: ScenarioRun | undefined;
+  readonly scenario: Scenario | undefined;
+  readonly stop: StopState | undefined;
+  readonly state: WorkerState;
+  readonly emu: Emulator;
+  readonly views: { quietly<T>(emu: Emulator, fn: () => T): T };
+  /** Stop here, inside the model, until the client resumes. */
+  stopHere(info: StopInfo, ev: EmuEvent | undefined): void;
+  /** Abandon the run and carry out `plan` instead. */
+  abort(plan: RunPlan): never;
+}
+
+export class Journal {
+  /** Interventions in the order made; replays apply each at its position. */
+  private entries: JournalEntry[] = [];
+  /** The next entry to apply in this run. */
+  private idx = 0;
+  private replay: ReplayPlan | undefined;
+  /** The model's checksum at each position stopped at (a replay that differs is not deterministic). */
+  private readonly visited = new Map<string, number>();
+  /** Guest-memory writes made by the intervention being applied (for memory events). */
+  private collecting: [number, number][] | undefined;
+  private depth = 0;
+  /** Memory writes since the last event: the w of the current position. */
+  writeSeq = 0;
+  private stepNs: number[] = [];
+  private readonly stepLines = new Map<number, number>();
+  private firstStepN: number | undefined;
+
+  constructor(
+    private readonly host: JournalHost,
+    private readonly out: Output,
+    private readonly book: BreakpointBook,
+  ) {}
+
+  /** Inspection or an intervention is running: nothing it causes is a place to stop. */
+  get passive(): boolean {
+    return this.depth > 0;
+  }
+
+  get replaying(): boolean {
+    return this.replay !== undefined;
+  }
+
+  /** A run starts (a replay when `replay` is given): positions count from the start again. */
+  newRun(replay: ReplayPlan | undefined): void {
+    this.stepNs = [];
+    this.firstStepN = undefined;
+    this.writeSeq = 0;
+    this.idx = 0;
+    this.replay = replay;
+  }
+
+  /** A restart: the history so far no longer applies. */
+  forget(): void {
+    this.entries = [];
+    this.visited.clear();
+  }
+
+  /** Bookkeeping at every event that is not passive. */
+  atEvent(ev: EmuEvent): void {
+    this.writeSeq = 0;
+    if (ev.kind === 'step') {
+      this.stepNs.push(ev.n);
+      this.stepLines.set(ev.n, Number(ev.data?.line));
+      this.firstStepN ??= ev.n;
+    }
+  }
+
+  /** A guest-memory write made while passive (reported to the client after an intervention). */
+  collect(addr: number, len: number): void {
+    this.collecting?.push([addr, len]);
+  }
+
+  /** Apply the interventions made up to event n (the run was just built). */
+  applyUpTo(n: number): void {
+    while (this.idx < this.entries.length && this.entries[this.idx].pos.n <= n) {
+      try {
+        this.applyEntry(this.entries[this.idx++]);
+      } catch {
+        /* it failed the first time too */
+      }
+    }
+  }
+
+  /** The run ended: a replay still under way means it never reached its target. */
+  endOfRun(): void {
+    if (this.replay) {
+      this.out.output('stderr', `The replay ended before reaching its target (event ${this.replay.phase === 'goto' ? this.replay.target.n : this.replay.limit.n}): the run is not deterministic.\n`);
+      this.replay = undefined;
+    }
+  }
+
+  /** A stop at `pos`: warn when the model's state there differs from the first time. */
+  visit(pos: Pos, sum: number): void {
+    const key = `${pos.n}:${pos.w}`;
+    const seen = this.visited.get(key);
+    if (seen !== undefined && seen !== sum) this.out.output('stderr', `Warning: the state at event ${pos.n} differs from the first time it was reached; a driver is not deterministic (Date.now, Math.random, module state?), so replays may not match.\n`);
+    this.visited.set(key, sum);
+  }
+
+  /** Disk images the scenario attaches, as they were when this run started (replays must see the same bytes). */
+  private images: { file: string; content: Buffer | undefined }[] = [];
+
+  snapshotImages(sc: Scenario): void {
+    this.images = [];
+    const dir = path.dirname(sc.file);
+    for (const st of sc.steps) {
+      const c = st.command;
+      if (c.kind !== 'backend' || c.family !== 'disk' || c.verb !== 'attach' || typeof c.options.image !== 'string') continue;
+      const file = path.resolve(dir, c.options.image);
+      if (this.images.some((i) => i.file === file)) continue;
+      try {
+        const st2 = fs.statSync(file);
+        if (!st2.isFile() || st2.size > 64 * 1024 * 1024) continue;
+        this.images.push({ file, content: fs.readFileSync(file) });
+      } catch {
+        this.images.push({ file, content: undefined });
+      }
+    }
+  }
+
+  restoreImages(): void {
+    for (const img of this.images) {
+      try {
+        if (img.content === undefined) fs.rmSync(img.file, { force: true });
+        else fs.writeFileSync(img.file, img.content);
+      } catch (e) {
+        this.out.output('stderr', `Could not restore disk image ${img.file} for the replay (${(e as Error).message}); the replay may differ.\n`);
+      }
+    }
+  }
+
+  lastStepN(): number | undefined {
+    return this.stepNs[this.stepNs.length - 1];
+  }
+
+  private currentStopPos(): Pos {
+    if (this.host.stop) return this.host.stop.pos;
+    return { n: this.host.emu.engine.log.count, w: 0 };
+  }
+
+  /** How to get back to an earlier stop: directly when the position is known, else find it in a first replay. */
+  backPlan(cmd: 'stepBack' | 'reverseContinue', instruction: boolean): RunPlan {
+    const cur = this.currentStopPos();
+    const first = this.firstStepN;
+    if (first === undefined || posCmp(cur, { n: first, w: 0 }) <= 0) throw new UserError('already at the start of the scenario: nothing to step back to');
+    const entry: Found = { pos: { n: first, w: 0 }, info: { reason: 'entry', description: 'Back at the start of the scenario' } };
+    const goto = (target: Pos, info: StopInfo, label: string): RunPlan => ({ build: true, mode: { kind: 'continue' }, replay: { phase: 'goto', target, info, label } });
+    const find = (finder: Finder, fallback: Found, label: string): RunPlan => ({ build: true, mode: { kind: 'continue' }, replay: { phase: 'find', finder, limit: cur, fallback, label } });
+    if (cmd === 'reverseContinue') return find({ kind: 'breakpoints' }, entry, 'Reverse continue');
+    const act = this.host.stop?.activation;
+    const stepInfo = (what: string): StopInfo => ({ reason: 'step', description: `Stepped back to ${what}` });
+    if (instruction) {
+      if (cur.w > 0) return goto({ n: cur.n, w: 0 }, stepInfo(`event ${cur.n}`), `Step back to event ${cur.n}`);
+      if (!this.entries.length) return goto({ n: cur.n - 1, w: 0 }, stepInfo(`event ${cur.n - 1}`), `Step back to event ${cur.n - 1}`);
+      return find({ kind: 'event' }, entry, 'Step back');
+    }
+    if (act && act.callN > 0 && act.callN < cur.n) {
+      const prevLine = [...this.stepNs].reverse().find((n) => n < act.callN) ?? first;
+      return find({ kind: 'activation', callN: act.callN }, { pos: { n: prevLine, w: 0 }, info: stepInfo('the scenario line') }, 'Step back');
+    }
+    const prev = [...this.stepNs].reverse().find((n) => posCmp({ n, w: 0 }, cur) < 0) ?? first;
+    return goto({ n: prev, w: 0 }, stepInfo(`line ${this.lineOfStepEvent(prev) ?? '?'}`), 'Step back');
+  }
+
+  private lineOfStepEvent(n: number): number | undefined {
+    return this.stepLines.get(n);
+  }
+
+  // ---- replay ---------------------------------------------------------------------------------
+
+  replayEvent(ev: EmuEvent, frames: readonly Frame[]): void {
+    const pos: Pos = { n: ev.n, w: 0 };
+    this.applyJournalAt(pos);
+    const r = this.replay!;
+    const bp = this.book.checkBreakpoints(ev, frames, true);
+    if ((this.out.countEvent() & 1023) === 0) this.out.progressUpdate(r.phase === 'goto' ? r.target.n : r.limit.n);
+    if (r.phase === 'find') {
+      if (posCmp(pos, r.limit) >= 0) return this.finishFind(r);
+      let match: StopInfo | undefined;
+      switch (r.finder.kind) {
+        case 'event':
+          match = { reason: 'step', description: `Stepped back to event ${ev.n}` };
+          break;
+        case 'activation':
+          if (ev.n === r.finder.callN) {
+            r.finder.act = frames[frames.length - 1];
+            match = { reason: 'step', description: `Stepped back to ${ev.text}` };
+          } else if (r.finder.act && ev.kind === 'channel' && innermostDriver(frames) === r.finder.act) match = { reason: 'step', description: `Stepped back to ${ev.text}` };
+          break;
+        case 'breakpoints':
+          match = bp;
+          break;
+      }
+      if (match) r.found = { pos, info: match };
+      return;
+    }
+    if (posCmp(pos, r.target) === 0) return this.arrive(r.target, r.info, ev);
+  }
+
+  replayWrite(addr: number, len: number): void {
+    const pos: Pos = { n: this.host.run!.emu.engine.log.count, w: this.writeSeq };
+    this.applyJournalAt(pos);
+    const r = this.replay!;
+    const hit = this.book.dataBps.length ? this.book.checkDataBps(addr, len, true) : undefined;
+    if (r.phase === 'find') {
+      if (posCmp(pos, r.limit) >= 0) return this.finishFind(r);
+      if (r.finder.kind === 'breakpoints' && hit) r.found = { pos, info: hit };
+      return;
+    }
+    if (posCmp(pos, r.target) === 0) return this.arrive(r.target, hit ?? r.info, undefined);
+  }
+
+  private finishFind(r: ReplayPlan & { phase: 'find' }): void {
+    const f = r.found ?? r.fallback;
+    this.host.abort({ build: true, mode: { kind: 'continue' }, replay: { phase: 'goto', target: f.pos, info: f.info, label: r.label } });
+  }
+
+  /** The replay reached its target: drop the interventions that lie in the abandoned future, and stop. */
+  private arrive(target: Pos, info: StopInfo, ev: EmuEvent | undefined): void {
+    this.replay = undefined;
+    this.entries = this.entries.filter((e) => posCmp(e.pos, target) <= 0);
+    for (const k of [...this.visited.keys()]) {
+      const [n, w] = k.split(':').map(Number);
+      if (posCmp({ n, w }, target) > 0) this.visited.delete(k);
+    }
+    this.host.stopHere(info, ev);
+  }
+
+  private applyJournalAt(pos: Pos): void {
+    while (this.idx < this.entries.length && posCmp(this.entries[this.idx].pos, pos) <= 0) {
+      try {
+        this.applyEntry(this.entries[this.idx++]);
+      } catch {
+        /* it failed the first time too */
+      }
+    }
+  }
+
+  // ---- interventions ------------------------------------------------------------------------
+
+  /** Run `fn` without it being a place to stop (inspection, interventions). */
+  passively<T>(fn: () => T): T {
+    this.depth++;
+    try {
+      return fn();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** Change the model from the debugger: applied now and recorded, so replays repeat it at the same point. */
+  intervene(entry: JournalEntry): string | undefined {
+    if (!this.host.run) throw new UserError('no scenario is loaded');
+    entry.pos = this.host.stop ? this.host.stop.pos : { n: this.host.run.emu.engine.log.count, w: this.host.state === 'running' ? this.writeSeq : 0 };
+    // Journaled even when it fails: a replay repeats the same failure at the same point.
+    this.entries.push(entry);
+    this.idx = this.entries.length;
+    this.collecting = [];
+    try {
+      return this.applyEntry(entry);
+    } finally {
+      const writes = this.collecting;
+      this.collecting = undefined;
+      this.notifyWrites(writes);
+    }
+  }
+
+  /** Tell the client which guest memory an intervention changed: memory events, then invalidated. */
+  private notifyWrites(writes: [number, number][]): void {
+    const sorted = writes.slice().sort((a, b) => a[0] - b[0]);
+    const merged: [number, number][] = [];
+    for (const [a, n] of sorted) {
+      const last = merged[merged.length - 1];
+      if (last && a <= last[0] + last[1] + 64) last[1] = Math.max(last[1], a + n - last[0]);
+      else merged.push([a, n]);
+    }
+    for (const [a, n] of merged.slice(0, 16)) this.out.memoryEvent(a, n);
+    this.out.afterChange();
+  }
+
+  /** Journal something that already happened (an inspection that turned out to emit events). */
+  record(entry: JournalEntry): void {
+    if (!this.host.run || this.replay) return;
+    entry.pos = this.host.stop ? this.host.stop.pos : { n: this.host.run.emu.engine.log.count, w: 0 };
+    this.entries.push(entry);
+    this.idx = this.entries.length;
+  }
+
+  private applyEntry(e: JournalEntry): string | undefined {
+    const emu = this.host.run!.emu;
+    return this.passively(() => {
+      switch (e.kind) {
+        case 'mem':
+          emu.memory.write(e.addr, Uint8Array.from(e.bytes));
+          return undefined;
+        case 'sysfsWrite':
+          emu.sysfs.write(e.path, e.value);
+          return undefined;
+        case 'sysfsRead':
+          try {
+            this.host.views.quietly(emu, () => emu.sysfs.list(e.path));
+          } catch {
+            /* the same failure as the first time */
+          }
+          return undefined;
+        case 'command': {
+          const sc = parseScenario(e.text, this.host.scenario?.file ?? '<console>');
+          const step = sc.steps[0] as ScenarioStep | undefined;
+          if (!step) return 'nothing to run';
+          return emu.withBaseDir(path.dirname(this.host.scenario?.file ?? '.'), () => this.host.run!.execAtStop(step));
+        }
+      }
+    });
+  }
+}
