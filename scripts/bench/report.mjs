@@ -59,17 +59,16 @@ when it lies in one written page of the channel's (cached) region and copies a s
 temporary buffer; what remains (see the profile) is a call per step, the page and region checks
 and the copy through a page view. Going further would mean giving a channel a flat
 view of its own memory, which changes how unmapping and page allocation are observed.`,
-  dispatch: `Every channel_interrupt poll goes through \`VisorBus.armPoll\` → \`callDriver\` → \`Engine.within\`
-(src/emulator/visorbus/visorbus.ts): it allocates a new timer and closures, two frames, two
-events whose texts are built with template strings and whose data objects are new each time
-(\`call\` and \`return\`), runs the FNV trace checksum over those texts, and the channel guard
-(\`Emulator.prepareDeviceChannel\`, src/emulator/emulator.ts) looks the device up by a \`"bus:dev"\`
-string key on every channel operation. The floor in the same process runs the same timers on
-the same \`Clock\` and does the same empty \`signalremove\`, several times faster; the difference
-is this per-poll bookkeeping and the garbage-collector time it causes. Cheaper options there
-(not in this change: those files belong to the bus core): build a device's poll frame, event
-texts and data once per binding, let the guard hold the device instead of looking it up, and
-skip the guard's lookup when no device is paused.`,
+  dispatch: `Every channel_interrupt poll goes through \`VisorBus.poll\` → \`callDriver\`
+(src/emulator/visorbus/visorbus.ts). The poll timer is re-armed in place, the callback's frame,
+event texts, data and checksum signature are built once per device and callback, and the
+channel guard keeps its device; what is left per poll is two event objects (\`call\` and
+\`return\`, kept in the event ring for the debugger), the frame pushes, the checksum step, the
+driver's own \`signalremove\` through the checked memory model, and the timer heap. The floor
+in the same process runs the same timers on the same \`Clock\` and the same empty
+\`signalremove\` with none of that; the remaining difference is the price of every poll being
+an observable, numbered, checksummed event that a debugger can stop at. The profile below
+shows where it goes; at 16,000 devices much of it is memory traffic (see the scaling target).`,
   linear: (r) => {
     const L = r.emulator?.linearity;
     const at = (n) => r.emulator?.scaling?.find((x) => x.devices === n && !x.throughputRun);
@@ -80,8 +79,8 @@ the one of a poll (CPU µs per device-second in the scaling table). No step of t
 scans the devices — the timer heap is O(log n), and this change removed the per-signal region
 search and the quadratic region map — yet the same poll costs more at ${int(L?.to)} devices. The functions
 that grow most in the table below are the ones that touch per-device memory: \`doRemove\` reading
-the channel's queue header (each channel's header is in its own 4 KiB page), the channel guard's
-\`find\` of the device by its \`"bus:dev"\` key, the poll closure and timer — and the garbage
+the channel's queue header (each channel's header is in its own 4 KiB page), the event and
+frame bookkeeping of the poll, the poll timer — and the garbage
 collector, which marks a ${mb(b?.heapBytes)} MB heap instead of ${mb(a?.heapBytes)} MB. That is the signature of cache and TLB
 misses once the per-device state (about ${kb(b ? b.heapBytes / b.devices : undefined)} KiB of heap per device, in many small
 objects spread over the heap) no longer fits the caches. The bare dispatch floor, whose
