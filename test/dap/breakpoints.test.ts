@@ -8,7 +8,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { COMPILED_FIXTURES, ROOT, VisorClient, fixture } from './helpers/client';
+import { COMPILED_FIXTURES, ROOT, useClient, VisorClient, fixture } from './helpers/client';
 
 /** 1-based line of the first line containing `needle`. */
 function lineOf(file: string, needle: string): number {
@@ -24,15 +24,7 @@ describe('DAP breakpoints', function () {
   this.timeout(30000);
   let dc: VisorClient;
 
-  beforeEach(async () => {
-    dc = new VisorClient();
-    await dc.start();
-  });
-
-  afterEach(async () => {
-    await dc.stop();
-    dc.assertSchema();
-  });
+  useClient((c) => (dc = c));
 
   it('verifies scenario line breakpoints, moves them to the next command, and stops there', async () => {
     const file = fixture('echo.visor');

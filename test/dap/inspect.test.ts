@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { VisorClient, fixture } from './helpers/client';
+import { useClient, VisorClient, fixture } from './helpers/client';
 
 interface Field {
   name: string;
@@ -30,15 +30,7 @@ describe('DAP inspection', function () {
   this.timeout(30000);
   let dc: VisorClient;
 
-  beforeEach(async () => {
-    dc = new VisorClient();
-    await dc.start();
-  });
-
-  afterEach(async () => {
-    await dc.stop();
-    dc.assertSchema();
-  });
+  useClient((c) => (dc = c));
 
   async function stopInProbe(): Promise<DebugProtocol.StackFrame> {
     await dc.launchWith({ scenario: fixture('echo.visor') }, () => dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'echodrv.probe' }] }));

@@ -9,21 +9,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { VisorClient, fixture } from './helpers/client';
+import { useClient, VisorClient, fixture } from './helpers/client';
 
 describe('DAP robustness and options', function () {
   this.timeout(30000);
   let dc: VisorClient;
 
-  beforeEach(async () => {
-    dc = new VisorClient();
-    await dc.start();
-  });
-
-  afterEach(async () => {
-    await dc.stop();
-    dc.assertSchema();
-  });
+  useClient((c) => (dc = c));
 
   it('contains a driver that fails even to be matched: an exception stop naming it, then the run carries on', async () => {
     await dc.launchWith({ scenario: fixture('evil.visor') });

@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { VisorClient, fixture, sha } from './helpers/client';
+import { useClient, VisorClient, fixture, sha } from './helpers/client';
 
 function lineOf(file: string, needle: string): number {
   const i = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(needle));
@@ -20,15 +20,7 @@ describe('DAP stepping', function () {
   this.timeout(30000);
   let dc: VisorClient;
 
-  beforeEach(async () => {
-    dc = new VisorClient();
-    await dc.start();
-  });
-
-  afterEach(async () => {
-    await dc.stop();
-    dc.assertSchema();
-  });
+  useClient((c) => (dc = c));
 
   /** The bytes of the device channel, the bus channel and the controlvm channel, hashed. */
   async function memoryHash(): Promise<string> {

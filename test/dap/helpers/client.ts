@@ -238,3 +238,17 @@ export function startServer(port: number): Promise<cp.ChildProcess> {
     p.on('exit', (code) => reject(new Error(`the adapter exited (${code}) before listening: ${err}`)));
   });
 }
+
+/** A fresh adapter process and client for every test of the suite; its messages are schema-checked when the test ends. */
+export function useClient(set: (c: VisorClient) => void): void {
+  let current: VisorClient;
+  beforeEach(async () => {
+    current = new VisorClient();
+    set(current);
+    await current.start();
+  });
+  afterEach(async () => {
+    await current.stop();
+    current.assertSchema();
+  });
+}

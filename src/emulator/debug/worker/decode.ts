@@ -5,6 +5,8 @@
  * uiscmdrsp (vhba/vnic, protocol reference §7.2) and input reports (§7.5).
  */
 import { Emulator } from '../../emulator';
+import { NET_TYPE_NAMES } from '../../drivers/uiscmdrsp';
+import { INPUTACTION_NAMES } from '../../drivers/inputreport';
 import { GuestMemory, UnmappedError } from '../../memory/guestmemory';
 import { readField } from '../../inspect/fields';
 import {
@@ -480,18 +482,6 @@ const CMDTYPE: Record<number, string> = { 1: 'CMD_SCSI_TYPE', 2: 'CMD_NET_TYPE',
 const DATA_DIR: Record<number, string> = { 0: 'BIDIRECTIONAL', 1: 'TO_DEVICE', 2: 'FROM_DEVICE', 3: 'NONE' };
 const TASKTYPE: Record<number, string> = { 1: 'ABORT_TASK', 2: 'BUS_RESET', 3: 'LUN_RESET', 4: 'TARGET_RESET' };
 const ADDLSTAT: Record<number, string> = { 1: 'RESET', 2: 'TIMEOUT', 3: 'INTERNAL_ERROR', 4: 'SEL_TIMEOUT', 5: 'CMD_TIMEOUT', 6: 'BAD_TARGET', 7: 'RETRY' };
-const NET_TYPE: Record<number, string> = {
-  0: 'NET_RCV_POST',
-  1: 'NET_RCV',
-  2: 'NET_XMIT',
-  3: 'NET_XMIT_DONE',
-  4: 'NET_RCV_ENBDIS',
-  5: 'NET_RCV_ENBDIS_ACK',
-  6: 'NET_RCV_PROMISC',
-  7: 'NET_CONNECT_STATUS',
-  8: 'NET_MACADDR',
-  9: 'NET_MACADDR_ACK',
-};
 const SCSI_OPS: Record<number, string> = {
   0x00: 'TEST UNIT READY',
   0x03: 'REQUEST SENSE',
@@ -542,7 +532,7 @@ function decodeUiscmdrsp(r: SigReader): string {
       return `SCSI ${SCSI_OPS[op] ?? `0x${op.toString(16)}`} ${ch}:${id}:${lun} ${len} bytes ${DATA_DIR[Number(dir)] ?? dir}${ls ? ` linuxstat 0x${ls.toString(16)}` : ''}`;
     }
     case 2: {
-      const type = r.num('net.type', 1, 4, NET_TYPE) as number;
+      const type = r.num('net.type', 1, 4, NET_TYPE_NAMES) as number;
       r.num('net.buf', 5, 8);
       let extra = '';
       switch (type) {
@@ -592,7 +582,7 @@ function decodeUiscmdrsp(r: SigReader): string {
           extra = ` ${mac(r, 21)}`;
           break;
       }
-      return `${NET_TYPE[type] ?? `net type ${type}`}${extra}`;
+      return `${NET_TYPE_NAMES[type] ?? `net type ${type}`}${extra}`;
     }
     case 3: {
       const tt = r.num('scsitaskmgmt.tasktype', 1, 4, TASKTYPE);
@@ -620,29 +610,14 @@ function decodeUiscmdrsp(r: SigReader): string {
 }
 
 // input report (§7.5)
-const INPUT_ACTIONS: Record<number, string> = {
-  0: 'none',
-  1: 'XY_MOTION',
-  2: 'MOUSE_BUTTON_DOWN',
-  3: 'MOUSE_BUTTON_UP',
-  4: 'MOUSE_BUTTON_CLICK',
-  5: 'MOUSE_BUTTON_DCLICK',
-  6: 'WHEEL_ROTATE_AWAY',
-  7: 'WHEEL_ROTATE_TOWARD',
-  8: 'SET_MAX_XY',
-  64: 'KEY_DOWN',
-  65: 'KEY_UP',
-  66: 'SET_LOCKING_KEY_STATE',
-  67: 'KEY_DOWN_UP',
-};
 
 function decodeInputReport(r: SigReader): string {
   r.num('seq_no', 0, 8);
-  const action = r.num('action', 8, 2, INPUT_ACTIONS) as number;
+  const action = r.num('action', 8, 2, INPUTACTION_NAMES) as number;
   const a1 = r.num('arg1', 10, 2) as number;
   const a2 = r.num('arg2', 12, 2) as number;
   r.num('arg3', 14, 2);
-  const name = INPUT_ACTIONS[action] ?? `action ${action}`;
+  const name = INPUTACTION_NAMES[action] ?? `action ${action}`;
   if (action === 1 || action === 8) return `${name} x=${a1} y=${a2}`;
   if (action >= 2 && action <= 5) return `${name} button ${a1}`;
   if (action >= 64) return `${name} scancode 0x${a1.toString(16)}${action === 66 ? ` ${a2 ? 'locked' : 'unlocked'}` : ''}`;
