@@ -43,6 +43,7 @@
  *   queue-full      queue 0 is not read for duration=MS (default 100): the guest's
  *                   inserts fail once it is full and its mid-layer re-queues them
  */
+import { BusPoller } from './buspoller';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BackendCommand, BackendDevice, BackendHost, ServiceBackend } from './servicepartition';
@@ -121,9 +122,8 @@ export class IoPartitionDisk implements ServiceBackend {
   private readonly devices = new Map<string, HbaDev>();
   /** Disk configuration per device number ("2:0"), kept across destroy / create. */
   private readonly configs = new Map<string, Map<string, Disk>>();
-  private readonly polls = new Map<number, () => void>();
-  /** Devices by bus, for the per-bus poll. */
-  private readonly byBus = new Map<number, HbaDev[]>();
+  /** Every jiffy, on each bus's back-end thread, serve the bus's devices. */
+  private readonly poller = new BusPoller<HbaDev>((bus, fn) => this.h.schedule(bus, 1, `iopart disk bus ${bus} poll`, fn), (d) => this.service(d));
   private readonly rx = new Uint8Array(SIZEOF_CMDRSP);
 
   attach(host: BackendHost): void {
@@ -171,10 +171,7 @@ export class IoPartitionDisk implements ServiceBackend {
       stats: { commands: 0, answered: 0, lost: 0, held: 0, aborted: 0, taskmgmt: 0, discarded: 0, stale_flushed: 0, unknown: 0 },
     };
     this.devices.set(devId(dev), hd);
-    let list = this.byBus.get(dev.bus);
-    if (!list) this.byBus.set(dev.bus, (list = []));
-    list.push(hd);
-    this.startPoll(dev.bus);
+    this.poller.add(dev.bus, hd);
   }
 
   deviceDestroyed(dev: BackendDevice): void {
@@ -183,13 +180,7 @@ export class IoPartitionDisk implements ServiceBackend {
     if (h.held.length) this.event(dev.id, `device destroyed with ${h.held.length} command(s) held by a fault; they die with the channel`);
     for (const d of h.disks.values()) this.closeDisk(dev.id, d);
     this.devices.delete(devId(dev));
-    const list = (this.byBus.get(dev.bus) ?? []).filter((x) => x !== h);
-    if (list.length) this.byBus.set(dev.bus, list);
-    else {
-      this.byBus.delete(dev.bus);
-      this.polls.get(dev.bus)?.();
-      this.polls.delete(dev.bus);
-    }
+    this.poller.remove(dev.bus, h);
   }
 
   /**
@@ -224,8 +215,7 @@ export class IoPartitionDisk implements ServiceBackend {
   }
 
   shutdown(): void {
-    for (const cancel of this.polls.values()) cancel();
-    this.polls.clear();
+    this.poller.stopAll();
     for (const [id, disks] of this.configs) for (const d of disks.values()) this.closeDisk(id, d);
   }
 
@@ -484,18 +474,6 @@ export class IoPartitionDisk implements ServiceBackend {
   }
 
   // ------------------------------------------------------------------ the poll
-
-  private startPoll(bus: number): void {
-    if (this.polls.has(bus)) return;
-    const tick = (): void => {
-      const cancel = this.h.schedule(bus, 1, `iopart disk bus ${bus} poll`, () => {
-        for (const h of this.byBus.get(bus) ?? []) this.service(h);
-        if (this.polls.has(bus)) tick();
-      });
-      this.polls.set(bus, cancel);
-    };
-    tick();
-  }
 
   /** Queue 0 is empty (head == tail); an unreadable header counts as empty. */
   private idle(h: HbaDev): boolean {

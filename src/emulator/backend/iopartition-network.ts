@@ -28,6 +28,7 @@
  * Faults (`fault B:D KIND [count=N] [dir=rx|tx] [duration=MS]`): drop-frame, lost-response
  * (NET_XMIT_DONE never sent), queue-full (queue 0 not read for `duration` ms).
  */
+import { BusPoller } from './buspoller';
 import type { BackendCommand, BackendDevice, BackendHost, ServiceBackend } from './servicepartition';
 import { VisorChannel } from '../visorchannel/visorchannel';
 import { GUIDS } from '../protocol/guid';
@@ -90,9 +91,8 @@ export class IoPartitionNetwork implements ServiceBackend {
   readonly typeGuids = [GUIDS.vnic] as const;
   private host: BackendHost | undefined;
   private readonly devices = new Map<string, NetDev>();
-  private readonly polls = new Map<number, () => void>();
-  /** Devices by bus, for the per-bus poll. */
-  private readonly byBus = new Map<number, NetDev[]>();
+  /** Every jiffy, on each bus's back-end thread, serve the bus's devices. */
+  private readonly poller = new BusPoller<NetDev>((bus, fn) => this.h.schedule(bus, 1, `iopart net bus ${bus} poll`, fn), (d) => this.service(d));
   private readonly rx = new Uint8Array(SIZEOF_CMDRSP);
 
   attach(host: BackendHost): void {
@@ -129,10 +129,7 @@ export class IoPartitionNetwork implements ServiceBackend {
       faults: { dropRx: 0, dropTx: 0, lostResponse: 0, stallUntil: 0 },
     };
     this.devices.set(devId(dev), nd);
-    let list = this.byBus.get(dev.bus);
-    if (!list) this.byBus.set(dev.bus, (list = []));
-    list.push(nd);
-    this.startPoll(dev.bus);
+    this.poller.add(dev.bus, nd);
   }
 
   deviceDestroyed(dev: BackendDevice): void {
@@ -140,13 +137,7 @@ export class IoPartitionNetwork implements ServiceBackend {
     if (!n) return;
     if (n.posted.length || n.outbox.length) this.event(dev.id, `device destroyed: ${n.posted.length} posted buffer(s) released, ${n.outbox.length} undelivered answer(s) discarded with the channel`);
     this.devices.delete(devId(dev));
-    const list = (this.byBus.get(dev.bus) ?? []).filter((x) => x !== n);
-    if (list.length) this.byBus.set(dev.bus, list);
-    else {
-      this.byBus.delete(dev.bus);
-      this.polls.get(dev.bus)?.();
-      this.polls.delete(dev.bus);
-    }
+    this.poller.remove(dev.bus, n);
   }
 
   /**
@@ -167,8 +158,7 @@ export class IoPartitionNetwork implements ServiceBackend {
   }
 
   shutdown(): void {
-    for (const cancel of this.polls.values()) cancel();
-    this.polls.clear();
+    this.poller.stopAll();
   }
 
   counters(): Record<string, number | string> {
@@ -371,18 +361,6 @@ export class IoPartitionNetwork implements ServiceBackend {
   }
 
   // ------------------------------------------------------------------ the poll
-
-  private startPoll(bus: number): void {
-    if (this.polls.has(bus)) return;
-    const tick = (): void => {
-      const cancel = this.h.schedule(bus, 1, `iopart net bus ${bus} poll`, () => {
-        for (const n of this.byBus.get(bus) ?? []) this.service(n);
-        if (this.polls.has(bus)) tick();
-      });
-      this.polls.set(bus, cancel);
-    };
-    tick();
-  }
 
   /** One poll of a device: answers that were waiting, then everything in queue 0. */
   private service(n: NetDev): void {
