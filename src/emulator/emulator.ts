@@ -336,8 +336,6 @@ export class Emulator {
   shutdown(): void {
     for (const b of this.backends) b.shutdown?.();
   }
-
-  static errno = errno;
 }
 
 /** Load a user driver module (CommonJS). Accepts `module.exports = driver`, `exports.driver`, `exports.default`, or a factory. */

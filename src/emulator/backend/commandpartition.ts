@@ -10,7 +10,7 @@ import { ControlvmMessage, FLAG, MSG, controlvmIdName } from '../protocol/contro
 import { CONTROLVM_CHANNEL_SIZE, CONTROLVM_QUEUE } from '../protocol/layout';
 import { VisorChannel } from '../visorchannel/visorchannel';
 import { defaultChannelBytes, defaultChannelVersion, initControlvmChannel, initDeviceChannel, initVbusChannel, vbusChannelSize } from './channelinit';
-import { BUS_ROOT_DEVICE, SEGMENT_STATE, CONTROLVM_ID } from '../protocol/controlvm';
+import { CONTROLVM_ID } from '../protocol/controlvm';
 import { GUIDS } from '../protocol/guid';
 import { CONTROLVM_CHANNEL } from '../protocol/layout';
 import { statusName } from '../visorchipset/visorchipset';
@@ -224,7 +224,4 @@ export class CommandPartition {
   chipsetInit(features: number): ControlvmMessage {
     return this.message(CONTROLVM_ID.CHIPSET_INIT).setU32(MSG.init_features, features);
   }
-
-  static readonly states = SEGMENT_STATE;
-  static readonly ROOT = BUS_ROOT_DEVICE;
 }

@@ -10,7 +10,7 @@ import { THREAD } from '../engine/events';
 import { CONTROLVM_ID, ControlvmMessage, MSG, SEGMENT_STATE, controlvmIdName } from '../protocol/controlvm';
 import { statusName } from '../visorchipset/visorchipset';
 import { VisorChannel } from '../visorchannel/visorchannel';
-import { CONTROLVM_ADDR } from '../backend/commandpartition';
+import { CONTROLVM_ADDR, PAYLOAD_OFFSET } from '../backend/commandpartition';
 import type { BackendDevice } from '../backend/servicepartition';
 import { FieldError, FieldValue, resolveField } from '../inspect/fields';
 import { SysfsError } from '../sysfs/sysfs';
@@ -390,12 +390,12 @@ export class ScenarioRun {
         case 'payload': {
           const hex = String(v).replace(/^hex:/, '');
           const data = Buffer.from(hex, 'hex');
-          this.emu.memory.write(this.emu.cp.controlvm.physaddr + 0x10_0000, data);
-          m.setU64(MSG.payload_vm_offset, 0x10_0000).setU32(MSG.payload_bytes, data.length);
+          this.emu.memory.write(this.emu.cp.controlvm.physaddr + PAYLOAD_OFFSET, data);
+          m.setU64(MSG.payload_vm_offset, PAYLOAD_OFFSET).setU32(MSG.payload_bytes, data.length);
           break;
         }
         case 'payload_bytes':
-          m.setU64(MSG.payload_vm_offset, 0x10_0000).setU32(MSG.payload_bytes, n);
+          m.setU64(MSG.payload_vm_offset, PAYLOAD_OFFSET).setU32(MSG.payload_bytes, n);
           break;
         default:
           throw new StepError(`unknown controlvm field '${k}'`);

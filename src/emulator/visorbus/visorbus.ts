@@ -8,7 +8,7 @@
 import { Engine } from '../engine/engine';
 import { THREAD, eventSignature } from '../engine/events';
 import { EBUSY, EINVAL, ENOENT, errnoName } from '../protocol/errno';
-import { GUIDS, bytesToGuid, guidToBytes } from '../protocol/guid';
+import { GUIDS, bytesToGuidRaw } from '../protocol/guid';
 import { VBUS, VISOR_CHANNEL_SIGNATURE } from '../protocol/layout';
 import { VisorChannel } from '../visorchannel/visorchannel';
 import { ChannelTypeDescriptor, GuestKernel, VisorDriver } from './driver';
@@ -499,17 +499,7 @@ export class VisorBus {
 
   /** partition_guid attribute: "{%pUb}". */
   static partitionGuidText(bus: BusDevice): string {
-    const b = bus.partitionGuidRaw;
-    const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-    return `{${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}}`;
-  }
-
-  static setPartitionGuid(bus: BusDevice, guid: string): void {
-    bus.partitionGuidRaw = guidToBytes(guid);
-  }
-
-  static partitionGuidCanonical(bus: BusDevice): string {
-    return bytesToGuid(bus.partitionGuidRaw);
+    return `{${bytesToGuidRaw(bus.partitionGuidRaw)}}`;
   }
 }
 
