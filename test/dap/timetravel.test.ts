@@ -79,6 +79,44 @@ describe('DAP time travel (checkpoints)', function () {
     assert.equal(await state(), seen.get(again), `line ${again} again after going back to ${from}`);
   });
 
+  it('steps back repeatedly without waiting for the checkpoints: every stop is the forward run\'s', async () => {
+    await dc.launchWith({ scenario: file, stopOnEntry: true, checkpoints: 2 });
+    await dc.stopped();
+    const seen = new Map<number, string>();
+    let line = 2;
+    while (line < 18) {
+      line = await next();
+      seen.set(line, await state());
+    }
+    for (const want of [17, 16, 15, 14, 13]) {
+      assert.equal(await back(), want);
+      assert.equal(await state(), seen.get(want), `the state at line ${want}`);
+    }
+    assert.doesNotMatch(dc.output('stderr'), /Going back failed/);
+  });
+
+  it('after a million events, a step back returns the forward run\'s trace checksum, channel bytes and sysfs', async function () {
+    this.timeout(240000);
+    const long = fixture('travel-long.visor');
+    // 64 devices polled every 10 ms of virtual time: line 160 (a one-second wait) starts after more than 10^6 events.
+    await dc.launchWith({ scenario: long, checkpoints: 2 }, () => dc.setBreakpointsRequest({ source: { path: long }, breakpoints: [{ line: 160 }] }));
+    await dc.stopped(180000);
+    const checksum = async () => {
+      const frame = (await dc.frames(1))[0];
+      const run = await dc.scopeVars(frame.id, /^Emulator$/);
+      const get = (n: string) => run.find((v) => v.name === n)?.value;
+      return { checksum: get('trace checksum'), event: Number(get('event')) };
+    };
+    const at160 = { ...(await checksum()), state: await state() };
+    assert.ok(at160.event > 1_000_000, `history of ${at160.event} events`);
+    await dc.setBreakpointsRequest({ source: { path: long }, breakpoints: [] });
+    assert.equal(await next(), 161);
+    assert.equal((await status()).checkpoints[0].event, at160.event, 'a checkpoint is parked at line 160');
+    assert.equal(await back(), 160);
+    assert.deepEqual({ ...(await checksum()), state: await state() }, at160);
+    assert.equal((await status()).trips.promoted, 1);
+  });
+
   it('replays the debugger\'s interventions in the checkpoints (writeMemory, sysfs writes)', async () => {
     await dc.launchWith({ scenario: file, stopOnEntry: true, checkpoints: 2 });
     await dc.stopped();

@@ -25,9 +25,10 @@ interface Standby {
   progress?: (event: string, body: unknown) => void;
 }
 
-/** What the pool needs from its session: a new worker, launched like the live one. */
+/** What the pool needs from its session: a new worker, and launching it like the live one. */
 export interface CheckpointHost {
-  spawn(): Promise<ModelHost>;
+  newHost(): ModelHost;
+  launch(host: ModelHost): Promise<void>;
 }
 
 export class Checkpoints {
@@ -121,20 +122,16 @@ export class Checkpoints {
     }
   }
 
+  /** A new standby worker replays from the start to n. It counts as a checkpoint at once: a trip may pick it before it parks. */
   private async create(n: number): Promise<void> {
-    let host: ModelHost;
-    try {
-      host = await this.host.spawn();
-    } catch {
-      return;
-    }
-    if (this.disposed) return void host.dispose();
+    const host = this.host.newHost();
     const s: Standby = { host, target: n, parked: false, moves: 1 };
     this.standby.push(s);
     host.attach({ event: (e, b) => this.standbyEvent(s, e, b), gone: () => this.drop(s) });
+    // Sent at once, in order: a promotion sent later reaches the worker after 'pool/standby'.
+    const steps = [this.host.launch(host), ...this.breakpointLog.map((b) => host.request(b.cmd, b.args)), host.request('pool/standby', { target: { n, w: 0 }, entries: this.entries })];
     try {
-      for (const b of this.breakpointLog) await host.request(b.cmd, b.args);
-      await host.request('pool/standby', { target: { n, w: 0 }, entries: this.entries });
+      await Promise.all(steps);
     } catch {
       this.drop(s);
     }
@@ -204,12 +201,11 @@ export class Checkpoints {
       await s.host.request('pool/promote', { plan });
       return s.host;
     }
-    const host = await this.host.spawn();
+    const host = this.host.newHost();
     this.counts.fromStart++;
     try {
       listen(host);
-      for (const b of this.breakpointLog) await host.request(b.cmd, b.args);
-      await host.request('pool/travel', { plan, entries: this.entries });
+      await Promise.all([this.host.launch(host), ...this.breakpointLog.map((b) => host.request(b.cmd, b.args)), host.request('pool/travel', { plan, entries: this.entries })]);
     } catch (e) {
       void host.dispose();
       throw e;

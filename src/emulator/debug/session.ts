@@ -339,19 +339,12 @@ export class VisorbusSession extends DebugSession {
     this.travel = undefined;
     const slots = opts.checkpoints ?? DEFAULT_CHECKPOINTS;
     if (!possible || opts.noDebug || slots <= 0) return;
-    const spawn = async (): Promise<ModelHost> => {
-      const h = new ModelHost();
-      try {
-        await h.request('initialize', this.clientInfo());
-        await h.request('launch', { ...opts, stopOnEntry: false, trace: false }, 60000);
-      } catch (e) {
-        void h.dispose();
-        throw e;
-      }
-      return h;
+    // Both requests go out at once (the pool sends more right after them, in order).
+    const launch = async (h: ModelHost): Promise<void> => {
+      await Promise.all([h.request('initialize', this.clientInfo()), h.request('launch', { ...opts, stopOnEntry: false, trace: false }, 60000)]);
     };
     const session = { send: (e: string, b: unknown) => this.sendToClient(e, b), switchTo: (h: ModelHost) => this.switchTo(h) };
-    this.travel = new TimeTravel(session, new Checkpoints({ spawn }, slots));
+    this.travel = new TimeTravel(session, new Checkpoints({ newHost: () => new ModelHost(), launch }, slots));
   }
 
   /** Where the standby workers are and what they hold (`settle`: once all have parked). */
@@ -360,7 +353,8 @@ export class VisorbusSession extends DebugSession {
     if (!cp) return { enabled: false, slots: 0, checkpoints: [], trips: { promoted: 0, fromStart: 0, scouted: 0 } };
     if (!settle) return { enabled: true, slots: cp.slots, checkpoints: cp.now(), trips: { ...cp.counts } };
     const checkpoints = await cp.settled();
-    return { enabled: true, slots: cp.slots, checkpoints, bytes: await cp.memory(), trips: { ...cp.counts } };
+    const liveBytes = this.host?.alive && this.host.state !== 'running' ? await this.host.heapBytes() : undefined;
+    return { enabled: true, slots: cp.slots, checkpoints, bytes: await cp.memory(), liveBytes, trips: { ...cp.counts } };
   }
 
   /** A trip back arrived: its worker is the session's model now. */
