@@ -5,6 +5,9 @@
  * interventions replayed; a cancelled trip leaves the session where it was.
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { useClient, VisorClient, fixture, sha } from './helpers/client';
 
@@ -183,7 +186,7 @@ describe('DAP time travel (checkpoints)', function () {
     const where = (await dc.evaluate('jiffies')).result;
     // Only a search from the start can answer this: the breakpoint changes now.
     await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'channel_interrupt', condition: 'jiffies >= 100 && jiffies < 110' }] });
-    const progress = dc.next('progressStart', () => true, 30000) as Promise<DebugProtocol.ProgressStartEvent>;
+    const progress = dc.next('progressStart', (e) => /Reverse continue/.test(String((e.body as { title: string }).title)), 30000) as Promise<DebugProtocol.ProgressStartEvent>;
     await dc.reverseContinueRequest({ threadId: 1 });
     const p = await progress;
     assert.equal(p.body.cancellable, true);
@@ -191,9 +194,60 @@ describe('DAP time travel (checkpoints)', function () {
     const s = await dc.stopped(60000);
     assert.equal((await dc.evaluate('jiffies')).result, where, 'back where it was');
     void s;
+    // Pause during a trip does the same.
+    await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'channel_interrupt', condition: 'jiffies >= 200 && jiffies < 210' }] });
+    const again = dc.next('progressStart', (e) => /Reverse continue/.test(String((e.body as { title: string }).title)), 30000);
+    await dc.reverseContinueRequest({ threadId: 1 });
+    await again;
+    await dc.pauseRequest({ threadId: 1 });
+    await dc.stopped(60000);
+    assert.equal((await dc.evaluate('jiffies')).result, where, 'back where it was after a pause');
+    await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'channel_interrupt', condition: 'jiffies >= 100 && jiffies < 110' }] });
     // The session goes on: forward, and back for real.
     await dc.reverseContinueRequest({ threadId: 1 });
     await dc.stopped(60000);
     assert.equal((await dc.evaluate('jiffies')).result, '103', 'the poll of jiffy 103 is the only one that matches');
+  });
+
+  it('cancelling the progress of a long forward run pauses it', async () => {
+    await dc.launchWith({ scenario: fixture('long.visor') });
+    const p = (await dc.next('progressStart', () => true, 30000)) as DebugProtocol.ProgressStartEvent;
+    assert.equal(p.body.cancellable, true);
+    await dc.customRequest('cancel', { progressId: p.body.progressId });
+    const s = await dc.stopped(30000);
+    assert.equal(s.body.reason, 'pause');
+    await dc.next('progressEnd', (e) => (e.body as { progressId: string }).progressId === p.body.progressId);
+  });
+
+  it('a scenario with a disk image goes back without checkpoints (they would share the image), and its trip can be cancelled too', async function () {
+    this.timeout(120000);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'visorbus-travel-'));
+    const file = path.join(dir, 'disk.visor');
+    fs.writeFileSync(file, ['chipset init', 'bus create 2 name=io', 'device create 2:0 type=vhba', 'disk 2:0 attach lun=0 image=lun0.img size=64k', 'wait 10ms', 'wait 600s', 'wait 10ms'].join('\n') + '\n');
+    try {
+      await dc.launchWith({ scenario: file, checkpoints: 2 }, () => dc.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: 6 }, { line: 7 }] }));
+      await dc.stopped();
+      const at6 = (await dc.evaluate('jiffies')).result;
+      await dc.continueRequest({ threadId: 1 });
+      await dc.stopped(60000);
+      const at7 = (await dc.evaluate('jiffies')).result;
+      assert.equal((await status()).enabled, false);
+      // The breakpoints change: the run does not know the last hit, the history is searched from the start.
+      await dc.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: 5 }, { line: 6 }] });
+      const progress = dc.next('progressStart', (e) => /Reverse continue/.test(String((e.body as { title: string }).title)), 60000) as Promise<DebugProtocol.ProgressStartEvent>;
+      await dc.reverseContinueRequest({ threadId: 1 });
+      const p = await progress;
+      await dc.customRequest('cancel', { progressId: p.body.progressId });
+      const s = await dc.stopped(60000);
+      assert.equal(s.body.reason, 'pause');
+      assert.match(String(s.body.description), /Cancelled on the way back/);
+      const j = Number((await dc.evaluate('jiffies')).result);
+      assert.ok(j <= Number(at7), `stopped where the replay was (jiffy ${j})`);
+      await dc.reverseContinueRequest({ threadId: 1 });
+      await dc.stopped(60000);
+      assert.ok(Number((await dc.evaluate('jiffies')).result) <= Number(at6));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -89,6 +89,8 @@ export class VisorbusSession extends DebugSession {
   private ended = false;
   private trace = false;
   private disconnecting = false;
+  /** The model's progress shown now (a cancel of it pauses the model). */
+  private progressId: string | undefined;
   /** Time travel with standby workers (launch sessions whose scenario attaches no disk image). */
   private travel: TimeTravel | undefined;
 
@@ -145,6 +147,8 @@ export class VisorbusSession extends DebugSession {
       this.sendEvent(new TerminatedEvent());
       return;
     }
+    if (event === 'progressStart') this.progressId = (body as { progressId?: string }).progressId;
+    else if (event === 'progressEnd' && (body as { progressId?: string }).progressId === this.progressId) this.progressId = undefined;
     if (event.startsWith('progress') && !this.client?.supportsProgressReporting) return;
     if (event === 'memory' && !this.client?.supportsMemoryEvent) return;
     if (event === 'invalidated' && !this.client?.supportsInvalidatedEvent) return;
@@ -233,7 +237,8 @@ export class VisorbusSession extends DebugSession {
         return this.pause();
       case 'cancel':
         // Cancels a trip back in time; a progress of the model (a long replay or run) pauses it.
-        if (!this.travel?.cancel() && (args as DebugProtocol.CancelArguments).progressId && this.host?.alive) this.host.pause();
+        if (this.travel?.cancel()) return undefined;
+        if (this.progressId && (args as DebugProtocol.CancelArguments).progressId === this.progressId && this.host?.alive) this.host.pause();
         return undefined;
       case 'visorbus/checkpoints':
         return this.checkpointStatus(args.settle === true);
