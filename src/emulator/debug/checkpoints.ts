@@ -191,21 +191,21 @@ export class Checkpoints {
    * its target, promoted; otherwise a new worker that replays from the start. It leaves the
    * pool; `arrived` tells the pool where the live run now is.
    */
-  async traveller(plan: PoolPlan, listen: (host: ModelHost) => void): Promise<ModelHost> {
+  async traveller(plan: PoolPlan, listen: (host: ModelHost) => void, visited: [string, number][] = []): Promise<ModelHost> {
     const target = plan.phase === 'goto' ? plan.target.n : -1;
     const s = target >= 0 ? this.nearest(target) : undefined;
     if (s) {
       this.standby = this.standby.filter((x) => x !== s);
       this.counts.promoted++;
       listen(s.host);
-      await s.host.request('pool/promote', { plan });
+      await s.host.request('pool/promote', { plan, visited });
       return s.host;
     }
     const host = this.host.newHost();
     this.counts.fromStart++;
     try {
       listen(host);
-      await Promise.all([this.host.launch(host), ...this.breakpointLog.map((b) => host.request(b.cmd, b.args)), host.request('pool/travel', { plan, entries: this.entries })]);
+      await Promise.all([this.host.launch(host), ...this.breakpointLog.map((b) => host.request(b.cmd, b.args)), host.request('pool/travel', { plan, entries: this.entries, visited })]);
     } catch (e) {
       void host.dispose();
       throw e;

@@ -40,13 +40,13 @@ export class TimeTravel {
   /** Ask the live worker where `cmd` goes and set off; the response to the client goes out before the stop. */
   async start(live: ModelHost, cmd: 'stepBack' | 'reverseContinue', args: DebugProtocol.StepBackArguments | DebugProtocol.ReverseContinueArguments): Promise<void> {
     const granularity = (args as DebugProtocol.StepBackArguments).granularity;
-    const { plan } = (await live.request('pool/plan', { cmd, granularity })) as { plan: PoolPlan };
+    const { plan, visited } = (await live.request('pool/plan', { cmd, granularity })) as { plan: PoolPlan; visited: [string, number][] };
     const trip: Trip = { live, cancelled: false };
     this.trip = trip;
-    setImmediate(() => void this.go(trip, plan));
+    setImmediate(() => void this.go(trip, plan, visited));
   }
 
-  private async go(trip: Trip, plan: PoolPlan): Promise<void> {
+  private async go(trip: Trip, plan: PoolPlan, visited: [string, number][]): Promise<void> {
     try {
       let where = plan;
       if (plan.phase === 'find') {
@@ -57,7 +57,7 @@ export class TimeTravel {
       const t = await this.checkpoints.traveller(where, (host) => {
         trip.traveller = host;
         host.attach({ event: (e, b) => this.travellerEvent(trip, host, e, b), gone: (why) => this.failed(trip, why) });
-      });
+      }, visited);
       if (trip.cancelled) void t.dispose();
     } catch (e) {
       this.failed(trip, e instanceof Error ? e.message : String(e));

@@ -246,11 +246,11 @@ export class Controller {
           return this.respond(req, this.travelPlan(a));
         case 'pool/standby':
         case 'pool/travel':
-          return this.startReplica(req, ctx, a as unknown as { target?: Pos; plan?: ReplayPlan; entries: JournalEntry[] });
+          return this.startReplica(req, ctx, a as unknown as { target?: Pos; plan?: ReplayPlan; entries: JournalEntry[]; visited?: [string, number][] });
         case 'pool/advance':
         case 'pool/promote':
         case 'pool/scout':
-          return this.moveReplica(req, ctx, a as unknown as { plan: ReplayPlan });
+          return this.moveReplica(req, ctx, a as unknown as { plan: ReplayPlan; visited?: [string, number][] });
         case 'pool/memory': {
           const h = v8.getHeapStatistics();
           return this.respond(req, { bytes: h.used_heap_size + h.external_memory });
@@ -640,7 +640,8 @@ export class Controller {
     const level: Level = di >= 0 && !atReturn ? { kind: 'driver', act: copy[di], callN: this.callNs.get(copy[di]) ?? -1 } : { kind: 'line' };
     const threadId = ev ? ev.thread : copy.length ? copy[copy.length - 1].thread : THREAD.scenario;
     const activation = di >= 0 ? { act: copy[di], callN: this.callNs.get(copy[di]) ?? -1 } : undefined;
-    return { ...info, id: ++this.stopSeq, pos, ev, frames: copy, js: topLevel ? [] : captureJsStack(), threadId, level, activation, topLevel };
+    const sum = this.journal.stopChecksum(emu.engine.log.checksum);
+    return { ...info, id: ++this.stopSeq, pos, ev, frames: copy, js: topLevel ? [] : captureJsStack(), threadId, level, activation, topLevel, sum };
   }
 
   /** Stop inside the model (hook or watcher) and serve until told to resume. */
@@ -666,7 +667,7 @@ export class Controller {
   private serveStop(st: StopState): ResumeAction {
     this.out.endProgress();
     this.stop = st;
-    this.journal.visit(st.pos, this.run!.emu.engine.log.checksum);
+    this.journal.visit(st.pos, st.sum);
     this.out.flushOutput();
     this.stack.announceThreads();
     this.setState('stopped');
@@ -750,12 +751,12 @@ export class Controller {
   // =======================================================================================
 
   /** Where a step back or reverse-continue from this stop goes, without going: the session picks the worker. */
-  private travelPlan(a: Record<string, unknown>): { plan: ReplayPlan; pos: Pos; entries: JournalEntry[] } {
+  private travelPlan(a: Record<string, unknown>): { plan: ReplayPlan; pos: Pos; visited: [string, number][] } {
     if (!this.run || (this.state !== 'stopped' && this.state !== 'ended')) throw new UserError('the scenario is not stopped');
     const cmd = a.cmd === 'reverseContinue' ? 'reverseContinue' : 'stepBack';
     const plan = this.journal.backPlan(cmd, a.granularity === 'instruction');
     const pos = this.stop?.pos ?? { n: this.run.emu.engine.log.count, w: 0 };
-    return { plan: plan.replay!, pos, entries: this.journal.exportEntries() };
+    return { plan: plan.replay!, pos, visited: this.journal.visitedEntries() };
   }
 
   /** The current position: the stop's, else the event count. */
@@ -779,20 +780,23 @@ export class Controller {
   }
 
   /** A new worker becomes a standby checkpoint (replays to `target` and waits) or a traveller (replays `plan`, then is live). */
-  private startReplica(req: WorkerRequest, ctx: string, a: { target?: Pos; plan?: ReplayPlan; entries: JournalEntry[] }): ResumeAction | undefined {
+  private startReplica(req: WorkerRequest, ctx: string, a: { target?: Pos; plan?: ReplayPlan; entries: JournalEntry[]; visited?: [string, number][] }): ResumeAction | undefined {
     if (ctx !== 'top' || this.state !== 'idle' || !this.run) throw new UserError(`${req.cmd}: launch first, and nothing else`);
     this.role = req.cmd === 'pool/standby' ? 'standby' : 'traveller';
     this.detached = this.role === 'standby';
     this.journal.load(a.entries ?? []);
+    // The live run's checksums: arriving somewhere it stopped with another one means a driver is not deterministic.
+    this.journal.loadVisited(a.visited ?? []);
     const replay: ReplayPlan = a.plan ?? { phase: 'goto', target: a.target!, info: { reason: 'step', description: 'checkpoint' }, label: 'Checkpoint' };
     this.respond(req);
     return { kind: 'plan', plan: { build: true, mode: { kind: 'continue' }, replay } };
   }
 
   /** A parked standby worker moves on: to a later checkpoint, to the user's target (promoted), or searching (scout). */
-  private moveReplica(req: WorkerRequest, ctx: string, a: { plan: ReplayPlan }): ResumeAction | undefined {
+  private moveReplica(req: WorkerRequest, ctx: string, a: { plan: ReplayPlan; visited?: [string, number][] }): ResumeAction | undefined {
     if (ctx !== 'stopped' || this.role !== 'standby' || !this.stop) throw new UserError(`${req.cmd}: not a parked standby worker`);
     const plan = a.plan;
+    this.journal.loadVisited(a.visited ?? []);
     if (req.cmd === 'pool/promote') {
       this.role = 'traveller';
       this.detached = false;
@@ -802,6 +806,8 @@ export class Controller {
         this.journal.truncate(plan.target);
         this.role = 'live';
         const st = this.stop;
+        this.journal.visit(st.pos, st.sum);
+        this.out.flushOutput();
         Object.assign(st, { reason: plan.info.reason, description: plan.info.description, text: plan.info.text, hitBreakpointIds: plan.info.hitBreakpointIds });
         this.stack.announceThreads();
         this.link.event('pool/stop', { pos: st.pos, lines: this.journal.recentLineStarts(st.pos.n, 4) });

@@ -78,6 +78,11 @@ export class Journal {
   private replay: ReplayPlan | undefined;
   /** The model's checksum at each position stopped at (a replay that differs is not deterministic). */
   private readonly visited = new Map<string, number>();
+  /**
+   * The checksum at the event a replay is at, before the interventions made there are
+   * applied again: the first visit was checksummed before the user made them.
+   */
+  private sumBeforeInterventions: number | undefined;
   /** Guest-memory writes made by the intervention being applied (for memory events). */
   private collecting: [number, number][] | undefined;
   private depth = 0;
@@ -215,6 +220,22 @@ export class Journal {
     }
   }
 
+  /** The checksums of the positions stopped at, for a worker that takes over (checkpoints). */
+  visitedEntries(): [string, number][] {
+    return [...this.visited];
+  }
+
+  loadVisited(entries: [string, number][]): void {
+    for (const [k, v] of entries) this.visited.set(k, v);
+  }
+
+  /** The checksum a stop here is compared by: before this position's interventions when a replay arrives. */
+  stopChecksum(current: number): number {
+    const sum = this.sumBeforeInterventions ?? current;
+    this.sumBeforeInterventions = undefined;
+    return sum;
+  }
+
   /** A stop at `pos`: warn when the model's state there differs from the first time. */
   visit(pos: Pos, sum: number): void {
     const key = `${pos.n}:${pos.w}`;
@@ -316,6 +337,7 @@ export class Journal {
 
   replayEvent(ev: EmuEvent, frames: readonly Frame[]): void {
     const pos: Pos = { n: ev.n, w: 0 };
+    this.sumBeforeInterventions = this.host.run!.emu.engine.log.checksum;
     this.applyJournalAt(pos);
     const r = this.replay!;
     const bp = this.book.checkBreakpoints(ev, frames, true);
@@ -346,6 +368,7 @@ export class Journal {
 
   replayWrite(addr: number, len: number): void {
     const pos: Pos = { n: this.host.run!.emu.engine.log.count, w: this.writeSeq };
+    this.sumBeforeInterventions = this.host.run!.emu.engine.log.checksum;
     this.applyJournalAt(pos);
     const r = this.replay!;
     const hit = this.book.dataBps.length ? this.book.checkDataBps(addr, len, true) : undefined;
@@ -361,6 +384,7 @@ export class Journal {
   /** The user cancelled the way back: stay where the replay is, and the interventions after it are gone. */
   cancelReplay(here: Pos): void {
     this.replay = undefined;
+    this.sumBeforeInterventions = undefined;
     this.truncate(here);
   }
 

@@ -55,6 +55,8 @@ export interface StopState extends StopInfo {
   /** The driver callback the stop is in (also at its return), for stepping back inside it. */
   activation?: { act: Frame; callN: number };
   topLevel: boolean;
+  /** The trace checksum of the model at this position (compared when a replay comes back here). */
+  sum: number;
 }
 
 /** How the run goes on until its next stop. */
