@@ -39,6 +39,8 @@ export type WorkerState = 'idle' | 'running' | 'stopped' | 'ended';
 export interface LaunchOptions {
   scenario: string;
   stopOnEntry?: boolean;
+  /** Stop at the end of the scenario (default) instead of ending the session. */
+  stopAtEnd?: boolean;
   drivers?: string[];
   autoload?: boolean;
   pollIntervalMs?: number;

@@ -260,12 +260,13 @@ export class VisorbusSession extends DebugSession {
     if (typeof scenario !== 'string' || !scenario.trim()) throw new RequestError(`${what}: "scenario" must name a .visor file`, true);
     if (args.drivers !== undefined && (!Array.isArray(args.drivers) || args.drivers.some((d) => typeof d !== 'string'))) throw new RequestError(`${what}: "drivers" must be an array of paths to driver modules`, true);
     if (args.pollIntervalMs !== undefined && !(typeof args.pollIntervalMs === 'number' && args.pollIntervalMs > 0)) throw new RequestError(`${what}: "pollIntervalMs" must be a positive number, not ${JSON.stringify(args.pollIntervalMs)}`, true);
-    for (const k of ['stopOnEntry', 'autoload', 'trace', 'allowUserDrivers', 'noDebug']) {
+    for (const k of ['stopOnEntry', 'stopAtEnd', 'autoload', 'trace', 'allowUserDrivers', 'noDebug']) {
       if (args[k] !== undefined && typeof args[k] !== 'boolean') throw new RequestError(`${what}: "${k}" must be true or false, not ${JSON.stringify(args[k])}`, true);
     }
     return {
       scenario: path.resolve(scenario),
       stopOnEntry: args.stopOnEntry as boolean | undefined,
+      stopAtEnd: args.stopAtEnd as boolean | undefined,
       drivers: args.drivers as string[] | undefined,
       autoload: args.autoload as boolean | undefined,
       pollIntervalMs: args.pollIntervalMs as number | undefined,
