@@ -14,6 +14,7 @@ export interface LaunchConfig extends vscode.DebugConfiguration {
   request: 'launch';
   scenario?: string;
   stopOnEntry?: boolean;
+  stopAtEnd?: boolean;
   drivers?: string[];
   autoload?: boolean;
   pollIntervalMs?: number;
@@ -73,7 +74,7 @@ export function validate(config: vscode.DebugConfiguration): string | undefined 
   if (config.pollIntervalMs !== undefined && (typeof config.pollIntervalMs !== 'number' || !(config.pollIntervalMs > 0))) {
     return `Visorbus launch: "pollIntervalMs" must be a positive number, got ${JSON.stringify(config.pollIntervalMs)}.`;
   }
-  for (const key of ['stopOnEntry', 'autoload', 'trace']) {
+  for (const key of ['stopOnEntry', 'stopAtEnd', 'autoload', 'trace']) {
     if (config[key] !== undefined && typeof config[key] !== 'boolean') {
       return `Visorbus launch: "${key}" must be true or false, got ${JSON.stringify(config[key])}.`;
     }
