@@ -47,7 +47,8 @@ export function registerTimeline(sessions: VisorbusSessions): TimelineUi {
       if (!picked) return provider.kinds;
       kinds = picked.map(p => p.landmark);
     }
-    provider.setFilter(kinds.length === all.length ? undefined : kinds, provider.text);
+    // Nothing picked or everything picked: no filter.
+    provider.setFilter(kinds.length === 0 || kinds.length === all.length ? undefined : kinds, provider.text);
     return provider.kinds;
   };
 
