@@ -54,6 +54,11 @@ class KindRing {
     return lo;
   }
 
+  /** Whether event n lies in the span this ring still holds (older landmarks may have been dropped). */
+  covers(n: number): boolean {
+    return this.dropped === 0 || (this.size > 0 && this.at(0).n <= n);
+  }
+
   find(n: number): Mark | undefined {
     const i = this.lowerBound(n);
     return i < this.size && this.at(i).n === n ? this.at(i) : undefined;
@@ -122,6 +127,10 @@ export class LandmarkStore {
 
   find(kind: LandmarkKind, n: number): Mark | undefined {
     return this.ring(kind).find(n);
+  }
+
+  covers(kind: LandmarkKind, n: number): boolean {
+    return this.ring(kind).covers(n);
   }
 
   /** Any kept landmark at event n. */

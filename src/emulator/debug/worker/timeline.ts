@@ -93,7 +93,7 @@ export class Timeline {
     }
     // Again through history already recorded (a replay, or running on after travelling
     // back): the same landmarks come back unless an intervention changed the course.
-    if (!kind) return;
+    if (!kind || !this.store.covers(kind, ev.n)) return;
     const had = this.store.find(kind, ev.n);
     if (had && had.text === ev.text) return;
     this.store.truncateFrom(ev.n);
