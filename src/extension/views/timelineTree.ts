@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { VisorbusSessions } from '../debug/sessions';
 import { Landmark, LandmarkKind, TimelineResponseBody } from '../protocol';
 import { formatTime } from '../statusBar';
+import { MessageNode } from './devicesTree';
 import { errorText } from './model';
 
 export const TIMELINE_PAGE_SIZE = 200;
@@ -33,11 +34,7 @@ export class TimelineMoreNode {
   readonly kind = 'more';
   constructor(readonly shown: number, readonly total: number) {}
 }
-export class TimelineMessageNode {
-  readonly kind = 'message';
-  constructor(readonly text: string, readonly error: boolean) {}
-}
-export type TimelineNode = LandmarkNode | TimelineMoreNode | TimelineMessageNode;
+export type TimelineNode = LandmarkNode | TimelineMoreNode | MessageNode;
 
 export class TimelineTreeProvider implements vscode.TreeDataProvider<TimelineNode>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<TimelineNode | undefined>();
@@ -102,11 +99,11 @@ export class TimelineTreeProvider implements vscode.TreeDataProvider<TimelineNod
       this.refreshed.fire(page);
       const nodes: TimelineNode[] = landmarks.map(l => new LandmarkNode(l));
       if (page.total > landmarks.length) nodes.push(new TimelineMoreNode(landmarks.length, page.total));
-      if (!nodes.length) nodes.push(new TimelineMessageNode(this.kinds || this.text ? 'No landmark matches the filter.' : 'No landmarks yet.', false));
+      if (!nodes.length) nodes.push(new MessageNode(this.kinds || this.text ? 'No landmark matches the filter.' : 'No landmarks yet.', false));
       return nodes;
     } catch (e) {
       this.refreshed.fire(undefined);
-      return [new TimelineMessageNode(`Cannot read the timeline: ${errorText(e)}`, true)];
+      return [new MessageNode(`Cannot read the timeline: ${errorText(e)}`, true)];
     }
   }
 
@@ -117,7 +114,7 @@ export class TimelineTreeProvider implements vscode.TreeDataProvider<TimelineNod
       item.contextValue = 'timelineMore';
       return item;
     }
-    if (node instanceof TimelineMessageNode) {
+    if (node instanceof MessageNode) {
       const item = new vscode.TreeItem(node.text);
       if (node.error) item.iconPath = new vscode.ThemeIcon('error');
       return item;
