@@ -129,6 +129,12 @@ export class ModelHost {
     });
   }
 
+  /** The heap and array-buffer bytes of this worker's isolate (a checkpoint's cost). */
+  async heapBytes(): Promise<number> {
+    const r = (await this.request('pool/memory', undefined, 5000)) as { bytes: number };
+    return r.bytes;
+  }
+
   /** Ask the running model to stop at its next event. */
   pause(): void {
     Atomics.store(this.ctrl, CTRL.PAUSE, 1);

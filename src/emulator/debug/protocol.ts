@@ -35,6 +35,45 @@ export type WorkerMessage =
 
 export type WorkerState = 'idle' | 'running' | 'stopped' | 'ended';
 
+// ---- checkpoints: the session's standby workers (checkpoints.ts, worker/controller.ts) ----
+
+/** A position in the history: event n, and w guest-memory writes after it. */
+export interface Pos {
+  n: number;
+  w: number;
+}
+
+export interface PoolStopInfo {
+  reason: string;
+  description: string;
+  text?: string;
+  hitBreakpointIds?: number[];
+}
+
+export interface PoolFound {
+  pos: Pos;
+  info: PoolStopInfo;
+}
+
+/** Where a worker goes: straight to a position, or searching for the last match before `limit`. */
+export type PoolPlan =
+  | {
+      phase: 'find';
+      finder: { kind: 'event' } | { kind: 'activation'; callN: number } | { kind: 'breakpoints' };
+      limit: Pos;
+      found?: PoolFound;
+      fallback: PoolFound;
+      label: string;
+      scout?: boolean;
+    }
+  | { phase: 'goto'; target: Pos; info: PoolStopInfo; label: string };
+
+/** An intervention of the debugger (memory, sysfs, console command) at its position. */
+export interface PoolJournalEntry {
+  kind: string;
+  pos: Pos;
+}
+
 /** The launch (and attach-with-scenario) options the worker understands. */
 export interface LaunchOptions {
   scenario: string;
@@ -47,6 +86,8 @@ export interface LaunchOptions {
   trace?: boolean;
   allowUserDrivers?: boolean;
   hz?: number;
+  /** Standby workers kept for time travel (0: none; step back re-runs from the start). */
+  checkpoints?: number;
 }
 
 /** Client capabilities the worker adapts its output to. */

@@ -8,7 +8,13 @@ import * as path from 'node:path';
 import { DebugSession, Event, InitializedEvent, OutputEvent, Response, TerminatedEvent, ExitedEvent } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { ModelHost, WorkerError } from './modelhost';
-import { ClientInfo, EXCEPTION_FILTERS, LaunchOptions } from './protocol';
+import { ClientInfo, EXCEPTION_FILTERS, LaunchOptions, Pos, PoolJournalEntry } from './protocol';
+import { Checkpoints } from './checkpoints';
+import { TimeTravel } from './travel';
+
+/** Standby workers kept for time travel unless the launch configuration says otherwise. */
+export const DEFAULT_CHECKPOINTS = 2;
+const BREAKPOINT_REQUESTS = new Set(['setBreakpoints', 'setFunctionBreakpoints', 'setExceptionBreakpoints', 'setDataBreakpoints']);
 
 /** What the TCP server offers a session: keep a model alive for the next client, adopt one. */
 export interface SessionServices {
@@ -83,6 +89,8 @@ export class VisorbusSession extends DebugSession {
   private ended = false;
   private trace = false;
   private disconnecting = false;
+  /** Time travel with standby workers (launch sessions whose scenario attaches no disk image). */
+  private travel: TimeTravel | undefined;
 
   constructor(private readonly services: SessionServices) {
     super();
@@ -129,6 +137,7 @@ export class VisorbusSession extends DebugSession {
 
   private forwardEvent(event: string, body: unknown): void {
     if (this.disconnecting) return;
+    if (event.startsWith('pool/')) return this.poolEvent(event, body);
     if (event === 'visorbus/ended') {
       this.ended = true;
       const exitCode = (body as { exitCode?: number } | undefined)?.exitCode ?? 0;
@@ -140,6 +149,21 @@ export class VisorbusSession extends DebugSession {
     if (event === 'memory' && !this.client?.supportsMemoryEvent) return;
     if (event === 'invalidated' && !this.client?.supportsInvalidatedEvent) return;
     this.sendEvent(new Event(event, body) as DebugProtocol.Event);
+  }
+
+  /** The live worker's news for the checkpoints: where it stopped, what it journaled. */
+  private poolEvent(event: string, body: unknown): void {
+    const cp = this.travel?.checkpoints;
+    if (!cp) return;
+    if (event === 'pool/stop') {
+      const b = body as { pos: Pos; lines: number[] };
+      cp.liveStopped(b.pos, b.lines);
+    } else if (event === 'pool/journal') cp.journaled((body as { entry: PoolJournalEntry }).entry);
+  }
+
+  /** Send an event to the client as the worker would (travel.ts forwards a traveller's progress). */
+  private sendToClient(event: string, body: unknown): void {
+    this.forwardEvent(event, body);
   }
 
   private bindHost(host: ModelHost): void {
@@ -205,9 +229,14 @@ export class VisorbusSession extends DebugSession {
         if (!this.host?.alive) return { threads: [] };
         return this.host.request('threads');
       case 'pause':
+        if (this.travel?.cancel()) return undefined;
         return this.pause();
       case 'cancel':
+        // Cancels a trip back in time; a progress of the model (a long replay or run) pauses it.
+        if (!this.travel?.cancel() && (args as DebugProtocol.CancelArguments).progressId && this.host?.alive) this.host.pause();
         return undefined;
+      case 'visorbus/checkpoints':
+        return this.checkpointStatus(args.settle === true);
       case 'source': {
         const ref = Number(args.sourceReference ?? 0);
         if (!ref && typeof (args.source as { path?: string } | undefined)?.path !== 'string') throw new RequestError('source: give a sourceReference or a source path');
@@ -245,7 +274,13 @@ export class VisorbusSession extends DebugSession {
     if (!known.has(cmd) && !cmd.startsWith('visorbus/')) throw new RequestError(`unsupported request '${cmd}'`);
     const host = this.needHost(cmd);
     void response;
-    return host.request(cmd, args);
+    if (this.travel?.busy && ['continue', 'next', 'stepIn', 'stepOut', 'stepBack', 'reverseContinue'].includes(cmd)) {
+      throw new RequestError(`cannot ${cmd}: the session is going back in time (cancel it, or wait for the stop)`);
+    }
+    if ((cmd === 'stepBack' || cmd === 'reverseContinue') && this.travel && host.state !== 'running') return this.travel.start(host, cmd, args as unknown as DebugProtocol.StepBackArguments);
+    const body = await host.request(cmd, args);
+    if (BREAKPOINT_REQUESTS.has(cmd)) this.travel?.checkpoints.breakpoints(cmd, args);
+    return body;
   }
 
   private async launch(args: Record<string, unknown>): Promise<unknown> {
@@ -260,6 +295,9 @@ export class VisorbusSession extends DebugSession {
     if (typeof scenario !== 'string' || !scenario.trim()) throw new RequestError(`${what}: "scenario" must name a .visor file`, true);
     if (args.drivers !== undefined && (!Array.isArray(args.drivers) || args.drivers.some((d) => typeof d !== 'string'))) throw new RequestError(`${what}: "drivers" must be an array of paths to driver modules`, true);
     if (args.pollIntervalMs !== undefined && !(typeof args.pollIntervalMs === 'number' && args.pollIntervalMs > 0)) throw new RequestError(`${what}: "pollIntervalMs" must be a positive number, not ${JSON.stringify(args.pollIntervalMs)}`, true);
+    if (args.checkpoints !== undefined && !(Number.isInteger(args.checkpoints) && (args.checkpoints as number) >= 0 && (args.checkpoints as number) <= 8)) {
+      throw new RequestError(`${what}: "checkpoints" must be a whole number from 0 to 8, not ${JSON.stringify(args.checkpoints)}`, true);
+    }
     for (const k of ['stopOnEntry', 'stopAtEnd', 'autoload', 'trace', 'allowUserDrivers', 'noDebug']) {
       if (args[k] !== undefined && typeof args[k] !== 'boolean') throw new RequestError(`${what}: "${k}" must be true or false, not ${JSON.stringify(args[k])}`, true);
     }
@@ -273,6 +311,7 @@ export class VisorbusSession extends DebugSession {
       trace: args.trace as boolean | undefined,
       allowUserDrivers: args.allowUserDrivers as boolean | undefined,
       noDebug: args.noDebug as boolean | undefined,
+      checkpoints: args.checkpoints as number | undefined,
     };
   }
 
@@ -280,17 +319,50 @@ export class VisorbusSession extends DebugSession {
     this.trace = !!opts.trace;
     const host = new ModelHost();
     this.bindHost(host);
+    let launched: { checkpoints?: boolean } | undefined;
     try {
       await host.request('initialize', this.clientInfo());
-      await host.request('launch', opts, 60000);
+      launched = (await host.request('launch', opts, 60000)) as { checkpoints?: boolean } | undefined;
     } catch (e) {
       this.host = undefined;
       void host.dispose();
       throw e;
     }
     this.launchArgs = opts;
+    this.startCheckpoints(opts, !!launched?.checkpoints);
     setImmediate(() => this.sendEvent(new InitializedEvent()));
     return undefined;
+  }
+
+  /** Standby workers, launched like the live one (not for a scenario with disk images: they would share the files). */
+  private startCheckpoints(opts: LaunchOptions & { noDebug?: boolean }, possible: boolean): void {
+    this.travel?.dispose();
+    this.travel = undefined;
+    const slots = opts.checkpoints ?? DEFAULT_CHECKPOINTS;
+    if (!possible || opts.noDebug || slots <= 0) return;
+    // Both requests go out at once (the pool sends more right after them, in order).
+    const launch = async (h: ModelHost): Promise<void> => {
+      await Promise.all([h.request('initialize', this.clientInfo()), h.request('launch', { ...opts, stopOnEntry: false, trace: false }, 60000)]);
+    };
+    const session = { send: (e: string, b: unknown) => this.sendToClient(e, b), switchTo: (h: ModelHost) => this.switchTo(h) };
+    this.travel = new TimeTravel(session, new Checkpoints({ newHost: () => new ModelHost(), launch }, slots));
+  }
+
+  /** Where the standby workers are and what they hold (`settle`: once all have parked). */
+  private async checkpointStatus(settle: boolean): Promise<unknown> {
+    const cp = this.travel?.checkpoints;
+    if (!cp) return { enabled: false, slots: 0, checkpoints: [], trips: { promoted: 0, fromStart: 0, scouted: 0 } };
+    if (!settle) return { enabled: true, slots: cp.slots, checkpoints: cp.now(), trips: { ...cp.counts } };
+    const checkpoints = await cp.settled();
+    const liveBytes = this.host?.alive && this.host.state !== 'running' ? await this.host.heapBytes() : undefined;
+    return { enabled: true, slots: cp.slots, checkpoints, bytes: await cp.memory(), liveBytes, trips: { ...cp.counts } };
+  }
+
+  /** A trip back arrived: its worker is the session's model now. */
+  private switchTo(host: ModelHost): void {
+    const old = this.host;
+    this.bindHost(host);
+    if (old && old !== host) void old.dispose();
   }
 
   private async attach(args: Record<string, unknown>): Promise<unknown> {
@@ -323,6 +395,8 @@ export class VisorbusSession extends DebugSession {
     if (!this.launchArgs) throw new RequestError('restart: this session attached to a running scenario; restart works for sessions that gave a scenario');
     const merged = { ...this.launchArgs, ...((args.arguments ?? {}) as Record<string, unknown>) };
     const opts = this.checkOptions(merged, 'restart');
+    this.travel?.cancel();
+    this.travel?.checkpoints.forget();
     await host.request('restart', opts, 60000);
     this.launchArgs = opts;
     this.trace = !!opts.trace;
@@ -340,6 +414,7 @@ export class VisorbusSession extends DebugSession {
 
   private async terminate(): Promise<unknown> {
     const host = this.host;
+    this.travel?.dispose();
     this.ended = true;
     if (host) {
       this.host = undefined;
@@ -351,6 +426,8 @@ export class VisorbusSession extends DebugSession {
 
   private async disconnect(args: DebugProtocol.DisconnectArguments): Promise<unknown> {
     const host = this.host;
+    this.travel?.dispose();
+    this.travel = undefined;
     this.disconnecting = true;
     this.host = undefined;
     if (host?.alive) {
@@ -378,6 +455,7 @@ export class VisorbusSession extends DebugSession {
   async closed(): Promise<void> {
     if (this.disconnecting) return;
     this.disconnecting = true;
+    this.travel?.dispose();
     const host = this.host;
     this.host = undefined;
     if (host) await host.dispose();

@@ -19,6 +19,7 @@ export interface LaunchConfig extends vscode.DebugConfiguration {
   autoload?: boolean;
   pollIntervalMs?: number;
   trace?: boolean;
+  checkpoints?: number;
 }
 
 export interface AttachConfig extends vscode.DebugConfiguration {
@@ -35,6 +36,10 @@ export function applySettings(config: vscode.DebugConfiguration, settings: vscod
     if (typeof poll === 'number') config.pollIntervalMs = poll;
   }
   if (config.trace === undefined) config.trace = settings.get<boolean>('trace', false);
+  if (config.checkpoints === undefined) {
+    const n = settings.get<number>('checkpoints');
+    if (typeof n === 'number') config.checkpoints = n;
+  }
 }
 
 export interface TrustResult { config: vscode.DebugConfiguration; removed: string[] }
@@ -73,6 +78,10 @@ export function validate(config: vscode.DebugConfiguration): string | undefined 
   }
   if (config.pollIntervalMs !== undefined && (typeof config.pollIntervalMs !== 'number' || !(config.pollIntervalMs > 0))) {
     return `Visorbus launch: "pollIntervalMs" must be a positive number, got ${JSON.stringify(config.pollIntervalMs)}.`;
+  }
+  const cp: unknown = config.checkpoints;
+  if (cp !== undefined && !(typeof cp === 'number' && Number.isInteger(cp) && cp >= 0 && cp <= 8)) {
+    return `Visorbus launch: "checkpoints" must be a whole number from 0 to 8, got ${JSON.stringify(cp)}.`;
   }
   for (const key of ['stopOnEntry', 'stopAtEnd', 'autoload', 'trace']) {
     if (config[key] !== undefined && typeof config[key] !== 'boolean') {

@@ -65,6 +65,8 @@ suite('debug configuration provider', () => {
     assert.match(config.validate({ type: 'visorbus', name: 'x', request: 'attach', port: 4711, host: '10.0.0.1' })!, /loopback/);
     assert.match(config.validate({ type: 'visorbus', name: 'x', request: 'launch', scenario: 'a.visor', drivers: 'x.js' })!, /drivers/);
     assert.match(config.validate({ type: 'visorbus', name: 'x', request: 'launch', scenario: 'a.visor', pollIntervalMs: 0 })!, /pollIntervalMs/);
+    assert.match(config.validate({ type: 'visorbus', name: 'x', request: 'launch', scenario: 'a.visor', checkpoints: 9 })!, /checkpoints/);
+    assert.match(config.validate({ type: 'visorbus', name: 'x', request: 'launch', scenario: 'a.visor', checkpoints: 1.5 })!, /checkpoints/);
     assert.strictEqual(config.validate({ type: 'visorbus', name: 'x', request: 'attach', port: 4711, host: '127.0.0.1' }), undefined);
   });
 

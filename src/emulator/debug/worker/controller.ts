@@ -11,6 +11,7 @@
  * events). Each reaches the session through a narrow host interface this class implements.
  */
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
 import { ScenarioRun } from '../../scenario/runner';
 import type { Scenario } from '../../scenario/ast';
 import { parseScenario, formatDiagnostic } from '../../scenario/parser';
@@ -27,11 +28,11 @@ import { captureJsStack, forgetFiles, innermostDriver, innermostDriverIndex, wra
 import { Inspector } from './inspect';
 import { Views } from './views';
 import { ReplConsole } from './console';
-import { Level, Mode, Pos, StopInfo, StopState, UserError } from './stopstate';
+import { Level, Mode, Pos, StopInfo, StopState, UserError, posCmp } from './stopstate';
 import { Output } from './output';
 import { StackView } from './stackview';
 import { BreakpointBook } from './breakpointbook';
-import { Journal, RunPlan } from './journal';
+import { Found, Journal, JournalEntry, ReplayPlan, RunPlan } from './journal';
 import { Timeline } from './timeline';
 import { AT_END_MESSAGE, endStopInfo, lastLineFrames } from './endofrun';
 
@@ -78,6 +79,12 @@ export class Controller {
   private readonly callNs = new WeakMap<Frame, number>();
   private faults = 0;
   detached = false;
+  /**
+   * live: the session's model. standby: a checkpoint kept paused at an earlier position,
+   * silent. traveller: a standby (or new) worker on its way to a target; it becomes live
+   * when it arrives. See docs/design.md (Time travel).
+   */
+  role: 'live' | 'standby' | 'traveller' = 'live';
 
   constructor(readonly link: Link) {
     this.out = new Output(this);
@@ -156,6 +163,8 @@ export class Controller {
           return undefined;
         case 'attachClient':
           this.detached = false;
+          // Nothing was checked while it ran free: the breakpoint hits before here are unknown.
+          this.journal.breakpointsChanged(this.here());
           // A model left running without a client ran free; the new client's breakpoints apply.
           if (this.mode.kind === 'free') this.mode = { kind: 'continue' };
           return this.respond(req, { state: this.state, scenario: this.scenario?.file, stopped: this.stop ? { reason: this.stop.reason, description: this.stop.description, threadId: this.stop.threadId } : undefined });
@@ -166,16 +175,20 @@ export class Controller {
         case 'detach':
           return this.detach(req, ctx, a.suspend === true);
         case 'setBreakpoints':
+          this.journal.breakpointsChanged(this.here());
           return this.respond(req, this.book.setBreakpoints(a));
         case 'breakpointLocations':
           return this.respond(req, this.book.breakpointLocations(a));
         case 'setFunctionBreakpoints':
+          this.journal.breakpointsChanged(this.here());
           return this.respond(req, this.book.setFunctionBreakpoints(a));
         case 'setExceptionBreakpoints':
+          this.journal.breakpointsChanged(this.here());
           return this.respond(req, this.book.setExceptionBreakpoints(a));
         case 'dataBreakpointInfo':
           return this.respond(req, this.inspector.dataBreakpointInfo(a));
         case 'setDataBreakpoints':
+          this.journal.breakpointsChanged(this.here());
           return this.respond(req, this.book.setDataBreakpoints(a));
         case 'continue':
         case 'next':
@@ -238,6 +251,25 @@ export class Controller {
           return this.respond(req, this.timeline.page(a));
         case 'visorbus/goto':
           return this.travel(req, ctx, this.timeline.gotoPlan(a));
+        case 'pool/plan':
+          return this.respond(req, this.travelPlan(a));
+        case 'pool/standby':
+        case 'pool/travel':
+          return this.startReplica(req, ctx, a as unknown as { target?: Pos; plan?: ReplayPlan; entries: JournalEntry[] });
+        case 'pool/advance':
+        case 'pool/promote':
+        case 'pool/scout':
+          return this.moveReplica(req, ctx, a as unknown as { plan: ReplayPlan });
+        case 'pool/memory': {
+          const h = v8.getHeapStatistics();
+          return this.respond(req, { bytes: h.used_heap_size + h.external_memory });
+        }
+        case 'journal/append':
+          this.journal.append(a.entry as JournalEntry, this.here());
+          return this.respond(req);
+        case 'journal/truncate':
+          this.journal.truncate(a.pos as Pos);
+          return this.respond(req);
         default:
           throw new UserError(`unknown request '${req.cmd}'`);
       }
@@ -277,7 +309,7 @@ export class Controller {
     this.buildRun({ build: true, fresh: { opts, scenario } });
     for (const d of scenario.diagnostics) if (d.severity === 'warning') this.out.output('console', `${formatDiagnostic(d)}\n`);
     this.out.flushOutput();
-    return { scenario: scenario.file, steps: scenario.steps.length };
+    return { scenario: scenario.file, steps: scenario.steps.length, checkpoints: this.journal.imageCount() === 0 };
   }
 
   private normalizeOpts(opts: LaunchOptions): LaunchOptions {
@@ -511,7 +543,10 @@ export class Controller {
     this.timeline.note(ev, frames);
     this.journal.atEvent(ev);
     if (ev.kind === 'call') this.callNs.set(frames[frames.length - 1], ev.n);
-    if (this.journal.replaying) return this.journal.replayEvent(ev, frames);
+    if (this.journal.replaying) {
+      if (this.role === 'live' && this.link.pauseRequested()) return this.cancelReplay(ev);
+      return this.journal.replayEvent(ev, frames);
+    }
     if ((this.out.countEvent() & 255) === 0) this.out.tick();
     if (this.link.pending()) this.drainRunning();
     if (this.abortAfterDrain) {
@@ -565,7 +600,9 @@ export class Controller {
     if (this.journal.replaying) return this.journal.replayWrite(addr, len);
     if (!this.book.dataBps.length || this.mode.kind === 'free') return;
     const hit = this.book.checkDataBps(addr, len, false);
-    if (hit) this.stopHere(hit, undefined);
+    if (!hit) return;
+    this.journal.noteHit({ n: this.run!.emu.engine.log.count, w: this.journal.writeSeq }, hit);
+    this.stopHere(hit, undefined);
   }
 
   /** Requests that arrive while running are answered at the next event boundary. */
@@ -582,7 +619,10 @@ export class Controller {
     const entry = this.mode.kind === 'entry' && ev.kind === 'step';
     if (entry) this.mode = { kind: 'continue' };
     const bp = this.book.checkBreakpoints(ev, frames, false);
-    if (bp) return this.stopHere(bp, ev);
+    if (bp) {
+      this.journal.noteHit({ n: ev.n, w: 0 }, bp);
+      return this.stopHere(bp, ev);
+    }
     if (this.link.pauseRequested()) {
       this.link.clearPause();
       return this.stopHere({ reason: 'pause', description: `Paused at ${this.eventText(ev)}` }, ev);
@@ -593,6 +633,13 @@ export class Controller {
       this.mode = { kind: 'continue' };
       return this.stopHere({ reason: 'step', description: this.eventText(ev) }, ev);
     }
+  }
+
+  /** Pause (or cancel) while replaying in this worker: stop where the replay is. */
+  private cancelReplay(ev: EmuEvent): void {
+    this.link.clearPause();
+    this.journal.cancelReplay({ n: ev.n, w: 0 });
+    this.stopHere({ reason: 'pause', description: `Cancelled on the way back: stopped at event ${ev.n}` }, ev);
   }
 
   eventText(ev: EmuEvent | undefined): string {
@@ -606,7 +653,8 @@ export class Controller {
 
   private makeStop(info: StopInfo, ev: EmuEvent | undefined, frames: readonly Frame[], topLevel: boolean): StopState {
     const emu = this.run!.emu;
-    const pos: Pos = topLevel || ev ? { n: emu.engine.log.count, w: 0 } : { n: emu.engine.log.count, w: this.journal.writeSeq };
+    // A stop at an event is at that event, even when interventions applied there since emitted events of their own.
+    const pos: Pos = ev ? { n: ev.n, w: 0 } : topLevel ? { n: emu.engine.log.count, w: 0 } : { n: emu.engine.log.count, w: this.journal.writeSeq };
     const copy = frames.slice();
     const di = innermostDriverIndex(copy);
     const atReturn = ev?.kind === 'return' && di === copy.length - 1;
@@ -618,6 +666,7 @@ export class Controller {
 
   /** Stop inside the model (hook or watcher) and serve until told to resume. */
   stopHere(info: StopInfo, ev: EmuEvent | undefined): void {
+    if (this.role === 'traveller') this.role = 'live';
     const st = this.makeStop(info, ev, this.run!.emu.engine.log.frames, false);
     const action = this.serveStop(st);
     this.applyResume(action, st);
@@ -643,6 +692,8 @@ export class Controller {
     this.out.flushOutput();
     this.stack.announceThreads();
     this.setState('stopped');
+    if (this.role === 'standby') this.link.event('pool/parked', { pos: st.pos });
+    else this.link.event('pool/stop', { pos: st.pos, lines: this.journal.recentLineStarts(st.pos.n, 4) });
     if (!this.detached) this.announceStop(st);
     this.out.changed('stopped');
     try {
@@ -723,6 +774,83 @@ export class Controller {
 
   lastStepN(): number | undefined {
     return this.journal.lastStepN();
+  }
+
+  // =======================================================================================
+  // checkpoints: standby workers (the session's checkpoints.ts drives them)
+  // =======================================================================================
+
+  /** Where a step back or reverse-continue from this stop goes, without going: the session picks the worker. */
+  private travelPlan(a: Record<string, unknown>): { plan: ReplayPlan; pos: Pos; entries: JournalEntry[] } {
+    if (!this.run || (this.state !== 'stopped' && this.state !== 'ended')) throw new UserError('the scenario is not stopped');
+    const cmd = a.cmd === 'reverseContinue' ? 'reverseContinue' : 'stepBack';
+    const plan = this.journal.backPlan(cmd, a.granularity === 'instruction');
+    const pos = this.stop?.pos ?? { n: this.run.emu.engine.log.count, w: 0 };
+    return { plan: plan.replay!, pos, entries: this.journal.exportEntries() };
+  }
+
+  /** The current position: the stop's, else the event count. */
+  here(): Pos {
+    return this.stop?.pos ?? { n: this.run?.emu.engine.log.count ?? 0, w: this.state === 'running' ? this.journal.writeSeq : 0 };
+  }
+
+  get keepsFuture(): boolean {
+    return this.role === 'standby';
+  }
+
+  journaled(entry: JournalEntry): void {
+    if (this.role === 'live') this.link.event('pool/journal', { entry });
+  }
+
+  scouted(found: Found | undefined): void {
+    this.out.endProgress();
+    this.detached = true;
+    this.link.event('pool/scouted', { found: found ?? null });
+    this.stopHere({ reason: 'step', description: 'scouted' }, undefined);
+  }
+
+  /** A new worker becomes a standby checkpoint (replays to `target` and waits) or a traveller (replays `plan`, then is live). */
+  private startReplica(req: WorkerRequest, ctx: string, a: { target?: Pos; plan?: ReplayPlan; entries: JournalEntry[] }): ResumeAction | undefined {
+    if (ctx !== 'top' || this.state !== 'idle' || !this.run) throw new UserError(`${req.cmd}: launch first, and nothing else`);
+    this.role = req.cmd === 'pool/standby' ? 'standby' : 'traveller';
+    this.detached = this.role === 'standby';
+    this.journal.load(a.entries ?? []);
+    const replay: ReplayPlan = a.plan ?? { phase: 'goto', target: a.target!, info: { reason: 'step', description: 'checkpoint' }, label: 'Checkpoint' };
+    this.respond(req);
+    return { kind: 'plan', plan: { build: true, mode: { kind: 'continue' }, replay } };
+  }
+
+  /** A parked standby worker moves on: to a later checkpoint, to the user's target (promoted), or searching (scout). */
+  private moveReplica(req: WorkerRequest, ctx: string, a: { plan: ReplayPlan }): ResumeAction | undefined {
+    if (ctx !== 'stopped' || this.role !== 'standby' || !this.stop) throw new UserError(`${req.cmd}: not a parked standby worker`);
+    const plan = a.plan;
+    if (req.cmd === 'pool/promote') {
+      this.role = 'traveller';
+      this.detached = false;
+      if (plan.phase === 'goto' && posCmp(plan.target, this.stop.pos) === 0) {
+        // Already there: the parked stop becomes the user's stop.
+        this.respond(req);
+        this.journal.truncate(plan.target);
+        this.role = 'live';
+        const st = this.stop;
+        Object.assign(st, { reason: plan.info.reason, description: plan.info.description, text: plan.info.text, hitBreakpointIds: plan.info.hitBreakpointIds });
+        this.stack.announceThreads();
+        this.link.event('pool/stop', { pos: st.pos, lines: this.journal.recentLineStarts(st.pos.n, 4) });
+        this.announceStop(st);
+        this.out.changed('stopped');
+        return undefined;
+      }
+      if (plan.phase === 'goto' && posCmp(plan.target, this.stop.pos) < 0) throw new UserError('pool/promote: the target is before this checkpoint');
+    }
+    if (req.cmd === 'pool/scout' && plan.phase === 'find') {
+      plan.scout = true;
+      // Its progress is the user's: the session forwards it while the search lasts.
+      this.detached = false;
+    }
+    this.journal.setReplay(plan);
+    if (req.cmd !== 'pool/advance') this.out.startProgress(plan.label);
+    this.respond(req);
+    return { kind: 'continue' };
   }
 
   /** Abandon the run: the model unwinds to runLoop, which carries out the plan. */

@@ -30,8 +30,11 @@ interface Found {
 }
 
 export type ReplayPlan =
-  | { phase: 'find'; finder: Finder; limit: Pos; found?: Found; fallback: Found; label: string }
+  /** `scout`: a standby worker searches its part of the history and reports what it found instead of going there. */
+  | { phase: 'find'; finder: Finder; limit: Pos; found?: Found; fallback: Found; label: string; scout?: boolean }
   | { phase: 'goto'; target: Pos; info: StopInfo; label: string };
+
+export type { Finder, Found };
 
 /** How the controller starts (or restarts) a run: a new scenario, a replay, or the same run going on. */
 export interface RunPlan {
@@ -57,6 +60,12 @@ export interface JournalHost {
   readonly views: { quietly<T>(emu: Emulator, fn: () => T): T };
   /** Stop here, inside the model, until the client resumes. */
   stopHere(info: StopInfo, ev: EmuEvent | undefined): void;
+  /** A standby worker keeps the interventions past its position: the live run made them later. */
+  readonly keepsFuture: boolean;
+  /** A new intervention was journaled (the session copies it to its standby workers). */
+  journaled(entry: JournalEntry): void;
+  /** A scouting replay reached its limit: report what it found. */
+  scouted(found: Found | undefined): void;
   /** Abandon the run and carry out `plan` instead. */
   abort(plan: RunPlan): never;
 }
@@ -77,6 +86,13 @@ export class Journal {
   private stepNs: number[] = [];
   private readonly stepLines = new Map<number, number>();
   private firstStepN: number | undefined;
+  /**
+   * The last two breakpoint hits of this run under the breakpoints as they are now, and
+   * since when they are known (the breakpoints last changed there): a reverse-continue
+   * whose target is known goes straight there, without searching the history.
+   */
+  private hits: Found[] = [];
+  private hitsKnownFrom: Pos = { n: 0, w: 0 };
 
   constructor(
     private readonly host: JournalHost,
@@ -95,6 +111,8 @@ export class Journal {
 
   /** A run starts (a replay when `replay` is given): positions count from the start again. */
   newRun(replay: ReplayPlan | undefined): void {
+    this.hits = [];
+    this.hitsKnownFrom = { n: 0, w: 0 };
     this.stepNs = [];
     this.firstStepN = undefined;
     this.writeSeq = 0;
@@ -106,6 +124,61 @@ export class Journal {
   forget(): void {
     this.entries = [];
     this.visited.clear();
+  }
+
+  // ---- standby workers (see checkpoints.ts in the session) ---------------------------------
+
+  /** The interventions so far, for a new standby worker. */
+  exportEntries(): JournalEntry[] {
+    return this.entries;
+  }
+
+  /** A standby worker starts with the live run's interventions. */
+  load(entries: JournalEntry[]): void {
+    this.entries = entries.slice();
+    this.idx = 0;
+  }
+
+  /** An intervention the live run made; applied now when this worker is already at or past its position. */
+  append(entry: JournalEntry, here: Pos): void {
+    this.entries.push(entry);
+    if (this.idx === this.entries.length - 1 && posCmp(entry.pos, here) <= 0) {
+      this.idx++;
+      try {
+        this.applyEntry(entry);
+      } catch {
+        /* the same failure as in the live run */
+      }
+    }
+  }
+
+  /** The live run went back to `pos`: interventions after it are gone. */
+  truncate(pos: Pos): void {
+    this.entries = this.entries.filter((e) => posCmp(e.pos, pos) <= 0);
+    this.idx = Math.min(this.idx, this.entries.length);
+  }
+
+  /** Go on replaying toward a new target (a standby worker that advances, is promoted or scouts). */
+  setReplay(plan: ReplayPlan): void {
+    const st = this.host.stop;
+    // A search starts at the event this worker is parked in: the breakpoints as they are now decide there too.
+    if (plan.phase === 'find' && plan.finder.kind === 'breakpoints' && st?.ev) {
+      const bp = this.book.checkBreakpoints(st.ev, st.frames, true);
+      if (bp) plan.found = { pos: st.pos, info: bp };
+    }
+    this.replay = plan;
+  }
+
+  /** A breakpoint (or exception filter, or data breakpoint) matched at `pos`. */
+  noteHit(pos: Pos, info: StopInfo): void {
+    if (this.hits.length === 2) this.hits.shift();
+    this.hits.push({ pos, info });
+  }
+
+  /** The breakpoints changed at `pos`: hits before it are no longer known. */
+  breakpointsChanged(pos: Pos): void {
+    this.hits = [];
+    this.hitsKnownFrom = pos;
   }
 
   /** Bookkeeping at every event that is not passive. */
@@ -182,6 +255,18 @@ export class Journal {
     }
   }
 
+  /** The last `count` scenario-line starts before event n, most recent first (where checkpoints help most). */
+  recentLineStarts(n: number, count: number): number[] {
+    const r: number[] = [];
+    for (let i = this.stepNs.length - 1; i >= 0 && r.length < count; i--) if (this.stepNs[i] < n) r.push(this.stepNs[i]);
+    return r;
+  }
+
+  /** Disk images the scenario attaches: workers replaying side by side would share them, so no checkpoints then. */
+  imageCount(): number {
+    return this.images.length;
+  }
+
   lastStepN(): number | undefined {
     return this.stepNs[this.stepNs.length - 1];
   }
@@ -199,7 +284,15 @@ export class Journal {
     const entry: Found = { pos: { n: first, w: 0 }, info: { reason: 'entry', description: 'Back at the start of the scenario' } };
     const goto = (target: Pos, info: StopInfo, label: string): RunPlan => ({ build: true, mode: { kind: 'continue' }, replay: { phase: 'goto', target, info, label } });
     const find = (finder: Finder, fallback: Found, label: string): RunPlan => ({ build: true, mode: { kind: 'continue' }, replay: { phase: 'find', finder, limit: cur, fallback, label } });
-    if (cmd === 'reverseContinue') return find({ kind: 'breakpoints' }, entry, 'Reverse continue');
+    if (cmd === 'reverseContinue') {
+      const known = this.hits.filter((h) => posCmp(h.pos, cur) < 0).pop();
+      if (known) return goto(known.pos, known.info, 'Reverse continue');
+      // No hit since the breakpoints last changed: the last one, if any, is before that.
+      if (posCmp(this.hitsKnownFrom, entry.pos) <= 0) return goto(entry.pos, entry.info, 'Reverse continue');
+      const plan = find({ kind: 'breakpoints' }, entry, 'Reverse continue');
+      if (plan.replay?.phase === 'find') plan.replay.limit = posCmp(this.hitsKnownFrom, cur) < 0 ? this.hitsKnownFrom : cur;
+      return plan;
+    }
     const act = this.host.stop?.activation;
     const stepInfo = (what: string): StopInfo => ({ reason: 'step', description: `Stepped back to ${what}` });
     if (instruction) {
@@ -227,6 +320,7 @@ export class Journal {
     const r = this.replay!;
     const bp = this.book.checkBreakpoints(ev, frames, true);
     if ((this.out.countEvent() & 1023) === 0) this.out.progressUpdate(r.phase === 'goto' ? r.target.n : r.limit.n);
+    if (bp) this.noteHit(pos, bp);
     if (r.phase === 'find') {
       if (posCmp(pos, r.limit) >= 0) return this.finishFind(r);
       let match: StopInfo | undefined;
@@ -255,6 +349,7 @@ export class Journal {
     this.applyJournalAt(pos);
     const r = this.replay!;
     const hit = this.book.dataBps.length ? this.book.checkDataBps(addr, len, true) : undefined;
+    if (hit) this.noteHit(pos, hit);
     if (r.phase === 'find') {
       if (posCmp(pos, r.limit) >= 0) return this.finishFind(r);
       if (r.finder.kind === 'breakpoints' && hit) r.found = { pos, info: hit };
@@ -263,7 +358,17 @@ export class Journal {
     if (posCmp(pos, r.target) === 0) return this.arrive(r.target, hit ?? r.info, undefined);
   }
 
+  /** The user cancelled the way back: stay where the replay is, and the interventions after it are gone. */
+  cancelReplay(here: Pos): void {
+    this.replay = undefined;
+    this.truncate(here);
+  }
+
   private finishFind(r: ReplayPlan & { phase: 'find' }): void {
+    if (r.scout) {
+      this.replay = undefined;
+      return this.host.scouted(r.found);
+    }
     const f = r.found ?? r.fallback;
     this.host.abort({ build: true, mode: { kind: 'continue' }, replay: { phase: 'goto', target: f.pos, info: f.info, label: r.label } });
   }
@@ -271,6 +376,7 @@ export class Journal {
   /** The replay reached its target: drop the interventions that lie in the abandoned future, and stop. */
   private arrive(target: Pos, info: StopInfo, ev: EmuEvent | undefined): void {
     this.replay = undefined;
+    if (this.host.keepsFuture) return this.host.stopHere(info, ev);
     this.entries = this.entries.filter((e) => posCmp(e.pos, target) <= 0);
     for (const k of [...this.visited.keys()]) {
       const [n, w] = k.split(':').map(Number);
@@ -308,6 +414,7 @@ export class Journal {
     // Journaled even when it fails: a replay repeats the same failure at the same point.
     this.entries.push(entry);
     this.idx = this.entries.length;
+    this.host.journaled(entry);
     this.collecting = [];
     try {
       return this.applyEntry(entry);
@@ -337,6 +444,7 @@ export class Journal {
     entry.pos = this.host.stop ? this.host.stop.pos : { n: this.host.run.emu.engine.log.count, w: 0 };
     this.entries.push(entry);
     this.idx = this.entries.length;
+    this.host.journaled(entry);
   }
 
   private applyEntry(e: JournalEntry): string | undefined {

@@ -4,6 +4,7 @@
  * `visorbus/changed`, `memory` and `invalidated` events that make views refresh.
  */
 import * as path from 'node:path';
+import { threadId } from 'node:worker_threads';
 import type { ScenarioRun } from '../../scenario/runner';
 import type { Scenario } from '../../scenario/ast';
 import type { ClientInfo, WorkerState } from '../protocol';
@@ -111,7 +112,8 @@ export class Output {
 
   startProgress(title: string): void {
     if (this.progress) this.endProgress();
-    this.progress = { id: `visorbus-${++this.progressSeq}`, started: Date.now(), shown: false, title, last: 0 };
+    // Unique across the session's workers (a checkpoint's progress reaches the same client).
+    this.progress = { id: `visorbus-${threadId}-${++this.progressSeq}`, started: Date.now(), shown: false, title, last: 0 };
   }
 
   progressUpdate(targetEvent?: number): void {
@@ -126,7 +128,7 @@ export class Output {
     const message = targetEvent ? `event ${run.emu.engine.log.count} of ${targetEvent}` : `line ${run.current?.loc.line ?? run.scenario.steps[total - 1]?.loc.line} (${run.index}/${total} steps)`;
     if (!p.shown) {
       p.shown = true;
-      this.link.event('progressStart', { progressId: p.id, title: p.title, message, percentage: pct, cancellable: false });
+      this.link.event('progressStart', { progressId: p.id, title: p.title, message, percentage: pct, cancellable: true });
     } else this.link.event('progressUpdate', { progressId: p.id, message, percentage: pct });
   }
 
