@@ -101,6 +101,21 @@ describe('DAP timeline and goto', function () {
     assert.match(await dc.failing(dc.customRequest('visorbus/goto', { event: 'x' })), /"event" must be an event number/);
   });
 
+  it('keeps the whole history when a step back makes a checkpoint worker the model', async () => {
+    await runToEnd();
+    const before = await page({ count: 1000 });
+    dc.forgetEvents();
+    await dc.stepBackRequest({ threadId: 1 });
+    await dc.stopped();
+    await dc.next('visorbus/timeline');
+    const after = await page({ count: 1000 });
+    assert.deepEqual(after.landmarks, before.landmarks);
+    assert.equal(after.reached, before.reached);
+    const lastProbe = after.landmarks.filter((l) => l.kind === 'probe').pop()!;
+    await dc.custom('visorbus/goto', { event: lastProbe.event });
+    assert.equal((await dc.stopped()).body.reason, 'goto');
+  });
+
   it('goto is refused before the scenario has started', async () => {
     await dc.initializeRequest({ adapterID: 'visorbus', pathFormat: 'path' });
     await dc.launchRequest({ scenario: fixture('echo.visor') } as never);

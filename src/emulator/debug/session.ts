@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { DebugSession, Event, InitializedEvent, OutputEvent, Response, TerminatedEvent, ExitedEvent } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { ModelHost, WorkerError } from './modelhost';
+import { handOverTimeline } from './timelinehandover';
 import { ClientInfo, EXCEPTION_FILTERS, LaunchOptions, Pos, PoolJournalEntry } from './protocol';
 import { Checkpoints } from './checkpoints';
 import { TimeTravel } from './travel';
@@ -362,7 +363,7 @@ export class VisorbusSession extends DebugSession {
   private switchTo(host: ModelHost): void {
     const old = this.host;
     this.bindHost(host);
-    if (old && old !== host) void old.dispose();
+    if (old && old !== host) void handOverTimeline(old, host).finally(() => old.dispose());
   }
 
   private async attach(args: Record<string, unknown>): Promise<unknown> {

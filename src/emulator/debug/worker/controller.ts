@@ -251,6 +251,10 @@ export class Controller {
           return this.respond(req, this.timeline.page(a));
         case 'visorbus/goto':
           return this.travel(req, ctx, this.timeline.gotoPlan(a));
+        case 'pool/timelineHandOver':
+          return this.respond(req, this.timeline.handOver());
+        case 'pool/timelineAdopt':
+          return this.respond(req, this.timeline.adopt(a));
         case 'pool/plan':
           return this.respond(req, this.travelPlan(a));
         case 'pool/standby':

@@ -82,6 +82,13 @@ class KindRing {
     this.size = keep;
   }
 
+  /** Take over another ring's contents and counts (a promoted worker adopting the history). */
+  load(marks: Mark[], seen: number, dropped: number): void {
+    this.rebuild(marks.slice(-this.capacity));
+    this.seen = seen;
+    this.dropped = dropped + Math.max(0, marks.length - this.capacity);
+  }
+
   toArray(): Mark[] {
     const out: Mark[] = [];
     for (let i = 0; i < this.size; i++) out.push(this.at(i));
@@ -97,6 +104,11 @@ class KindRing {
 
 export interface MarkOf extends Mark {
   kind: LandmarkKind;
+}
+
+/** A store's contents, as one worker hands them to another. */
+export interface StoreDump {
+  kinds: { kind: LandmarkKind; marks: Mark[]; seen: number; dropped: number }[];
 }
 
 export class LandmarkStore {
@@ -144,6 +156,15 @@ export class LandmarkStore {
 
   truncateFrom(n: number): void {
     for (const r of this.rings.values()) r.truncateFrom(n);
+  }
+
+  dump(): StoreDump {
+    return { kinds: [...this.rings].map(([kind, r]) => ({ kind, marks: r.toArray(), seen: r.seen, dropped: r.dropped })) };
+  }
+
+  load(d: StoreDump): void {
+    this.clear();
+    for (const k of d.kinds) this.rings.get(k.kind)?.load(k.marks, k.seen, k.dropped);
   }
 
   get kept(): number {

@@ -11,7 +11,7 @@ import type { GotoArguments, LandmarkKind, Landmark, TimelineArguments, Timeline
 import type { Link } from './link';
 import type { RunPlan } from './journal';
 import { exceptionFiltersOf } from './breakpoints';
-import { LandmarkStore, Mark } from './landmarks';
+import { LandmarkStore, Mark, StoreDump } from './landmarks';
 import { StopState, UserError } from './stopstate';
 
 /** Every kind, in the order the timeline lists them (the record makes the list complete). */
@@ -124,6 +124,23 @@ export class Timeline {
     this.lastNotice = now;
     const body: TimelineEventBody = { total: this.store.kept, reached: this.reached };
     this.host.link.event('visorbus/timeline', body);
+  }
+
+  /** The recorded history, for the worker that takes over from this one (a trip through checkpoints). */
+  handOver(): { store: StoreDump; reached: number; firstLine: number | undefined } {
+    return { store: this.store.dump(), reached: this.reached, firstLine: this.firstLine };
+  }
+
+  /** Take over the history a previous worker recorded: it reaches further than this one has run. */
+  adopt(a: Record<string, unknown>): void {
+    const d = a as unknown as ReturnType<Timeline['handOver']>;
+    if (!d.store || typeof d.reached !== 'number' || d.reached < this.reached) return;
+    this.store.load(d.store);
+    this.reached = d.reached;
+    this.firstLine = d.firstLine;
+    this.unannounced = true;
+    this.lastNotice = 0;
+    this.tick(Date.now());
   }
 
   /** `visorbus/timeline`: one page of the landmarks, oldest first. */
