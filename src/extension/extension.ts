@@ -14,6 +14,8 @@ import { BusNode, DeviceNode, DevicesTreeProvider, MoreNode } from './views/devi
 import { DriversNode, DriversTreeProvider } from './views/driversTree';
 import { errorText, VisorbusModel } from './views/model';
 import { SysfsNode, SysfsTreeProvider } from './views/sysfsTree';
+import { registerTimeline } from './views/timelineCommands';
+import { TimelineNode, TimelineTreeProvider } from './views/timelineTree';
 import { DeviceAction, DeviceInfo, deviceDisplayName, deviceIdFromName } from './protocol';
 
 /** What activate() returns: used by the extension-host tests to look at the views' content. */
@@ -23,7 +25,8 @@ export interface VisorbusApi {
   devices: DevicesTreeProvider;
   drivers: DriversTreeProvider;
   sysfs: SysfsTreeProvider;
-  views: { devices: vscode.TreeView<unknown>; drivers: vscode.TreeView<unknown>; sysfs: vscode.TreeView<unknown> };
+  timeline: TimelineTreeProvider;
+  views: { devices: vscode.TreeView<unknown>; drivers: vscode.TreeView<unknown>; sysfs: vscode.TreeView<unknown>; timeline: vscode.TreeView<TimelineNode> };
   statusBar: VisorbusStatusBar;
   scenarios: ScenarioCommands;
   diagnostics: vscode.DiagnosticCollection;
@@ -41,6 +44,7 @@ export function activate(context: vscode.ExtensionContext): VisorbusApi {
   const statusBar = new VisorbusStatusBar(sessions);
   const scenarios = new ScenarioCommands(context, output);
   const configProvider = new VisorbusConfigurationProvider(output);
+  const timeline = registerTimeline(sessions);
 
   const devicesView = vscode.window.createTreeView('visorbus.devices', { treeDataProvider: devices, showCollapseAll: true });
   const driversView = vscode.window.createTreeView('visorbus.drivers', { treeDataProvider: drivers, showCollapseAll: true });
@@ -136,7 +140,7 @@ export function activate(context: vscode.ExtensionContext): VisorbusApi {
   };
 
   context.subscriptions.push(
-    output, sessions, model, devices, drivers, sysfs, statusBar, scenarios, ...views,
+    output, sessions, model, devices, drivers, sysfs, statusBar, scenarios, ...views, ...timeline.disposables,
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, configProvider),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, configProvider, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, new VisorbusAdapterFactory(context, output)),
@@ -212,8 +216,8 @@ export function activate(context: vscode.ExtensionContext): VisorbusApi {
   output.appendLine(`Visorbus Studio ${context.extension.packageJSON.version} active (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'untrusted'})`);
 
   return {
-    sessions, model, devices, drivers, sysfs, statusBar, scenarios, diagnostics,
-    views: { devices: devicesView as vscode.TreeView<unknown>, drivers: driversView as vscode.TreeView<unknown>, sysfs: sysfsView as vscode.TreeView<unknown> },
+    sessions, model, devices, drivers, sysfs, statusBar, scenarios, diagnostics, timeline: timeline.provider,
+    views: { devices: devicesView as vscode.TreeView<unknown>, drivers: driversView as vscode.TreeView<unknown>, sysfs: sysfsView as vscode.TreeView<unknown>, timeline: timeline.view },
     inspectors: () => ChannelInspector.all(),
     config: { provider: configProvider, restrictForTrust, applySettings, validate },
   };

@@ -4,6 +4,9 @@
  * checked before the views trust it.
  */
 import type * as vscode from 'vscode';
+import type { ChangedEventBody, GotoArguments, TimelineArguments, TimelineResponseBody } from '../emulator/debug/contract';
+
+export type { ChangedEventBody, Landmark, LandmarkKind, TimelineArguments, TimelineEventBody, TimelineResponseBody } from '../emulator/debug/contract';
 
 export interface VirtualTime { jiffies: number; hz?: number; ms: number }
 
@@ -91,14 +94,8 @@ export interface ChannelView {
 
 export type DeviceAction = 'pause' | 'resume' | 'destroy';
 
-export interface ChangedEventBody {
-  reason: 'stopped' | 'topology' | 'memory' | 'terminated';
-  time: { jiffies: number; ms: number };
-  eventIndex: number;
-  state: 'running' | 'stopped' | 'ended';
-}
-
 export const CHANGED_EVENT = 'visorbus/changed';
+export const TIMELINE_EVENT = 'visorbus/timeline';
 export const DEVICE_PAGE_SIZE = 200;
 
 function isObject(x: unknown): x is Record<string, unknown> {
@@ -158,6 +155,18 @@ export class VisorbusClient {
 
   async deviceAction(device: string, action: DeviceAction): Promise<void> {
     await this.session.customRequest('visorbus/deviceAction', { device, action });
+  }
+
+  async timeline(args: TimelineArguments): Promise<TimelineResponseBody> {
+    const body: unknown = await this.session.customRequest('visorbus/timeline', args);
+    expect(isObject(body) && isArray(body.landmarks) && typeof body.total === 'number' && typeof body.reached === 'number', 'visorbus/timeline', 'landmarks/total/reached');
+    return body as unknown as TimelineResponseBody;
+  }
+
+  /** Travel to an event; the adapter answers at once and stops there (a `stopped` event, reason `goto`). */
+  async goto(event: number): Promise<void> {
+    const args: GotoArguments = { event };
+    await this.session.customRequest('visorbus/goto', args);
   }
 
   /** DAP readMemory; returns the bytes read (unreadable bytes are left out). */

@@ -25,9 +25,10 @@ export class VisorbusStatusBar implements vscode.Disposable {
       return;
     }
     const last = st.last;
-    const state = last?.state === 'ended' ? 'ended' : st.stopped ? 'stopped' : 'running';
+    const state = last?.state === 'ended' ? 'ended' : st.stopped ? (st.lastStop?.reason === 'end' ? 'finished' : 'stopped') : 'running';
     const time = last ? formatTime(last.time.ms) : '—';
-    this.item.text = `$(${state === 'stopped' ? 'debug-pause' : state === 'ended' ? 'debug-stop' : 'pulse'}) visorbus ${time} · ${state}`;
+    const icon = state === 'stopped' ? 'debug-pause' : state === 'ended' || state === 'finished' ? 'debug-stop' : 'pulse';
+    this.item.text = `$(${icon}) visorbus ${time} · ${state}`;
     this.item.tooltip = new vscode.MarkdownString(
       `**${st.session.name}**\n\nvirtual time ${time}${last ? ` (${last.time.jiffies} jiffies, event #${last.eventIndex})` : ''}\n\nstate: ${state}` +
       `${st.lastStop?.reason ? `\n\nlast stop: ${st.lastStop.reason}${st.lastStop.description ? ` — ${st.lastStop.description}` : ''}` : ''}`);

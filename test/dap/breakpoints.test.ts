@@ -108,7 +108,7 @@ describe('DAP breakpoints', function () {
   });
 
   it('stops with reason exception where a driver throws, with exception info', async () => {
-    await dc.launchWith({ scenario: fixture('lifecycle.visor'), drivers: [TSDRV_JS] }, () => dc.setExceptionBreakpointsRequest({ filters: ['driverError'] }));
+    await dc.launchWith({ scenario: fixture('lifecycle.visor'), drivers: [TSDRV_JS], stopAtEnd: false }, () => dc.setExceptionBreakpointsRequest({ filters: ['driverError'] }));
     const stop = await dc.stopped();
     assert.equal(stop.body.reason, 'exception');
     assert.match(String(stop.body.description), /thrower\.probe\(vbus2:dev2\) threw: thrower cannot drive vbus2:dev2/);
@@ -128,7 +128,7 @@ describe('DAP breakpoints', function () {
   });
 
   it('honours conditions over device fields and hit counts', async () => {
-    await dc.launchWith({ scenario: fixture('lifecycle.visor'), drivers: [TSDRV_JS] }, async () => {
+    await dc.launchWith({ scenario: fixture('lifecycle.visor'), drivers: [TSDRV_JS], stopAtEnd: false }, async () => {
       await dc.setExceptionBreakpointsRequest({ filters: [] });
       await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'probe', condition: 'dev == 1 && queue[0].num_sent == 0 && driver == "tsdrv"' }] });
     });
@@ -139,7 +139,7 @@ describe('DAP breakpoints', function () {
   });
 
   it('stops on the Nth hit of a hit-count breakpoint', async () => {
-    await dc.launchWith({ scenario: fixture('echo.visor') }, () => dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'channel_interrupt', hitCondition: '3' }] }));
+    await dc.launchWith({ scenario: fixture('echo.visor'), stopAtEnd: false }, () => dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'channel_interrupt', hitCondition: '3' }] }));
     const stop = await dc.stopped();
     assert.equal(stop.body.reason, 'function breakpoint');
     // probe at 4 ms, polls every 10 ms: the third channel_interrupt runs at 34 ms.
@@ -150,7 +150,7 @@ describe('DAP breakpoints', function () {
 
   it('prints logpoint messages with interpolated fields without stopping', async () => {
     const file = fixture('echo.visor');
-    await dc.launchWith({ scenario: file }, () =>
+    await dc.launchWith({ scenario: file, stopAtEnd: false }, () =>
       dc.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: 9, logMessage: 'q0 head={2:0.queue[0].head} q1 sent={2:0.queue[1].num_sent} at {ms} ms' }] }),
     );
     await dc.next('terminated');

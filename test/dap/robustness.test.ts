@@ -18,7 +18,7 @@ describe('DAP robustness and options', function () {
   useClient((c) => (dc = c));
 
   it('contains a driver that fails even to be matched: an exception stop naming it, then the run carries on', async () => {
-    await dc.launchWith({ scenario: fixture('evil.visor') });
+    await dc.launchWith({ scenario: fixture('evil.visor'), stopAtEnd: false });
     const stop = await dc.stopped();
     assert.equal(stop.body.reason, 'exception');
     assert.match(String(stop.body.description), /evil\.match\(vbus2:dev0\) threw: evil channelTypes getter/);
@@ -81,7 +81,7 @@ describe('DAP robustness and options', function () {
   });
 
   it('stops on controlvm error responses, probe failures and failed expects when those filters are on', async () => {
-    await dc.launchWith({ scenario: fixture('faults.visor') }, () => dc.setExceptionBreakpointsRequest({ filters: ['controlvm', 'probe', 'expect'] }));
+    await dc.launchWith({ scenario: fixture('faults.visor'), stopAtEnd: false }, () => dc.setExceptionBreakpointsRequest({ filters: ['controlvm', 'probe', 'expect'] }));
     let stop = await dc.stopped();
     assert.equal(stop.body.reason, 'exception');
     assert.match(String(stop.body.description), /controlvm error response: .*DEVICE_DESTROY: failed, status 19 \(ENODEV\)/);
@@ -114,7 +114,7 @@ describe('DAP robustness and options', function () {
   });
 
   it('traces every event and DAP request when asked, and leaves devices unbound without autoload', async () => {
-    await dc.launchWith({ scenario: fixture('keyboard.visor'), trace: true, autoload: false });
+    await dc.launchWith({ scenario: fixture('keyboard.visor'), trace: true, autoload: false, stopAtEnd: false });
     await dc.next('terminated');
     const out = dc.output('console');
     assert.match(out, /\[dap\] → configurationDone/);
@@ -127,7 +127,7 @@ describe('DAP robustness and options', function () {
     const refused = await dc.failing(dc.launchRequest({ scenario: fixture('echo.visor'), allowUserDrivers: false, drivers: ['./drivers/thrower.js'] } as DebugProtocol.LaunchRequestArguments));
     assert.match(refused, /driver module \.\/drivers\/thrower\.js: user driver modules are disabled in an untrusted workspace/);
     assert.equal(dc.lastResponse('launch')?.body?.error?.showUser, true);
-    await dc.launchRequest({ scenario: fixture('echo.visor'), allowUserDrivers: false } as DebugProtocol.LaunchRequestArguments);
+    await dc.launchRequest({ scenario: fixture('echo.visor'), allowUserDrivers: false, stopAtEnd: false } as DebugProtocol.LaunchRequestArguments);
     await dc.next('initialized');
     await dc.configurationDoneRequest();
     assert.equal(((await dc.next('exited')) as DebugProtocol.ExitedEvent).body.exitCode, 1);

@@ -30,7 +30,7 @@ describe('DAP sessions', function () {
   it('stops on entry at the first scenario line, shows threads, and terminates at the end (stdio)', async () => {
     const dc = client();
     await dc.start();
-    await dc.launchWith({ scenario: fixture('echo.visor'), stopOnEntry: true });
+    await dc.launchWith({ scenario: fixture('echo.visor'), stopOnEntry: true, stopAtEnd: false });
     const stop = await dc.stopped();
     assert.equal(stop.body.reason, 'entry');
     assert.equal(stop.body.threadId, 1);
@@ -55,7 +55,7 @@ describe('DAP sessions', function () {
 
     const a = client();
     await a.start(port);
-    await a.launchWith({ scenario: fixture('echo.visor'), stopOnEntry: true });
+    await a.launchWith({ scenario: fixture('echo.visor'), stopOnEntry: true, stopAtEnd: false });
     assert.equal((await a.stopped()).body.reason, 'entry');
 
     const b = client();

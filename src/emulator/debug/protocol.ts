@@ -78,6 +78,8 @@ export interface PoolJournalEntry {
 export interface LaunchOptions {
   scenario: string;
   stopOnEntry?: boolean;
+  /** Stop at the end of the scenario (default) instead of ending the session. */
+  stopAtEnd?: boolean;
   drivers?: string[];
   autoload?: boolean;
   pollIntervalMs?: number;

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { DebugSession, Event, InitializedEvent, OutputEvent, Response, TerminatedEvent, ExitedEvent } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { ModelHost, WorkerError } from './modelhost';
+import { handOverTimeline } from './timelinehandover';
 import { ClientInfo, EXCEPTION_FILTERS, LaunchOptions, Pos, PoolJournalEntry } from './protocol';
 import { Checkpoints } from './checkpoints';
 import { TimeTravel } from './travel';
@@ -303,12 +304,13 @@ export class VisorbusSession extends DebugSession {
     if (args.checkpoints !== undefined && !(Number.isInteger(args.checkpoints) && (args.checkpoints as number) >= 0 && (args.checkpoints as number) <= 8)) {
       throw new RequestError(`${what}: "checkpoints" must be a whole number from 0 to 8, not ${JSON.stringify(args.checkpoints)}`, true);
     }
-    for (const k of ['stopOnEntry', 'autoload', 'trace', 'allowUserDrivers', 'noDebug']) {
+    for (const k of ['stopOnEntry', 'stopAtEnd', 'autoload', 'trace', 'allowUserDrivers', 'noDebug']) {
       if (args[k] !== undefined && typeof args[k] !== 'boolean') throw new RequestError(`${what}: "${k}" must be true or false, not ${JSON.stringify(args[k])}`, true);
     }
     return {
       scenario: path.resolve(scenario),
       stopOnEntry: args.stopOnEntry as boolean | undefined,
+      stopAtEnd: args.stopAtEnd as boolean | undefined,
       drivers: args.drivers as string[] | undefined,
       autoload: args.autoload as boolean | undefined,
       pollIntervalMs: args.pollIntervalMs as number | undefined,
@@ -366,7 +368,7 @@ export class VisorbusSession extends DebugSession {
   private switchTo(host: ModelHost): void {
     const old = this.host;
     this.bindHost(host);
-    if (old && old !== host) void old.dispose();
+    if (old && old !== host) void handOverTimeline(old, host).finally(() => old.dispose());
   }
 
   private async attach(args: Record<string, unknown>): Promise<unknown> {

@@ -14,6 +14,7 @@ export interface LaunchConfig extends vscode.DebugConfiguration {
   request: 'launch';
   scenario?: string;
   stopOnEntry?: boolean;
+  stopAtEnd?: boolean;
   drivers?: string[];
   autoload?: boolean;
   pollIntervalMs?: number;
@@ -82,7 +83,7 @@ export function validate(config: vscode.DebugConfiguration): string | undefined 
   if (cp !== undefined && !(typeof cp === 'number' && Number.isInteger(cp) && cp >= 0 && cp <= 8)) {
     return `Visorbus launch: "checkpoints" must be a whole number from 0 to 8, got ${JSON.stringify(cp)}.`;
   }
-  for (const key of ['stopOnEntry', 'autoload', 'trace']) {
+  for (const key of ['stopOnEntry', 'stopAtEnd', 'autoload', 'trace']) {
     if (config[key] !== undefined && typeof config[key] !== 'boolean') {
       return `Visorbus launch: "${key}" must be true or false, got ${JSON.stringify(config[key])}.`;
     }

@@ -5,11 +5,11 @@
  * refresh from `onDidChange`, never from a timer.
  */
 import * as vscode from 'vscode';
-import { CHANGED_EVENT, ChangedEventBody, isChangedEventBody, VisorbusClient } from '../protocol';
+import { CHANGED_EVENT, ChangedEventBody, isChangedEventBody, TIMELINE_EVENT, VisorbusClient } from '../protocol';
 
 export const DEBUG_TYPE = 'visorbus';
 
-export type ChangeReason = 'stopped' | 'continued' | 'changed' | 'memory' | 'started' | 'ended' | 'focus';
+export type ChangeReason = 'stopped' | 'continued' | 'changed' | 'memory' | 'started' | 'ended' | 'focus' | 'timeline';
 
 export interface SessionChange {
   session: vscode.DebugSession | undefined;
@@ -105,6 +105,9 @@ export class VisorbusSessions implements vscode.Disposable {
           case 'memory':
             this.fire(session, 'memory', m.body);
             break;
+          case TIMELINE_EVENT:
+            this.fire(session, 'timeline', m.body);
+            return;
           case CHANGED_EVENT:
             if (!isChangedEventBody(m.body)) return;
             st.last = m.body;

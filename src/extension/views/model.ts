@@ -29,7 +29,7 @@ export class VisorbusModel implements vscode.Disposable {
   constructor(private readonly sessions: VisorbusSessions) {
     this.subscription = sessions.onDidChange(e => {
       // `continued` changes nothing the views show; the adapter sends visorbus/changed when it matters
-      if (e.reason === 'continued') return;
+      if (e.reason === 'continued' || e.reason === 'timeline') return;
       this.schedule();
     });
   }

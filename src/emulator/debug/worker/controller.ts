@@ -33,6 +33,8 @@ import { Output } from './output';
 import { StackView } from './stackview';
 import { BreakpointBook } from './breakpointbook';
 import { Found, Journal, JournalEntry, ReplayPlan, RunPlan } from './journal';
+import { Timeline } from './timeline';
+import { AT_END_MESSAGE, endStopInfo, lastLineFrames } from './endofrun';
 
 /** Thrown through the model to abandon a run (restart, step back); never an Error, never caught by the model on purpose. */
 class AbortRun {
@@ -64,6 +66,7 @@ export class Controller {
   readonly stack: StackView;
   readonly book: BreakpointBook;
   readonly journal: Journal;
+  readonly timeline: Timeline;
   /** Internal errors already reported (once each). */
   private readonly warned = new Set<string>();
 
@@ -88,6 +91,8 @@ export class Controller {
     this.stack = new StackView(this);
     this.book = new BreakpointBook(this, this.out, this.stack);
     this.journal = new Journal(this, this.out, this.book);
+    this.timeline = new Timeline(this);
+    this.out.onTick((now) => this.timeline.tick(now));
     this.inspector = new Inspector(this);
     this.views = new Views(this);
     this.repl = new ReplConsole(this);
@@ -242,6 +247,14 @@ export class Controller {
           return this.respond(req, this.views.channel(a));
         case 'visorbus/deviceAction':
           return this.respond(req, this.views.deviceAction(a));
+        case 'visorbus/timeline':
+          return this.respond(req, this.timeline.page(a));
+        case 'visorbus/goto':
+          return this.travel(req, ctx, this.timeline.gotoPlan(a));
+        case 'pool/timelineHandOver':
+          return this.respond(req, this.timeline.handOver());
+        case 'pool/timelineAdopt':
+          return this.respond(req, this.timeline.adopt(a));
         case 'pool/plan':
           return this.respond(req, this.travelPlan(a));
         case 'pool/standby':
@@ -310,6 +323,7 @@ export class Controller {
     if (opts.pollIntervalMs !== undefined && !(typeof opts.pollIntervalMs === 'number' && opts.pollIntervalMs > 0)) {
       throw new UserError(`launch: "pollIntervalMs" must be a positive number, not ${JSON.stringify(opts.pollIntervalMs)}`, true);
     }
+    if (opts.stopAtEnd !== undefined && typeof opts.stopAtEnd !== 'boolean') throw new UserError(`launch: "stopAtEnd" must be true or false, not ${JSON.stringify(opts.stopAtEnd)}`, true);
     return opts;
   }
 
@@ -335,6 +349,7 @@ export class Controller {
     if (plan.fresh) {
       forgetFiles();
       this.journal.snapshotImages(scenario);
+      this.timeline.reset();
     } else if (plan.replay) this.journal.restoreImages();
     let run: ScenarioRun;
     try {
@@ -465,9 +480,19 @@ export class Controller {
     for (const e of run.errors) lines.push(`${e.file}:${e.line}:${e.column}: error: ${e.message}`);
     this.out.output(bad ? 'stderr' : 'console', lines.join('\n') + '\n');
     this.out.flushOutput();
+    if (this.opts?.stopAtEnd !== false) return this.stopAtEnd(lines[0]);
     this.setState('ended');
     this.out.changed('terminated');
     this.link.event('visorbus/ended', { exitCode: bad ? 1 : 0 });
+  }
+
+  /** The end is a stop at the top level: the final state stays inspectable, and travel back starts from it. */
+  private stopAtEnd(summary: string): void {
+    for (;;) {
+      const action = this.serveStop(this.makeStop(endStopInfo(summary), undefined, lastLineFrames(this.run!), true));
+      if (action.kind === 'plan') return this.resumeFromTop(action);
+      if (action.kind !== 'free') this.out.output('console', AT_END_MESSAGE);
+    }
   }
 
   /** Something escaped the model that is not a driver's doing: report it and stop at the top level. */
@@ -478,8 +503,7 @@ export class Controller {
     this.out.output('stderr', `Internal error in the emulator: ${stack ?? message}\n`);
     if (!this.run) return;
     this.faults++;
-    const step = this.run.scenario.steps[Math.max(0, this.run.index - 1)];
-    const frames: Frame[] = step ? [{ kind: 'scenario', name: `line ${step.loc.line}: ${step.text}`, thread: THREAD.scenario, line: step.loc.line }] : [];
+    const frames = lastLineFrames(this.run);
     const st = this.makeStop(
       {
         reason: 'exception',
@@ -520,6 +544,7 @@ export class Controller {
   private eventBoundary(ev: EmuEvent, frames: readonly Frame[]): void {
     this.common(ev, frames);
     if (this.journal.passive) return;
+    this.timeline.note(ev, frames);
     this.journal.atEvent(ev);
     if (ev.kind === 'call') this.callNs.set(frames[frames.length - 1], ev.n);
     if (this.journal.replaying) {
@@ -668,6 +693,7 @@ export class Controller {
     this.out.endProgress();
     this.stop = st;
     this.journal.visit(st.pos, st.sum);
+    this.timeline.noteStop(st);
     this.out.flushOutput();
     this.stack.announceThreads();
     this.setState('stopped');
@@ -740,6 +766,15 @@ export class Controller {
     this.respond(req, cmd === 'continue' ? { allThreadsContinued: true } : undefined);
     if (cmd === 'continue') return { kind: 'continue' };
     return { kind: 'step', step: cmd as 'next' | 'stepIn' | 'stepOut', instruction };
+  }
+
+  /** Carry out a travel plan: now, or (while running) at the next event boundary. */
+  private travel(req: WorkerRequest, ctx: 'top' | 'stopped' | 'running', plan: RunPlan): ResumeAction | undefined {
+    if (ctx === 'top' && this.state === 'idle') throw new UserError(`cannot ${req.cmd}: the scenario has not started (configurationDone first)`);
+    this.respond(req);
+    if (ctx !== 'running') return { kind: 'plan', plan };
+    this.abortAfterDrain = plan;
+    return undefined;
   }
 
   lastStepN(): number | undefined {

@@ -8,8 +8,12 @@ import { threadId } from 'node:worker_threads';
 import type { ScenarioRun } from '../../scenario/runner';
 import type { Scenario } from '../../scenario/ast';
 import type { ClientInfo, WorkerState } from '../protocol';
+import type { ChangedEventBody, ChangedReason } from '../contract';
 import type { Link } from './link';
 import { hexRef } from './decode';
+
+/** While running, views hear that time moved on at least this often (5 a second), even inside one long line. */
+export const LIVE_REFRESH_MS = 200;
 
 /** What output needs to know about the session (the controller). */
 export interface OutputHost {
@@ -29,6 +33,7 @@ export class Output {
   private lastChanged = 0;
   private progress: { id: string; started: number; shown: boolean; title: string; last: number } | undefined;
   private progressSeq = 0;
+  private readonly tickers: ((now: number) => void)[] = [];
 
   constructor(private readonly host: OutputHost) {}
 
@@ -73,28 +78,36 @@ export class Output {
     this.topologyDirty = true;
   }
 
-  /** Every 256 events while running: flush output, report progress, tell views about topology changes. */
+  /** Also call `fn` at every tick (other parts' throttled notices). */
+  onTick(fn: (now: number) => void): void {
+    this.tickers.push(fn);
+  }
+
+  /** Every 256 events while running: flush output, report progress, tell views about topology changes and the time. */
   tick(): void {
     const now = Date.now();
     if (this.out.length && now - this.lastFlush > 50) this.flushOutput();
     if (this.topologyDirty && now - this.lastChanged > 100) this.changed('topology');
+    else if (now - this.lastChanged >= LIVE_REFRESH_MS) this.changed('time');
+    for (const fn of this.tickers) fn(now);
     if (!this.progress) this.startProgress('Running the scenario');
     else this.progressUpdate();
   }
 
-  changed(reason: 'stopped' | 'topology' | 'memory' | 'terminated'): void {
+  changed(reason: ChangedReason): void {
     const run = this.host.run;
     if (!run || this.host.detached) return;
     const e = run.emu.engine;
     this.topologyDirty = false;
     this.lastChanged = Date.now();
     const state = this.host.state;
-    this.link.event('visorbus/changed', {
+    const body: ChangedEventBody = {
       reason,
       time: { jiffies: e.jiffies, ms: e.clock.jiffiesToMs(e.jiffies) },
       eventIndex: e.log.count,
       state: state === 'stopped' ? 'stopped' : state === 'ended' ? 'ended' : 'running',
-    });
+    };
+    this.link.event('visorbus/changed', body);
   }
 
   startProgress(title: string): void {
