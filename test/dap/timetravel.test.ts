@@ -236,7 +236,7 @@ describe('DAP time travel (checkpoints)', function () {
     this.timeout(120000);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'visorbus-travel-'));
     const file = path.join(dir, 'disk.visor');
-    fs.writeFileSync(file, ['chipset init', 'bus create 2 name=io', 'device create 2:0 type=vhba', 'disk 2:0 attach lun=0 image=lun0.img size=64k', 'wait 10ms', 'wait 600s', 'wait 10ms'].join('\n') + '\n');
+    fs.writeFileSync(file, ['chipset init', 'bus create 2 name=io', 'device create 2:0 type=vhba', 'disk 2:0 attach lun=0 image=lun0.img size=64k', 'wait 10ms', 'wait 3600s', 'wait 10ms'].join('\n') + '\n');
     try {
       await dc.launchWith({ scenario: file, checkpoints: 2 }, () => dc.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: 6 }, { line: 7 }] }));
       await dc.stopped();

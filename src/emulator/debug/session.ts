@@ -164,6 +164,8 @@ export class VisorbusSession extends DebugSession {
       const b = body as { pos: Pos; lines: number[] };
       cp.liveStopped(b.pos, b.lines);
     } else if (event === 'pool/journal') cp.journaled((body as { entry: PoolJournalEntry }).entry);
+    // The live worker went back by itself (a goto while running): the pool forgets that future too.
+    else if (event === 'pool/forgot') cp.arrived((body as { pos: Pos }).pos);
   }
 
   /** Send an event to the client as the worker would (travel.ts forwards a traveller's progress). */
@@ -280,10 +282,12 @@ export class VisorbusSession extends DebugSession {
     if (!known.has(cmd) && !cmd.startsWith('visorbus/')) throw new RequestError(`unsupported request '${cmd}'`);
     const host = this.needHost(cmd);
     void response;
-    if (this.travel?.busy && ['continue', 'next', 'stepIn', 'stepOut', 'stepBack', 'reverseContinue'].includes(cmd)) {
+    if (this.travel?.busy && ['continue', 'next', 'stepIn', 'stepOut', 'stepBack', 'reverseContinue', 'visorbus/goto'].includes(cmd)) {
       throw new RequestError(`cannot ${cmd}: the session is going back in time (cancel it, or wait for the stop)`);
     }
-    if ((cmd === 'stepBack' || cmd === 'reverseContinue') && this.travel && host.state !== 'running') return this.travel.start(host, cmd, args as unknown as DebugProtocol.StepBackArguments);
+    if ((cmd === 'stepBack' || cmd === 'reverseContinue' || cmd === 'visorbus/goto') && this.travel && host.state !== 'running') {
+      return this.travel.start(host, cmd, args as unknown as DebugProtocol.StepBackArguments);
+    }
     const body = await host.request(cmd, args);
     if (BREAKPOINT_REQUESTS.has(cmd)) this.travel?.checkpoints.breakpoints(cmd, args);
     return body;

@@ -1,5 +1,5 @@
 /**
- * A trip back in time (stepBack, reverseContinue) carried out with checkpoints: the live
+ * A trip in time (stepBack, reverseContinue, visorbus/goto) carried out with checkpoints: the live
  * worker says where the trip goes, a standby worker searches (reverse-continue) and another
  * goes there; the live worker stays stopped where it was until the traveller arrives, then
  * the session switches to it. Cancel (or pause) before arrival drops the traveller and the
@@ -9,6 +9,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { ModelHost } from './modelhost';
 import type { Checkpoints } from './checkpoints';
 import type { Pos, PoolPlan } from './protocol';
+import type { GotoArguments } from './contract';
 
 /** What a trip needs from its session. */
 export interface TravelSession {
@@ -38,9 +39,8 @@ export class TimeTravel {
   }
 
   /** Ask the live worker where `cmd` goes and set off; the response to the client goes out before the stop. */
-  async start(live: ModelHost, cmd: 'stepBack' | 'reverseContinue', args: DebugProtocol.StepBackArguments | DebugProtocol.ReverseContinueArguments): Promise<void> {
-    const granularity = (args as DebugProtocol.StepBackArguments).granularity;
-    const { plan, visited } = (await live.request('pool/plan', { cmd, granularity })) as { plan: PoolPlan; visited: [string, number][] };
+  async start(live: ModelHost, cmd: 'stepBack' | 'reverseContinue' | 'visorbus/goto', args: DebugProtocol.StepBackArguments | DebugProtocol.ReverseContinueArguments | GotoArguments): Promise<void> {
+    const { plan, visited } = (await live.request('pool/plan', { ...args, cmd })) as { plan: PoolPlan; visited: [string, number][] };
     const trip: Trip = { live, cancelled: false };
     this.trip = trip;
     setImmediate(() => void this.go(trip, plan, visited));

@@ -787,9 +787,10 @@ export class Controller {
 
   /** Where a step back or reverse-continue from this stop goes, without going: the session picks the worker. */
   private travelPlan(a: Record<string, unknown>): { plan: ReplayPlan; pos: Pos; visited: [string, number][] } {
-    if (!this.run || (this.state !== 'stopped' && this.state !== 'ended')) throw new UserError('the scenario is not stopped');
-    const cmd = a.cmd === 'reverseContinue' ? 'reverseContinue' : 'stepBack';
-    const plan = this.journal.backPlan(cmd, a.granularity === 'instruction');
+    if (!this.run) throw new UserError('no scenario is loaded');
+    // The plan first: its errors say more ("nothing to step back to", "outside the recorded history").
+    const plan = a.cmd === 'visorbus/goto' ? this.timeline.gotoPlan(a) : this.journal.backPlan(a.cmd === 'reverseContinue' ? 'reverseContinue' : 'stepBack', a.granularity === 'instruction');
+    if (this.state !== 'stopped' && this.state !== 'ended') throw new UserError('the scenario is not stopped');
     const pos = this.stop?.pos ?? { n: this.run.emu.engine.log.count, w: 0 };
     return { plan: plan.replay!, pos, visited: this.journal.visitedEntries() };
   }
@@ -805,6 +806,10 @@ export class Controller {
 
   journaled(entry: JournalEntry): void {
     if (this.role === 'live') this.link.event('pool/journal', { entry });
+  }
+
+  forgotAfter(pos: Pos): void {
+    if (this.role === 'live') this.link.event('pool/forgot', { pos });
   }
 
   scouted(found: Found | undefined): void {

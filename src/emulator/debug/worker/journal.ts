@@ -64,6 +64,8 @@ export interface JournalHost {
   readonly keepsFuture: boolean;
   /** A new intervention was journaled (the session copies it to its standby workers). */
   journaled(entry: JournalEntry): void;
+  /** The interventions after `pos` were dropped (a replay in this worker went back there). */
+  forgotAfter(pos: Pos): void;
   /** A scouting replay reached its limit: report what it found. */
   scouted(found: Found | undefined): void;
   /** Abandon the run and carry out `plan` instead. */
@@ -386,6 +388,7 @@ export class Journal {
     this.replay = undefined;
     this.sumBeforeInterventions = undefined;
     this.truncate(here);
+    this.host.forgotAfter(here);
   }
 
   private finishFind(r: ReplayPlan & { phase: 'find' }): void {
@@ -402,6 +405,7 @@ export class Journal {
     this.replay = undefined;
     if (this.host.keepsFuture) return this.host.stopHere(info, ev);
     this.entries = this.entries.filter((e) => posCmp(e.pos, target) <= 0);
+    this.host.forgotAfter(target);
     for (const k of [...this.visited.keys()]) {
       const [n, w] = k.split(':').map(Number);
       if (posCmp({ n, w }, target) > 0) this.visited.delete(k);
