@@ -9,12 +9,14 @@
  *   3. adapter latency over stdio vs a do-nothing adapter (bench/floor-adapter.js)
  *   4. extension activation vs a minimal extension, bundle and VSIX sizes, and the Buses &
  *      Devices tree for 10,000 devices vs fetching the same pages without the tree
+ *   5. time travel: stepBack and reverseContinue with checkpoints at histories of 10^5, 10^6
+ *      and 10^7 events vs the forward-execution rate of the same run
  *
  * Writes bench/results.json, BENCHMARKS.md (keeping its `## Soak` section) and
  * bench/scaling.svg. Nothing here is asserted by a test.
  *
  * Options: --quick (smaller sizes and fewer samples, for trying the script), --skip-build,
- * --only=ring,emu,dap,ext (sections to run; others are left out of the report),
+ * --only=ring,emu,dap,ext,travel (sections to run; the others keep their last figures),
  * --no-profile (do not profile missed targets), --report-only (rewrite BENCHMARKS.md and the plot
  * from bench/results.json without measuring).
  */
@@ -26,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { summary, median, slope } from './bench/stats.mjs';
 import { summarizeProfile, busiestProfile } from './bench/profile.mjs';
 import { writeAdapterScenario, runAdapterBench } from './bench/dap.mjs';
+import { runTimeTravelBench } from './bench/timetravel.mjs';
 import { renderMarkdown, renderScalingSvg, SOAK_PLACEHOLDER, extractSection } from './bench/report.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,7 +38,7 @@ const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
 const SKIP_BUILD = args.includes('--skip-build');
 const NO_PROFILE = args.includes('--no-profile');
-const ONLY = (args.find((a) => a.startsWith('--only=')) ?? '--only=ring,emu,dap,ext').slice('--only='.length).split(',');
+const ONLY = (args.find((a) => a.startsWith('--only=')) ?? '--only=ring,emu,dap,ext,travel').slice('--only='.length).split(',');
 const T0 = Date.now();
 
 function log(msg) {
@@ -324,6 +327,12 @@ async function adapter(results) {
   }
 }
 
+async function timeTravel(results) {
+  log('time travel: node dist/emulator.js dap, checkpoints 2');
+  results.timeTravel = await runTimeTravelBench({ command: NODE, args: [path.join(ROOT, 'dist', 'emulator.js'), 'dap'], cwd: ROOT, label: 'real' }, { root: ROOT, outDir: OUT, quick: QUICK, log });
+  if (!results.timeTravel.ok) throw new Error(`time travel: ${results.timeTravel.error}`);
+}
+
 function mapStats(samples) {
   return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summary(v)]));
 }
@@ -471,6 +480,21 @@ function targets(results) {
   } else if (a) {
     add('next', 'Adapter latency', '≤ 5 ms / 20 ms / 50 ms', 'not measured', null, a.real?.note ?? a.real?.facts?.error ?? '');
   }
+  const tt = results.timeTravel;
+  if (tt?.ok) {
+    for (const h of tt.histories) {
+      const H = h.eventsAtStop.toLocaleString('en-US');
+      add(`stepBack@${h.history}`, `\`stepBack\` p99 after ${H} events (checkpoints settled)`, '≤ 50 ms', `${f2(h.stepBackPaced.p99)} ms`, h.stepBackPaced.p99 <= 50, `back-to-back p99 ${f2(h.stepBackBurst.p99)} ms; forward ${fmtRate(h.forward.eventsPerSec)} events/s`);
+      if (h.reverseFar) {
+        const budget = (1e6 / h.forward.eventsPerSec) * 1000;
+        add(`reverseFar@${h.history}`, `\`reverseContinue\` ~10^6 events back after ${H} events`, '≤ forward time of 10^6 events', `${f2(h.reverseFar.ms)} ms`, h.reverseFar.ms <= budget && h.reverseFar.ok, `10^6 events forward: ${f2(budget)} ms`);
+      }
+      if (h.memory?.checkpointBytes && h.memory.liveBytes) {
+        const r = h.memory.checkpointBytes / h.memory.liveBytes;
+        add(`cpmem@${h.history}`, `Checkpoint memory after ${H} events`, '≤ 2× the model', `${(h.memory.checkpointBytes / 2 ** 20).toFixed(0)} MiB (${r.toFixed(2)}×)`, r <= 2, `the live model ${(h.memory.liveBytes / 2 ** 20).toFixed(0)} MiB`);
+      }
+    }
+  }
   const x = results.extension;
   if (x) {
     add('activation', 'Extension activation (require + activate), median', '≤ 50 ms', `${f2(x.activation.real.total.median)} ms`, x.activation.real.total.median <= 50, `floor ${f2(x.activation.floor.total.median)} ms`);
@@ -582,9 +606,9 @@ async function main() {
   const results = { tool: 'npm run bench (scripts/bench.mjs)', generatedAt: new Date().toISOString(), quick: QUICK, sections: ONLY, machine: machine() };
   log(`Visorbus Studio benchmarks${QUICK ? ' (quick)' : ''} on ${results.machine.cpus} × ${results.machine.cpu}, Node ${results.machine.node}`);
   await build(results);
-  const sections = { ring, emu: emulator, dap: adapter, ext: extension };
+  const sections = { ring, emu: emulator, dap: adapter, ext: extension, travel: timeTravel };
   results.failures = [];
-  for (const name of ['ring', 'emu', 'dap', 'ext']) {
+  for (const name of ['ring', 'emu', 'dap', 'ext', 'travel']) {
     if (!ONLY.includes(name)) continue;
     try {
       await sections[name](results);
@@ -594,10 +618,10 @@ async function main() {
     }
   }
   // --only: the sections not run this time keep their figures from the previous results.json
-  const keys = { ring: 'ring', emu: 'emulator', dap: 'adapter', ext: 'extension' };
+  const keys = { ring: 'ring', emu: 'emulator', dap: 'adapter', ext: 'extension', travel: 'timeTravel' };
   const profileKeys = { ring: ['ring'], emu: ['dispatch', 'linear'], dap: ['adapter'], ext: ['activation'] };
   const prevFile = path.join(ROOT, 'bench', 'results.json');
-  const prev = ONLY.length < 4 && fs.existsSync(prevFile) ? JSON.parse(fs.readFileSync(prevFile, 'utf8')) : undefined;
+  const prev = ONLY.length < Object.keys(keys).length && fs.existsSync(prevFile) ? JSON.parse(fs.readFileSync(prevFile, 'utf8')) : undefined;
   const kept = [];
   if (prev) {
     for (const [sec, key] of Object.entries(keys)) {

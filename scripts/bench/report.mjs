@@ -134,6 +134,48 @@ function share(L) {
   return `: about ${Math.round(p * 100)} % of the growth per poll happens without the emulator too`;
 }
 
+function travelSection(r) {
+  const t = r.timeTravel;
+  if (!t) return '';
+  if (!t.ok) return `## 5. Time travel\n\n> Not measured: ${t.error}\n`;
+  const ms = (x) => (x ? f(x.ms, 1) : '—');
+  const rows = t.histories.map((h) => [
+    int(h.eventsAtStop),
+    `${f(h.stepBackPaced.median, 1)} / **${f(h.stepBackPaced.p99, 1)}**`,
+    `${f(h.settleBetweenMs.median, 0)} / ${f(h.settleBetweenMs.p99, 0)}`,
+    `${f(h.stepBackBurst.median, 0)} / ${f(h.stepBackBurst.p99, 0)}`,
+    h.reverseFar ? `${ms(h.reverseFar)}${h.reverseFar.ok ? '' : ' (wrong line)'}` : 'n/a',
+    `${ms(h.reverseNear)}${h.reverseNear.ok ? '' : ' (wrong line)'}`,
+    `${ms(h.reverseNearSearched)}${h.reverseNearSearched.ok ? '' : ' (wrong line)'}`,
+    rate(h.forward.eventsPerSec),
+    f((1e6 / h.forward.eventsPerSec) * 1000, 0),
+    h.memory?.checkpointBytes ? `${f(h.memory.checkpointBytes / 2 ** 20, 0)} / ${f(h.memory.liveBytes / 2 ** 20, 0)}` : '—',
+    `${h.trips.promoted} / ${h.trips.fromStart} / ${h.trips.scouted}`,
+  ]);
+  return `## 5. Time travel
+
+\`node dist/emulator.js dap\` with \`checkpoints: 2\` (two standby workers; docs/design.md) on ${int(t.devices)} polled
+devices (16 to a bus, the bench driver, about ${int(t.eventsPerLine)} events per \`wait 1ms\` line). One session, the
+history growing: at each history it continues to the line where that many events have run (through line
+breakpoints ~10^6 and ~1,000 events earlier), then measures, request → \`stopped\`:
+
+* **stepBack, settled**: each step back issued once the checkpoints have parked after the previous stop (a
+  person's pace); **settle**: how long that took after the stop (background work on the second core, while
+  the user looks); **back-to-back**: the next step back as soon as the stop arrives.
+* **reverseContinue far / near**: to the breakpoint ~10^6 / ~1,000 events back, a hit the run knows (the
+  breakpoints did not change since it); **searched**: ~1,000 events back to a breakpoint set after the run
+  passed it (a checkpoint searches its part of the history, then a new worker the rest).
+* **forward**: the same session's forward rate between the stops (the reference), and the time 10^6 events
+  take at that rate.
+
+${table(['History (events)', 'stepBack settled median / p99 (ms)', 'settle median / p99 (ms)', 'stepBack back-to-back median / p99 (ms)', 'reverseContinue far (ms)', 'near (ms)', 'searched (ms)', 'Forward (events/s)', '10^6 forward (ms)', 'Checkpoints / live model (MiB)', 'Trips: promoted / from start / searched'], rows)}
+
+A step back lands on a parked checkpoint in a few milliseconds at any history length; what grows with
+the history is making the next checkpoint (a replay from the start, in the background), which is what
+back-to-back step backs and searches of the history wait for. Memory: each checkpoint is a whole model.
+`;
+}
+
 function targetsSection(r) {
   const rows = (r.targets ?? []).map((t) => [t.name, t.target, t.value, t.reference ?? '', met(t.met)]);
   return `## Targets\n\n${table(['Target', 'Goal', 'This run', 'Reference in the same run', 'Met'], rows, 'lllll')}\n`;
@@ -463,6 +505,7 @@ ${ringSection(r)}
 ${emuSection(r)}
 ${dapSection(r)}
 ${extSection(r)}
+${travelSection(r)}
 ${limitsSection(r)}
 ${soakSection.replace(/\s+$/, '')}
 `.replace(/\n{3,}/g, '\n\n');

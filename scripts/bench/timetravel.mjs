@@ -149,7 +149,7 @@ async function atHistory(s, scen, H, epl, { nBack, log }) {
 export async function runTimeTravelBench(adapter, { root, outDir, quick = false, log = () => {} }) {
   const histories = quick ? [1e4, 1e5] : [1e5, 1e6, 1e7];
   const devices = 1000;
-  const nBack = quick ? 4 : 10;
+  const nBack = quick ? 4 : 6;
   // Enough `wait 1ms` lines for the longest history (calibrated below; ~300 events a line).
   const scen = writeScenario(root, outDir, devices, Math.ceil(histories[histories.length - 1] / 150) + 400);
   const s = new Session(adapter, { ...process.env, BENCHPOLL_STAGGER: '1' });

@@ -1,5 +1,5 @@
 /**
- * The typed contract of the adapter's timeline and live-refresh messages (docs/dap-extensions.md):
+ * The typed contract of the adapter's timeline, time-travel and live-refresh messages (docs/dap-extensions.md):
  * request arguments, response bodies and event bodies, declared once here and used by the worker
  * that answers them and the extension that sends them (`import type` only: this module has no
  * runtime code, so importing it pulls nothing of the emulator into the extension).
@@ -71,6 +71,33 @@ export interface TimelineEventBody {
   reached: number;
 }
 
+/** `visorbus/checkpoints` request arguments. */
+export interface CheckpointsArguments {
+  /** Answer once every standby worker has parked (and say what they hold). */
+  settle?: boolean;
+}
+
+/** How trips in time were carried out in this session. */
+export interface TripCounts {
+  /** By a standby worker at or before the target. */
+  promoted: number;
+  /** By a new worker replaying from the start. */
+  fromStart: number;
+  /** Searches of the history made by a standby worker. */
+  scouted: number;
+}
+
+/** `visorbus/checkpoints` response: the standby workers kept for time travel, newest position first. */
+export interface CheckpointsResponseBody {
+  enabled: boolean;
+  slots: number;
+  checkpoints: { event: number; parked?: boolean }[];
+  trips: TripCounts;
+  /** With `settle`: heap and array buffers held by the standby workers, and by the live model. */
+  bytes?: number;
+  liveBytes?: number;
+}
+
 /** Why a `visorbus/changed` event was sent. `time`: the run advanced (sent at least 4 times a second while running). */
 export type ChangedReason = 'stopped' | 'topology' | 'memory' | 'terminated' | 'time';
 
@@ -92,4 +119,5 @@ export interface VisorbusEvents {
 export interface VisorbusRequests {
   'visorbus/timeline': { arguments: TimelineArguments; body: TimelineResponseBody };
   'visorbus/goto': { arguments: GotoArguments; body: GotoResponseBody };
+  'visorbus/checkpoints': { arguments: CheckpointsArguments; body: CheckpointsResponseBody };
 }

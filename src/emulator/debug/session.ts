@@ -9,6 +9,7 @@ import { DebugSession, Event, InitializedEvent, OutputEvent, Response, Terminate
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { ModelHost, WorkerError } from './modelhost';
 import { handOverTimeline } from './timelinehandover';
+import type { CheckpointsResponseBody } from './contract';
 import { ClientInfo, EXCEPTION_FILTERS, LaunchOptions, Pos, PoolJournalEntry } from './protocol';
 import { Checkpoints } from './checkpoints';
 import { TimeTravel } from './travel';
@@ -359,7 +360,7 @@ export class VisorbusSession extends DebugSession {
   }
 
   /** Where the standby workers are and what they hold (`settle`: once all have parked). */
-  private async checkpointStatus(settle: boolean): Promise<unknown> {
+  private async checkpointStatus(settle: boolean): Promise<CheckpointsResponseBody> {
     const cp = this.travel?.checkpoints;
     if (!cp) return { enabled: false, slots: 0, checkpoints: [], trips: { promoted: 0, fromStart: 0, scouted: 0 } };
     if (!settle) return { enabled: true, slots: cp.slots, checkpoints: cp.now(), trips: { ...cp.counts } };
