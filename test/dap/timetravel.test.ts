@@ -132,6 +132,25 @@ describe('DAP time travel (checkpoints)', function () {
     await dc.outputMatching(/state at event \d+ differs from the first time it was reached; a driver is not deterministic/);
   });
 
+  it('searches the whole history in one pass when no checkpoint holds the match: a follower chases the search', async function () {
+    this.timeout(240000);
+    const long = fixture('travel-long.visor');
+    await dc.launchWith({ scenario: long, checkpoints: 2 }, () => dc.setBreakpointsRequest({ source: { path: long }, breakpoints: [{ line: 160 }] }));
+    await dc.stopped(180000);
+    await status();
+    // Polls before virtual second 40 match many times, all before the checkpoints (at lines 159 and 158).
+    await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'channel_interrupt', condition: 'jiffies < 40000' }] });
+    await dc.reverseContinueRequest({ threadId: 1 });
+    const s = await dc.stopped(180000);
+    assert.equal(s.body.reason, 'function breakpoint');
+    const j = Number((await dc.evaluate('jiffies')).result);
+    assert.ok(j >= 39990 && j < 40000, `the last poll before jiffy 40000 (${j})`);
+    assert.match((await dc.topFrame(s.body.threadId!)).name, /echodrv\.channel_interrupt\(vbus5:dev15\)/, 'the last of that jiffy\'s polls');
+    const trips = (await status()).trips;
+    assert.equal(trips.scouted, 2, 'the nearest checkpoint searched its part, then one search from the start');
+    assert.equal(trips.fromStart, 0, 'the follower was promoted: no second replay from the start');
+  });
+
   it('replays the debugger\'s interventions in the checkpoints (writeMemory, sysfs writes)', async () => {
     await dc.launchWith({ scenario: file, stopOnEntry: true, checkpoints: 2 });
     await dc.stopped();

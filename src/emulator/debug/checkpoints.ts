@@ -23,6 +23,8 @@ interface Standby {
   scouting?: (found: PoolFound | null) => void;
   /** Where its progress goes while it searches. */
   progress?: (event: string, body: unknown) => void;
+  /** Called each time it parks where it was sent (a follower chases the next match). */
+  onParked?: () => void;
 }
 
 /** What the pool needs from its session: a new worker, and launching it like the live one. */
@@ -40,6 +42,8 @@ export class Checkpoints {
   /** Stop positions of the live run, most recent last (reverse-continue goes back to one of them). */
   private stops: number[] = [];
   private planning: Promise<void> = Promise.resolve();
+  /** Searches of the whole history under way (cancel ends them). */
+  private readonly searches = new Set<() => void>();
   private disposed = false;
   /** How trips were made: from a checkpoint, by a new worker from the start, searches by a checkpoint. */
   readonly counts = { promoted: 0, fromStart: 0, scouted: 0 };
@@ -102,7 +106,7 @@ export class Checkpoints {
     this.planning = this.planning.then(() => this.place(wanted)).catch(() => undefined);
   }
 
-  private async place(wanted: number[]): Promise<void> {
+  private place(wanted: number[]): void {
     if (this.disposed) return;
     const free = new Set(this.standby.filter((s) => !s.scouting));
     for (const n of wanted) {
@@ -118,23 +122,22 @@ export class Checkpoints {
         from.parked = false;
         from.moves++;
         from.host.request('pool/advance', { plan: gotoPlan({ n, w: 0 }) }).catch(() => this.drop(from));
-      } else if (this.standby.length < this.slots) await this.create(n);
+      } else if (this.standby.length < this.slots) this.create(n);
     }
+    // More than the slots (a follower that was not promoted): the unused ones go.
+    for (const s of free) if (this.standby.length > this.slots) this.drop(s);
   }
 
   /** A new standby worker replays from the start to n. It counts as a checkpoint at once: a trip may pick it before it parks. */
-  private async create(n: number): Promise<void> {
+  private create(n: number): Standby {
     const host = this.host.newHost();
     const s: Standby = { host, target: n, parked: false, moves: 1 };
     this.standby.push(s);
     host.attach({ event: (e, b) => this.standbyEvent(s, e, b), gone: () => this.drop(s) });
     // Sent at once, in order: a promotion sent later reaches the worker after 'pool/standby'.
     const steps = [this.host.launch(host), ...this.breakpointLog.map((b) => host.request(b.cmd, b.args)), host.request('pool/standby', { target: { n, w: 0 }, entries: this.entries })];
-    try {
-      await Promise.all(steps);
-    } catch {
-      this.drop(s);
-    }
+    Promise.all(steps).catch(() => this.drop(s));
+    return s;
   }
 
   private standbyEvent(s: Standby, event: string, body: unknown): void {
@@ -147,6 +150,7 @@ export class Checkpoints {
       if (at !== s.target) this.drop(s);
       else s.parked = true;
       this.wakeParkWaiters();
+      if (s.parked) s.onParked?.();
     } else if (event.startsWith('progress') && s.scouting) s.progress?.(event, body);
     else if (event === 'pool/scouted' && s.scouting) {
       const done = s.scouting;
@@ -216,6 +220,57 @@ export class Checkpoints {
   /** A cancelled trip: searching workers stop. */
   cancelScouts(): void {
     for (const s of [...this.standby]) if (s.scouting) this.drop(s);
+    for (const end of [...this.searches]) end();
+  }
+
+  /**
+   * Search the whole history before `plan.limit` in one pass: a new worker replays from the
+   * start reporting matches as it goes, and a follower (a new standby worker) moves up to
+   * the latest one behind it, so that when the search ends the follower is at or just
+   * before the last match (`traveller` then promotes it). Both run side by side.
+   */
+  searchFromStart(plan: PoolPlan & { phase: 'find' }, progress: (event: string, body: unknown) => void): Promise<PoolFound | null> {
+    const host = this.host.newHost();
+    let follower: Standby | undefined;
+    let latest: PoolFound | undefined;
+    const chase = (): void => {
+      if (!latest) return;
+      if (!follower) {
+        follower = this.create(latest.pos.n);
+        follower.onParked = chase;
+      } else if (follower.parked && follower.target < latest.pos.n && this.standby.includes(follower)) {
+        follower.target = latest.pos.n;
+        follower.parked = false;
+        follower.moves++;
+        const f = follower;
+        f.host.request('pool/advance', { plan: gotoPlan(latest.pos) }).catch(() => this.drop(f));
+      }
+    };
+    return new Promise<PoolFound | null>((resolve) => {
+      const end = (found: PoolFound | null): void => {
+        this.searches.delete(cancel);
+        void host.dispose();
+        resolve(found);
+      };
+      const cancel = (): void => {
+        if (follower) this.drop(follower);
+        end(null);
+      };
+      this.searches.add(cancel);
+      this.counts.scouted++;
+      host.attach({
+        event: (e, b) => {
+          if (e.startsWith('progress')) progress(e, b);
+          else if (e === 'pool/match') {
+            latest = (b as { found: PoolFound }).found;
+            chase();
+          } else if (e === 'pool/scouted') end((b as { found: PoolFound | null }).found);
+        },
+        gone: () => end(null),
+      });
+      const steps = [this.host.launch(host), ...this.breakpointLog.map((b) => host.request(b.cmd, b.args)), host.request('pool/standby', { plan, entries: this.entries })];
+      Promise.all(steps).catch(() => end(null));
+    });
   }
 
   /** A trip ended at `pos`: standby workers past it are of no use, the interventions after it are gone. */

@@ -50,9 +50,14 @@ export class TimeTravel {
     try {
       let where = plan;
       if (plan.phase === 'find') {
-        const found = await this.checkpoints.scout(plan, () => trip.cancelled, (e, b) => this.progress(trip, e, b));
+        const progress = (e: string, b: unknown): void => this.progress(trip, e, b);
+        // The nearest checkpoint searches its part of the history; the rest is searched from the start.
+        let found = await this.checkpoints.scout(plan, () => trip.cancelled, progress);
         if (trip.cancelled) return;
-        if (found) where = { phase: 'goto', target: found.pos, info: found.info, label: plan.label };
+        found ??= await this.checkpoints.searchFromStart(plan, progress);
+        if (trip.cancelled) return;
+        const to = found ?? plan.fallback;
+        where = { phase: 'goto', target: to.pos, info: to.info, label: plan.label };
       }
       const t = await this.checkpoints.traveller(where, (host) => {
         trip.traveller = host;

@@ -36,6 +36,9 @@ import { Found, Journal, JournalEntry, ReplayPlan, RunPlan } from './journal';
 import { Timeline } from './timeline';
 import { AT_END_MESSAGE, endStopInfo, lastLineFrames } from './endofrun';
 
+/** A scout reports a match at most this often (in events): its follower chases the latest. */
+const MATCH_STRIDE = 4096;
+
 /** Thrown through the model to abandon a run (restart, step back); never an Error, never caught by the model on purpose. */
 class AbortRun {
   constructor(readonly plan: RunPlan) {}
@@ -812,6 +815,15 @@ export class Controller {
     if (this.role === 'live') this.link.event('pool/forgot', { pos });
   }
 
+  /** The last match a scout reported (matches are reported at most every MATCH_STRIDE events). */
+  private lastMatchSent = -Infinity;
+
+  scoutMatch(found: Found): void {
+    if (found.pos.n - this.lastMatchSent < MATCH_STRIDE) return;
+    this.lastMatchSent = found.pos.n;
+    this.link.event('pool/match', { found });
+  }
+
   scouted(found: Found | undefined): void {
     this.out.endProgress();
     this.detached = true;
@@ -828,6 +840,11 @@ export class Controller {
     // The live run's checksums: arriving somewhere it stopped with another one means a driver is not deterministic.
     this.journal.loadVisited(a.visited ?? []);
     const replay: ReplayPlan = a.plan ?? { phase: 'goto', target: a.target!, info: { reason: 'step', description: 'checkpoint' }, label: 'Checkpoint' };
+    // A standby worker given a search scouts from the start: its progress is the user's.
+    if (this.role === 'standby' && replay.phase === 'find') {
+      replay.scout = true;
+      this.detached = false;
+    }
     this.respond(req);
     return { kind: 'plan', plan: { build: true, mode: { kind: 'continue' }, replay } };
   }

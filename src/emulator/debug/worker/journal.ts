@@ -68,6 +68,8 @@ export interface JournalHost {
   forgotAfter(pos: Pos): void;
   /** A scouting replay reached its limit: report what it found. */
   scouted(found: Found | undefined): void;
+  /** A scouting replay found a match (a follower can move up to it while the search goes on). */
+  scoutMatch(found: Found): void;
   /** Abandon the run and carry out `plan` instead. */
   abort(plan: RunPlan): never;
 }
@@ -362,7 +364,10 @@ export class Journal {
           match = bp;
           break;
       }
-      if (match) r.found = { pos, info: match };
+      if (match) {
+        r.found = { pos, info: match };
+        if (r.scout) this.host.scoutMatch(r.found);
+      }
       return;
     }
     if (posCmp(pos, r.target) === 0) return this.arrive(r.target, r.info, ev);
@@ -377,7 +382,10 @@ export class Journal {
     if (hit) this.noteHit(pos, hit);
     if (r.phase === 'find') {
       if (posCmp(pos, r.limit) >= 0) return this.finishFind(r);
-      if (r.finder.kind === 'breakpoints' && hit) r.found = { pos, info: hit };
+      if (r.finder.kind === 'breakpoints' && hit) {
+        r.found = { pos, info: hit };
+        if (r.scout) this.host.scoutMatch(r.found);
+      }
       return;
     }
     if (posCmp(pos, r.target) === 0) return this.arrive(r.target, hit ?? r.info, undefined);
