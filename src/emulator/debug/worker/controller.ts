@@ -11,7 +11,6 @@
  * events). Each reaches the session through a narrow host interface this class implements.
  */
 import * as path from 'node:path';
-import * as v8 from 'node:v8';
 import { ScenarioRun } from '../../scenario/runner';
 import type { Scenario } from '../../scenario/ast';
 import { parseScenario, formatDiagnostic } from '../../scenario/parser';
@@ -28,16 +27,14 @@ import { captureJsStack, forgetFiles, innermostDriver, innermostDriverIndex, wra
 import { Inspector } from './inspect';
 import { Views } from './views';
 import { ReplConsole } from './console';
-import { Level, Mode, Pos, StopInfo, StopState, UserError, posCmp } from './stopstate';
+import { Level, Mode, Pos, StopInfo, StopState, UserError } from './stopstate';
 import { Output } from './output';
 import { StackView } from './stackview';
 import { BreakpointBook } from './breakpointbook';
-import { Found, Journal, JournalEntry, ReplayPlan, RunPlan } from './journal';
+import { Found, Journal, JournalEntry, RunPlan } from './journal';
+import { MoveArgs, Role, StandbyRole, StartArgs } from './standby';
 import { Timeline } from './timeline';
 import { AT_END_MESSAGE, endStopInfo, lastLineFrames } from './endofrun';
-
-/** A scout reports a match at most this often (in events): its follower chases the latest. */
-const MATCH_STRIDE = 4096;
 
 /** Thrown through the model to abandon a run (restart, step back); never an Error, never caught by the model on purpose. */
 class AbortRun {
@@ -87,7 +84,8 @@ export class Controller {
    * silent. traveller: a standby (or new) worker on its way to a target; it becomes live
    * when it arrives. See docs/design.md (Time travel).
    */
-  role: 'live' | 'standby' | 'traveller' = 'live';
+  role: Role = 'live';
+  readonly standby: StandbyRole;
 
   constructor(readonly link: Link) {
     this.out = new Output(this);
@@ -95,6 +93,7 @@ export class Controller {
     this.book = new BreakpointBook(this, this.out, this.stack);
     this.journal = new Journal(this, this.out, this.book);
     this.timeline = new Timeline(this);
+    this.standby = new StandbyRole(this);
     this.out.onTick((now) => this.timeline.tick(now));
     this.inspector = new Inspector(this);
     this.views = new Views(this);
@@ -259,18 +258,19 @@ export class Controller {
         case 'pool/timelineAdopt':
           return this.respond(req, this.timeline.adopt(a));
         case 'pool/plan':
-          return this.respond(req, this.travelPlan(a));
+          return this.respond(req, this.standby.plan(a));
         case 'pool/standby':
-        case 'pool/travel':
-          return this.startReplica(req, ctx, a as unknown as { target?: Pos; plan?: ReplayPlan; entries: JournalEntry[]; visited?: [string, number][] });
+        case 'pool/travel': {
+          const plan = this.standby.start(req.cmd, ctx, a as unknown as StartArgs);
+          this.respond(req);
+          return { kind: 'plan', plan };
+        }
         case 'pool/advance':
         case 'pool/promote':
         case 'pool/scout':
-          return this.moveReplica(req, ctx, a as unknown as { plan: ReplayPlan; visited?: [string, number][] });
-        case 'pool/memory': {
-          const h = v8.getHeapStatistics();
-          return this.respond(req, { bytes: h.used_heap_size + h.external_memory });
-        }
+          return this.standby.move(req.cmd, ctx, a as unknown as MoveArgs, () => this.respond(req)) ? { kind: 'continue' } : undefined;
+        case 'pool/memory':
+          return this.respond(req, this.standby.memory());
         case 'journal/append':
           this.journal.append(a.entry as JournalEntry, this.here());
           return this.respond(req);
@@ -785,18 +785,8 @@ export class Controller {
   }
 
   // =======================================================================================
-  // checkpoints: standby workers (the session's checkpoints.ts drives them)
+  // checkpoints: the worker's role (standby.ts)
   // =======================================================================================
-
-  /** Where a step back or reverse-continue from this stop goes, without going: the session picks the worker. */
-  private travelPlan(a: Record<string, unknown>): { plan: ReplayPlan; pos: Pos; visited: [string, number][] } {
-    if (!this.run) throw new UserError('no scenario is loaded');
-    // The plan first: its errors say more ("nothing to step back to", "outside the recorded history").
-    const plan = a.cmd === 'visorbus/goto' ? this.timeline.gotoPlan(a) : this.journal.backPlan(a.cmd === 'reverseContinue' ? 'reverseContinue' : 'stepBack', a.granularity === 'instruction');
-    if (this.state !== 'stopped' && this.state !== 'ended') throw new UserError('the scenario is not stopped');
-    const pos = this.stop?.pos ?? { n: this.run.emu.engine.log.count, w: 0 };
-    return { plan: plan.replay!, pos, visited: this.journal.visitedEntries() };
-  }
 
   /** The current position: the stop's, else the event count. */
   here(): Pos {
@@ -808,81 +798,27 @@ export class Controller {
   }
 
   journaled(entry: JournalEntry): void {
-    if (this.role === 'live') this.link.event('pool/journal', { entry });
+    this.standby.journaled(entry);
   }
 
   forgotAfter(pos: Pos): void {
-    if (this.role === 'live') this.link.event('pool/forgot', { pos });
+    this.standby.forgotAfter(pos);
   }
 
-  /** The last match a scout reported (matches are reported at most every MATCH_STRIDE events). */
-  private lastMatchSent = -Infinity;
-
   scoutMatch(found: Found): void {
-    if (found.pos.n - this.lastMatchSent < MATCH_STRIDE) return;
-    this.lastMatchSent = found.pos.n;
-    this.link.event('pool/match', { found });
+    this.standby.scoutMatch(found);
   }
 
   scouted(found: Found | undefined): void {
-    this.out.endProgress();
-    this.detached = true;
-    this.link.event('pool/scouted', { found: found ?? null });
-    this.stopHere({ reason: 'step', description: 'scouted' }, undefined);
+    this.standby.scouted(found);
   }
 
-  /** A new worker becomes a standby checkpoint (replays to `target` and waits) or a traveller (replays `plan`, then is live). */
-  private startReplica(req: WorkerRequest, ctx: string, a: { target?: Pos; plan?: ReplayPlan; entries: JournalEntry[]; visited?: [string, number][] }): ResumeAction | undefined {
-    if (ctx !== 'top' || this.state !== 'idle' || !this.run) throw new UserError(`${req.cmd}: launch first, and nothing else`);
-    this.role = req.cmd === 'pool/standby' ? 'standby' : 'traveller';
-    this.detached = this.role === 'standby';
-    this.journal.load(a.entries ?? []);
-    // The live run's checksums: arriving somewhere it stopped with another one means a driver is not deterministic.
-    this.journal.loadVisited(a.visited ?? []);
-    const replay: ReplayPlan = a.plan ?? { phase: 'goto', target: a.target!, info: { reason: 'step', description: 'checkpoint' }, label: 'Checkpoint' };
-    // A standby worker given a search scouts from the start: its progress is the user's.
-    if (this.role === 'standby' && replay.phase === 'find') {
-      replay.scout = true;
-      this.detached = false;
-    }
-    this.respond(req);
-    return { kind: 'plan', plan: { build: true, mode: { kind: 'continue' }, replay } };
-  }
-
-  /** A parked standby worker moves on: to a later checkpoint, to the user's target (promoted), or searching (scout). */
-  private moveReplica(req: WorkerRequest, ctx: string, a: { plan: ReplayPlan; visited?: [string, number][] }): ResumeAction | undefined {
-    if (ctx !== 'stopped' || this.role !== 'standby' || !this.stop) throw new UserError(`${req.cmd}: not a parked standby worker`);
-    const plan = a.plan;
-    this.journal.loadVisited(a.visited ?? []);
-    if (req.cmd === 'pool/promote') {
-      this.role = 'traveller';
-      this.detached = false;
-      if (plan.phase === 'goto' && posCmp(plan.target, this.stop.pos) === 0) {
-        // Already there: the parked stop becomes the user's stop.
-        this.respond(req);
-        this.journal.truncate(plan.target);
-        this.role = 'live';
-        const st = this.stop;
-        this.journal.visit(st.pos, st.sum);
-        this.out.flushOutput();
-        Object.assign(st, { reason: plan.info.reason, description: plan.info.description, text: plan.info.text, hitBreakpointIds: plan.info.hitBreakpointIds });
-        this.stack.announceThreads();
-        this.link.event('pool/stop', { pos: st.pos, lines: this.journal.recentLineStarts(st.pos.n, 4) });
-        this.announceStop(st);
-        this.out.changed('stopped');
-        return undefined;
-      }
-      if (plan.phase === 'goto' && posCmp(plan.target, this.stop.pos) < 0) throw new UserError('pool/promote: the target is before this checkpoint');
-    }
-    if (req.cmd === 'pool/scout' && plan.phase === 'find') {
-      plan.scout = true;
-      // Its progress is the user's: the session forwards it while the search lasts.
-      this.detached = false;
-    }
-    this.journal.setReplay(plan);
-    if (req.cmd !== 'pool/advance') this.out.startProgress(plan.label);
-    this.respond(req);
-    return { kind: 'continue' };
+  /** A standby worker promoted where it is parked: the parked stop becomes the user's stop. */
+  stopHereNow(st: StopState): void {
+    this.stack.announceThreads();
+    this.link.event('pool/stop', { pos: st.pos, lines: this.journal.recentLineStarts(st.pos.n, 4) });
+    this.announceStop(st);
+    this.out.changed('stopped');
   }
 
   /** Abandon the run: the model unwinds to runLoop, which carries out the plan. */
