@@ -140,7 +140,10 @@ describe('DAP time travel (checkpoints)', function () {
     await status();
     // Polls before virtual second 40 match many times, all before the checkpoints (at lines 159 and 158).
     await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'channel_interrupt', condition: 'jiffies < 40000' }] });
+    const started = dc.next('progressStart', (e) => /Reverse continue/.test(String((e.body as { title: string }).title)), 180000) as Promise<DebugProtocol.ProgressStartEvent>;
     await dc.reverseContinueRequest({ threadId: 1 });
+    const p = await started;
+    await dc.next('progressEnd', (e) => (e.body as { progressId: string }).progressId === p.body.progressId, 180000);
     const s = await dc.stopped(180000);
     assert.equal(s.body.reason, 'function breakpoint');
     const j = Number((await dc.evaluate('jiffies')).result);
