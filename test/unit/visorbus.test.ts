@@ -25,9 +25,39 @@ describe('visorbus core (§5)', () => {
     assert.equal(r.emu.sysfs.readlink('/sys/devices/visorbus2/vbus2:dev0/driver'), '../../../bus/visorbus/drivers/testdrv');
     assert.equal(r.emu.sysfs.readlink('/sys/bus/visorbus/drivers/testdrv/vbus2:dev1'), '../../../../devices/visorbus2/vbus2:dev1');
     assert.equal(r.emu.unloadDriver('testdrv'), undefined);
-    assert.deepEqual(rec.calls.slice(2), ['remove vbus2:dev0', 'remove vbus2:dev1']);
+    // driver_detach: the most recently bound device is removed first.
+    assert.deepEqual(rec.calls.slice(2), ['remove vbus2:dev1', 'remove vbus2:dev0']);
     assert.equal(r.emu.sysfs.exists('/sys/devices/visorbus2/vbus2:dev0/driver'), false);
     assert.equal(r.emu.sysfs.exists('/sys/bus/visorbus/drivers/testdrv'), false);
+  });
+
+  it('driver_register -> driver_attach probes in device_add order; driver_detach removes the most recently bound first', () => {
+    // Kernel: driver_attach walks the bus klist (device_add appends), driver_detach takes
+    // list_last_entry of the driver's klist each time.
+    const rec: Recorder = { calls: [] };
+    const r = makeRun(`chipset init\nbus create 2\ndevice create 2:5 type=${T}\ndevice create 2:1 type=${T}\ndevice create 2:3 type=${T}\n`, { testdrv: () => testDriver(rec) }, { autoload: false });
+    runSteps(r);
+    assert.equal(r.emu.loadDriver('testdrv', false), undefined);
+    assert.deepEqual(rec.calls, ['probe vbus2:dev5', 'probe vbus2:dev1', 'probe vbus2:dev3']);
+    assert.equal(r.emu.unloadDriver('testdrv'), undefined);
+    assert.deepEqual(rec.calls.slice(3), ['remove vbus2:dev3', 'remove vbus2:dev1', 'remove vbus2:dev5']);
+  });
+
+  it('autoload: the DEVICE_CREATE response precedes udev modprobe and the probe (create_visor_device answers after device_add)', () => {
+    const rec: Recorder = { calls: [] };
+    const r = runAll(`chipset init\nbus create 2\ndevice create 2:0 type=${T}\n`, { testdrv: () => testDriver(rec) });
+    assert.deepEqual(rec.calls, ['probe vbus2:dev0']);
+    const evs = r.emu.engine.log.events();
+    const resp = evs.findIndex((e) => e.kind === 'response' && /DEVICE_CREATE/.test(e.text));
+    const probe = evs.findIndex((e) => e.kind === 'call' && /probe\(vbus2:dev0\)/.test(e.text));
+    const modprobe = evs.findIndex((e) => e.kind === 'log' && /modprobe testdrv/.test(e.text));
+    assert.ok(resp >= 0 && modprobe > resp && probe > modprobe, `response ${resp}, modprobe ${modprobe}, probe ${probe}`);
+    // A driver that is already loaded still probes inside device_add, before the response.
+    const loaded = runAll(`chipset init\nbus create 2\ndriver load testdrv\ndevice create 2:0 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }) });
+    const ev2 = loaded.emu.engine.log.events();
+    const probe2 = ev2.findIndex((e) => e.kind === 'call' && /probe\(vbus2:dev0\)/.test(e.text));
+    const resp2 = ev2.findIndex((e) => e.kind === 'response' && /DEVICE_CREATE/.test(e.text));
+    assert.ok(probe2 >= 0 && probe2 < resp2);
   });
 
   it('autoload loads the driver named by the module alias of the uevent MODALIAS', () => {

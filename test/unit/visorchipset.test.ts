@@ -45,6 +45,26 @@ describe('visorchipset: controlvm messages (§4)', () => {
     assert.ok(r.emu.memory.readU64(r.emu.cp.controlvm.physaddr + CONTROLVM_CHANNEL.request_queue + 32) >= 2, 'REQUEST queue num_sent');
   });
 
+  it('dev_no 0xffffffff in CHANGESTATE finds the bus device (visorbus_get_device_by_id): no response, then BUS_DESTROY fails with EEXIST', () => {
+    // visorchipset.c device_changestate -> visorbus_get_device_by_id(bus, 0xffffffff) is the
+    // bus itself; no driver is bound, so no response; its pending header makes BUS_DESTROY -EEXIST.
+    const r = runAll('chipset init\nbus create 2\ncontrolvm send id=0x204 bus=2 dev=0xffffffff flags=2 state=0xf7\nbus destroy 2\n', drv());
+    const s = sent(r);
+    assert.equal(s[2].acked, true);
+    assert.equal(s[2].responses.length, 0, 'no response: the bus device has no driver');
+    const d = only(s[3].responses);
+    assert.equal(d.failed, true);
+    assert.equal(d.completionStatus, 17, 'EEXIST');
+  });
+
+  it('dev_no 0xffffffff in DEVICE_DESTROY unregisters the bus device (visorbus_get_device_by_id + remove_visor_device)', () => {
+    const r = runAll('chipset init\nbus create 2\ncontrolvm send id=0x202 bus=2 dev=0xffffffff flags=2\n', drv());
+    const resp = only(last(r).responses);
+    assert.equal(resp.failed, false);
+    assert.equal(r.emu.busDevice(2), undefined);
+    assert.equal(r.emu.sysfs.exists('/sys/bus/visorbus/devices/visorbus2'), false);
+  });
+
   it('duplicate bus, device on a missing bus, duplicate device: errno status with failed set', () => {
     const r = runAll(`chipset init\nbus create 1\nbus create 1\ncontrolvm send id=0x201 bus=5 dev=0\nlog "load:testdrv"\ndevice create 1:0 type=${TEST_GUID}\ndevice create 1:0 type=${TEST_GUID}\n`, drv());
     const s = sent(r);

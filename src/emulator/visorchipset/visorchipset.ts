@@ -377,13 +377,17 @@ export class VisorChipset {
     this.bus.addDevice(dev, this.opts.autoload());
     dev.pendingMsgHdr = undefined;
     this.respondIfExpected(msg, 0);
+    this.bus.runModprobes();
     return 0;
   }
 
-  /** Common checks for CHANGESTATE / DESTROY: missing 19, not created 22, pending 5. */
+  /**
+   * Common checks for CHANGESTATE / DESTROY: missing 19, not created 22, pending 5. Like
+   * visorbus_get_device_by_id, dev_no 0xffffffff finds the bus device itself.
+   */
   private deviceFor(msg: ControlvmMessage): BusDevice | number {
     const dev = this.bus.find(msg.busNo, msg.devNo);
-    if (!dev || dev.isBus) return -ENODEV;
+    if (!dev) return -ENODEV;
     if (!dev.created) return -EINVAL;
     if (dev.pendingMsgHdr) return -EIO;
     return dev;
