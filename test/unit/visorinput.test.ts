@@ -201,6 +201,18 @@ describe('visorinput', () => {
     assert.equal(kbd.text, 'x');
   });
 
+  it('SET_LOCKING_KEY_STATE compares the LED bit with the raw arg2 (visorinput.c handle_locking_key): arg2 = 2 toggles on every report', () => {
+    const { bus } = setup();
+    bus.create(3, 0, GUIDS.keyboard, createVisorinput());
+    bus.command('input', '3:0', 'open');
+    const peer = bus.peer('3:0');
+    for (let i = 0; i < 3; i++) assert.equal(peer.signalInsert(0, report(66, 0x3a, 2)), 0);
+    bus.run(10);
+    const kbd = inputDeviceByName(bus.memory, 'visor Keyboard')!;
+    assert.deepEqual(keyEvents(kbd), ['KEY_CAPSLOCK=1', 'KEY_CAPSLOCK=0', 'KEY_CAPSLOCK=1', 'KEY_CAPSLOCK=0', 'KEY_CAPSLOCK=1', 'KEY_CAPSLOCK=0']);
+    assert.equal(kbd.ledNames(), 'CAPSL', 'three toggles from off');
+  });
+
   it('mouse actions: absolute motion, buttons 1-3 only, click and double click, wheel on "visor Wheel"', () => {
     const { bus } = setup();
     bus.create(3, 1, GUIDS.mouse, createVisorinput());
