@@ -97,6 +97,14 @@ describe('visorbus-emu CLI', () => {
     assert.match(r.out, /rt\.visor:4:1: ok/);
   });
 
+  it('a kernel oops (visorchannel_signalremove dividing by max_slots 0) is a located error; the emulator does not crash', () => {
+    const r = emu(['run', path.join(ROOT, 'test/dap/fixtures/oops.visor')]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /oops\.visor:8:1: error: kernel oops: divide error in visorchannel_signalremove\(vbus3:dev0, queue 0\): % max_slots with max_slots 0/);
+    assert.match(r.out, /# bus\/device tree/, 'the run went on to the end');
+    noStackTrace(r.err);
+  });
+
   it('check reports every located diagnostic without running', () => {
     const f = tmp('diag.visor', 'chipset init\ndevice create 3:0 type=vhab\nwait 10\n');
     const r = emu(['check', f]);

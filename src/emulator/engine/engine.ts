@@ -43,12 +43,12 @@ export class Engine {
   }
 
   /** A kernel-style log line: "[    1.234000] visorbus vbus2:dev0: probe failed: -19". */
-  klog(level: KlogLevel, subject: string, text: string): void {
+  klog(level: KlogLevel, subject: string, text: string, data?: Record<string, string | number | boolean>): void {
     const secs = (this.clock.jiffies / this.clock.hz).toFixed(6).padStart(12);
     const line = `[${secs}] ${subject}: ${text}`;
     this.klogLines.push(line);
     if (this.klogLines.length > 10000) this.klogLines.splice(0, 5000);
-    this.emit(level === 'err' ? 'error' : 'log', subject, text, { level });
+    this.emit(level === 'err' ? 'error' : 'log', subject, text, { level, ...data });
   }
 
   uevent(action: string, devpath: string, env: Record<string, string>): void {

@@ -287,7 +287,7 @@ export class VisorChipset {
     }
     const addr = msg.u64(MSG.channel_addr);
     const typeGuid = msg.guid(MSG.type_guid);
-    const ch = VisorChannel.create(this.memory, addr, typeGuid, `visorbus${busNo}`);
+    const ch = VisorChannel.create(this.memory, addr, typeGuid, `visorbus${busNo}`, 'guest');
     if (typeof ch === 'string') {
       this.engine.klog('err', 'visorchipset', `BUS_CREATE ${busNo}: channel creation failed: ${ch}`);
       this.respondIfExpected(msg, -ENOMEM);
@@ -358,7 +358,7 @@ export class VisorChipset {
     }
     const addr = msg.u64(MSG.channel_addr);
     const typeGuid = msg.guid(MSG.type_guid);
-    const ch = VisorChannel.create(this.memory, addr, typeGuid, `vbus${busNo}:dev${devNo}`);
+    const ch = VisorChannel.create(this.memory, addr, typeGuid, `vbus${busNo}:dev${devNo}`, 'guest');
     if (typeof ch === 'string') {
       this.engine.klog('err', 'visorchipset', `DEVICE_CREATE ${busNo}:${devNo}: channel creation failed: ${ch}`);
       this.respondIfExpected(msg, -ENOMEM);

@@ -233,7 +233,7 @@ export class FakeBus implements BackendHost {
     initDeviceChannel(this.memory, addr, { typeGuid, size: bytes, version: opts.version ?? defaultChannelVersion(typeGuid) });
     const backendDev: BackendDevice = { bus, dev: devNo, id: `${bus}:${devNo}`, typeGuid, physaddr: addr, nbytes: bytes };
     for (const b of this.backends) if (b.typeGuids.includes(typeGuid)) b.deviceCreated?.(backendDev);
-    const ch = VisorChannel.create(this.memory, addr, typeGuid, `vbus${bus}:dev${devNo}`);
+    const ch = VisorChannel.create(this.memory, addr, typeGuid, `vbus${bus}:dev${devNo}`, 'guest');
     if (typeof ch === 'string') throw new Error(ch);
     const peer = VisorChannel.create(this.memory, addr, typeGuid, `peer ${bus}:${devNo}`);
     if (typeof peer === 'string') throw new Error(peer);
