@@ -65,10 +65,32 @@ describe('visorbus core (§5)', () => {
     const r = runAll(`chipset init\nbus create 2\ndevice create 2:0 type=${T}\n`, { testdrv: () => testDriver(rec) });
     assert.deepEqual(rec.calls, ['probe vbus2:dev0']);
     const add = r.emu.engine.uevents.find((u) => u.devpath === '/devices/visorbus2/vbus2:dev0');
-    assert.deepEqual(add?.env, { MODALIAS: `visorbus:${T}` });
+    assert.deepEqual(add?.env, { ACTION: 'add', DEVPATH: '/devices/visorbus2/vbus2:dev0', SUBSYSTEM: 'visorbus', MODALIAS: `visorbus:${T}`, SEQNUM: add?.env.SEQNUM });
     assert.ok(r.emu.engine.klogLines.some((l) => l.includes(`modprobe testdrv (alias visorbus:${T})`)));
     const off = runAll(`chipset init\nbus create 2\nautoload off\ndevice create 2:0 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }) });
     assert.equal(off.emu.device(2, 0)?.driver, undefined);
+  });
+
+  it('uevents: add, then bind with DRIVER (driver_bound), unbind without it (__device_release_driver), remove; SEQNUM counts up; the uevent file has DRIVER= while bound (dev_uevent)', () => {
+    const r = makeRun(`chipset init\nbus create 2\ndevice create 2:0 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }) }, { autoload: false });
+    runSteps(r);
+    const file = '/sys/devices/visorbus2/vbus2:dev0/uevent';
+    assert.equal(r.emu.sysfs.read(file), `MODALIAS=visorbus:${T}\n`);
+    assert.equal(r.emu.loadDriver('testdrv', false), undefined);
+    assert.equal(r.emu.sysfs.read(file), `DRIVER=testdrv\nMODALIAS=visorbus:${T}\n`);
+    assert.equal(r.emu.unloadDriver('testdrv'), undefined);
+    assert.equal(r.emu.sysfs.read(file), `MODALIAS=visorbus:${T}\n`);
+    const ue = r.emu.engine.uevents.filter((u) => u.devpath === '/devices/visorbus2/vbus2:dev0');
+    assert.deepEqual(
+      ue.map((u) => Object.entries(u.env).filter(([k]) => k !== 'SEQNUM').map(([k, v]) => `${k}=${v}`).join(' ')),
+      [
+        `ACTION=add DEVPATH=/devices/visorbus2/vbus2:dev0 SUBSYSTEM=visorbus MODALIAS=visorbus:${T}`,
+        `ACTION=bind DEVPATH=/devices/visorbus2/vbus2:dev0 SUBSYSTEM=visorbus DRIVER=testdrv MODALIAS=visorbus:${T}`,
+        `ACTION=unbind DEVPATH=/devices/visorbus2/vbus2:dev0 SUBSYSTEM=visorbus MODALIAS=visorbus:${T}`,
+      ],
+    );
+    const seq = r.emu.engine.uevents.map((u) => Number(u.env.SEQNUM));
+    assert.deepEqual(seq, seq.map((_, i) => i + 1), 'SEQNUM is the kernel\'s uevent_seqnum: 1, 2, 3, ...');
   });
 
   it('a probe that fails or throws leaves the device unbound and reports the error; the create still succeeds', () => {

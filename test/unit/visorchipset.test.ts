@@ -107,10 +107,11 @@ describe('visorchipset: controlvm messages (§4)', () => {
   it('CHIPSET_READY / SELFTEST / STOP send uevents online / change / offline on the platform device', () => {
     const r = runAll('chipset init\nchipset ready\nchipset selftest\nchipset stop\n', drv());
     const ue = r.emu.engine.uevents.map((u) => `${u.action} ${u.devpath} ${JSON.stringify(u.env)}`);
+    // kobject_uevent_env: ACTION, DEVPATH, SUBSYSTEM, the caller's variables, SEQNUM.
     assert.deepEqual(ue, [
-      'online /devices/platform/visorchipset {}',
-      'change /devices/platform/visorchipset {"SPARSP_SELFTEST":"1"}',
-      'offline /devices/platform/visorchipset {}',
+      'online /devices/platform/visorchipset {"ACTION":"online","DEVPATH":"/devices/platform/visorchipset","SUBSYSTEM":"platform","SEQNUM":"1"}',
+      'change /devices/platform/visorchipset {"ACTION":"change","DEVPATH":"/devices/platform/visorchipset","SUBSYSTEM":"platform","SPARSP_SELFTEST":"1","SEQNUM":"2"}',
+      'offline /devices/platform/visorchipset {"ACTION":"offline","DEVPATH":"/devices/platform/visorchipset","SUBSYSTEM":"platform","SEQNUM":"3"}',
     ]);
   });
 
@@ -197,7 +198,19 @@ describe('visorchipset: controlvm messages (§4)', () => {
     const to = only(s[4].responses);
     assert.equal(to.failed, false, '1400 is passed as a positive value: not failed');
     const ue = r.emu.engine.uevents.filter((u) => u.env.VISOR_PARAHOTPLUG);
-    assert.deepEqual(ue[0].env, { VISOR_PARAHOTPLUG: '1', VISOR_PARAHOTPLUG_ID: '1', VISOR_PARAHOTPLUG_STATE: '1', VISOR_PARAHOTPLUG_BUS: '2', VISOR_PARAHOTPLUG_DEVICE: '1', VISOR_PARAHOTPLUG_FUNCTION: '2' });
+    assert.deepEqual(ue[0].env, {
+      ACTION: 'change',
+      DEVPATH: '/devices/platform/visorchipset',
+      SUBSYSTEM: 'platform',
+      VISOR_PARAHOTPLUG: '1',
+      VISOR_PARAHOTPLUG_ID: '1',
+      VISOR_PARAHOTPLUG_STATE: '1',
+      VISOR_PARAHOTPLUG_BUS: '2',
+      VISOR_PARAHOTPLUG_DEVICE: '1',
+      VISOR_PARAHOTPLUG_FUNCTION: '2',
+      SEQNUM: ue[0].env.SEQNUM,
+    });
+    assert.deepEqual(Object.keys(ue[0].env).slice(-1), ['SEQNUM'], 'SEQNUM comes last');
     assert.ok(r.emu.engine.klogLines.some((l) => /parahotplug request 3 timed out/.test(l)));
   });
 
@@ -214,7 +227,46 @@ describe('visorchipset: controlvm messages (§4)', () => {
     assert.equal(r.emu.memory.readU32(cv + CONTROLVM_CHANNEL.installation_text_id), 7);
     assert.equal(r.emu.memory.readU8(cv + CONTROLVM_CHANNEL.efi_visor_ind), 8);
     assert.equal(r.emu.sysfs.read('/sys/devices/platform/visorchipset/install/boottotool'), '1\n');
-    assert.match(r.errors[0].message, /not a decimal number in 0..255/);
+    assert.match(r.errors[0].message, /Numerical result out of range: 300 is not in 0\.\.255 \(kstrtou8\)/);
+  });
+
+  it('sysfs stores parse as kstrtou8/u16/u32/int: a leading + is accepted, -1 only where signed, no spaces, one trailing newline', () => {
+    const base = '/sys/devices/platform/visorchipset/install';
+    const r = runAll('chipset init\n', drv());
+    const fs = r.emu.sysfs;
+    const err = (path: string, v: string) => {
+      try {
+        fs.write(path, v);
+      } catch (e) {
+        return (e as { errno?: string }).errno;
+      }
+      return 'ok';
+    };
+    // toolaction_store: kstrtou8
+    assert.equal(err(`${base}/toolaction`, '+5'), 'ok');
+    assert.equal(fs.read(`${base}/toolaction`), '5\n');
+    assert.equal(err(`${base}/toolaction`, '6\n'), 'ok');
+    assert.equal(err(`${base}/toolaction`, ' 7'), 'EINVAL');
+    assert.equal(err(`${base}/toolaction`, '7 '), 'EINVAL');
+    assert.equal(err(`${base}/toolaction`, '-1'), 'EINVAL');
+    assert.equal(err(`${base}/toolaction`, '0x10'), 'EINVAL');
+    assert.equal(err(`${base}/toolaction`, '256'), 'ERANGE');
+    assert.equal(fs.read(`${base}/toolaction`), '6\n');
+    // remaining_steps_store: kstrtou16
+    assert.equal(err(`${base}/remainingsteps`, '65536'), 'ERANGE');
+    assert.equal(err(`${base}/remainingsteps`, '65535'), 'ok');
+    // boottotool_store: kstrtoint, then value & 1 into bit 3
+    assert.equal(err(`${base}/boottotool`, '-1'), 'ok');
+    assert.equal(fs.read(`${base}/boottotool`), '1\n');
+    assert.equal(err(`${base}/boottotool`, '2147483648'), 'ERANGE');
+  });
+
+  it('parahotplug uevent: parahotplug_request_kickoff prints BUS and DEVICE with %d', () => {
+    const r = runAll('chipset init\nparahotplug 2147483649:17 enable\n', drv());
+    const ue = r.emu.engine.uevents.find((u) => u.env.VISOR_PARAHOTPLUG);
+    assert.equal(ue?.env.VISOR_PARAHOTPLUG_BUS, '-2147483647');
+    assert.equal(ue?.env.VISOR_PARAHOTPLUG_DEVICE, '2');
+    assert.equal(ue?.env.VISOR_PARAHOTPLUG_FUNCTION, '1');
   });
 
   it('polls every jiffy while busy and every 100 jiffies after 10 s idle', () => {

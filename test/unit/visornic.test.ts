@@ -328,6 +328,13 @@ describe('visornic', () => {
     assert.equal(s.nd.rx.length, 1);
   });
 
+  it('carrier is unreadable while the interface is down (carrier_show: -EINVAL unless netif_running)', () => {
+    const s = setup();
+    assert.throws(() => s.bus.kernel.cat('net', 'eth0', 'carrier'), /EINVAL/);
+    up(s);
+    assert.equal(s.bus.kernel.cat('net', 'eth0', 'carrier'), '1\n');
+  });
+
   it('NET_CONNECT_STATUS turns the carrier off and on', () => {
     const s = setup();
     up(s);

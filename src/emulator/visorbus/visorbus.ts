@@ -239,6 +239,8 @@ export class VisorBus {
       return false;
     }
     d.bindSeq = ++this.bindCount;
+    // driver_bound: a bind uevent, whose dev_uevent part now carries DRIVER.
+    this.engine.uevent('bind', devpath(d), 'visorbus', { DRIVER: drv.name, MODALIAS: `visorbus:${d.channelTypeGuid}` });
     this.publishDeviceInfo(d);
     this.events.changed(d);
     return true;
@@ -296,6 +298,8 @@ export class VisorBus {
     d.driverData = undefined;
     d.paused = false;
     d.pausing = d.resuming = false;
+    // __device_release_driver: the unbind uevent goes out once dev->driver is cleared (no DRIVER).
+    this.engine.uevent('unbind', devpath(d), 'visorbus', { MODALIAS: `visorbus:${d.channelTypeGuid}` });
   }
 
   // ---- creation / destruction -----------------------------------------------------------
@@ -319,14 +323,14 @@ export class VisorBus {
     bus.addSeq = ++this.addCount;
     bus.created = true;
     this.publishChipsetAndBus(bus);
-    this.engine.uevent('add', devpath(bus), { MODALIAS: `visorbus:${bus.channelTypeGuid}` });
+    this.engine.uevent('add', devpath(bus), 'visorbus', { MODALIAS: `visorbus:${bus.channelTypeGuid}` });
     this.events.changed(bus);
     return 0;
   }
 
   removeBus(bus: BusDevice): void {
     this.devices.delete(VisorBus.key(bus.busNo, bus.devNo));
-    this.engine.uevent('remove', devpath(bus), { MODALIAS: `visorbus:${bus.channelTypeGuid}` });
+    this.engine.uevent('remove', devpath(bus), 'visorbus', { MODALIAS: `visorbus:${bus.channelTypeGuid}` });
     this.events.changed(bus);
   }
 
@@ -354,7 +358,7 @@ export class VisorBus {
     d.created = true;
     this.events.changed(d); // the sysfs directory exists before the driver's probe runs, as in Linux
     const modalias = `visorbus:${d.channelTypeGuid}`;
-    this.engine.uevent('add', devpath(d), { MODALIAS: modalias });
+    this.engine.uevent('add', devpath(d), 'visorbus', { MODALIAS: modalias });
     this.engine.within({ kind: 'bus', name: `device_add(${d.name})`, thread: this.engine.log.currentThread(), device: d.id }, () => {
       for (const drv of this.drivers.values()) {
         if (this.tryBind(d, drv)) break;
@@ -370,7 +374,7 @@ export class VisorBus {
       this.unbind(d);
     });
     this.devices.delete(VisorBus.key(d.busNo, d.devNo));
-    this.engine.uevent('remove', devpath(d), { MODALIAS: `visorbus:${d.channelTypeGuid}` });
+    this.engine.uevent('remove', devpath(d), 'visorbus', { MODALIAS: `visorbus:${d.channelTypeGuid}` });
     this.events.changed(d);
   }
 

@@ -27,12 +27,12 @@ import { VisorChannel } from '../visorchannel/visorchannel';
 import { BusDevice } from '../visorbus/visordevice';
 import { VisorBus } from '../visorbus/visorbus';
 import { Parahotplug } from './parahotplug';
+import { CHIPSET_DEVPATH, CHIPSET_SUBSYSTEM } from './platformdevice';
 
 export const POLLJIFFIES_CONTROLVM_FAST = 1;
 export const POLLJIFFIES_CONTROLVM_SLOW = 100;
 export const MIN_IDLE_SECONDS = 10;
 export const MAX_CONTROLVM_PAYLOAD_BYTES = 128 * 1024;
-export const CHIPSET_DEVPATH = '/devices/platform/visorchipset';
 
 export interface ChipsetOptions {
   autoload: () => boolean;
@@ -225,15 +225,15 @@ export class VisorChipset {
         this.respondIfExpected(msg, 0);
         return 0;
       case CONTROLVM_ID.CHIPSET_READY:
-        this.engine.uevent('online', CHIPSET_DEVPATH, {});
+        this.engine.uevent('online', CHIPSET_DEVPATH, CHIPSET_SUBSYSTEM, {});
         this.respondIfExpected(msg, 0);
         return 0;
       case CONTROLVM_ID.CHIPSET_SELFTEST:
-        this.engine.uevent('change', CHIPSET_DEVPATH, { SPARSP_SELFTEST: '1' });
+        this.engine.uevent('change', CHIPSET_DEVPATH, CHIPSET_SUBSYSTEM, { SPARSP_SELFTEST: '1' });
         this.respondIfExpected(msg, 0);
         return 0;
       case CONTROLVM_ID.CHIPSET_STOP:
-        this.engine.uevent('offline', CHIPSET_DEVPATH, {});
+        this.engine.uevent('offline', CHIPSET_DEVPATH, CHIPSET_SUBSYSTEM, {});
         this.respondIfExpected(msg, 0);
         return 0;
       default:
