@@ -24,6 +24,7 @@ import { GUIDS } from './protocol/guid';
 import { BUS_ROOT_DEVICE } from './protocol/controlvm';
 import * as errno from './protocol/errno';
 import { KernelOops, oopsReport, oopsSummary } from './kernel/oops';
+import { FixKernelBugs, KernelBug, kernelBugFixes } from './kernel/kernelbugs';
 
 /** Namespace for deterministic instance GUIDs (uuid v5 of "bus:dev"). */
 const INSTANCE_NAMESPACE = '6f0c6a53-8a4c-4b59-9a55-7669736f7262';
@@ -48,6 +49,8 @@ export interface EmulatorOptions {
   backends?: ServiceBackend[];
   /** User driver modules may be loaded (false in an untrusted workspace). */
   allowUserDrivers?: boolean;
+  /** Kernel defects to correct (kernel/kernelbugs.ts): true = all; default none, as the kernel. */
+  fixKernelBugs?: FixKernelBugs;
 }
 
 export class EmulatorError extends Error {}
@@ -69,12 +72,18 @@ export class Emulator {
   private changeListeners: (() => void)[] = [];
   private readonly boundState = new Map<string, string>();
 
+  /** The kernel defects this run corrects. */
+  readonly fixes: ReadonlySet<KernelBug>;
+
   constructor(readonly opts: EmulatorOptions = {}) {
     this.engine = new Engine({ hz: opts.hz, keepAll: opts.keepEvents });
     this.autoload = opts.autoload ?? true;
     this.builtins = opts.builtinDrivers ?? {};
     this.aliases = opts.moduleAliases ?? {};
-    this.kernel = new Kernel(this.engine, this.memory, this.sysfs);
+    const fixes = kernelBugFixes(opts.fixKernelBugs);
+    if (typeof fixes === 'string') throw new EmulatorError(fixes);
+    this.fixes = fixes;
+    this.kernel = new Kernel(this.engine, this.memory, this.sysfs, fixes);
     this.bus = new VisorBus(this.engine, this.kernel, {
       modprobe: (alias) => this.modprobe(alias),
       changestateComplete: (d, paused, status) => this.chipset.changestateComplete(d, paused, status),
@@ -101,6 +110,7 @@ export class Emulator {
     this.observeChannel(guestControlvm, 'controlvm');
     this.chipset = new VisorChipset(this.engine, this.memory, guestControlvm, this.bus, {
       autoload: () => this.autoload,
+      fixed: (bug) => fixes.has(bug),
       prepareDeviceChannel: (ch, b, d) => this.prepareDeviceChannel(ch, b, d),
     });
     vsys.addVisorbusRoot(this.sysfs);

@@ -43,6 +43,12 @@ describe('DAP kernel stops', function () {
     assert.match(dc.output(), /kernel oops: divide error/);
   });
 
+  it('validates fixKernelBugs at launch and names the known defects', async () => {
+    await dc.initializeRequest({ adapterID: 'visorbus' });
+    const msg = await dc.failing(dc.launchRequest({ scenario: fixture('oops.visor'), fixKernelBugs: ['promisc'] } as never));
+    assert.match(msg, /launch: "fixKernelBugs": unknown name 'promisc' \(known: promiscEnable, staleCmdrsp, busConfigureName, flowControl, oversizedPayload\)/);
+  });
+
   it('stops where a paused driver touches its channel', async () => {
     await dc.launchWith({ scenario: fixture('paused.visor') }, () => dc.setExceptionBreakpointsRequest({ filters: ['pausedAccess'] }));
     const stop = await dc.stopped();

@@ -169,7 +169,7 @@ describe('visorbus core (§5)', () => {
   });
 
   it('publishes the chipset, bus and device records in the vbus channel (client_bus_info)', () => {
-    const r = runAll(`chipset init\nbus create 2 name=io\ndriver load testdrv\ndevice create 2:1 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }) });
+    const r = runAll(`chipset init\nbus create 2 name=io\ndriver load testdrv\ndevice create 2:1 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }) }, { fixKernelBugs: ['busConfigureName'] });
     const info = r.emu.sysfs.read('/sys/kernel/debug/visorbus/visorbus2/client_bus_info');
     assert.match(info, /^Client device\/driver info for io partition \(vbus #2\):\n {3}chipset {10}visorchipset/);
     assert.match(info, /\[1\]testtype {9}testdrv {10}kernel ver\./);

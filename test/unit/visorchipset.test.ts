@@ -119,10 +119,13 @@ describe('visorchipset: controlvm messages (§4)', () => {
     const r = runAll('chipset init\nbus create 2 name=io handle=0x10000000 guid=414815ed-c58c-11da-95a9-00e08161165f\n', drv());
     const fs = r.emu.sysfs;
     assert.equal(fs.read('/sys/devices/visorbus2/partition_handle'), '0x10000000\n');
-    assert.equal(fs.read('/sys/devices/visorbus2/partition_name'), 'io\n');
+    // parser_name_get reads &phdr + name_offset (the kernel stack), not the payload: not "io".
+    assert.equal(fs.read('/sys/devices/visorbus2/partition_name'), '\n');
     assert.equal(fs.read('/sys/devices/visorbus2/partition_guid'), '{ed154841-8cc5-da11-95a9-00e08161165f}\n');
     const r2 = runAll('chipset init\nbus create 2\n', drv());
     assert.equal(r2.emu.sysfs.read('/sys/devices/visorbus2/partition_name'), '(null)\n');
+    const fixed = runAll('chipset init\nbus create 2 name=io\n', drv(), { fixKernelBugs: ['busConfigureName'] });
+    assert.equal(fixed.emu.sysfs.read('/sys/devices/visorbus2/partition_name'), 'io\n');
   });
 
   it('a channel at an unmapped address fails with ENOMEM', () => {
@@ -130,8 +133,18 @@ describe('visorchipset: controlvm messages (§4)', () => {
     assert.equal(only(last(r).responses).completionStatus, 12);
   });
 
-  it('a payload over 128 KiB is refused with PAYLOAD_INVALID instead of wedging the loop', () => {
+  it('a payload over 128 KiB is never ACKed and retried at every poll (parser_init_stream retry): the controlvm loop is wedged', () => {
     const r = runAll('chipset init\nbus create 1\ncontrolvm send id=0x104 bus=1 payload_bytes=200000\nbus create 2\n', drv());
+    const s = sent(r);
+    assert.equal(s[2].acked, false);
+    assert.equal(s[2].responses.length, 0);
+    assert.equal(s[3].acked, false, 'nothing behind it is handled');
+    assert.equal(r.errors.length, 2, 'both lines fail: not acknowledged');
+    assert.equal(r.emu.engine.log.events().filter((e) => e.kind === 'controlvm').length, 3, 'one "received" event, not one per retry');
+  });
+
+  it('fixKernelBugs oversizedPayload: a payload over 128 KiB is refused with PAYLOAD_INVALID and the loop goes on', () => {
+    const r = runAll('chipset init\nbus create 1\ncontrolvm send id=0x104 bus=1 payload_bytes=200000\nbus create 2\n', drv(), { fixKernelBugs: ['oversizedPayload'] });
     const s = sent(r);
     const m = only(s[2].responses);
     assert.equal(m.failed, true);

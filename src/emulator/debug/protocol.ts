@@ -45,6 +45,8 @@ export interface LaunchOptions {
   trace?: boolean;
   allowUserDrivers?: boolean;
   hz?: number;
+  /** Kernel defects to correct: true = all, or a list of names (kernel/kernelbugs.ts). */
+  fixKernelBugs?: boolean | string[];
 }
 
 /** Client capabilities the worker adapts its output to. */

@@ -9,6 +9,7 @@ import { DebugSession, Event, InitializedEvent, OutputEvent, Response, Terminate
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { ModelHost, WorkerError } from './modelhost';
 import { ClientInfo, EXCEPTION_FILTERS, LaunchOptions } from './protocol';
+import { kernelBugFixes } from '../kernel/kernelbugs';
 
 /** What the TCP server offers a session: keep a model alive for the next client, adopt one. */
 export interface SessionServices {
@@ -260,6 +261,8 @@ export class VisorbusSession extends DebugSession {
     if (typeof scenario !== 'string' || !scenario.trim()) throw new RequestError(`${what}: "scenario" must name a .visor file`, true);
     if (args.drivers !== undefined && (!Array.isArray(args.drivers) || args.drivers.some((d) => typeof d !== 'string'))) throw new RequestError(`${what}: "drivers" must be an array of paths to driver modules`, true);
     if (args.pollIntervalMs !== undefined && !(typeof args.pollIntervalMs === 'number' && args.pollIntervalMs > 0)) throw new RequestError(`${what}: "pollIntervalMs" must be a positive number, not ${JSON.stringify(args.pollIntervalMs)}`, true);
+    const fixes = kernelBugFixes(args.fixKernelBugs);
+    if (typeof fixes === 'string') throw new RequestError(`${what}: ${fixes}`, true);
     for (const k of ['stopOnEntry', 'autoload', 'trace', 'allowUserDrivers', 'noDebug']) {
       if (args[k] !== undefined && typeof args[k] !== 'boolean') throw new RequestError(`${what}: "${k}" must be true or false, not ${JSON.stringify(args[k])}`, true);
     }
@@ -271,6 +274,7 @@ export class VisorbusSession extends DebugSession {
       pollIntervalMs: args.pollIntervalMs as number | undefined,
       trace: args.trace as boolean | undefined,
       allowUserDrivers: args.allowUserDrivers as boolean | undefined,
+      fixKernelBugs: args.fixKernelBugs as boolean | string[] | undefined,
       noDebug: args.noDebug as boolean | undefined,
     };
   }

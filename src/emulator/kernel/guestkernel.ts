@@ -8,6 +8,7 @@ import { THREAD } from '../engine/events';
 import { GuestMemory, PAGE_SIZE } from '../memory/guestmemory';
 import { Sysfs } from '../sysfs/sysfs';
 import { ClassDeviceSpec, GuestKernel, VisorDevice } from '../visorbus/driver';
+import type { KernelBug } from './kernelbugs';
 
 /** Guest RAM for DMA buffers starts here (above every channel). */
 export const DMA_BASE = 0x2_0000_0000;
@@ -22,7 +23,12 @@ export class Kernel implements GuestKernel {
     private readonly engine: Engine,
     readonly memory: GuestMemory,
     private readonly sysfs: Sysfs,
+    private readonly fixes: ReadonlySet<KernelBug> = new Set(),
   ) {}
+
+  kernelBugFixed(bug: KernelBug): boolean {
+    return this.fixes.has(bug);
+  }
 
   get hz(): number {
     return this.engine.clock.hz;

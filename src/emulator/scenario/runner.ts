@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Emulator, instanceGuid } from '../emulator';
 import { THREAD } from '../engine/events';
 import { CONTROLVM_ID, ControlvmMessage, MSG, SEGMENT_STATE, controlvmIdName } from '../protocol/controlvm';
-import { statusName } from '../visorchipset/visorchipset';
+import { statusName } from '../protocol/controlvm';
 import { VisorChannel } from '../visorchannel/visorchannel';
 import { CONTROLVM_ADDR, PAYLOAD_OFFSET } from '../backend/commandpartition';
 import type { BackendDevice } from '../backend/servicepartition';

@@ -18,6 +18,8 @@ export interface LaunchConfig extends vscode.DebugConfiguration {
   autoload?: boolean;
   pollIntervalMs?: number;
   trace?: boolean;
+  /** Kernel defects to correct (true = all, or names); the adapter checks the names. */
+  fixKernelBugs?: boolean | string[];
 }
 
 export interface AttachConfig extends vscode.DebugConfiguration {
@@ -72,6 +74,10 @@ export function validate(config: vscode.DebugConfiguration): string | undefined 
   }
   if (config.pollIntervalMs !== undefined && (typeof config.pollIntervalMs !== 'number' || !(config.pollIntervalMs > 0))) {
     return `Visorbus launch: "pollIntervalMs" must be a positive number, got ${JSON.stringify(config.pollIntervalMs)}.`;
+  }
+  const fix: unknown = config.fixKernelBugs;
+  if (fix !== undefined && typeof fix !== 'boolean' && !(Array.isArray(fix) && fix.every((x: unknown) => typeof x === 'string'))) {
+    return `Visorbus launch: "fixKernelBugs" must be true, false or a list of names, got ${JSON.stringify(fix)}.`;
   }
   for (const key of ['stopOnEntry', 'autoload', 'trace']) {
     if (config[key] !== undefined && typeof config[key] !== 'boolean') {
