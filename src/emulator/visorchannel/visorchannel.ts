@@ -300,8 +300,16 @@ export class VisorChannel {
     return ((index + 1) >>> 0) % max;
   }
 
+  /** The producer's (head, num_sent) or consumer's (tail, num_received) update, index first as the kernel writes them. */
+  private publish(indexField: number, index: number, countField: number): number {
+    const count = this.readField64(countField) + 1;
+    this.writeField(indexField, index, 4);
+    this.writeField(countField, count, 8);
+    return index;
+  }
+
   /** SIG_WRITE_FIELD: one header field (inside the queue header readHeader found in range). */
-  private writeField(field: number, value: number, bytes: 4 | 8): number {
+  private writeField(field: number, value: number, bytes: 4 | 8): void {
     const a = this.physaddr + this.q.qh + field;
     try {
       if (bytes === 8) this.memory.writeU64(a, value);
@@ -310,7 +318,6 @@ export class VisorChannel {
       if (e instanceof UnmappedError) throw new Oops('page fault', { offset: this.q.qh + field, length: bytes, write: true });
       throw e;
     }
-    return 0;
   }
 
   private readField64(field: number): number {
@@ -322,20 +329,33 @@ export class VisorChannel {
    * Returns 0, -EIO (full: num_overflows bumped; or out of range), -EINVAL, or -EFAULT (oops).
    */
   signalInsert(queue: number, msg: Uint8Array): number {
-    // doInsert returns the slot it filled (>= 0) or a negative errno: no closure per call.
+    return this.ringOp('signalinsert', queue, msg);
+  }
+
+  /**
+   * visorchannel_signalremove: copy the next signal into `out` (up to out.length bytes).
+   * Returns 0, -EAGAIN (empty), -EIO, -EINVAL, or -EFAULT (oops).
+   */
+  signalRemove(queue: number, out: Uint8Array): number {
+    return this.ringOp('signalremove', queue, out);
+  }
+
+  /** One ring operation with the guard, the oops and the observer around it (no closure per call). */
+  private ringOp(op: 'signalinsert' | 'signalremove', queue: number, buf: Uint8Array): number {
+    // doInsert/doRemove return the slot they used (>= 0) or a negative errno.
     let s: number;
     if (this.dead) s = -EFAULT;
     else {
       if (this.guard !== undefined) this.checkGuard();
       try {
-        s = this.doInsert(queue, msg);
+        s = op === 'signalinsert' ? this.doInsert(queue, buf) : this.doRemove(queue, buf);
       } catch (e) {
         if (!(e instanceof Oops)) throw e;
-        s = this.oops('visorchannel_signalinsert', e, queue);
+        s = this.oops(`visorchannel_${op}`, e, queue);
       }
     }
     const r = s < 0 ? s : 0;
-    if (this.observer) this.observer(this, 'signalinsert', { queue, result: r, slot: s < 0 ? undefined : s });
+    if (this.observer) this.observer(this, op, { queue, result: r, slot: s < 0 ? undefined : s });
     return r;
   }
 
@@ -345,8 +365,8 @@ export class VisorChannel {
     const q = this.q;
     const newHead = this.next(q.head);
     if (newHead === q.tail) {
-      r = this.writeField(SQ.num_overflows, this.readField64(SQ.num_overflows) + 1, 8);
-      return r < 0 ? r : -EIO;
+      this.writeField(SQ.num_overflows, this.readField64(SQ.num_overflows) + 1, 8);
+      return -EIO;
     }
     const n = q.signalSize;
     let data = msg;
@@ -356,34 +376,7 @@ export class VisorChannel {
       data.set(msg);
     }
     r = this.copy(this.slotOffset(newHead), data, n, true);
-    if (r < 0) return r;
-    const sent = this.readField64(SQ.num_sent) + 1;
-    r = this.writeField(SQ.head, newHead, 4);
-    if (r < 0) return r;
-    r = this.writeField(SQ.num_sent, sent, 8);
-    return r < 0 ? r : newHead;
-  }
-
-  /**
-   * visorchannel_signalremove: copy the next signal into `out` (up to out.length bytes).
-   * Returns 0, -EAGAIN (empty), -EIO, -EINVAL, or -EFAULT (oops).
-   */
-  signalRemove(queue: number, out: Uint8Array): number {
-    // doRemove returns the slot it consumed (>= 0) or a negative errno.
-    let s: number;
-    if (this.dead) s = -EFAULT;
-    else {
-      if (this.guard !== undefined) this.checkGuard();
-      try {
-        s = this.doRemove(queue, out);
-      } catch (e) {
-        if (!(e instanceof Oops)) throw e;
-        s = this.oops('visorchannel_signalremove', e, queue);
-      }
-    }
-    const r = s < 0 ? s : 0;
-    if (this.observer) this.observer(this, 'signalremove', { queue, result: r, slot: s < 0 ? undefined : s });
-    return r;
+    return r < 0 ? r : this.publish(SQ.head, newHead, SQ.num_sent);
   }
 
   /** Per queue: the head the last removes saw and how many succeeded since it last moved. */
@@ -419,12 +412,7 @@ export class VisorChannel {
       throw new Oops('page fault', { offset: off, length: q.signalSize, write: false });
     }
     r = this.copy(off, out, Math.min(q.signalSize, out.length), false);
-    if (r < 0) return r;
-    const received = this.readField64(SQ.num_received) + 1;
-    r = this.writeField(SQ.tail, newTail, 4);
-    if (r < 0) return r;
-    r = this.writeField(SQ.num_received, received, 8);
-    return r < 0 ? r : newTail;
+    return r < 0 ? r : this.publish(SQ.tail, newTail, SQ.num_received);
   }
 
   /** visorchannel_signalempty: true also when the header cannot be read. */
