@@ -23,6 +23,8 @@ import { BackendDevice, BackendHost, ServiceBackend } from './backend/servicepar
 import { GUIDS } from './protocol/guid';
 import { BUS_ROOT_DEVICE } from './protocol/controlvm';
 import * as errno from './protocol/errno';
+import { KernelOops, oopsReport, oopsSummary } from './kernel/oops';
+import { FixKernelBugs, KernelBug, kernelBugFixes } from './kernel/kernelbugs';
 
 /** Namespace for deterministic instance GUIDs (uuid v5 of "bus:dev"). */
 const INSTANCE_NAMESPACE = '6f0c6a53-8a4c-4b59-9a55-7669736f7262';
@@ -47,6 +49,8 @@ export interface EmulatorOptions {
   backends?: ServiceBackend[];
   /** User driver modules may be loaded (false in an untrusted workspace). */
   allowUserDrivers?: boolean;
+  /** Kernel defects to correct (kernel/kernelbugs.ts): true = all; default none, as the kernel. */
+  fixKernelBugs?: FixKernelBugs;
 }
 
 export class EmulatorError extends Error {}
@@ -68,12 +72,18 @@ export class Emulator {
   private changeListeners: (() => void)[] = [];
   private readonly boundState = new Map<string, string>();
 
+  /** The kernel defects this run corrects. */
+  readonly fixes: ReadonlySet<KernelBug>;
+
   constructor(readonly opts: EmulatorOptions = {}) {
     this.engine = new Engine({ hz: opts.hz, keepAll: opts.keepEvents });
     this.autoload = opts.autoload ?? true;
     this.builtins = opts.builtinDrivers ?? {};
     this.aliases = opts.moduleAliases ?? {};
-    this.kernel = new Kernel(this.engine, this.memory, this.sysfs);
+    const fixes = kernelBugFixes(opts.fixKernelBugs);
+    if (typeof fixes === 'string') throw new EmulatorError(fixes);
+    this.fixes = fixes;
+    this.kernel = new Kernel(this.engine, this.memory, this.sysfs, fixes);
     this.bus = new VisorBus(this.engine, this.kernel, {
       modprobe: (alias) => this.modprobe(alias),
       changestateComplete: (d, paused, status) => this.chipset.changestateComplete(d, paused, status),
@@ -95,11 +105,12 @@ export class Emulator {
       }
     };
     this.cp = new CommandPartition(this.engine, this.memory);
-    const guestControlvm = VisorChannel.create(this.memory, CONTROLVM_ADDR, GUIDS.controlvm, 'controlvm');
+    const guestControlvm = VisorChannel.create(this.memory, CONTROLVM_ADDR, GUIDS.controlvm, 'controlvm', 'guest');
     if (typeof guestControlvm === 'string') throw new EmulatorError(guestControlvm);
     this.observeChannel(guestControlvm, 'controlvm');
     this.chipset = new VisorChipset(this.engine, this.memory, guestControlvm, this.bus, {
       autoload: () => this.autoload,
+      fixed: (bug) => fixes.has(bug),
       prepareDeviceChannel: (ch, b, d) => this.prepareDeviceChannel(ch, b, d),
     });
     vsys.addVisorbusRoot(this.sysfs);
@@ -165,11 +176,34 @@ export class Emulator {
       if (d && d.paused && d.driver && this.inDriverCallback(d)) return `${d.driver.name} touched the channel of ${name} while paused`;
       return undefined;
     };
-    ch.onGuardViolation = (message) => {
-      this.engine.klog('err', name, `driver error: ${message}`);
-      this.engine.emit('error', name, `driver error: ${message}`, { category: 'driver' });
-    };
+    // The kernel lets a paused driver touch its channel (a plain memcpy): say so, do not refuse.
+    ch.onGuardViolation = (message) => this.engine.klog('warn', name, `channel access while paused: ${message}`, { category: 'pausedAccess', device: `${busNo}:${devNo}` });
     this.observeChannel(ch, name);
+  }
+
+  /** Oopses the guest kernel had (each also an error event and a kernel log report). */
+  readonly oopses: KernelOops[] = [];
+  private oopsListeners: ((o: KernelOops) => void)[] = [];
+
+  /** Called with every kernel oops (the scenario runner locates them at its line). */
+  onOops(fn: (o: KernelOops) => void): void {
+    this.oopsListeners.push(fn);
+  }
+
+  /** A kernel oops in a channel operation: an error event in the operation's frame, never a crash. */
+  private reportOops(o: KernelOops): void {
+    if (this.oopses.length < 100) this.oopses.push(o);
+    const h = o.header;
+    const data: Record<string, string | number | boolean> = { category: 'oops', kind: o.kind, fn: o.fn, channel: o.channel, report: oopsReport(o) };
+    if (o.queue !== undefined) data.queue = o.queue;
+    if (o.access) Object.assign(data, { offset: o.access.offset, length: o.access.length, address: o.access.address, write: o.access.write });
+    if (h) Object.assign(data, { max_slots: h.max_slots, head: h.head, tail: h.tail, signal_size: h.signal_size, sig_base_offset: h.sig_base_offset, ch_space_offset: h.ch_space_offset });
+    const device = o.channel === 'controlvm' ? 'controlvm' : o.channel.replace(/^vbus(\d+):dev(\d+)$/, '$1:$2');
+    this.engine.within({ kind: 'channel', name: `${o.channel}: ${o.fn}${o.queue !== undefined ? `(queue ${o.queue})` : ''}`, thread: this.engine.log.currentThread(), device }, () => {
+      for (const line of oopsReport(o).split('\n')) this.engine.klogLines.push(line);
+      this.engine.emit('error', o.channel, oopsSummary(o), data);
+    });
+    for (const l of this.oopsListeners) l(o);
   }
 
   private inDriverCallback(d: BusDevice): boolean {
@@ -179,6 +213,7 @@ export class Emulator {
   }
 
   private observeChannel(ch: VisorChannel, subject: string): void {
+    ch.onOops = (o) => this.reportOops(o);
     ch.observer = (c, op, detail) => {
       // An empty poll (signalremove -> -EAGAIN) changes nothing and is not an event.
       if (op === 'signalremove' && detail.result === -errno.EAGAIN) return;

@@ -97,6 +97,29 @@ describe('visorbus-emu CLI', () => {
     assert.match(r.out, /rt\.visor:4:1: ok/);
   });
 
+  it('a kernel oops (visorchannel_signalremove dividing by max_slots 0) is a located error; the emulator does not crash', () => {
+    const r = emu(['run', path.join(ROOT, 'test/dap/fixtures/oops.visor')]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /oops\.visor:8:1: error: kernel oops: divide error in visorchannel_signalremove\(vbus3:dev0, queue 0\): % max_slots with max_slots 0/);
+    assert.match(r.out, /# bus\/device tree/, 'the run went on to the end');
+    noStackTrace(r.err);
+  });
+
+  it('--fix-kernel-bugs: the kernel wedges on a payload over 128 KiB by default; oversizedPayload refuses it; unknown names are usage errors', () => {
+    const f = tmp('big.visor', 'chipset init\nbus create 1\ncontrolvm send id=0x104 bus=1 flags=2 payload_bytes=200000\n');
+    const kernel = emu(['run', f]);
+    assert.equal(kernel.code, 1);
+    assert.match(kernel.out, /big\.visor:3:1: error: the guest did not acknowledge CONTROLVM_BUS_CONFIGURE/);
+    const fixed = emu(['run', f, '--fix-kernel-bugs', 'oversizedPayload']);
+    assert.equal(fixed.code, 0, fixed.out + fixed.err);
+    assert.match(fixed.out, /response CONTROLVM_BUS_CONFIGURE: failed, status 400 \(CONTROLVM_RESP_PAYLOAD_INVALID\)/);
+    assert.equal(emu(['test', f, '--fix-kernel-bugs', 'all']).code, 0);
+    const bad = emu(['run', f, '--fix-kernel-bugs', 'promisc']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /unknown name 'promisc' \(known: promiscEnable, staleCmdrsp, busConfigureName, flowControl, oversizedPayload\)/);
+    noStackTrace(bad.err);
+  });
+
   it('check reports every located diagnostic without running', () => {
     const f = tmp('diag.visor', 'chipset init\ndevice create 3:0 type=vhab\nwait 10\n');
     const r = emu(['check', f]);

@@ -78,7 +78,9 @@ describe('DAP stepping', function () {
     assert.match(s.description, /echodrv\.probe\(vbus2:dev0\) returned 0/);
 
     s = await step('next', true);
-    assert.match(s.description, /signalinsert\(queue 0\)/, 'one event later the chipset answers on the controlvm REQUEST queue');
+    assert.match(s.description, /bind \/devices\/visorbus2\/vbus2:dev0 SUBSYSTEM=visorbus DRIVER=echodrv/, 'one event later driver_bound sends the bind uevent');
+    s = await step('next', true);
+    assert.match(s.description, /signalinsert\(queue 0\)/, 'then the chipset answers on the controlvm REQUEST queue');
     s = await step('next', true);
     assert.match(s.description, /response CONTROLVM_DEVICE_CREATE/);
     s = await step('next');
@@ -123,12 +125,15 @@ describe('DAP stepping', function () {
     const head = (await dc.evaluate('2:0.queue[0].head')).result;
     let s = await step('stepOut');
     assert.match(s.description, /returned 0/);
+    await step('next', true); // the bind uevent (driver_bound)
     await step('next', true);
     assert.notEqual(await memoryHash(), atInsert, 'the chipset wrote its response since');
 
     s = await step('stepBack', true);
+    assert.doesNotMatch((await dc.topFrame(s.threadId)).name, /echodrv\.probe/, 'one event back is the bind uevent, after probe returned');
+    s = await step('stepBack', true);
     assert.match(s.description, /event/);
-    assert.match((await dc.topFrame(s.threadId)).name, /echodrv\.probe/, 'one event back is the return of probe');
+    assert.match((await dc.topFrame(s.threadId)).name, /echodrv\.probe/, 'two events back is the return of probe');
     s = await step('stepBack');
     const frames = await dc.frames(s.threadId);
     assert.match(frames[0].name, /signalinsert\(queue 0\)/, 'stepping back from the return lands on the last channel operation of probe');

@@ -5,6 +5,10 @@
  * random payload offsets and sizes, create/destroy in any order — the guest answers with
  * the kernel's codes, keeps its bus/device tree consistent after every message, keeps
  * reading the queue, and the back-end's channels match the devices it knows.
+ * The fixture corrects the kernel's oversized-payload defect (fixKernelBugs
+ * oversizedPayload): a random payload size is almost always over 128 KiB, and the
+ * kernel's answer to that — retrying it for ever — is pinned by the visorchipset unit
+ * test; here the loop must go on to reach everything behind it.
  */
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -46,7 +50,7 @@ interface Fixture {
 /** chipset init, bus 1 with devices 1:0 and 1:1 (polling test driver), and spare channels laid out. */
 function fixture(): Fixture {
   const log = newDriverLog();
-  const { emu } = makeEmulator({ robustdrv: () => robustDriver(log, { poll: true }) });
+  const { emu } = makeEmulator({ robustdrv: () => robustDriver(log, { poll: true }) }, { fixKernelBugs: ['oversizedPayload'] });
   const f: Fixture = { emu, addrs: [], sent: [], nextHandle: 0x1000 };
   const cp = emu.cp;
   const send = (m: ControlvmMessage) => deliver(f, m.bytes);
@@ -190,7 +194,7 @@ describe('robust: controlvm messages', function () {
     );
   });
 
-  it('found by fuzzing: a repeated CHIPSET_INIT and an oversized payload are answered only when a response is expected', () => {
+  it('found by fuzzing: a repeated CHIPSET_INIT and (fixKernelBugs oversizedPayload) an oversized payload are answered only when a response is expected', () => {
     const f = fixture();
     const again = deliver(f, f.emu.cp.chipsetInit(3).setU32(MSG.flags, 0).bytes);
     assert.equal(again.rec.acked, true);

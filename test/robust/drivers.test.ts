@@ -2,7 +2,8 @@
  * Misbehaving function drivers: a driver that throws (in probe, channel_interrupt, pause,
  * resume, remove, its own timers — anything, even values that cannot be printed), returns
  * a Promise, never calls its completion, or touches its channel while paused. Each is
- * contained and reported (an error event with data.category "exception" or "driver"),
+ * contained and reported (an error event with data.category "exception" or "driver"; a
+ * warning with data.category "pausedAccess" for the paused access, which goes through),
  * and the rest of the bus goes on: another device's polling continues and later controlvm
  * messages are answered.
  */
@@ -169,15 +170,15 @@ describe('robust: misbehaving drivers', function () {
     restOfBusAlive(b, 'resume never completes');
   });
 
-  it('a driver that touches its channel while paused is refused (-EIO) and reported as a driver error', () => {
+  it('a driver that touches its channel while paused: the access goes through (no guard in the kernel) and is reported as a warning', () => {
     const b = bench('wait 20ms\ndevice pause 1:0\nsignal insert 1:0 queue=0 "x"\nwait 40ms\n', { touchWhilePaused: true });
     runAll(b);
-    const drv = errorsOf(b, 'driver');
-    assert.ok(drv.length >= 2, `driver errors: ${drv.length}`);
-    assert.match(drv[0].text, /baddrv touched the channel of vbus1:dev0 while paused/);
-    // Nothing it tried while paused reached the channel: the signal is still queued.
+    const warnings = b.run.emu.engine.log.events().filter((e) => e.kind === 'log' && e.data?.category === 'pausedAccess');
+    assert.ok(warnings.length >= 2, `paused-access warnings: ${warnings.length}`);
+    assert.match(warnings[0].text, /channel access while paused: baddrv touched the channel of vbus1:dev0 while paused/);
+    // visorchannel_signalremove is a plain memcpy: the paused driver consumed the signal.
     const q0 = b.run.fieldValue({ bus: 1, dev: 0 }, 'queue[0].head');
-    assert.notEqual(q0, b.run.fieldValue({ bus: 1, dev: 0 }, 'queue[0].tail'), 'the paused driver did not consume the signal');
+    assert.equal(q0, b.run.fieldValue({ bus: 1, dev: 0 }, 'queue[0].tail'), 'the paused driver consumed the signal');
     restOfBusAlive(b, 'touch while paused');
   });
 

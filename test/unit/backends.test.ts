@@ -480,13 +480,13 @@ describe('service-partition back-ends', () => {
       const { bus } = diskSetup(dir);
       const dev = bus.dev('2:0');
       const q0 = dev.channel.physaddr + 128;
-      const tail = bus.memory.readU32(q0 + 72);
-      bus.memory.writeU32(q0 + 60, 1000); // head beyond max_slots: every insert and remove fails
+      const base = bus.memory.readU64(q0 + 16);
+      bus.memory.writeU64(q0 + 16, 1 << 30); // sig_base_offset past the channel: visorchannel_write refuses every slot with -EIO
       const w = io(bus, 'write', 4, 1, sector('after the repair'));
       bus.run(50);
       assert.equal(w.length, 0, 'still waiting');
       assert.ok(scsiHostOf(bus.memory, '2:0')!.stats.busyReturns > 0, 'visorhba answers busy while the insert fails');
-      bus.memory.writeU32(q0 + 60, tail);
+      bus.memory.writeU64(q0 + 16, base);
       bus.run(50);
       assert.equal(w[0]?.error, 0);
       assert.equal(fileText(path.join(dir, 'disk.img'), 4 * 512, 512), 'after the repair');

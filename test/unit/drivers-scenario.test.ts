@@ -41,7 +41,19 @@ function runExample(name: string): ScenarioRun {
 
 describe('function drivers in scenarios', () => {
   for (const example of ['visorhba.visor', 'visornic.visor', 'visorinput.visor', 'my-driver.visor']) {
-    it(`examples/${example}: every expect holds`, () => {
+    it('a net device uevent carries INTERFACE and IFINDEX, not DEVNAME (netdev_uevent); /sys/class/net/eth0/ifindex matches', () => {
+    const r = run('chipset init\nbus create 2\ndevice create 2:1 type=vnic\nwait 10ms\n');
+    const ue = r.emu.engine.uevents.find((u) => u.env.SUBSYSTEM === 'net');
+    assert.ok(ue, 'a net uevent');
+    assert.equal(ue.action, 'add');
+    assert.equal(ue.devpath, '/devices/visorbus2/vbus2:dev1/net/eth0');
+    assert.equal(ue.env.INTERFACE, 'eth0');
+    assert.equal(ue.env.IFINDEX, '2', 'ifindex 1 is the loopback device');
+    assert.equal(ue.env.DEVNAME, undefined);
+    assert.equal(r.emu.sysfs.read('/sys/class/net/eth0/ifindex'), '2\n');
+  });
+
+  it(`examples/${example}: every expect holds`, () => {
       const r = runExample(example);
       assert.deepEqual(failures(r), []);
       assert.ok(r.expects.length >= 8, 'the example checks something');

@@ -25,9 +25,39 @@ describe('visorbus core (§5)', () => {
     assert.equal(r.emu.sysfs.readlink('/sys/devices/visorbus2/vbus2:dev0/driver'), '../../../bus/visorbus/drivers/testdrv');
     assert.equal(r.emu.sysfs.readlink('/sys/bus/visorbus/drivers/testdrv/vbus2:dev1'), '../../../../devices/visorbus2/vbus2:dev1');
     assert.equal(r.emu.unloadDriver('testdrv'), undefined);
-    assert.deepEqual(rec.calls.slice(2), ['remove vbus2:dev0', 'remove vbus2:dev1']);
+    // driver_detach: the most recently bound device is removed first.
+    assert.deepEqual(rec.calls.slice(2), ['remove vbus2:dev1', 'remove vbus2:dev0']);
     assert.equal(r.emu.sysfs.exists('/sys/devices/visorbus2/vbus2:dev0/driver'), false);
     assert.equal(r.emu.sysfs.exists('/sys/bus/visorbus/drivers/testdrv'), false);
+  });
+
+  it('driver_register -> driver_attach probes in device_add order; driver_detach removes the most recently bound first', () => {
+    // Kernel: driver_attach walks the bus klist (device_add appends), driver_detach takes
+    // list_last_entry of the driver's klist each time.
+    const rec: Recorder = { calls: [] };
+    const r = makeRun(`chipset init\nbus create 2\ndevice create 2:5 type=${T}\ndevice create 2:1 type=${T}\ndevice create 2:3 type=${T}\n`, { testdrv: () => testDriver(rec) }, { autoload: false });
+    runSteps(r);
+    assert.equal(r.emu.loadDriver('testdrv', false), undefined);
+    assert.deepEqual(rec.calls, ['probe vbus2:dev5', 'probe vbus2:dev1', 'probe vbus2:dev3']);
+    assert.equal(r.emu.unloadDriver('testdrv'), undefined);
+    assert.deepEqual(rec.calls.slice(3), ['remove vbus2:dev3', 'remove vbus2:dev1', 'remove vbus2:dev5']);
+  });
+
+  it('autoload: the DEVICE_CREATE response precedes udev modprobe and the probe (create_visor_device answers after device_add)', () => {
+    const rec: Recorder = { calls: [] };
+    const r = runAll(`chipset init\nbus create 2\ndevice create 2:0 type=${T}\n`, { testdrv: () => testDriver(rec) });
+    assert.deepEqual(rec.calls, ['probe vbus2:dev0']);
+    const evs = r.emu.engine.log.events();
+    const resp = evs.findIndex((e) => e.kind === 'response' && /DEVICE_CREATE/.test(e.text));
+    const probe = evs.findIndex((e) => e.kind === 'call' && /probe\(vbus2:dev0\)/.test(e.text));
+    const modprobe = evs.findIndex((e) => e.kind === 'log' && /modprobe testdrv/.test(e.text));
+    assert.ok(resp >= 0 && modprobe > resp && probe > modprobe, `response ${resp}, modprobe ${modprobe}, probe ${probe}`);
+    // A driver that is already loaded still probes inside device_add, before the response.
+    const loaded = runAll(`chipset init\nbus create 2\ndriver load testdrv\ndevice create 2:0 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }) });
+    const ev2 = loaded.emu.engine.log.events();
+    const probe2 = ev2.findIndex((e) => e.kind === 'call' && /probe\(vbus2:dev0\)/.test(e.text));
+    const resp2 = ev2.findIndex((e) => e.kind === 'response' && /DEVICE_CREATE/.test(e.text));
+    assert.ok(probe2 >= 0 && probe2 < resp2);
   });
 
   it('autoload loads the driver named by the module alias of the uevent MODALIAS', () => {
@@ -35,10 +65,32 @@ describe('visorbus core (§5)', () => {
     const r = runAll(`chipset init\nbus create 2\ndevice create 2:0 type=${T}\n`, { testdrv: () => testDriver(rec) });
     assert.deepEqual(rec.calls, ['probe vbus2:dev0']);
     const add = r.emu.engine.uevents.find((u) => u.devpath === '/devices/visorbus2/vbus2:dev0');
-    assert.deepEqual(add?.env, { MODALIAS: `visorbus:${T}` });
+    assert.deepEqual(add?.env, { ACTION: 'add', DEVPATH: '/devices/visorbus2/vbus2:dev0', SUBSYSTEM: 'visorbus', MODALIAS: `visorbus:${T}`, SEQNUM: add?.env.SEQNUM });
     assert.ok(r.emu.engine.klogLines.some((l) => l.includes(`modprobe testdrv (alias visorbus:${T})`)));
     const off = runAll(`chipset init\nbus create 2\nautoload off\ndevice create 2:0 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }) });
     assert.equal(off.emu.device(2, 0)?.driver, undefined);
+  });
+
+  it('uevents: add, then bind with DRIVER (driver_bound), unbind without it (__device_release_driver), remove; SEQNUM counts up; the uevent file has DRIVER= while bound (dev_uevent)', () => {
+    const r = makeRun(`chipset init\nbus create 2\ndevice create 2:0 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }) }, { autoload: false });
+    runSteps(r);
+    const file = '/sys/devices/visorbus2/vbus2:dev0/uevent';
+    assert.equal(r.emu.sysfs.read(file), `MODALIAS=visorbus:${T}\n`);
+    assert.equal(r.emu.loadDriver('testdrv', false), undefined);
+    assert.equal(r.emu.sysfs.read(file), `DRIVER=testdrv\nMODALIAS=visorbus:${T}\n`);
+    assert.equal(r.emu.unloadDriver('testdrv'), undefined);
+    assert.equal(r.emu.sysfs.read(file), `MODALIAS=visorbus:${T}\n`);
+    const ue = r.emu.engine.uevents.filter((u) => u.devpath === '/devices/visorbus2/vbus2:dev0');
+    assert.deepEqual(
+      ue.map((u) => Object.entries(u.env).filter(([k]) => k !== 'SEQNUM').map(([k, v]) => `${k}=${v}`).join(' ')),
+      [
+        `ACTION=add DEVPATH=/devices/visorbus2/vbus2:dev0 SUBSYSTEM=visorbus MODALIAS=visorbus:${T}`,
+        `ACTION=bind DEVPATH=/devices/visorbus2/vbus2:dev0 SUBSYSTEM=visorbus DRIVER=testdrv MODALIAS=visorbus:${T}`,
+        `ACTION=unbind DEVPATH=/devices/visorbus2/vbus2:dev0 SUBSYSTEM=visorbus MODALIAS=visorbus:${T}`,
+      ],
+    );
+    const seq = r.emu.engine.uevents.map((u) => Number(u.env.SEQNUM));
+    assert.deepEqual(seq, seq.map((_, i) => i + 1), 'SEQNUM is the kernel\'s uevent_seqnum: 1, 2, 3, ...');
   });
 
   it('a probe that fails or throws leaves the device unbound and reports the error; the create still succeeds', () => {
@@ -52,6 +104,23 @@ describe('visorbus core (§5)', () => {
       const created = [...r.emu.cp.sent.values()].slice(-2);
       assert.ok(created.every((s) => s.responses.length === 1 && !s.responses[0].failed));
     }
+  });
+
+  it('a channel header size below 128 is accepted (visorchannel_create) and left unbound (visor_check_channel: size < min_bytes)', () => {
+    const rec: Recorder = { calls: [] };
+    const r = makeRun(`chipset init\nbus create 2\ndriver load testdrv\n`, { testdrv: () => testDriver(rec) }, { autoload: false });
+    runSteps(r);
+    const { msg, addr } = r.emu.cp.deviceCreate({ bus: 2, dev: 0, typeGuid: T, instGuid: T });
+    r.emu.memory.writeU64(addr + 16, 64); // channel_header.size
+    const sent = r.emu.cp.send(msg);
+    assert.ok(typeof sent !== 'string');
+    r.emu.runUntil(() => r.emu.cp.isAcked(sent.handle), 100);
+    r.emu.cp.collect();
+    assert.equal(sent.responses.length, 1);
+    assert.equal(sent.responses[0].failed, false, 'DEVICE_CREATE succeeds');
+    assert.equal(r.emu.sysfs.read('/sys/devices/visorbus2/vbus2:dev0/channel/nbytes'), '0x40\n');
+    assert.deepEqual(rec.calls, [], 'not probed');
+    assert.ok(r.emu.engine.klogLines.some((l) => /Channel mismatch on channel=vbus2:dev0 \(size 64 < 128\)/.test(l)));
   });
 
   it('binding needs the header chtype, version and signature to match', () => {
@@ -84,7 +153,7 @@ describe('visorbus core (§5)', () => {
     assert.deepEqual(polls, [p + 25, p + 50, p + 75, p + 100]);
   });
 
-  it('a driver that touches its channel while paused is reported as a driver error', () => {
+  it('a driver that touches its channel while paused: the access happens (the kernel has no guard) and a warning is reported', () => {
     const drv = testDriver({ calls: [] });
     drv.pause = (dev, complete) => {
       complete(0);
@@ -92,13 +161,15 @@ describe('visorbus core (§5)', () => {
       return 0;
     };
     const r = runAll(`chipset init\nbus create 2\ndriver load testdrv\ndevice create 2:0 type=${T}\ndevice pause 2:0\n`, { testdrv: () => drv });
-    const e = r.emu.engine.log.events().find((x) => x.kind === 'error' && x.data?.category === 'driver');
-    assert.match(e?.text ?? '', /testdrv touched the channel of vbus2:dev0 while paused/);
-    assert.equal(r.emu.memory.readU32(r.emu.device(2, 0)!.visorchannel.physaddr + 128 + 60), 0, 'the insert did not happen');
+    const e = r.emu.engine.log.events().find((x) => x.kind === 'log' && x.data?.category === 'pausedAccess');
+    assert.match(e?.text ?? '', /channel access while paused: testdrv touched the channel of vbus2:dev0 while paused/);
+    assert.equal(e?.data?.level, 'warn');
+    // visorchannel_signalinsert is a plain memcpy: the signal is in slot 1.
+    assert.equal(r.emu.memory.readU32(r.emu.device(2, 0)!.visorchannel.physaddr + 128 + 60), 1, 'the insert happened');
   });
 
   it('publishes the chipset, bus and device records in the vbus channel (client_bus_info)', () => {
-    const r = runAll(`chipset init\nbus create 2 name=io\ndriver load testdrv\ndevice create 2:1 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }) });
+    const r = runAll(`chipset init\nbus create 2 name=io\ndriver load testdrv\ndevice create 2:1 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }) }, { fixKernelBugs: ['busConfigureName'] });
     const info = r.emu.sysfs.read('/sys/kernel/debug/visorbus/visorbus2/client_bus_info');
     assert.match(info, /^Client device\/driver info for io partition \(vbus #2\):\n {3}chipset {10}visorchipset/);
     assert.match(info, /\[1\]testtype {9}testdrv {10}kernel ver\./);

@@ -3,6 +3,7 @@ import { GuestMemory } from '../../src/emulator/memory/guestmemory';
 import { VisorChannel } from '../../src/emulator/visorchannel/visorchannel';
 import { writeChannelHeader, writeQueueHeader } from '../../src/emulator/backend/channelinit';
 import { SQ } from '../../src/emulator/protocol/layout';
+import type { KernelOops } from '../../src/emulator/kernel/oops';
 
 const BASE = 0x100000;
 
@@ -12,7 +13,7 @@ function channel(slots: number): { mem: GuestMemory; ch: VisorChannel } {
   mem.map(BASE, 4096, 'test');
   writeChannelHeader(mem, BASE, { typeGuid: '11111111-2222-3333-4444-555555555555', size: 4096, version: 1, chSpaceOffset: 128 });
   writeQueueHeader(mem, BASE + 128, slots, 16, 256);
-  const ch = VisorChannel.create(mem, BASE, '11111111-2222-3333-4444-555555555555', 't');
+  const ch = VisorChannel.create(mem, BASE, '11111111-2222-3333-4444-555555555555', 't', 'guest');
   assert.ok(ch instanceof VisorChannel);
   return { mem, ch };
 }
@@ -87,14 +88,84 @@ describe('visorchannel signal queues (§2.3)', () => {
     assert.equal(ch.read(0, new Uint8Array(16)), 0);
   });
 
-  it('refuses a queue with max_slots 0 and a slot outside the channel, without touching memory', () => {
+  it('max_slots 0: the kernel divides by zero in visorchannel_signalinsert; here a kernel oops, -EFAULT, nothing written, the channel dead', () => {
     const { mem, ch } = channel(4);
+    const oopses: KernelOops[] = [];
+    ch.onOops = (o) => oopses.push(o);
     mem.writeU32(BASE + 128 + SQ.max_slots, 0);
-    assert.equal(ch.signalInsert(0, sig(1)), -22);
+    assert.equal(ch.signalInsert(0, sig(1)), -14);
+    assert.equal(oopses.length, 1);
+    assert.equal(oopses[0].kind, 'divide error');
+    assert.equal(oopses[0].fn, 'visorchannel_signalinsert');
+    assert.deepEqual(oopses[0].header, { ch_space_offset: 128, sig_base_offset: 256, signal_size: 16, max_slots: 0, head: 0, tail: 0 });
+    assert.equal(q(mem, SQ.head), 0);
+    mem.writeU32(BASE + 128 + SQ.max_slots, 4);
+    assert.equal(ch.signalInsert(0, sig(1)), -14, 'the context that oopsed is gone: the channel stays dead');
+    assert.equal(oopses.length, 1);
+    // visorchannel_signalremove on an empty queue returns before the division.
     const { mem: m2, ch: c2 } = channel(4);
-    m2.writeU64(BASE + 128 + SQ.sig_base_offset, 1 << 30);
-    assert.equal(c2.signalInsert(0, sig(1)), -5);
-    assert.equal(m2.readU32(BASE + 128 + SQ.head), 0);
+    m2.writeU32(BASE + 128 + SQ.max_slots, 0);
+    assert.equal(c2.signalRemove(0, new Uint8Array(16)), -11);
+  });
+
+  it('head or tail beyond max_slots: visorchannel_signalinsert/remove compute (index + 1) % max_slots on what they find', () => {
+    const { mem, ch } = channel(4);
+    mem.writeU32(BASE + 128 + SQ.head, 1001); // (1001 + 1) % 4 = 2
+    assert.equal(ch.signalInsert(0, sig(5)), 0);
+    assert.equal(q(mem, SQ.head), 2);
+    assert.deepEqual(mem.read(BASE + 128 + 256 + 2 * 16, 16), sig(5));
+    mem.writeU32(BASE + 128 + SQ.tail, 0xffffffff); // u32 wrap: (0xffffffff + 1) % 4 = 0
+    const out = new Uint8Array(16);
+    assert.equal(ch.signalRemove(0, out), 0);
+    assert.equal(q(mem, SQ.tail), 0);
+  });
+
+  it('head beyond max_slots never equals tail: a drain loop over visorchannel_signalremove would spin for ever; reported as a soft lockup after one round', () => {
+    const { mem, ch } = channel(4);
+    const oopses: KernelOops[] = [];
+    ch.onOops = (o) => oopses.push(o);
+    mem.writeU32(BASE + 128 + SQ.head, 100);
+    const out = new Uint8Array(16);
+    const results: number[] = [];
+    for (let i = 0; i < 6; i++) results.push(ch.signalRemove(0, out));
+    assert.deepEqual(results, [0, 0, 0, 0, -14, -14]);
+    assert.equal(oopses.length, 1);
+    assert.equal(oopses[0].kind, 'soft lockup');
+  });
+
+  it('signal_size 0: visorchannel_signalinsert copies nothing and still advances head and num_sent', () => {
+    const { mem, ch } = channel(4);
+    mem.writeU32(BASE + 128 + SQ.signal_size, 0);
+    assert.equal(ch.signalInsert(0, sig(9)), 0);
+    assert.equal(q(mem, SQ.head), 1);
+    assert.equal(q(mem, SQ.num_sent), 1);
+    assert.deepEqual(mem.read(BASE + 128 + 256, 32), new Uint8Array(32));
+  });
+
+  it('sig_data_offset is a C int: past the channel -EIO (visorchannel_write bounds check); wrapping to just below 0 passes the check and faults', () => {
+    const { mem, ch } = channel(4);
+    mem.writeU64(BASE + 128 + SQ.sig_base_offset, 1 << 30);
+    assert.equal(ch.signalInsert(0, sig(1)), -5);
+    assert.equal(q(mem, SQ.head), 0);
+    const { mem: m2, ch: c2 } = channel(4);
+    const oopses: KernelOops[] = [];
+    c2.onOops = (o) => oopses.push(o);
+    // 128 + (2^32 - 128 - 24) + 1 * 16 = 2^32 - 8 -> int -8; (ulong)-8 + 16 wraps to 8 <= 4096.
+    m2.writeU64(BASE + 128 + SQ.sig_base_offset, 2 ** 32 - 128 - 24);
+    assert.equal(c2.signalInsert(0, sig(1)), -14);
+    assert.equal(oopses[0].kind, 'page fault');
+    assert.deepEqual(oopses[0].access, { offset: -8, length: 16, write: true, address: BASE - 8 });
+    assert.equal(q(m2, SQ.head), 0);
+  });
+
+  it('a header size below 128 is accepted by visorchannel_create (visor_check_channel later refuses it)', () => {
+    const mem = new GuestMemory();
+    mem.map(BASE, 4096, 't');
+    writeChannelHeader(mem, BASE, { typeGuid: '11111111-2222-3333-4444-555555555555', size: 64, version: 1, chSpaceOffset: 128 });
+    const ch = VisorChannel.create(mem, BASE, '11111111-2222-3333-4444-555555555555', 't');
+    assert.ok(ch instanceof VisorChannel);
+    assert.equal(ch.nbytes, 64);
+    assert.equal(ch.signalInsert(0, sig(1)), -5, 'the queue header lies past the 64 mapped bytes');
   });
 
   it('ch_space_offset below 128 fails every queue operation with -EINVAL, and signalempty says empty', () => {

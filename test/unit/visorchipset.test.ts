@@ -45,6 +45,26 @@ describe('visorchipset: controlvm messages (§4)', () => {
     assert.ok(r.emu.memory.readU64(r.emu.cp.controlvm.physaddr + CONTROLVM_CHANNEL.request_queue + 32) >= 2, 'REQUEST queue num_sent');
   });
 
+  it('dev_no 0xffffffff in CHANGESTATE finds the bus device (visorbus_get_device_by_id): no response, then BUS_DESTROY fails with EEXIST', () => {
+    // visorchipset.c device_changestate -> visorbus_get_device_by_id(bus, 0xffffffff) is the
+    // bus itself; no driver is bound, so no response; its pending header makes BUS_DESTROY -EEXIST.
+    const r = runAll('chipset init\nbus create 2\ncontrolvm send id=0x204 bus=2 dev=0xffffffff flags=2 state=0xf7\nbus destroy 2\n', drv());
+    const s = sent(r);
+    assert.equal(s[2].acked, true);
+    assert.equal(s[2].responses.length, 0, 'no response: the bus device has no driver');
+    const d = only(s[3].responses);
+    assert.equal(d.failed, true);
+    assert.equal(d.completionStatus, 17, 'EEXIST');
+  });
+
+  it('dev_no 0xffffffff in DEVICE_DESTROY unregisters the bus device (visorbus_get_device_by_id + remove_visor_device)', () => {
+    const r = runAll('chipset init\nbus create 2\ncontrolvm send id=0x202 bus=2 dev=0xffffffff flags=2\n', drv());
+    const resp = only(last(r).responses);
+    assert.equal(resp.failed, false);
+    assert.equal(r.emu.busDevice(2), undefined);
+    assert.equal(r.emu.sysfs.exists('/sys/bus/visorbus/devices/visorbus2'), false);
+  });
+
   it('duplicate bus, device on a missing bus, duplicate device: errno status with failed set', () => {
     const r = runAll(`chipset init\nbus create 1\nbus create 1\ncontrolvm send id=0x201 bus=5 dev=0\nlog "load:testdrv"\ndevice create 1:0 type=${TEST_GUID}\ndevice create 1:0 type=${TEST_GUID}\n`, drv());
     const s = sent(r);
@@ -87,10 +107,11 @@ describe('visorchipset: controlvm messages (§4)', () => {
   it('CHIPSET_READY / SELFTEST / STOP send uevents online / change / offline on the platform device', () => {
     const r = runAll('chipset init\nchipset ready\nchipset selftest\nchipset stop\n', drv());
     const ue = r.emu.engine.uevents.map((u) => `${u.action} ${u.devpath} ${JSON.stringify(u.env)}`);
+    // kobject_uevent_env: ACTION, DEVPATH, SUBSYSTEM, the caller's variables, SEQNUM.
     assert.deepEqual(ue, [
-      'online /devices/platform/visorchipset {}',
-      'change /devices/platform/visorchipset {"SPARSP_SELFTEST":"1"}',
-      'offline /devices/platform/visorchipset {}',
+      'online /devices/platform/visorchipset {"ACTION":"online","DEVPATH":"/devices/platform/visorchipset","SUBSYSTEM":"platform","SEQNUM":"1"}',
+      'change /devices/platform/visorchipset {"ACTION":"change","DEVPATH":"/devices/platform/visorchipset","SUBSYSTEM":"platform","SPARSP_SELFTEST":"1","SEQNUM":"2"}',
+      'offline /devices/platform/visorchipset {"ACTION":"offline","DEVPATH":"/devices/platform/visorchipset","SUBSYSTEM":"platform","SEQNUM":"3"}',
     ]);
   });
 
@@ -98,10 +119,13 @@ describe('visorchipset: controlvm messages (§4)', () => {
     const r = runAll('chipset init\nbus create 2 name=io handle=0x10000000 guid=414815ed-c58c-11da-95a9-00e08161165f\n', drv());
     const fs = r.emu.sysfs;
     assert.equal(fs.read('/sys/devices/visorbus2/partition_handle'), '0x10000000\n');
-    assert.equal(fs.read('/sys/devices/visorbus2/partition_name'), 'io\n');
+    // parser_name_get reads &phdr + name_offset (the kernel stack), not the payload: not "io".
+    assert.equal(fs.read('/sys/devices/visorbus2/partition_name'), '\n');
     assert.equal(fs.read('/sys/devices/visorbus2/partition_guid'), '{ed154841-8cc5-da11-95a9-00e08161165f}\n');
     const r2 = runAll('chipset init\nbus create 2\n', drv());
     assert.equal(r2.emu.sysfs.read('/sys/devices/visorbus2/partition_name'), '(null)\n');
+    const fixed = runAll('chipset init\nbus create 2 name=io\n', drv(), { fixKernelBugs: ['busConfigureName'] });
+    assert.equal(fixed.emu.sysfs.read('/sys/devices/visorbus2/partition_name'), 'io\n');
   });
 
   it('a channel at an unmapped address fails with ENOMEM', () => {
@@ -109,8 +133,18 @@ describe('visorchipset: controlvm messages (§4)', () => {
     assert.equal(only(last(r).responses).completionStatus, 12);
   });
 
-  it('a payload over 128 KiB is refused with PAYLOAD_INVALID instead of wedging the loop', () => {
+  it('a payload over 128 KiB is never ACKed and retried at every poll (parser_init_stream retry): the controlvm loop is wedged', () => {
     const r = runAll('chipset init\nbus create 1\ncontrolvm send id=0x104 bus=1 payload_bytes=200000\nbus create 2\n', drv());
+    const s = sent(r);
+    assert.equal(s[2].acked, false);
+    assert.equal(s[2].responses.length, 0);
+    assert.equal(s[3].acked, false, 'nothing behind it is handled');
+    assert.equal(r.errors.length, 2, 'both lines fail: not acknowledged');
+    assert.equal(r.emu.engine.log.events().filter((e) => e.kind === 'controlvm').length, 3, 'one "received" event, not one per retry');
+  });
+
+  it('fixKernelBugs oversizedPayload: a payload over 128 KiB is refused with PAYLOAD_INVALID and the loop goes on', () => {
+    const r = runAll('chipset init\nbus create 1\ncontrolvm send id=0x104 bus=1 payload_bytes=200000\nbus create 2\n', drv(), { fixKernelBugs: ['oversizedPayload'] });
     const s = sent(r);
     const m = only(s[2].responses);
     assert.equal(m.failed, true);
@@ -177,7 +211,19 @@ describe('visorchipset: controlvm messages (§4)', () => {
     const to = only(s[4].responses);
     assert.equal(to.failed, false, '1400 is passed as a positive value: not failed');
     const ue = r.emu.engine.uevents.filter((u) => u.env.VISOR_PARAHOTPLUG);
-    assert.deepEqual(ue[0].env, { VISOR_PARAHOTPLUG: '1', VISOR_PARAHOTPLUG_ID: '1', VISOR_PARAHOTPLUG_STATE: '1', VISOR_PARAHOTPLUG_BUS: '2', VISOR_PARAHOTPLUG_DEVICE: '1', VISOR_PARAHOTPLUG_FUNCTION: '2' });
+    assert.deepEqual(ue[0].env, {
+      ACTION: 'change',
+      DEVPATH: '/devices/platform/visorchipset',
+      SUBSYSTEM: 'platform',
+      VISOR_PARAHOTPLUG: '1',
+      VISOR_PARAHOTPLUG_ID: '1',
+      VISOR_PARAHOTPLUG_STATE: '1',
+      VISOR_PARAHOTPLUG_BUS: '2',
+      VISOR_PARAHOTPLUG_DEVICE: '1',
+      VISOR_PARAHOTPLUG_FUNCTION: '2',
+      SEQNUM: ue[0].env.SEQNUM,
+    });
+    assert.deepEqual(Object.keys(ue[0].env).slice(-1), ['SEQNUM'], 'SEQNUM comes last');
     assert.ok(r.emu.engine.klogLines.some((l) => /parahotplug request 3 timed out/.test(l)));
   });
 
@@ -194,7 +240,46 @@ describe('visorchipset: controlvm messages (§4)', () => {
     assert.equal(r.emu.memory.readU32(cv + CONTROLVM_CHANNEL.installation_text_id), 7);
     assert.equal(r.emu.memory.readU8(cv + CONTROLVM_CHANNEL.efi_visor_ind), 8);
     assert.equal(r.emu.sysfs.read('/sys/devices/platform/visorchipset/install/boottotool'), '1\n');
-    assert.match(r.errors[0].message, /not a decimal number in 0..255/);
+    assert.match(r.errors[0].message, /Numerical result out of range: 300 is not in 0\.\.255 \(kstrtou8\)/);
+  });
+
+  it('sysfs stores parse as kstrtou8/u16/u32/int: a leading + is accepted, -1 only where signed, no spaces, one trailing newline', () => {
+    const base = '/sys/devices/platform/visorchipset/install';
+    const r = runAll('chipset init\n', drv());
+    const fs = r.emu.sysfs;
+    const err = (path: string, v: string) => {
+      try {
+        fs.write(path, v);
+      } catch (e) {
+        return (e as { errno?: string }).errno;
+      }
+      return 'ok';
+    };
+    // toolaction_store: kstrtou8
+    assert.equal(err(`${base}/toolaction`, '+5'), 'ok');
+    assert.equal(fs.read(`${base}/toolaction`), '5\n');
+    assert.equal(err(`${base}/toolaction`, '6\n'), 'ok');
+    assert.equal(err(`${base}/toolaction`, ' 7'), 'EINVAL');
+    assert.equal(err(`${base}/toolaction`, '7 '), 'EINVAL');
+    assert.equal(err(`${base}/toolaction`, '-1'), 'EINVAL');
+    assert.equal(err(`${base}/toolaction`, '0x10'), 'EINVAL');
+    assert.equal(err(`${base}/toolaction`, '256'), 'ERANGE');
+    assert.equal(fs.read(`${base}/toolaction`), '6\n');
+    // remaining_steps_store: kstrtou16
+    assert.equal(err(`${base}/remainingsteps`, '65536'), 'ERANGE');
+    assert.equal(err(`${base}/remainingsteps`, '65535'), 'ok');
+    // boottotool_store: kstrtoint, then value & 1 into bit 3
+    assert.equal(err(`${base}/boottotool`, '-1'), 'ok');
+    assert.equal(fs.read(`${base}/boottotool`), '1\n');
+    assert.equal(err(`${base}/boottotool`, '2147483648'), 'ERANGE');
+  });
+
+  it('parahotplug uevent: parahotplug_request_kickoff prints BUS and DEVICE with %d', () => {
+    const r = runAll('chipset init\nparahotplug 2147483649:17 enable\n', drv());
+    const ue = r.emu.engine.uevents.find((u) => u.env.VISOR_PARAHOTPLUG);
+    assert.equal(ue?.env.VISOR_PARAHOTPLUG_BUS, '-2147483647');
+    assert.equal(ue?.env.VISOR_PARAHOTPLUG_DEVICE, '2');
+    assert.equal(ue?.env.VISOR_PARAHOTPLUG_FUNCTION, '1');
   });
 
   it('polls every jiffy while busy and every 100 jiffies after 10 s idle', () => {

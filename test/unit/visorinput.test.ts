@@ -201,6 +201,34 @@ describe('visorinput', () => {
     assert.equal(kbd.text, 'x');
   });
 
+  it('capabilities/* print as input_print_bitmap does: 64-bit %lx words, most significant first, space-separated, leading zero words dropped', () => {
+    const { bus } = setup();
+    bus.create(3, 0, GUIDS.keyboard, createVisorinput());
+    bus.create(3, 1, GUIDS.mouse, createVisorinput());
+    const kbd = inputDeviceByName(bus.memory, 'visor Keyboard')!.attrs();
+    const mouse = inputDeviceByName(bus.memory, 'visor Mouse')!.attrs();
+    assert.equal(kbd['capabilities/ev'](), '120003\n', 'EV_SYN, EV_KEY, EV_LED, EV_REP');
+    assert.equal(kbd['capabilities/led'](), '7\n', 'NUML, CAPSL, SCROLLL');
+    assert.equal(mouse['capabilities/key'](), '70000 0 0 0 0\n', 'BTN_LEFT/RIGHT/MIDDLE (0x110-0x112) in word 4');
+    assert.equal(mouse['capabilities/abs'](), '3\n');
+    assert.equal(mouse['capabilities/led'](), '0\n');
+    const words = kbd['capabilities/key']().trim().split(' ');
+    assert.ok(words.length > 1 && words.every((w) => /^[0-9a-f]+$/.test(w) && w.length <= 16), words.join(' '));
+    assert.notEqual(words[0], '0', 'no leading zero word');
+  });
+
+  it('SET_LOCKING_KEY_STATE compares the LED bit with the raw arg2 (visorinput.c handle_locking_key): arg2 = 2 toggles on every report', () => {
+    const { bus } = setup();
+    bus.create(3, 0, GUIDS.keyboard, createVisorinput());
+    bus.command('input', '3:0', 'open');
+    const peer = bus.peer('3:0');
+    for (let i = 0; i < 3; i++) assert.equal(peer.signalInsert(0, report(66, 0x3a, 2)), 0);
+    bus.run(10);
+    const kbd = inputDeviceByName(bus.memory, 'visor Keyboard')!;
+    assert.deepEqual(keyEvents(kbd), ['KEY_CAPSLOCK=1', 'KEY_CAPSLOCK=0', 'KEY_CAPSLOCK=1', 'KEY_CAPSLOCK=0', 'KEY_CAPSLOCK=1', 'KEY_CAPSLOCK=0']);
+    assert.equal(kbd.ledNames(), 'CAPSL', 'three toggles from off');
+  });
+
   it('mouse actions: absolute motion, buttons 1-3 only, click and double click, wheel on "visor Wheel"', () => {
     const { bus } = setup();
     bus.create(3, 1, GUIDS.mouse, createVisorinput());

@@ -4,13 +4,15 @@ import { createVisornic, VisornicData } from '../../src/emulator/drivers/visorni
 import { GUIDS } from '../../src/emulator/protocol/guid';
 import { netDevices, NetDevice } from '../../src/emulator/guest/netdev';
 import type { VisorChannel } from '../../src/emulator/visorchannel/visorchannel';
+import type { KernelBug } from '../../src/emulator/kernel/kernelbugs';
 
 const SLOT = 1216;
 const MAC = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55];
 
 /** A vnic device laid out like the IO partition does, probed by a fresh visornic. */
-function setup(numRcvBufs = 32, mtu = 1500): { bus: FakeBus; dev: FakeDevice; peer: VisorChannel; nd: NetDevice; data: VisornicData } {
+function setup(numRcvBufs = 32, mtu = 1500, fixes: KernelBug[] = []): { bus: FakeBus; dev: FakeDevice; peer: VisorChannel; nd: NetDevice; data: VisornicData } {
   const bus = new FakeBus();
+  for (const f of fixes) bus.kernel.fixes.add(f);
   const drv = createVisornic();
   const dev = bus.create(2, 1, GUIDS.vnic, drv, { noProbe: true });
   const base = dev.channel.physaddr;
@@ -153,6 +155,14 @@ describe('visornic', () => {
   it('flow-control thresholds from num_rcv_bufs (32 -> 8 / 7 / 4)', () => {
     const { data } = setup(32);
     assert.deepEqual([data.max_outstanding_net_xmits, data.upper_threshold_net_xmits, data.lower_threshold_net_xmits], [8, 7, 4]);
+  });
+
+  it('num_rcv_bufs < 6: max_t(unsigned long, 3, num_rcv_bufs / 3 - 2) wraps to 2^64 - 1 (visornic_probe), flow control off; fixKernelBugs flowControl gives 3', () => {
+    const { data } = setup(5);
+    assert.equal(data.max_outstanding_net_xmits, 2 ** 64 - 1);
+    assert.ok(data.upper_threshold_net_xmits > 1e18 && data.lower_threshold_net_xmits > 1e18);
+    const fixed = setup(5, 1500, ['flowControl']).data;
+    assert.deepEqual([fixed.max_outstanding_net_xmits, fixed.upper_threshold_net_xmits, fixed.lower_threshold_net_xmits], [3, 2, 1]);
   });
 
   it('open posts num_rcv_bufs NET_RCV_POSTs of 4032 bytes inside one page, then NET_RCV_ENBDIS(1)', () => {
@@ -328,6 +338,13 @@ describe('visornic', () => {
     assert.equal(s.nd.rx.length, 1);
   });
 
+  it('carrier is unreadable while the interface is down (carrier_show: -EINVAL unless netif_running)', () => {
+    const s = setup();
+    assert.throws(() => s.bus.kernel.cat('net', 'eth0', 'carrier'), /EINVAL/);
+    up(s);
+    assert.equal(s.bus.kernel.cat('net', 'eth0', 'carrier'), '1\n');
+  });
+
   it('NET_CONNECT_STATUS turns the carrier off and on', () => {
     const s = setup();
     up(s);
@@ -399,11 +416,34 @@ describe('visornic', () => {
     const s = setup();
     up(s);
     s.bus.kernel.echo('net', 'eth0', 'flags', '0x1103');
-    assert.deepEqual(takeQueue0(s.peer).promisc, [1]);
+    // visornic_set_multi: enbdis.enable = netdev->flags & IFF_PROMISC.
+    assert.deepEqual(takeQueue0(s.peer).promisc, [0x100]);
     assert.equal(s.bus.kernel.cat('net', 'eth0', 'flags'), '0x1103\n');
     assert.throws(() => s.bus.kernel.echo('net', 'eth0', 'mtu', '9000'), /EINVAL/);
     s.bus.kernel.echo('net', 'eth0', 'flags', '0x1002');
     assert.equal(s.nd.up, false);
+  });
+
+  it('fixKernelBugs promiscEnable: NET_RCV_PROMISC enable is 1 / 0', () => {
+    const s = setup(32, 1500, ['promiscEnable']);
+    up(s);
+    s.bus.kernel.echo('net', 'eth0', 'flags', '0x1103');
+    s.bus.kernel.echo('net', 'eth0', 'flags', '0x1003');
+    assert.deepEqual(takeQueue0(s.peer).promisc, [1, 0]);
+  });
+
+  it('NET_RCV_ENBDIS reuses the never-cleared devdata->cmdrsp_rcv of post_skb: net.buf and rcvpost bytes are stale (fixKernelBugs staleCmdrsp clears them)', () => {
+    for (const fixed of [false, true]) {
+      const s = setup(16, 1500, fixed ? ['staleCmdrsp'] : []);
+      assert.equal(s.nd.open(), 0);
+      const q = takeQueue0(s.peer);
+      const lastPost = q.posts[q.posts.length - 1];
+      const en = q.raw[q.raw.length - 1];
+      assert.equal(le32(en, 1), 4, 'NET_RCV_ENBDIS');
+      assert.equal(le64(en, 5), fixed ? 0n : lastPost.cookie, 'net.buf');
+      assert.equal(le16(en, 23), fixed ? 0 : lastPost.len, 'rcvpost.frag.pi_len');
+      assert.equal(le64(en, 25), fixed ? 0n : lastPost.unique, 'rcvpost.unique_num');
+    }
   });
 
   it('remove unregisters the netdev and frees every buffer', () => {

@@ -13,7 +13,7 @@ import { defaultChannelBytes, defaultChannelVersion, initControlvmChannel, initD
 import { CONTROLVM_ID } from '../protocol/controlvm';
 import { GUIDS } from '../protocol/guid';
 import { CONTROLVM_CHANNEL } from '../protocol/layout';
-import { statusName } from '../visorchipset/visorchipset';
+import { statusName } from '../protocol/controlvm';
 
 /** Where the controlvm channel lives, and where channel allocation starts. */
 export const CONTROLVM_ADDR = 0x0f00_0000;

@@ -88,6 +88,8 @@ export interface LaunchOptions {
   hz?: number;
   /** Standby workers kept for time travel (0: none; step back re-runs from the start). */
   checkpoints?: number;
+  /** Kernel defects to correct: true = all, or a list of names (kernel/kernelbugs.ts). */
+  fixKernelBugs?: boolean | string[];
 }
 
 /** Client capabilities the worker adapts its output to. */
@@ -106,7 +108,9 @@ export const EXCEPTION_FILTERS = [
   { filter: 'channelInterrupt', label: 'channel_interrupt failure', description: 'channel_interrupt() threw or a channel operation in it failed', default: false },
   { filter: 'controlvm', label: 'controlvm error response', description: 'visorchipset answered a controlvm message with an error (or lost it)', default: false },
   { filter: 'overflow', label: 'Signal queue overflow', description: 'signalinsert found a full queue (num_overflows bumped)', default: false },
-  { filter: 'driverError', label: 'Driver error (throw / channel access while paused)', description: 'A driver callback threw, or a driver touched its channel while paused', default: true },
+  { filter: 'driverError', label: 'Driver error (throw)', description: 'A driver callback threw or broke the callback contract', default: true },
+  { filter: 'kernelOops', label: 'Kernel oops', description: 'The guest kernel would crash here: a divide by zero or an access outside the channel in a channel operation (bad queue header)', default: true },
+  { filter: 'pausedAccess', label: 'Channel access while paused', description: 'A driver touched its channel after a successful pause() (the kernel lets it: a plain memcpy)', default: true },
   { filter: 'expect', label: 'Failed expect', description: 'An expect line of the scenario did not hold', default: false },
 ] as const;
 

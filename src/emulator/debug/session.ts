@@ -17,6 +17,7 @@ import { TimeTravel } from './travel';
 /** Standby workers kept for time travel unless the launch configuration says otherwise. */
 export const DEFAULT_CHECKPOINTS = 2;
 const BREAKPOINT_REQUESTS = new Set(['setBreakpoints', 'setFunctionBreakpoints', 'setExceptionBreakpoints', 'setDataBreakpoints']);
+import { kernelBugFixes } from '../kernel/kernelbugs';
 
 /** What the TCP server offers a session: keep a model alive for the next client, adopt one. */
 export interface SessionServices {
@@ -309,6 +310,8 @@ export class VisorbusSession extends DebugSession {
     if (args.checkpoints !== undefined && !(Number.isInteger(args.checkpoints) && (args.checkpoints as number) >= 0 && (args.checkpoints as number) <= 8)) {
       throw new RequestError(`${what}: "checkpoints" must be a whole number from 0 to 8, not ${JSON.stringify(args.checkpoints)}`, true);
     }
+    const fixes = kernelBugFixes(args.fixKernelBugs);
+    if (typeof fixes === 'string') throw new RequestError(`${what}: ${fixes}`, true);
     for (const k of ['stopOnEntry', 'stopAtEnd', 'autoload', 'trace', 'allowUserDrivers', 'noDebug']) {
       if (args[k] !== undefined && typeof args[k] !== 'boolean') throw new RequestError(`${what}: "${k}" must be true or false, not ${JSON.stringify(args[k])}`, true);
     }
@@ -321,6 +324,7 @@ export class VisorbusSession extends DebugSession {
       pollIntervalMs: args.pollIntervalMs as number | undefined,
       trace: args.trace as boolean | undefined,
       allowUserDrivers: args.allowUserDrivers as boolean | undefined,
+      fixKernelBugs: args.fixKernelBugs as boolean | string[] | undefined,
       noDebug: args.noDebug as boolean | undefined,
       checkpoints: args.checkpoints as number | undefined,
     };

@@ -428,7 +428,8 @@ export function createVisorhba(): VisorDriver {
         dev,
         {
           name: 'Unisys Visor HBA',
-          procName: 'visorhba',
+          // visorhba_driver_template sets no .proc_name.
+          procName: null,
           canQueue: MAX_PENDING_REQUESTS,
           thisId: -1,
           cmdPerLun: max.cmd_per_lun || 1,

@@ -177,7 +177,8 @@ export function createVisorinput(): VisorDriver {
         const bit = code === KEY_CAPSLOCK ? LED_CAPSL : code === KEY_NUMLOCK ? LED_NUML : code === KEY_SCROLLLOCK ? LED_SCROLLL : -1;
         if (bit < 0) return ignored(d);
         const lit = (idev.led >> bit) & 1;
-        if (lit !== (r.arg2 ? 1 : 0)) {
+        // handle_locking_key compares test_bit() (0/1) with the raw arg2: 2 differs every time.
+        if (lit !== r.arg2) {
           pressRelease(idev, code);
           idev.led ^= 1 << bit;
           dev.info(`${keyName(code)} LED ${idev.led & (1 << bit) ? 'on' : 'off'}`);

@@ -20,13 +20,14 @@
  * NET_RCV_ENBDIS_ACK) are modelled as states that end when the ACK arrives, or at
  * once when the server is down or changing state.
  *
- * Where the real driver has plain defects (reference §8 item 23) this model does the
- * intended thing and says so in the kernel log:
- * - NET_RCV_PROMISC carries enable = 1 / 0 (a real visornic sends IFF_PROMISC, 0x100);
- * - every outgoing message starts from a cleared buffer (the real one reuses a
- *   never-cleared buffer, so unset bytes are stale);
- * - max_outstanding is at least 3 for any num_rcv_bufs (the real computation wraps to
- *   a huge number when num_rcv_bufs < 6, turning flow control off);
+ * The real driver's defects (reference §8 item 23) are reproduced unless the run corrects
+ * them (fixKernelBugs, docs/kernel-differences.md):
+ * - NET_RCV_PROMISC carries enable = IFF_PROMISC (0x100) (promiscEnable: 1 / 0);
+ * - NET_RCV_POST and NET_RCV_ENBDIS share one never-cleared buffer, so bytes a message
+ *   does not set are stale (staleCmdrsp: each message starts cleared);
+ * - max_outstanding_net_xmits wraps to a huge number when num_rcv_bufs < 6, turning
+ *   flow control off (flowControl: at least 3).
+ * Where it would touch freed memory or hang, this model does the intended thing:
  * - completions naming a buffer the driver no longer owns are logged and ignored (the
  *   real driver would touch freed memory);
  * - remove does not wait for an ACK its stopped poll timer can never deliver.
@@ -128,6 +129,8 @@ interface Internal {
   pool: number[];
   waitSince: number;
   waitWarned: boolean;
+  /** devdata->cmdrsp_rcv: the one buffer of NET_RCV_POST and NET_RCV_ENBDIS, never cleared. */
+  cmdrspRcv?: Cmdrsp;
 }
 
 const NAPI_WEIGHT = 64;
@@ -177,12 +180,19 @@ export function createVisornic(): VisorDriver {
     }
   };
 
+  /** The message buffer of NET_RCV_POST / NET_RCV_ENBDIS: the device's shared one, or a cleared one when corrected. */
+  const rcvCmdrsp = (dev: VisorDevice): Cmdrsp => {
+    const inn = internals.get(dev);
+    if (!inn || dev.kernel.kernelBugFixed('staleCmdrsp')) return new Cmdrsp();
+    return (inn.cmdrspRcv ??= new Cmdrsp());
+  };
+
   /** post_skb: NET_RCV_POST one receive buffer. 0, -EINVAL (crosses a page) or the insert error. */
   const postSkb = (dev: VisorDevice, skb: Skb): number => {
     const d = dd(dev);
     const off = skb.addr & PI_PAGE_MASK;
     if (off + skb.len > PI_PAGE_SIZE) return -EINVAL;
-    const m = new Cmdrsp();
+    const m = rcvCmdrsp(dev);
     m.cmdtype = CMD.NET;
     m.setU32(NET.type, NET_TYPE.RCV_POST);
     m.setU64(NET.buf, skb.cookie);
@@ -202,7 +212,7 @@ export function createVisornic(): VisorDriver {
 
   const sendEnbdis = (dev: VisorDevice, inn: Internal, enable: number): number => {
     const d = dd(dev);
-    const m = new Cmdrsp();
+    const m = rcvCmdrsp(dev);
     m.cmdtype = CMD.NET;
     m.setU32(NET.type, NET_TYPE.RCV_ENBDIS);
     m.setU64(NET.enbdis_context, inn.netdevCookie);
@@ -658,9 +668,13 @@ export function createVisornic(): VisorDriver {
       let drained = 0;
       while (drained < DRAIN_LIMIT && dev.channel.signalRemove(IOCHAN_FROM_IOPART, junk) === 0) drained++;
       if (drained) dev.info(`discarded ${drained} stale message(s) in queue ${IOCHAN_FROM_IOPART} at probe`);
+      // max_t(unsigned long, 3, num_rcv_bufs / 3 - 2): below 6 buffers the difference is
+      // negative, becomes a huge unsigned long, and flow control never stops the queue.
       const realMax = Math.trunc(numRcvBufs / 3) - 2;
-      const maxOut = Math.max(3, realMax);
-      if (realMax < 3 && numRcvBufs < 6) dev.info(`num_rcv_bufs ${numRcvBufs} < 6: a real visornic computes max_outstanding_net_xmits as a huge value here (flow control off); using 3`);
+      const maxOut = realMax < 0 && !k.kernelBugFixed('flowControl') ? 2 ** 64 + realMax : Math.max(3, realMax);
+      if (realMax < 0) {
+        dev.info(`num_rcv_bufs ${numRcvBufs} < 6: max_outstanding_net_xmits ${maxOut > 3 ? `wraps to ${maxOut} (flow control off)` : 'is 3 (fixKernelBugs flowControl)'}`);
+      }
       const name = k.nextClassName('net', 'eth');
       netdevSeq += 1n;
       const netdevCookie = 0xffff888100000000n + netdevSeq * 0x1000n;
@@ -684,9 +698,11 @@ export function createVisornic(): VisorDriver {
           m.cmdtype = CMD.NET;
           m.setU32(NET.type, NET_TYPE.RCV_PROMISC);
           m.setU64(NET.enbdis_context, inn.netdevCookie);
-          m.setU16(NET.enbdis_enable, on ? 1 : 0);
+          // visornic_set_multi sends netdev->flags & IFF_PROMISC.
+          const enable = k.kernelBugFixed('promiscEnable') ? (on ? 1 : 0) : netdev.flags & IFF.PROMISC;
+          m.setU16(NET.enbdis_enable, enable);
           if (dev.channel.signalInsert(IOCHAN_TO_IOPART, m.bytes) === 0) dd(dev).chstat.sent_promisc++;
-          dev.info(`${name}: NET_RCV_PROMISC enable=${on ? 1 : 0} (a real visornic sends the IFF_PROMISC bit, ${on ? '0x100' : '0'})`);
+          dev.info(`${name}: NET_RCV_PROMISC enable=0x${enable.toString(16)}`);
         },
         changeMtu: () => -EINVAL,
       }, (t) => dev.info(t));

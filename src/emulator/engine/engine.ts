@@ -43,21 +43,30 @@ export class Engine {
   }
 
   /** A kernel-style log line: "[    1.234000] visorbus vbus2:dev0: probe failed: -19". */
-  klog(level: KlogLevel, subject: string, text: string): void {
+  klog(level: KlogLevel, subject: string, text: string, data?: Record<string, string | number | boolean>): void {
     const secs = (this.clock.jiffies / this.clock.hz).toFixed(6).padStart(12);
     const line = `[${secs}] ${subject}: ${text}`;
     this.klogLines.push(line);
     if (this.klogLines.length > 10000) this.klogLines.splice(0, 5000);
-    this.emit(level === 'err' ? 'error' : 'log', subject, text, { level });
+    this.emit(level === 'err' ? 'error' : 'log', subject, text, { level, ...data });
   }
 
-  uevent(action: string, devpath: string, env: Record<string, string>): void {
-    const u: Uevent = { jiffies: this.clock.jiffies, action, devpath, env };
+  /** The kernel's uevent_seqnum: every uevent sent takes the next one. */
+  private seqnum = 0;
+
+  /**
+   * kobject_uevent_env: ACTION, DEVPATH and SUBSYSTEM first, then the caller's and the
+   * subsystem's variables (`env`, in order), then SEQNUM.
+   */
+  uevent(action: string, devpath: string, subsystem: string, env: Record<string, string>): void {
+    const full: Record<string, string> = { ACTION: action, DEVPATH: devpath, SUBSYSTEM: subsystem, ...env, SEQNUM: String(++this.seqnum) };
+    const u: Uevent = { jiffies: this.clock.jiffies, action, devpath, env: full };
     this.uevents.push(u);
     if (this.uevents.length > 10000) this.uevents.splice(0, 5000);
-    const envText = Object.entries(env)
+    const envText = Object.entries(full)
+      .filter(([k]) => k !== 'ACTION' && k !== 'DEVPATH')
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
-    this.emit('uevent', devpath, `${action} ${devpath}${envText ? ' ' + envText : ''}`);
+    this.emit('uevent', devpath, `${action} ${devpath} ${envText}`);
   }
 }

@@ -199,17 +199,24 @@ export class InputDevice {
     return n.join(',');
   }
 
-  /** Capability bitmap text as sysfs prints it (hex words, most significant first). */
-  private static bitmapText(bits: Iterable<number>): string {
-    const words: number[] = [];
+  /**
+   * Capability bitmap text as input_print_bitmap prints it: 64-bit words (unsigned long on
+   * x86-64) as %lx, most significant first, separated by spaces, leading zero words
+   * dropped (a zero word after the first printed one prints "0"); "0" when empty.
+   */
+  static bitmapText(bits: Iterable<number>): string {
+    const words: bigint[] = [];
     for (const b of bits) {
-      const w = Math.floor(b / 32);
-      while (words.length <= w) words.push(0);
-      words[w] = (words[w] | (1 << (b % 32))) >>> 0;
+      const w = Math.floor(b / 64);
+      while (words.length <= w) words.push(0n);
+      words[w] |= 1n << BigInt(b % 64);
     }
+    while (words.length && words[words.length - 1] === 0n) words.pop();
     if (!words.length) return '0';
-    const parts = words.reverse().map((w, i) => (i === 0 ? w.toString(16) : w.toString(16).padStart(8, '0')));
-    return parts.join('');
+    return words
+      .reverse()
+      .map((w) => w.toString(16))
+      .join(' ');
   }
 
   attrs(): Record<string, () => string> {

@@ -220,7 +220,11 @@ export class NetDevice {
       address: () => `${macText(this.mac)}\n`,
       broadcast: () => 'ff:ff:ff:ff:ff:ff\n',
       mtu: () => `${this.mtu}\n`,
-      carrier: () => (this.carrier ? '1\n' : '0\n'),
+      // carrier_show answers only while the interface is running (netif_running): else -EINVAL.
+      carrier: () => {
+        if (!this.up) throw new Error('EINVAL: Invalid argument (the interface is down)');
+        return this.carrier ? '1\n' : '0\n';
+      },
       operstate: () => `${this.operstate}\n`,
       flags: () => `0x${this.flags.toString(16)}\n`,
       type: () => '1\n',

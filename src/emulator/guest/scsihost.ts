@@ -139,8 +139,8 @@ export class ScsiDevice {
 export interface ScsiHostTemplate {
   /** "Unisys Visor HBA" */
   name: string;
-  /** "visorhba" */
-  procName: string;
+  /** The template's proc_name; null when it sets none (sysfs prints "(null)", as sprintf does). */
+  procName: string | null;
   canQueue: number;
   thisId: number;
   cmdPerLun: number;
@@ -235,7 +235,7 @@ export class ScsiHost {
         cls: 'scsi_host',
         name: this.className,
         attrs: {
-          proc_name: () => `${t.procName}\n`,
+          proc_name: () => `${t.procName ?? '(null)'}\n`,
           unique_id: () => `${this.hostNo}\n`,
           can_queue: () => `${t.canQueue}\n`,
           cmd_per_lun: () => `${t.cmdPerLun}\n`,

@@ -1,7 +1,7 @@
 /**
  * `visorbus-emu`: run, test and inspect scenarios, or serve the debugger.
- *   visorbus-emu run FILE [--json] [--hz N] [--no-autoload]
- *   visorbus-emu test FILE...
+ *   visorbus-emu run FILE [--json] [--hz N] [--no-autoload] [--fix-kernel-bugs all|NAME,...]
+ *   visorbus-emu test FILE... [--fix-kernel-bugs all|NAME,...]
  *   visorbus-emu check FILE           (parse only: diagnostics)
  *   visorbus-emu channel FILE BUS:DEV|controlvm [--out PATH]
  *   visorbus-emu dap [--port N]
@@ -16,10 +16,12 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import { runDap } from '../debug/dapmain';
 import { MODEL_WORKER_ROLE } from '../debug/modelhost';
 import { workerMain } from '../debug/worker/main';
+import { FixKernelBugs, KERNEL_BUG_NAMES, kernelBugFixes } from '../kernel/kernelbugs';
 
 const USAGE = `usage:
   visorbus-emu run FILE [--json] [--hz N] [--no-autoload]   run a scenario: event trace and final bus/device tree (exit 1 on errors or failed expects)
   visorbus-emu test FILE...                                 run the expect lines; exit 1 when one fails
+    run and test: --fix-kernel-bugs all|NAME,...            correct kernel defects (${KERNEL_BUG_NAMES.join(', ')}); default: the kernel's behaviour
   visorbus-emu check FILE...                                report scenario errors without running
   visorbus-emu channel FILE BUS:DEV|controlvm [--out PATH]  raw bytes of a channel after the scenario
   visorbus-emu dap [--port N]                               Debug Adapter Protocol server (stdio, or TCP on 127.0.0.1)`;
@@ -48,10 +50,20 @@ function positiveInt(name: string, v: string | undefined): number | undefined {
   return Number(v);
 }
 
-function runFile(file: string, args: string[], keepEvents: boolean, start?: (run: ScenarioRun) => void): ScenarioRun {
+/** --fix-kernel-bugs all|NAME,NAME: which kernel defects the run corrects (none by default). */
+function fixOption(args: string[]): FixKernelBugs | undefined {
+  const v = option(args, '--fix-kernel-bugs');
+  if (v === undefined) return undefined;
+  const fix: FixKernelBugs = v === 'all' ? true : v.split(',').filter((x) => x);
+  const checked = kernelBugFixes(fix);
+  if (typeof checked === 'string') throw new UsageError(`--fix-kernel-bugs: ${checked.replace(/^"fixKernelBugs": /, '')}`);
+  return fix;
+}
+
+function runFile(file: string, args: string[], keepEvents: boolean, start?: (run: ScenarioRun) => void, fixKernelBugs = fixOption(args)): ScenarioRun {
   const hz = positiveInt('--hz', option(args, '--hz'));
   const autoload = !flag(args, '--no-autoload');
-  const run = openRun(file, { hz, autoload, keepEvents });
+  const run = openRun(file, { hz, autoload, keepEvents, fixKernelBugs });
   start?.(run);
   run.runToEnd();
   run.emu.shutdown();
@@ -93,13 +105,14 @@ function cmdRun(args: string[]): number {
 }
 
 function cmdTest(args: string[]): number {
+  const fixKernelBugs = fixOption(args);
   if (!args.length) throw new UsageError('test needs at least one scenario FILE');
   let failed = 0;
   let total = 0;
   for (const file of args) {
     let run: ScenarioRun;
     try {
-      run = runFile(file, [], false);
+      run = runFile(file, [], false, undefined, fixKernelBugs);
     } catch (e) {
       if (e instanceof ScenarioFileError) {
         reportFileError(e);

@@ -8,6 +8,7 @@ import { THREAD } from '../engine/events';
 import { GuestMemory, PAGE_SIZE } from '../memory/guestmemory';
 import { Sysfs } from '../sysfs/sysfs';
 import { ClassDeviceSpec, GuestKernel, VisorDevice } from '../visorbus/driver';
+import type { KernelBug } from './kernelbugs';
 
 /** Guest RAM for DMA buffers starts here (above every channel). */
 export const DMA_BASE = 0x2_0000_0000;
@@ -22,7 +23,12 @@ export class Kernel implements GuestKernel {
     private readonly engine: Engine,
     readonly memory: GuestMemory,
     private readonly sysfs: Sysfs,
+    private readonly fixes: ReadonlySet<KernelBug> = new Set(),
   ) {}
+
+  kernelBugFixed(bug: KernelBug): boolean {
+    return this.fixes.has(bug);
+  }
 
   get hz(): number {
     return this.engine.clock.hz;
@@ -63,22 +69,38 @@ export class Kernel implements GuestKernel {
     // `device` links to the visor device unless the class device publishes its own device/ directory
     // (a block device's device/ is the SCSI device: vendor, model, ...).
     if (parent && !Object.keys(spec.attrs).some((a) => a.startsWith('device/'))) this.sysfs.link(`${dir}/device`, '../..');
-    this.engine.uevent('add', dir.slice('/sys'.length), { SUBSYSTEM: spec.cls, DEVNAME: name });
-    this.classParents.set(`${spec.cls}/${name}`, dir);
+    const env = this.classUevent(spec.cls, name, dir);
+    this.engine.uevent('add', dir.slice('/sys'.length), spec.cls, env);
+    this.classParents.set(`${spec.cls}/${name}`, { dir, env });
     return name;
   }
 
-  private readonly classParents = new Map<string, string>();
+  /** Last interface index handed out (dev_new_index; 1 is the loopback device). */
+  private lastIfindex = 1;
+
+  /**
+   * The subsystem's uevent variables: a net device has no device node, so netdev_uevent
+   * gives INTERFACE and IFINDEX (and sysfs an ifindex file); other classes give DEVNAME.
+   */
+  private classUevent(cls: string, name: string, dir: string): Record<string, string> {
+    if (cls !== 'net') return { DEVNAME: name };
+    const ifindex = ++this.lastIfindex;
+    this.sysfs.file(`${dir}/ifindex`, () => `${ifindex}\n`);
+    return { INTERFACE: name, IFINDEX: String(ifindex) };
+  }
+
+  private readonly classParents = new Map<string, { dir: string; env: Record<string, string> }>();
 
   removeClassDevice(cls: string, name: string): void {
-    const dir = this.classParents.get(`${cls}/${name}`);
-    if (!dir) return;
+    const entry = this.classParents.get(`${cls}/${name}`);
+    if (!entry) return;
+    const dir = entry.dir;
     this.classParents.delete(`${cls}/${name}`);
     for (const k of this.nameHint.keys()) if (k.startsWith(`${cls}/`)) this.nameHint.set(k, 0);
     this.sysfs.remove(dir);
     this.sysfs.remove(`/sys/class/${cls}/${name}`);
     if (cls === 'block') this.sysfs.remove(`/sys/block/${name}`);
-    this.engine.uevent('remove', dir.slice('/sys'.length), { SUBSYSTEM: cls, DEVNAME: name });
+    this.engine.uevent('remove', dir.slice('/sys'.length), cls, entry.env);
   }
 
   /** Lowest index that may be free, per "cls/prefix" (names are taken lowest-first, like Linux). */

@@ -3,6 +3,7 @@
  * 128 bytes per queue slot. Encoders and decoders work on plain byte arrays.
  */
 import { bytesToGuid, guidToBytes } from './guid';
+import { errnoName } from './errno';
 
 export const CONTROLVM_ID = {
   INVALID: 0,
@@ -236,4 +237,16 @@ export class ControlvmMessage {
     if (f & FLAG.test_message) parts.push('test_message');
     return parts.join(' ');
   }
+}
+
+/** Name of a completion status as the guest produces it: CONTROLVM_RESP codes 1, 4, 400, 1400, else an errno. */
+const RESP_NAMES: Record<number, string> = {
+  [CONTROLVM_RESP.ALREADY_DONE]: 'CONTROLVM_RESP_ALREADY_DONE',
+  [CONTROLVM_RESP.ID_UNKNOWN]: 'CONTROLVM_RESP_ID_UNKNOWN',
+  [CONTROLVM_RESP.PAYLOAD_INVALID]: 'CONTROLVM_RESP_PAYLOAD_INVALID',
+  [CONTROLVM_RESP.DEVICE_UDEV_TIMEOUT]: 'CONTROLVM_RESP_DEVICE_UDEV_TIMEOUT',
+};
+
+export function statusName(status: number): string {
+  return RESP_NAMES[status] ?? errnoName(status);
 }

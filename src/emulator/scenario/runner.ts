@@ -8,12 +8,13 @@ import * as path from 'node:path';
 import { Emulator, instanceGuid } from '../emulator';
 import { THREAD } from '../engine/events';
 import { CONTROLVM_ID, ControlvmMessage, MSG, SEGMENT_STATE, controlvmIdName } from '../protocol/controlvm';
-import { statusName } from '../visorchipset/visorchipset';
+import { statusName } from '../protocol/controlvm';
 import { VisorChannel } from '../visorchannel/visorchannel';
 import { CONTROLVM_ADDR, PAYLOAD_OFFSET } from '../backend/commandpartition';
 import type { BackendDevice } from '../backend/servicepartition';
 import { FieldError, FieldValue, resolveField } from '../inspect/fields';
 import { SysfsError } from '../sysfs/sysfs';
+import { oopsSummary } from '../kernel/oops';
 import { Command, DeviceRef, ExpectOp, Scenario, ScenarioStep } from './ast';
 
 /** How long the runner lets the guest take to pick up a controlvm message (10 s idle poll + margin). */
@@ -48,6 +49,11 @@ export class ScenarioRun {
     readonly scenario: Scenario,
   ) {
     this.baseDir = path.dirname(path.resolve(scenario.file));
+    // A kernel oops is an error of the line that led to it (the run goes on, as for any error).
+    emu.onOops((o) => {
+      const s = this.scenario.steps[Math.max(0, this.index - 1)];
+      if (s) this.errors.push({ file: this.scenario.file, line: s.loc.line, column: s.loc.column, message: oopsSummary(o) });
+    });
   }
 
   get done(): boolean {

@@ -7,18 +7,13 @@
  * chipset attributes on the ACPI PNP0A07 device; the seed's layout is what we publish.)
  */
 import { Sysfs, SysfsError } from './sysfs';
+import { KstrtoType, kstrto } from './kstrto';
 import { BusDevice } from '../visorbus/visordevice';
 import { VisorBus } from '../visorbus/visorbus';
 import { VisorChipset } from '../visorchipset/visorchipset';
 import { CONTROLVM_CHANNEL } from '../protocol/layout';
 
 const hex = (n: number) => `0x${n.toString(16)}\n`;
-
-function parseUnsigned(path: string, value: string, max: number): number {
-  const t = value.trim();
-  if (!/^\d+$/.test(t) || Number(t) > max) throw new SysfsError(path, 'EINVAL', `Invalid argument: '${t}' is not a decimal number in 0..${max}`);
-  return Number(t);
-}
 
 export function addVisorbusRoot(fs: Sysfs): void {
   fs.mkdir('/sys/bus/visorbus/devices');
@@ -73,7 +68,8 @@ export function addDevice(fs: Sysfs, d: BusDevice): void {
   fs.file(`${dir}/channel/typename`, () => (d.typeName ? d.typeName + '\n' : ''));
   fs.file(`${dir}/channel/zoneguid`, () => ch.zoneGuid.toUpperCase() + '\n');
   fs.file(`${dir}/modalias`, () => `visorbus:${d.channelTypeGuid}\n`);
-  fs.file(`${dir}/uevent`, () => `MODALIAS=visorbus:${d.channelTypeGuid}\n`);
+  // dev_uevent: DRIVER once bound, then visorbus_uevent's MODALIAS.
+  fs.file(`${dir}/uevent`, () => `${d.driver ? `DRIVER=${d.driver.name}\n` : ''}MODALIAS=visorbus:${d.channelTypeGuid}\n`);
   fs.link(`${dir}/subsystem`, '../../../bus/visorbus');
   fs.link(`/sys/bus/visorbus/devices/${d.name}`, `../../../devices/visorbus${d.busNo}/${d.name}`);
 }
@@ -99,33 +95,33 @@ export function syncBinding(fs: Sysfs, d: BusDevice): void {
 export function addChipset(fs: Sysfs, chipset: VisorChipset): void {
   const dir = '/sys/devices/platform/visorchipset';
   const C = CONTROLVM_CHANNEL;
-  const rw = (name: string, off: number, size: number, max: number) =>
+  const rw = (name: string, off: number, size: number, type: KstrtoType) =>
     fs.file(
       `${dir}/install/${name}`,
       () => `${chipset.readInstallField(off, size)}\n`,
-      (v) => chipset.writeInstallField(off, size, parseUnsigned(`${dir}/install/${name}`, v, max)),
+      (v) => chipset.writeInstallField(off, size, kstrto(`${dir}/install/${name}`, v, type)),
     );
-  rw('error', C.installation_error, 4, 0xffffffff);
-  rw('textid', C.installation_text_id, 4, 0xffffffff);
-  rw('remainingsteps', C.installation_remaining_steps, 2, 0xffff);
-  rw('toolaction', C.tool_action, 1, 0xff);
+  rw('error', C.installation_error, 4, 'u32');
+  rw('textid', C.installation_text_id, 4, 'u32');
+  rw('remainingsteps', C.installation_remaining_steps, 2, 'u16');
+  rw('toolaction', C.tool_action, 1, 'u8');
   fs.file(
     `${dir}/install/boottotool`,
     () => `${(chipset.readInstallField(C.efi_visor_ind, 1) >> 3) & 1}\n`,
     // The kernel writes 8 bytes of which only bit 3 is defined (the rest is stack garbage);
     // we write the other bits as they were.
     (v) => {
-      const n = parseUnsigned(`${dir}/install/boottotool`, v, 0x7fffffff);
+      const n = kstrto(`${dir}/install/boottotool`, v, 'int');
       const cur = chipset.readInstallField(C.efi_visor_ind, 1);
       chipset.writeInstallField(C.efi_visor_ind, 1, (cur & ~8) | ((n & 1) << 3));
     },
   );
   fs.file(`${dir}/parahotplug/devicedisabled`, undefined, (v) => {
-    const id = parseUnsigned(`${dir}/parahotplug/devicedisabled`, v, 0xffffffff);
+    const id = kstrto(`${dir}/parahotplug/devicedisabled`, v, 'u32');
     if (chipset.parahotplug.complete(id, false) < 0) throw new SysfsError(`${dir}/parahotplug/devicedisabled`, 'EINVAL', `Invalid argument: no parahotplug request ${id}`);
   });
   fs.file(`${dir}/parahotplug/deviceenabled`, undefined, (v) => {
-    const id = parseUnsigned(`${dir}/parahotplug/deviceenabled`, v, 0xffffffff);
+    const id = kstrto(`${dir}/parahotplug/deviceenabled`, v, 'u32');
     chipset.parahotplug.complete(id, true); // always reports success
   });
   fs.link(`${dir}/subsystem`, '../../../bus/platform');

@@ -7,6 +7,7 @@
  * VisorDriver, or a function `(api: DriverModuleApi) => VisorDriver`.
  */
 import type { GuestMemory } from '../memory/guestmemory';
+import type { KernelBug } from '../kernel/kernelbugs';
 
 /** struct visor_channeltype_descriptor. */
 export interface ChannelTypeDescriptor {
@@ -76,6 +77,8 @@ export interface GuestKernel {
   setTimer(dev: VisorDevice, delay: number, label: string, fn: () => void): () => void;
   /** Record a named counter that scenarios can `expect` (counter "name"). */
   counter(name: string, delta?: number): number;
+  /** The run corrects this kernel defect (launch option fixKernelBugs); built-in drivers ask. */
+  kernelBugFixed(bug: KernelBug): boolean;
 }
 
 /** struct visor_device as a driver sees it. */

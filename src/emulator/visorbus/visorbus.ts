@@ -150,8 +150,9 @@ export class VisorBus {
     this.drivers.set(drv.name, drv);
     if (builtin) this.builtinNames.add(drv.name);
     this.engine.klog('info', 'visorbus', `registered driver ${drv.name}`);
-    // A driver that loads after its devices probes them now (driver_attach).
-    for (const d of this.sortedDevices()) {
+    // A driver that loads after its devices probes them now, in device_add order (driver_attach
+    // walks the bus's klist, to which device_add appends).
+    for (const d of this.inAddOrder()) {
       if (!d.isBus && d.created && !d.driver) this.tryBind(d, drv);
     }
     this.events.changed();
@@ -161,7 +162,9 @@ export class VisorBus {
   unregisterDriver(name: string): boolean {
     const drv = this.drivers.get(name);
     if (!drv) return false;
-    for (const d of this.sortedDevices()) if (d.driver === drv) this.unbind(d);
+    // driver_detach takes the last device of the driver's klist each time: most recently bound first.
+    const bound = [...this.devices.values()].filter((d) => d.driver === drv).sort((a, b) => b.bindSeq - a.bindSeq);
+    for (const d of bound) this.unbind(d);
     this.drivers.delete(name);
     this.builtinNames.delete(name);
     this.engine.klog('info', 'visorbus', `unregistered driver ${name}`);
@@ -169,9 +172,13 @@ export class VisorBus {
     return true;
   }
 
-  private sortedDevices(): BusDevice[] {
-    return [...this.devices.values()].sort((a, b) => a.busNo - b.busNo || (a.devNo >>> 0) - (b.devNo >>> 0));
+  private inAddOrder(): BusDevice[] {
+    return [...this.devices.values()].sort((a, b) => a.addSeq - b.addSeq);
   }
+
+  /** Counters for device_add order and bind order. */
+  private addCount = 0;
+  private bindCount = 0;
 
   // ---- matching -------------------------------------------------------------------------
 
@@ -231,6 +238,9 @@ export class VisorBus {
       d.driverData = undefined;
       return false;
     }
+    d.bindSeq = ++this.bindCount;
+    // driver_bound: a bind uevent, whose dev_uevent part now carries DRIVER.
+    this.engine.uevent('bind', devpath(d), 'visorbus', { DRIVER: drv.name, MODALIAS: `visorbus:${d.channelTypeGuid}` });
     this.publishDeviceInfo(d);
     this.events.changed(d);
     return true;
@@ -288,6 +298,8 @@ export class VisorBus {
     d.driverData = undefined;
     d.paused = false;
     d.pausing = d.resuming = false;
+    // __device_release_driver: the unbind uevent goes out once dev->driver is cleared (no DRIVER).
+    this.engine.uevent('unbind', devpath(d), 'visorbus', { MODALIAS: `visorbus:${d.channelTypeGuid}` });
   }
 
   // ---- creation / destruction -----------------------------------------------------------
@@ -308,31 +320,50 @@ export class VisorBus {
       return -EINVAL;
     }
     this.devices.set(VisorBus.key(bus.busNo, bus.devNo), bus);
+    bus.addSeq = ++this.addCount;
     bus.created = true;
     this.publishChipsetAndBus(bus);
-    this.engine.uevent('add', devpath(bus), { MODALIAS: `visorbus:${bus.channelTypeGuid}` });
+    this.engine.uevent('add', devpath(bus), 'visorbus', { MODALIAS: `visorbus:${bus.channelTypeGuid}` });
     this.events.changed(bus);
     return 0;
   }
 
   removeBus(bus: BusDevice): void {
     this.devices.delete(VisorBus.key(bus.busNo, bus.devNo));
-    this.engine.uevent('remove', devpath(bus), { MODALIAS: `visorbus:${bus.channelTypeGuid}` });
+    this.engine.uevent('remove', devpath(bus), 'visorbus', { MODALIAS: `visorbus:${bus.channelTypeGuid}` });
     this.events.changed(bus);
   }
 
-  /** create_visor_device: device_add (sysfs directory) -> uevent -> match/probe (or modprobe by alias). */
+  /** Devices whose add uevent asked udev for a module; udev runs after the create is answered. */
+  private readonly pendingModprobes: BusDevice[] = [];
+
+  /**
+   * udev's side of the add uevents: modprobe by MODALIAS. The kernel answers DEVICE_CREATE
+   * right after device_add; udev loads the module (and the module's driver_register probes
+   * the device) later, so the chipset calls this once the response is written.
+   */
+  runModprobes(): void {
+    while (this.pendingModprobes.length) {
+      const d = this.pendingModprobes.shift()!;
+      if (d.driver || this.devices.get(VisorBus.key(d.busNo, d.devNo)) !== d) continue;
+      const modalias = `visorbus:${d.channelTypeGuid}`;
+      this.engine.within({ kind: 'bus', name: `udev modprobe ${modalias}`, thread: this.engine.log.currentThread(), device: d.id }, () => this.events.modprobe(modalias));
+    }
+  }
+
+  /** create_visor_device: device_add (sysfs directory) -> uevent -> match/probe with loaded drivers; modprobe comes later. */
   addDevice(d: BusDevice, autoload: boolean): void {
     this.devices.set(VisorBus.key(d.busNo, d.devNo), d);
+    d.addSeq = ++this.addCount;
     d.created = true;
     this.events.changed(d); // the sysfs directory exists before the driver's probe runs, as in Linux
     const modalias = `visorbus:${d.channelTypeGuid}`;
-    this.engine.uevent('add', devpath(d), { MODALIAS: modalias });
+    this.engine.uevent('add', devpath(d), 'visorbus', { MODALIAS: modalias });
     this.engine.within({ kind: 'bus', name: `device_add(${d.name})`, thread: this.engine.log.currentThread(), device: d.id }, () => {
       for (const drv of this.drivers.values()) {
         if (this.tryBind(d, drv)) break;
       }
-      if (!d.driver && autoload) this.events.modprobe(modalias);
+      if (!d.driver && autoload) this.pendingModprobes.push(d);
     });
     this.events.changed(d);
   }
@@ -343,7 +374,7 @@ export class VisorBus {
       this.unbind(d);
     });
     this.devices.delete(VisorBus.key(d.busNo, d.devNo));
-    this.engine.uevent('remove', devpath(d), { MODALIAS: `visorbus:${d.channelTypeGuid}` });
+    this.engine.uevent('remove', devpath(d), 'visorbus', { MODALIAS: `visorbus:${d.channelTypeGuid}` });
     this.events.changed(d);
   }
 

@@ -44,6 +44,10 @@ export class BusDevice implements VisorDevice {
   driver: VisorDriver | undefined;
   /** Index into driver.channelTypes of the entry that matched (for typename). */
   typeIndex = -1;
+  /** Position in the bus's device list (device_add order): driver_attach walks it in this order. */
+  addSeq = 0;
+  /** Position in the driver's bound-device list: driver_detach takes the most recent first. */
+  bindSeq = 0;
   timer: Timer | undefined;
   timerActive = false;
   /** The poll timer's function and the channel_interrupt call, built once per device. */

@@ -1,16 +1,24 @@
 /**
  * A channel as the guest sees it (visorchannel, reference §2): a window on guest memory
  * at `physaddr`, sized by the header's `size` as read once at creation, with a cached
- * copy of the 128-byte header. Every access is bounds-checked against that size, and
- * the signal queues use the kernel's ring rules (first signal in slot 1, one slot
- * always empty, head/num_sent written after the data, tail/num_received after the copy).
+ * copy of the 128-byte header. Every access is bounds-checked the kernel's way
+ * (`offset + nbytes > nbytes` in unsigned 64-bit arithmetic), and the signal queues use
+ * the kernel's ring rules and arithmetic on whatever the queue header holds (first
+ * signal in slot 1, one slot always empty, `% max_slots`, offsets computed as a C int,
+ * head/num_sent written after the data, tail/num_received after the copy). Where the
+ * kernel would crash (a divide by zero, a copy outside the mapping) the operation
+ * reports a kernel oops instead of touching anything.
  */
 import { GuestMemory, Region, UnmappedError } from '../memory/guestmemory';
 import { CH, SQ } from '../protocol/layout';
-import { EAGAIN, EINVAL, EIO } from '../protocol/errno';
+import { EAGAIN, EFAULT, EINVAL, EIO } from '../protocol/errno';
 import { bytesToGuid } from '../protocol/guid';
+import type { KernelOops, OopsKind, QueueHeaderValues } from '../kernel/oops';
 
 export type ChannelOp = 'signalinsert' | 'signalremove' | 'read' | 'write';
+
+/** Who uses this view of the channel: the guest kernel, or a service partition (back-end, Command partition). */
+export type ChannelSide = 'guest' | 'server';
 
 /** Observes each channel operation after it happened (events for the debugger). */
 export interface ChannelObserver {
@@ -21,14 +29,43 @@ const HEADER_BYTES = 128;
 /** A signal queue header's fields the ring uses all lie in its first 76 bytes (tail ends there). */
 const QUEUE_FIELDS_END = SQ.tail + 4;
 
+/** Removes that prove a lock-up on a ring with more slots than this (bounds the work before it is reported). */
+const LOCKUP_REMOVES = 4096;
+
+/** Thrown inside a ring operation where the kernel would oops; caught at the operation's edge. */
+class Oops {
+  constructor(
+    readonly kind: OopsKind,
+    readonly access?: { offset: number; length: number; write: boolean },
+  ) {}
+}
+
+/** How the kernel's bounds check judges an access: 'ok', 'eio' (refused), 'oops' (passes by wrap-around, lands before the mapping). */
+export function classifyAccess(offset: number, n: number, nbytes: number): 'ok' | 'eio' | 'oops' {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(n) || n < 0) return 'eio';
+  if (offset >= 0) return offset + n > nbytes ? 'eio' : 'ok';
+  // A negative offset is a huge ulong: offset + n wraps to a small value only when it reaches 0.
+  const wrapped = offset + n;
+  return wrapped >= 0 && wrapped <= nbytes ? 'oops' : 'eio';
+}
+
 export class VisorChannel {
   /** Cached copy of the channel header, taken at creation (plus the guest's own header writes). */
   readonly cachedHeader: Uint8Array;
   readonly nbytes: number;
   observer: ChannelObserver | undefined;
-  /** Set by the bus core: a predicate that refuses access (e.g. driver paused). Returns an error text. */
+  /**
+   * Set by the bus core: a predicate that spots a misuse (e.g. driver paused) and returns its
+   * text. The kernel has no such guard: the access still happens; the misuse is only reported.
+   */
   guard: (() => string | undefined) | undefined;
   onGuardViolation: ((message: string) => void) | undefined;
+  /** Set on the guest's channels: a kernel oops happened here. After the first, the channel is dead. */
+  onOops: ((oops: KernelOops) => void) | undefined;
+  /** The guest oopsed on this channel: its later operations fail with -EFAULT and touch nothing. */
+  dead = false;
+  /** The queue header values the current ring operation read (for an oops report). */
+  private lastHeader: QueueHeaderValues | undefined;
 
   private constructor(
     readonly memory: GuestMemory,
@@ -37,6 +74,8 @@ export class VisorChannel {
     readonly guid: string,
     header: Uint8Array,
     readonly label: string,
+    /** 'guest': the kernel's ring arithmetic on whatever the header holds; 'server': a service partition that refuses a corrupted header. */
+    readonly side: ChannelSide,
   ) {
     this.cachedHeader = header;
     this.headerView = new DataView(header.buffer, header.byteOffset, header.byteLength);
@@ -45,16 +84,17 @@ export class VisorChannel {
 
   /**
    * visorchannel_create: fails (returns an error string) when physaddr is 0, when the
-   * header is not mapped, or when the header's size does not fit in mapped memory.
+   * header is not mapped, or when the header's size does not fit in mapped memory. A size
+   * below the header's 128 bytes is accepted, as the kernel does (visor_check_channel then
+   * leaves the device unbound).
    */
-  static create(memory: GuestMemory, physaddr: number, guid: string, label: string): VisorChannel | string {
+  static create(memory: GuestMemory, physaddr: number, guid: string, label: string, side: ChannelSide = 'server'): VisorChannel | string {
     if (physaddr === 0) return 'channel address is 0';
     if (!memory.isMapped(physaddr, HEADER_BYTES)) return `no memory at 0x${physaddr.toString(16)}`;
     const header = memory.read(physaddr, HEADER_BYTES);
     const size = readU64(header, CH.size);
-    if (size < HEADER_BYTES) return `channel header size ${size} is smaller than the header`;
-    if (!memory.isMapped(physaddr, size)) return `channel size 0x${size.toString(16)} at 0x${physaddr.toString(16)} runs past mapped memory`;
-    return new VisorChannel(memory, physaddr, guid, header, label);
+    if (size > HEADER_BYTES && !memory.isMapped(physaddr, size)) return `channel size 0x${size.toString(16)} at 0x${physaddr.toString(16)} runs past mapped memory`;
+    return new VisorChannel(memory, physaddr, guid, header, label, side);
   }
 
   get chSpaceOffset(): number {
@@ -94,35 +134,54 @@ export class VisorChannel {
     return readU32(this.cachedHeader, CH.signature + 4);
   }
 
-  /** Queue header offset within the channel (computed as a C int, as the kernel does). */
+  /** sig_queue_offset: ch_space_offset + queue * 128, returned as a C int. */
   queueOffset(queue: number): number {
-    return this.chSpaceOffset + queue * 128;
+    return (this.headerView.getUint32(CH.ch_space_offset, true) + queue * 128) | 0;
   }
 
-  private checkGuard(): boolean {
+  /** Report a misuse the guard spots; the access goes ahead as in the kernel. */
+  private checkGuard(): void {
     const g = this.guard?.();
-    if (g) {
-      this.onGuardViolation?.(g);
-      return false;
-    }
-    return true;
+    if (g) this.onGuardViolation?.(g);
   }
 
-  private inRange(off: number, n: number): boolean {
-    return Number.isSafeInteger(off) && off >= 0 && off <= 0x7fffffff && off + n <= this.nbytes;
+  /** An oops on this channel: report it once (the guest's context is gone), then the channel is dead. */
+  private oops(fn: string, o: Oops, queue?: number): number {
+    if (this.onOops) {
+      this.dead = true;
+      const access = o.access ? { ...o.access, address: this.physaddr + o.access.offset } : undefined;
+      this.onOops({ kind: o.kind, fn, channel: this.label, queue, access, header: this.lastHeader });
+    }
+    return -EFAULT;
+  }
+
+  /** Copy in or out within the channel the kernel's way: -EIO when refused; an Oops when it would fault. */
+  private copy(offset: number, buf: Uint8Array, n: number, write: boolean): number {
+    const c = classifyAccess(offset, n, this.nbytes);
+    if (c === 'eio') return -EIO;
+    if (c === 'oops') throw new Oops('page fault', { offset, length: n, write });
+    try {
+      if (write) this.memory.write(this.physaddr + offset, n === buf.length ? buf : buf.subarray(0, n));
+      else this.memory.readInto(this.physaddr + offset, buf, 0, n);
+    } catch (e) {
+      if (e instanceof UnmappedError) throw new Oops('page fault', { offset, length: n, write });
+      throw e;
+    }
+    return 0;
   }
 
   /** visorchannel_read: 0 or -EIO. */
   read(offset: number, dst: Uint8Array, n = dst.length): number {
-    let r = 0;
-    if (!this.checkGuard()) r = -EIO;
-    else if (!this.inRange(offset, n)) r = -EIO;
+    let r: number;
+    if (this.dead) r = -EFAULT;
     else {
+      this.checkGuard();
       try {
-        this.memory.readInto(this.physaddr + offset, dst, 0, n);
+        r = this.copy(offset, dst, n, false);
       } catch (e) {
-        if (!(e instanceof UnmappedError)) throw e;
-        r = -EIO;
+        if (!(e instanceof Oops)) throw e;
+        this.lastHeader = undefined;
+        r = this.oops('visorchannel_read', e);
       }
     }
     this.observer?.(this, 'read', { offset, length: n, result: r });
@@ -132,19 +191,20 @@ export class VisorChannel {
   /** visorchannel_write: 0 or -EIO; header overlap also updates the cached copy. */
   write(offset: number, src: Uint8Array): number {
     const n = src.length;
-    let r = 0;
-    if (!this.checkGuard()) r = -EIO;
-    else if (!this.inRange(offset, n)) r = -EIO;
+    let r: number;
+    if (this.dead) r = -EFAULT;
     else {
-      if (offset < HEADER_BYTES) {
+      this.checkGuard();
+      if (offset >= 0 && offset < HEADER_BYTES && classifyAccess(offset, n, this.nbytes) === 'ok') {
         const k = Math.min(n, HEADER_BYTES - offset);
         this.cachedHeader.set(src.subarray(0, k), offset);
       }
       try {
-        this.memory.write(this.physaddr + offset, src);
+        r = this.copy(offset, src, n, true);
       } catch (e) {
-        if (!(e instanceof UnmappedError)) throw e;
-        r = -EIO;
+        if (!(e instanceof Oops)) throw e;
+        this.lastHeader = undefined;
+        r = this.oops('visorchannel_write', e);
       }
     }
     this.observer?.(this, 'write', { offset, length: n, result: r });
@@ -177,167 +237,195 @@ export class VisorChannel {
     return this.dvView!;
   }
 
-  /** Header-derived queue geometry; undefined fields mean the access would fail. */
-  private queueBase(queue: number): number {
+  /** Queue header values of one ring operation, read as sig_read_header does. */
+  private readonly q = { qh: 0, maxSlots: 0, head: 0, tail: 0, signalSize: 0, sigBaseLow: 0, sigBase: 0 };
+
+  /**
+   * sig_read_header: -EINVAL when the cached ch_space_offset is below 128, -EIO when the
+   * 128-byte queue header is out of range; else fills `this.q` and returns 0.
+   */
+  private readHeader(queue: number): number {
     const cso = this.chSpaceOffset;
     if (cso < HEADER_BYTES) return -EINVAL;
-    const qh = cso + queue * 128;
-    if (!this.inRange(qh, 128)) return -EIO;
-    return qh;
+    const qh = this.queueOffset(queue);
+    const c = classifyAccess(qh, 128, this.nbytes);
+    if (c === 'eio') return -EIO;
+    if (c === 'oops') throw new Oops('page fault', { offset: qh, length: 128, write: false });
+    const q = this.q;
+    q.qh = qh;
+    const a = this.physaddr + qh;
+    const m = this.memory;
+    try {
+      const p = this.span(a, QUEUE_FIELDS_END);
+      if (p !== undefined) {
+        const v = this.viewOf(p);
+        const o = m.spanOffset;
+        q.maxSlots = v.getUint32(o + SQ.max_slots, true);
+        q.head = v.getUint32(o + SQ.head, true);
+        q.tail = v.getUint32(o + SQ.tail, true);
+        q.signalSize = v.getUint32(o + SQ.signal_size, true);
+        q.sigBaseLow = v.getUint32(o + SQ.sig_base_offset, true);
+        q.sigBase = q.sigBaseLow + v.getUint32(o + SQ.sig_base_offset + 4, true) * 0x100000000;
+      } else {
+        q.maxSlots = m.readU32(a + SQ.max_slots);
+        q.head = m.readU32(a + SQ.head);
+        q.tail = m.readU32(a + SQ.tail);
+        q.signalSize = m.readU32(a + SQ.signal_size);
+        q.sigBaseLow = m.readU32(a + SQ.sig_base_offset);
+        q.sigBase = m.readU64(a + SQ.sig_base_offset);
+      }
+    } catch (e) {
+      if (e instanceof UnmappedError) throw new Oops('page fault', { offset: qh, length: 128, write: false });
+      throw e;
+    }
+    this.lastHeader = { ch_space_offset: cso, sig_base_offset: q.sigBase, signal_size: q.signalSize, max_slots: q.maxSlots, head: q.head, tail: q.tail };
+    // A service partition is not the guest: it refuses a header it cannot go round safely.
+    if (this.side === 'server') {
+      if (q.maxSlots === 0) return -EINVAL;
+      if (q.head >= q.maxSlots || q.tail >= q.maxSlots || q.signalSize === 0) return -EIO;
+    }
+    return 0;
+  }
+
+  /** sig_data_offset: queue offset + sig_base_offset + slot * signal_size, in u32 arithmetic, returned as a C int. */
+  private slotOffset(slot: number): number {
+    const q = this.q;
+    return (q.qh + q.sigBaseLow + (Math.imul(slot, q.signalSize) >>> 0)) | 0;
+  }
+
+  /** `(index + 1) % max_slots` in u32 arithmetic: max_slots 0 is the kernel's divide error. */
+  private next(index: number): number {
+    const max = this.q.maxSlots;
+    if (max === 0) throw new Oops('divide error');
+    return ((index + 1) >>> 0) % max;
+  }
+
+  /** The producer's (head, num_sent) or consumer's (tail, num_received) update, index first as the kernel writes them. */
+  private publish(indexField: number, index: number, countField: number): number {
+    const count = this.readField64(countField) + 1;
+    this.writeField(indexField, index, 4);
+    this.writeField(countField, count, 8);
+    return index;
+  }
+
+  /** SIG_WRITE_FIELD: one header field (inside the queue header readHeader found in range). */
+  private writeField(field: number, value: number, bytes: 4 | 8): void {
+    const a = this.physaddr + this.q.qh + field;
+    try {
+      if (bytes === 8) this.memory.writeU64(a, value);
+      else this.memory.writeU32(a, value);
+    } catch (e) {
+      if (e instanceof UnmappedError) throw new Oops('page fault', { offset: this.q.qh + field, length: bytes, write: true });
+      throw e;
+    }
+  }
+
+  private readField64(field: number): number {
+    return this.memory.readU64(this.physaddr + this.q.qh + field);
   }
 
   /**
    * visorchannel_signalinsert: copy `signal_size` bytes of `msg` into the next slot.
-   * Returns 0, -EIO (full: num_overflows bumped; or out of range), or -EINVAL.
+   * Returns 0, -EIO (full: num_overflows bumped; or out of range), -EINVAL, or -EFAULT (oops).
    */
   signalInsert(queue: number, msg: Uint8Array): number {
-    // doInsert returns the slot it filled (>= 0) or a negative errno: no closure per call.
-    const s = this.guard === undefined || this.checkGuard() ? this.doInsert(queue, msg) : -EIO;
-    const r = s < 0 ? s : 0;
-    if (this.observer) this.observer(this, 'signalinsert', { queue, result: r, slot: s < 0 ? undefined : s });
-    return r;
-  }
-
-  private doInsert(queue: number, msg: Uint8Array): number {
-    const qh = this.queueBase(queue);
-    if (qh < 0) return qh;
-    const m = this.memory;
-    const a = this.physaddr + qh;
-    try {
-      let maxSlots: number, head: number, tail: number, signalSize: number, sigBase: number;
-      // Fast path: the header fields up to `tail` in one written page, read in place (the
-      // values are those the per-field reads below would return: nothing runs in between).
-      const p = this.span(a, QUEUE_FIELDS_END);
-      const o = m.spanOffset;
-      if (p !== undefined) {
-        const v = this.viewOf(p);
-        maxSlots = v.getUint32(o + SQ.max_slots, true);
-        if (maxSlots === 0) return -EINVAL;
-        head = v.getUint32(o + SQ.head, true);
-        tail = v.getUint32(o + SQ.tail, true);
-        signalSize = v.getUint32(o + SQ.signal_size, true);
-        sigBase = v.getUint32(o + SQ.sig_base_offset, true) + v.getUint32(o + SQ.sig_base_offset + 4, true) * 0x100000000;
-      } else {
-        maxSlots = m.readU32(a + SQ.max_slots);
-        if (maxSlots === 0) return -EINVAL; // the guest would divide by zero; refuse instead
-        head = m.readU32(a + SQ.head);
-        tail = m.readU32(a + SQ.tail);
-        signalSize = m.readU32(a + SQ.signal_size);
-        sigBase = m.readU64(a + SQ.sig_base_offset);
-      }
-      // Indices outside the ring, or zero-byte slots: a corrupted header. The kernel would go
-      // round the ring forever (head or tail is never reached); refuse it as out of range.
-      if (head >= maxSlots || tail >= maxSlots || signalSize === 0) return -EIO;
-      const newHead = (head + 1) % maxSlots;
-      if (newHead === tail) {
-        m.writeU64(a + SQ.num_overflows, m.readU64(a + SQ.num_overflows) + 1);
-        return -EIO;
-      }
-      const slotOff = qh + sigBase + newHead * signalSize;
-      if (!this.inRange(slotOff, signalSize)) return -EIO;
-      let data: Uint8Array;
-      if (msg.length === signalSize) data = msg;
-      else if (msg.length > signalSize) data = msg.subarray(0, signalSize);
-      else {
-        data = new Uint8Array(signalSize);
-        data.set(msg);
-      }
-      m.write(this.physaddr + slotOff, data);
-      if (p !== undefined && !m.watching) {
-        // No watcher, so no code ran since pageSpan: update the header in place (same bytes).
-        const v = this.viewOf(p);
-        const sent = v.getUint32(o + SQ.num_sent, true) + v.getUint32(o + SQ.num_sent + 4, true) * 0x100000000 + 1;
-        v.setUint32(o + SQ.head, newHead, true);
-        v.setUint32(o + SQ.num_sent, sent >>> 0, true);
-        v.setUint32(o + SQ.num_sent + 4, Math.floor(sent / 0x100000000) >>> 0, true);
-        return newHead;
-      }
-      const sent = m.readU64(a + SQ.num_sent) + 1;
-      m.writeU32(a + SQ.head, newHead);
-      m.writeU64(a + SQ.num_sent, sent);
-      return newHead;
-    } catch (e) {
-      if (e instanceof UnmappedError) return -EIO;
-      throw e;
-    }
+    return this.ringOp('signalinsert', queue, msg);
   }
 
   /**
    * visorchannel_signalremove: copy the next signal into `out` (up to out.length bytes).
-   * Returns 0, -EAGAIN (empty), -EIO or -EINVAL.
+   * Returns 0, -EAGAIN (empty), -EIO, -EINVAL, or -EFAULT (oops).
    */
   signalRemove(queue: number, out: Uint8Array): number {
-    // doRemove returns the slot it consumed (>= 0) or a negative errno.
-    const s = this.guard === undefined || this.checkGuard() ? this.doRemove(queue, out) : -EIO;
+    return this.ringOp('signalremove', queue, out);
+  }
+
+  /** One ring operation with the guard, the oops and the observer around it (no closure per call). */
+  private ringOp(op: 'signalinsert' | 'signalremove', queue: number, buf: Uint8Array): number {
+    // doInsert/doRemove return the slot they used (>= 0) or a negative errno.
+    let s: number;
+    if (this.dead) s = -EFAULT;
+    else {
+      if (this.guard !== undefined) this.checkGuard();
+      try {
+        s = op === 'signalinsert' ? this.doInsert(queue, buf) : this.doRemove(queue, buf);
+      } catch (e) {
+        if (!(e instanceof Oops)) throw e;
+        s = this.oops(`visorchannel_${op}`, e, queue);
+      }
+    }
     const r = s < 0 ? s : 0;
-    if (this.observer) this.observer(this, 'signalremove', { queue, result: r, slot: s < 0 ? undefined : s });
+    if (this.observer) this.observer(this, op, { queue, result: r, slot: s < 0 ? undefined : s });
     return r;
   }
 
-  private doRemove(queue: number, out: Uint8Array): number {
-    const qh = this.queueBase(queue);
-    if (qh < 0) return qh;
-    const m = this.memory;
-    const a = this.physaddr + qh;
-    try {
-      let tail: number, maxSlots: number, signalSize: number, sigBase: number;
-      const p = this.span(a, QUEUE_FIELDS_END);
-      const o = m.spanOffset;
-      if (p !== undefined) {
-        // Fast path, as in doInsert.
-        const v = this.viewOf(p);
-        tail = v.getUint32(o + SQ.tail, true);
-        if (v.getUint32(o + SQ.head, true) === tail) return -EAGAIN;
-        maxSlots = v.getUint32(o + SQ.max_slots, true);
-        if (maxSlots === 0) return -EINVAL;
-        signalSize = v.getUint32(o + SQ.signal_size, true);
-        sigBase = v.getUint32(o + SQ.sig_base_offset, true) + v.getUint32(o + SQ.sig_base_offset + 4, true) * 0x100000000;
-        // As in doInsert: indices outside the ring or zero-byte slots are a corrupted header.
-        if (v.getUint32(o + SQ.head, true) >= maxSlots || tail >= maxSlots || signalSize === 0) return -EIO;
-      } else {
-        const head = m.readU32(a + SQ.head);
-        tail = m.readU32(a + SQ.tail);
-        if (head === tail) return -EAGAIN;
-        maxSlots = m.readU32(a + SQ.max_slots);
-        if (maxSlots === 0) return -EINVAL;
-        signalSize = m.readU32(a + SQ.signal_size);
-        sigBase = m.readU64(a + SQ.sig_base_offset);
-        if (head >= maxSlots || tail >= maxSlots || signalSize === 0) return -EIO;
-      }
-      const newTail = (tail + 1) % maxSlots;
-      const slotOff = qh + sigBase + newTail * signalSize;
-      if (!this.inRange(slotOff, signalSize)) return -EIO;
-      const n = Math.min(signalSize, out.length);
-      m.readInto(this.physaddr + slotOff, out, 0, n);
-      if (p !== undefined && !m.watching) {
-        const v = this.viewOf(p);
-        const received = v.getUint32(o + SQ.num_received, true) + v.getUint32(o + SQ.num_received + 4, true) * 0x100000000 + 1;
-        v.setUint32(o + SQ.tail, newTail, true);
-        v.setUint32(o + SQ.num_received, received >>> 0, true);
-        v.setUint32(o + SQ.num_received + 4, Math.floor(received / 0x100000000) >>> 0, true);
-        return newTail;
-      }
-      const received = m.readU64(a + SQ.num_received) + 1;
-      m.writeU32(a + SQ.tail, newTail);
-      m.writeU64(a + SQ.num_received, received);
-      return newTail;
-    } catch (e) {
-      if (e instanceof UnmappedError) return -EIO;
-      throw e;
+  private doInsert(queue: number, msg: Uint8Array): number {
+    let r = this.readHeader(queue);
+    if (r < 0) return r;
+    const q = this.q;
+    const newHead = this.next(q.head);
+    if (newHead === q.tail) {
+      this.writeField(SQ.num_overflows, this.readField64(SQ.num_overflows) + 1, 8);
+      return -EIO;
     }
+    const n = q.signalSize;
+    let data = msg;
+    if (msg.length < n) {
+      // The kernel copies signal_size bytes from the caller's buffer whatever its length.
+      data = new Uint8Array(n);
+      data.set(msg);
+    }
+    r = this.copy(this.slotOffset(newHead), data, n, true);
+    return r < 0 ? r : this.publish(SQ.head, newHead, SQ.num_sent);
+  }
+
+  /** Per queue: the head the last removes saw and how many succeeded since it last moved. */
+  private readonly drained: { head: number; count: number }[] = [];
+
+  /**
+   * Going round a whole ring while its producer's head stays put cannot happen in a sane ring:
+   * the head lies beyond max_slots and a drain-until-empty loop (every driver's, and the
+   * chipset's) would spin for ever. The kernel locks up there; we report it as that.
+   */
+  private checkLockup(queue: number): void {
+    const q = this.q;
+    const d = (this.drained[queue] ??= { head: q.head, count: 0 });
+    if (d.head !== q.head) {
+      d.head = q.head;
+      d.count = 0;
+    }
+    if (++d.count > Math.min(q.maxSlots, LOCKUP_REMOVES)) throw new Oops('soft lockup');
+  }
+
+  private doRemove(queue: number, out: Uint8Array): number {
+    let r = this.readHeader(queue);
+    if (r < 0) return r;
+    const q = this.q;
+    if (q.head === q.tail) return -EAGAIN;
+    const newTail = this.next(q.tail);
+    if (this.side === 'guest' && q.head >= q.maxSlots) this.checkLockup(queue);
+    const off = this.slotOffset(newTail);
+    // The kernel copies signal_size bytes into the caller's buffer; we copy what fits.
+    const c = classifyAccess(off, q.signalSize, this.nbytes);
+    if (c !== 'ok') {
+      if (c === 'eio') return -EIO;
+      throw new Oops('page fault', { offset: off, length: q.signalSize, write: false });
+    }
+    r = this.copy(off, out, Math.min(q.signalSize, out.length), false);
+    return r < 0 ? r : this.publish(SQ.tail, newTail, SQ.num_received);
   }
 
   /** visorchannel_signalempty: true also when the header cannot be read. */
   signalEmpty(queue: number): boolean {
-    const qh = this.queueBase(queue);
-    if (qh < 0) return true;
+    if (this.dead) return true;
     try {
-      const a = this.physaddr + qh;
-      return this.memory.readU32(a + SQ.head) === this.memory.readU32(a + SQ.tail);
+      if (this.readHeader(queue) < 0) return true;
     } catch (e) {
-      if (e instanceof UnmappedError) return true;
-      throw e;
+      if (!(e instanceof Oops)) throw e;
+      this.oops('visorchannel_signalempty', e, queue);
+      return true;
     }
+    return this.q.head === this.q.tail;
   }
 }
 

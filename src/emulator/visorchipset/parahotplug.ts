@@ -7,6 +7,7 @@
 import { Engine } from '../engine/engine';
 import { ControlvmMessage, CONTROLVM_RESP, MSG, SEG } from '../protocol/controlvm';
 import { EINVAL } from '../protocol/errno';
+import { CHIPSET_DEVPATH, CHIPSET_SUBSYSTEM } from './platformdevice';
 
 export const PARAHOTPLUG_TIMEOUT_MS = 2000;
 
@@ -33,12 +34,13 @@ export class Parahotplug {
     const active = (state & SEG.active) !== 0 ? 1 : 0;
     const req: PendingRequest = { id, expiration: this.engine.jiffies + this.engine.clock.msToJiffies(PARAHOTPLUG_TIMEOUT_MS), msg };
     if (!active) this.pending.push(req);
-    this.engine.uevent('change', '/devices/platform/visorchipset', {
+    // parahotplug_request_kickoff prints every value with %d (a bus_no >= 2^31 is negative).
+    this.engine.uevent('change', CHIPSET_DEVPATH, CHIPSET_SUBSYSTEM, {
       VISOR_PARAHOTPLUG: '1',
-      VISOR_PARAHOTPLUG_ID: String(id),
+      VISOR_PARAHOTPLUG_ID: String(id | 0),
       VISOR_PARAHOTPLUG_STATE: String(active),
-      VISOR_PARAHOTPLUG_BUS: String(msg.busNo),
-      VISOR_PARAHOTPLUG_DEVICE: String(msg.devNo >>> 3),
+      VISOR_PARAHOTPLUG_BUS: String(msg.busNo | 0),
+      VISOR_PARAHOTPLUG_DEVICE: String((msg.devNo >>> 3) | 0),
       VISOR_PARAHOTPLUG_FUNCTION: String(msg.devNo & 7),
     });
     if (active) {

@@ -19,23 +19,27 @@ import {
   SEG,
   SEGMENT_STATE,
   controlvmIdName,
+  statusName,
 } from '../protocol/controlvm';
-import { EAGAIN, EEXIST, EINVAL, EIO, ENODEV, ENOENT, ENOMEM, errnoName } from '../protocol/errno';
+import { EAGAIN, EEXIST, EINVAL, EIO, ENODEV, ENOENT, ENOMEM } from '../protocol/errno';
 import { GUIDS, bytesToGuid } from '../protocol/guid';
 import { CONTROLVM_CHANNEL, CONTROLVM_CHANNEL_SIZE, CONTROLVM_QUEUE } from '../protocol/layout';
 import { VisorChannel } from '../visorchannel/visorchannel';
 import { BusDevice } from '../visorbus/visordevice';
 import { VisorBus } from '../visorbus/visorbus';
 import { Parahotplug } from './parahotplug';
+import { CHIPSET_DEVPATH, CHIPSET_SUBSYSTEM } from './platformdevice';
+import type { KernelBug } from '../kernel/kernelbugs';
 
 export const POLLJIFFIES_CONTROLVM_FAST = 1;
 export const POLLJIFFIES_CONTROLVM_SLOW = 100;
 export const MIN_IDLE_SECONDS = 10;
 export const MAX_CONTROLVM_PAYLOAD_BYTES = 128 * 1024;
-export const CHIPSET_DEVPATH = '/devices/platform/visorchipset';
 
 export interface ChipsetOptions {
   autoload: () => boolean;
+  /** The run corrects this kernel defect (fixKernelBugs). */
+  fixed: (bug: KernelBug) => boolean;
   /** Called to wrap each device channel with the bus core's guard and observer. */
   prepareDeviceChannel(ch: VisorChannel, busNo: number, devNo: number): void;
 }
@@ -44,6 +48,8 @@ export class VisorChipset {
   initialized = false;
   features = 0;
   private stashed: ControlvmMessage | undefined;
+  /** The wedging payload was logged once (it is retried at every poll). */
+  private wedgeReported = false;
   private mostRecentMessageJiffies = 0;
   private pollTimerArmed = false;
   readonly parahotplug: Parahotplug;
@@ -99,11 +105,13 @@ export class VisorChipset {
     }
     this.stats.responsesDrained += drained;
     if (rc === -EAGAIN) {
+      let retry = this.stashed !== undefined;
       let msg = this.stashed ?? this.readEvent();
       this.stashed = undefined;
       while (msg) {
         this.mostRecentMessageJiffies = this.engine.jiffies;
-        const r = this.handleCommand(msg);
+        const r = this.handleCommand(msg, retry);
+        retry = false;
         if (r === -EAGAIN) {
           this.stashed = msg;
           break;
@@ -128,21 +136,26 @@ export class VisorChipset {
     return msg;
   }
 
-  /** handle_command (§4.2). */
-  handleCommand(msg: ControlvmMessage): number {
-    this.stats.messages++;
+  /** handle_command (§4.2); `retry`: the stashed message again (not a new event). */
+  handleCommand(msg: ControlvmMessage, retry = false): number {
+    if (!retry) this.stats.messages++;
     const name = controlvmIdName(msg.id);
     return this.engine.within({ kind: 'chipset', name: `handle_command ${name}`, thread: THREAD.controlvm }, () => {
-      this.engine.emit('controlvm', 'controlvm', `received ${msg.describe()}`, { id: msg.id, bus: msg.busNo, dev: msg.devNo });
+      if (!retry) this.engine.emit('controlvm', 'controlvm', `received ${msg.describe()}`, { id: msg.id, bus: msg.busNo, dev: msg.devNo });
       let payload: Uint8Array | undefined;
       if (msg.payloadBytes !== 0) {
+        if (msg.payloadBytes > MAX_CONTROLVM_PAYLOAD_BYTES && !this.opts.fixed('oversizedPayload')) {
+          // parser_init_stream asks for a retry: the message stays un-ACKed and is tried
+          // again at every poll, for ever (§4.2) — the controlvm loop is wedged.
+          if (!this.wedgeReported) this.engine.klog('err', 'visorchipset', `${name}: payload of ${msg.payloadBytes} bytes exceeds ${MAX_CONTROLVM_PAYLOAD_BYTES}; retried at every poll (the controlvm loop is wedged; fixKernelBugs oversizedPayload refuses it instead)`);
+          this.wedgeReported = true;
+          return -EAGAIN;
+        }
         if (msg.payloadBytes > MAX_CONTROLVM_PAYLOAD_BYTES) {
-          // A real guest stashes and retries this forever, wedging its controlvm loop (§4.2).
-          // We ACK and refuse it instead, and say so.
           this.engine.klog(
             'err',
             'visorchipset',
-            `${name}: payload of ${msg.payloadBytes} bytes exceeds ${MAX_CONTROLVM_PAYLOAD_BYTES}; refused with PAYLOAD_INVALID (a real guest would retry it forever and wedge the controlvm loop)`,
+            `${name}: payload of ${msg.payloadBytes} bytes exceeds ${MAX_CONTROLVM_PAYLOAD_BYTES}; refused with PAYLOAD_INVALID (fixKernelBugs oversizedPayload; the kernel retries it for ever)`,
           );
           if (!this.ack(msg)) return -EIO;
           this.respondIfExpected(msg, -CONTROLVM_RESP.PAYLOAD_INVALID);
@@ -225,15 +238,15 @@ export class VisorChipset {
         this.respondIfExpected(msg, 0);
         return 0;
       case CONTROLVM_ID.CHIPSET_READY:
-        this.engine.uevent('online', CHIPSET_DEVPATH, {});
+        this.engine.uevent('online', CHIPSET_DEVPATH, CHIPSET_SUBSYSTEM, {});
         this.respondIfExpected(msg, 0);
         return 0;
       case CONTROLVM_ID.CHIPSET_SELFTEST:
-        this.engine.uevent('change', CHIPSET_DEVPATH, { SPARSP_SELFTEST: '1' });
+        this.engine.uevent('change', CHIPSET_DEVPATH, CHIPSET_SUBSYSTEM, { SPARSP_SELFTEST: '1' });
         this.respondIfExpected(msg, 0);
         return 0;
       case CONTROLVM_ID.CHIPSET_STOP:
-        this.engine.uevent('offline', CHIPSET_DEVPATH, {});
+        this.engine.uevent('offline', CHIPSET_DEVPATH, CHIPSET_SUBSYSTEM, {});
         this.respondIfExpected(msg, 0);
         return 0;
       default:
@@ -287,7 +300,7 @@ export class VisorChipset {
     }
     const addr = msg.u64(MSG.channel_addr);
     const typeGuid = msg.guid(MSG.type_guid);
-    const ch = VisorChannel.create(this.memory, addr, typeGuid, `visorbus${busNo}`);
+    const ch = VisorChannel.create(this.memory, addr, typeGuid, `visorbus${busNo}`, 'guest');
     if (typeof ch === 'string') {
       this.engine.klog('err', 'visorchipset', `BUS_CREATE ${busNo}: channel creation failed: ${ch}`);
       this.respondIfExpected(msg, -ENOMEM);
@@ -333,9 +346,10 @@ export class VisorChipset {
       bus.partitionGuidRaw = payload.slice(48, 64);
       const nameOff = dv.getUint32(40, true);
       const nameLen = dv.getUint32(44, true);
-      // The final kernel reads the name from a wrong address (garbage); we read what was meant.
       if (nameOff + nameLen <= payload.length && nameLen > 0) {
-        const raw = payload.subarray(nameOff, nameOff + nameLen);
+        // parser_name_get reads from the kernel stack (&phdr + name_offset), not the payload.
+        // Those bytes are not the guest's to know; read as zeros, the name is empty.
+        const raw = this.opts.fixed('busConfigureName') ? payload.subarray(nameOff, nameOff + nameLen) : new Uint8Array(0);
         const z = raw.indexOf(0);
         bus.partitionName = Buffer.from(z >= 0 ? raw.subarray(0, z) : raw).toString('utf8');
       }
@@ -358,7 +372,7 @@ export class VisorChipset {
     }
     const addr = msg.u64(MSG.channel_addr);
     const typeGuid = msg.guid(MSG.type_guid);
-    const ch = VisorChannel.create(this.memory, addr, typeGuid, `vbus${busNo}:dev${devNo}`);
+    const ch = VisorChannel.create(this.memory, addr, typeGuid, `vbus${busNo}:dev${devNo}`, 'guest');
     if (typeof ch === 'string') {
       this.engine.klog('err', 'visorchipset', `DEVICE_CREATE ${busNo}:${devNo}: channel creation failed: ${ch}`);
       this.respondIfExpected(msg, -ENOMEM);
@@ -377,13 +391,17 @@ export class VisorChipset {
     this.bus.addDevice(dev, this.opts.autoload());
     dev.pendingMsgHdr = undefined;
     this.respondIfExpected(msg, 0);
+    this.bus.runModprobes();
     return 0;
   }
 
-  /** Common checks for CHANGESTATE / DESTROY: missing 19, not created 22, pending 5. */
+  /**
+   * Common checks for CHANGESTATE / DESTROY: missing 19, not created 22, pending 5. Like
+   * visorbus_get_device_by_id, dev_no 0xffffffff finds the bus device itself.
+   */
   private deviceFor(msg: ControlvmMessage): BusDevice | number {
     const dev = this.bus.find(msg.busNo, msg.devNo);
-    if (!dev || dev.isBus) return -ENODEV;
+    if (!dev) return -ENODEV;
     if (!dev.created) return -EINVAL;
     if (dev.pendingMsgHdr) return -EIO;
     return dev;
@@ -475,16 +493,4 @@ export class VisorChipset {
     }
     if (this.controlvm.write(offset, b) < 0) throw new Error('Input/output error (EIO)');
   }
-}
-
-/** Name of a completion status as the guest produces it: CONTROLVM_RESP codes 1, 4, 400, 1400, else an errno. */
-const RESP_NAMES: Record<number, string> = {
-  [CONTROLVM_RESP.ALREADY_DONE]: 'CONTROLVM_RESP_ALREADY_DONE',
-  [CONTROLVM_RESP.ID_UNKNOWN]: 'CONTROLVM_RESP_ID_UNKNOWN',
-  [CONTROLVM_RESP.PAYLOAD_INVALID]: 'CONTROLVM_RESP_PAYLOAD_INVALID',
-  [CONTROLVM_RESP.DEVICE_UDEV_TIMEOUT]: 'CONTROLVM_RESP_DEVICE_UDEV_TIMEOUT',
-};
-
-export function statusName(status: number): string {
-  return RESP_NAMES[status] ?? errnoName(status);
 }

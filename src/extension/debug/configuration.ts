@@ -20,6 +20,8 @@ export interface LaunchConfig extends vscode.DebugConfiguration {
   pollIntervalMs?: number;
   trace?: boolean;
   checkpoints?: number;
+  /** Kernel defects to correct (true = all, or names); the adapter checks the names. */
+  fixKernelBugs?: boolean | string[];
 }
 
 export interface AttachConfig extends vscode.DebugConfiguration {
@@ -82,6 +84,10 @@ export function validate(config: vscode.DebugConfiguration): string | undefined 
   const cp: unknown = config.checkpoints;
   if (cp !== undefined && !(typeof cp === 'number' && Number.isInteger(cp) && cp >= 0 && cp <= 8)) {
     return `Visorbus launch: "checkpoints" must be a whole number from 0 to 8, got ${JSON.stringify(cp)}.`;
+  }
+  const fix: unknown = config.fixKernelBugs;
+  if (fix !== undefined && typeof fix !== 'boolean' && !(Array.isArray(fix) && fix.every((x: unknown) => typeof x === 'string'))) {
+    return `Visorbus launch: "fixKernelBugs" must be true, false or a list of names, got ${JSON.stringify(fix)}.`;
   }
   for (const key of ['stopOnEntry', 'stopAtEnd', 'autoload', 'trace']) {
     if (config[key] !== undefined && typeof config[key] !== 'boolean') {

@@ -17,6 +17,7 @@ import type { ClassDeviceSpec, CompleteFunc, DriverChannel, GuestKernel, VisorDe
 import type { BackendCommand, BackendDevice, BackendHost, ServiceBackend } from '../../../src/emulator/backend/servicepartition';
 import { roundUp } from '../../../src/emulator/protocol/layout';
 import { sdName } from '../../../src/emulator/guest/block';
+import type { KernelBug } from '../../../src/emulator/kernel/kernelbugs';
 
 const DMA_BASE = 0x4000_0000;
 const DMA_SIZE = 0x0400_0000; // 64 MiB
@@ -82,6 +83,13 @@ export class FakeKernel implements GuestKernel {
   setTimer(dev: VisorDevice, delay: number, label: string, fn: () => void): () => void {
     const t = this.engine.clock.schedule(delay, THREAD.busPoll(dev.busNo), label, fn);
     return () => this.engine.clock.cancel(t);
+  }
+
+  /** Kernel defects the test asks to be corrected (none: the kernel's behaviour). */
+  readonly fixes = new Set<KernelBug>();
+
+  kernelBugFixed(bug: KernelBug): boolean {
+    return this.fixes.has(bug);
   }
 
   counter(name: string, delta = 0): number {
@@ -233,7 +241,7 @@ export class FakeBus implements BackendHost {
     initDeviceChannel(this.memory, addr, { typeGuid, size: bytes, version: opts.version ?? defaultChannelVersion(typeGuid) });
     const backendDev: BackendDevice = { bus, dev: devNo, id: `${bus}:${devNo}`, typeGuid, physaddr: addr, nbytes: bytes };
     for (const b of this.backends) if (b.typeGuids.includes(typeGuid)) b.deviceCreated?.(backendDev);
-    const ch = VisorChannel.create(this.memory, addr, typeGuid, `vbus${bus}:dev${devNo}`);
+    const ch = VisorChannel.create(this.memory, addr, typeGuid, `vbus${bus}:dev${devNo}`, 'guest');
     if (typeof ch === 'string') throw new Error(ch);
     const peer = VisorChannel.create(this.memory, addr, typeGuid, `peer ${bus}:${devNo}`);
     if (typeof peer === 'string') throw new Error(peer);

@@ -136,7 +136,7 @@ export class BreakpointBook {
       }
       if (ids.length) return { reason: 'function breakpoint', description: `Function breakpoint ${name}: ${ev.text}`, hitBreakpointIds: ids };
     }
-    if (this.exceptionBps.length && (ev.kind === 'error' || ev.kind === 'return' || ev.kind === 'complete' || ev.kind === 'channel')) {
+    if (this.exceptionBps.length && (ev.kind === 'error' || ev.kind === 'return' || ev.kind === 'complete' || ev.kind === 'channel' || ev.kind === 'log')) {
       const filters = exceptionFiltersOf(ev, frames);
       for (const f of filters) {
         const bp = this.exceptionBps.find((b) => b.filter === f);
@@ -168,6 +168,11 @@ export class BreakpointBook {
       stack = t.stack;
       throwLoc = throwLocation(t.stack);
     } else if (ev.kind === 'return') message = `${ev.text} (${ev.data?.callback} failed)`;
+    else if (ev.data?.category === 'oops') {
+      // The oops report (faulting access, queue header values) is the exception's details.
+      typeName = 'kernel oops';
+      stack = String(ev.data.report);
+    }
     const description = `${label}: ${ev.text}`;
     return { reason: 'exception', description, text: message, exception: { id: f, description, message, typeName, stack, throwLoc } };
   }

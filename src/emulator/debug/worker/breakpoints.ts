@@ -180,6 +180,7 @@ export function exceptionFiltersOf(ev: EmuEvent, frames: readonly Frame[]): Exce
       if (cat === 'controlvm') return ['controlvm'];
       if (cat === 'overflow') return ['overflow'];
       if (cat === 'expect') return ['expect'];
+      if (cat === 'oops') return ['kernelOops'];
       if (cat === 'exception') {
         const cb = d?.callback;
         const out: ExceptionFilterId[] = ['driverError'];
@@ -195,6 +196,8 @@ export function exceptionFiltersOf(ev: EmuEvent, frames: readonly Frame[]): Exce
       }
       return [];
     }
+    case 'log':
+      return d?.category === 'pausedAccess' ? ['pausedAccess'] : [];
     case 'return':
       if ((d?.callback === 'pause' || d?.callback === 'resume') && typeof d.result === 'number' && d.result < 0) return ['pauseResume'];
       return [];

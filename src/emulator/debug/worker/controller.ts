@@ -356,7 +356,7 @@ export class Controller {
     } else if (plan.replay) this.journal.restoreImages();
     let run: ScenarioRun;
     try {
-      run = newRun(scenario, { autoload: opts.autoload, pollIntervalMs: opts.pollIntervalMs, allowUserDrivers: opts.allowUserDrivers, hz: opts.hz });
+      run = newRun(scenario, { autoload: opts.autoload, pollIntervalMs: opts.pollIntervalMs, allowUserDrivers: opts.allowUserDrivers, hz: opts.hz, fixKernelBugs: opts.fixKernelBugs });
     } catch (e) {
       if (e instanceof EmulatorError) throw new UserError(`the emulator did not start: ${e.message}`, true);
       throw e;

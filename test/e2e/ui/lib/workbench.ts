@@ -76,6 +76,10 @@ export class Workbench {
 
   async addFunctionBreakpoint(name: string): Promise<void> {
     await this.palette('Function Breakpoint', /Function Breakpoint/);
+    // The Breakpoints view shows at most 9 rows and the adapter's exception filters come
+    // first: scroll its list to the end, where the new breakpoint's input row is.
+    await this.pane('Breakpoints').locator('.monaco-list').first().hover();
+    await this.page.mouse.wheel(0, 2000);
     const input = this.page.locator('.pane-body .monaco-list-row .monaco-inputbox input').first();
     await input.waitFor();
     await input.fill(name);
