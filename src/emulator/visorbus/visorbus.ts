@@ -13,6 +13,7 @@ import { VBUS, VISOR_CHANNEL_SIGNATURE } from '../protocol/layout';
 import { VisorChannel } from '../visorchannel/visorchannel';
 import { ChannelTypeDescriptor, GuestKernel, VisorDriver } from './driver';
 import { BusDevice, CallSite, DeviceHooks } from './visordevice';
+import { clientBusInfo, publishChipsetAndBus, publishDeviceInfo } from './vbusinfo';
 
 function callSite(d: BusDevice, driver: string, callback: string, thread: number): CallSite {
   const last = d.lastSite;
@@ -464,68 +465,18 @@ export class VisorBus {
 
   // ---- vbus client info (§5.10) ----------------------------------------------------------
 
-  private infoRecord(devtype: string, drvname: string): Uint8Array {
-    const rec = new Uint8Array(256);
-    const put = (s: string, off: number, max: number) => {
-      const b = Buffer.from(s, 'latin1').subarray(0, max - 1);
-      rec.set(b, off);
-    };
-    put(devtype, VBUS.deviceinfo.devtype, 16);
-    put(drvname, VBUS.deviceinfo.drvname, 16);
-    put(`kernel ver. ${this.kernelRelease}`, VBUS.deviceinfo.infostrs, 96);
-    return rec;
-  }
-
-  private headerInfo(bus: BusDevice): { chp: number; busi: number; dev: number; devBytes: number } | undefined {
-    const hi = new Uint8Array(24);
-    // The bus channel is a vbus channel without lock; its reads are not driver traffic.
-    if (bus.visorchannel.read(VBUS.hdr_info, hi) < 0) return undefined;
-    const dv = new DataView(hi.buffer);
-    return { devBytes: dv.getUint32(4, true), chp: dv.getUint32(12, true), busi: dv.getUint32(16, true), dev: dv.getUint32(20, true) };
-  }
-
   private publishChipsetAndBus(bus: BusDevice): void {
-    const h = this.headerInfo(bus);
-    if (!h) return;
-    if (h.chp) bus.visorchannel.write(VBUS.hdr_info + h.chp, this.infoRecord('chipset', 'visorchipset'));
-    if (h.busi) bus.visorchannel.write(VBUS.hdr_info + h.busi, this.infoRecord('clientbus', 'visorbus'));
+    publishChipsetAndBus(bus, this.kernelRelease);
   }
 
   private publishDeviceInfo(d: BusDevice): void {
     const bus = this.find(d.busNo, 0xffffffff);
-    if (!bus) return;
-    const h = this.headerInfo(bus);
-    if (!h) return;
-    this.publishChipsetAndBus(bus);
-    if (!h.dev) return;
-    const devtype = (d.typeName || 'unknownType').slice(0, 15);
-    bus.visorchannel.write(VBUS.hdr_info + h.dev + h.devBytes * d.devNo, this.infoRecord(devtype, d.driver?.name ?? ''));
+    if (bus) publishDeviceInfo(bus, d, this.kernelRelease);
   }
 
   /** debugfs client_bus_info text (§5.9). */
   clientBusInfo(bus: BusDevice): string {
-    const ch = bus.visorchannel;
-    const rec = (off: number): string | undefined => {
-      const b = new Uint8Array(256);
-      if (ch.read(off, b) < 0) return undefined;
-      if (b[0] < 0x20 || b[0] > 0x7e) return undefined;
-      const str = (o: number, n: number) => {
-        const s = b.subarray(o, o + n);
-        const z = s.indexOf(0);
-        return Buffer.from(z >= 0 ? s.subarray(0, z) : s).toString('latin1');
-      };
-      return `${str(0, 16).padEnd(16)} ${str(16, 16).padEnd(16)} ${str(32, 96)}`;
-    };
-    const lines = [`Client device/driver info for ${bus.partitionName ?? ''} partition (vbus #${bus.busNo}):`];
-    const c = rec(256);
-    if (c) lines.push('   ' + c);
-    const b = rec(512);
-    if (b) lines.push('   ' + b);
-    for (let i = 0, off = 768; off + 256 <= ch.nbytes; i++, off += 256) {
-      const r = rec(off);
-      if (r) lines.push(`[${i}]${r}`);
-    }
-    return lines.join('\n') + '\n';
+    return clientBusInfo(bus);
   }
 
   /** partition_guid attribute: "{%pUb}". */
