@@ -674,7 +674,6 @@ export class Controller {
 
   /** Stop inside the model (hook or watcher) and serve until told to resume. */
   stopHere(info: StopInfo, ev: EmuEvent | undefined): void {
-    if (this.role === 'traveller') this.role = 'live';
     const st = this.makeStop(info, ev, this.run!.emu.engine.log.frames, false);
     const action = this.serveStop(st);
     this.applyResume(action, st);
@@ -700,6 +699,8 @@ export class Controller {
     this.out.flushOutput();
     this.stack.announceThreads();
     this.setState('stopped');
+    // A traveller's first stop is where it arrived (or the end, when its replay ran out first): it is live from here.
+    if (this.role === 'traveller') this.role = 'live';
     if (this.role === 'standby') this.link.event('pool/parked', { pos: st.pos });
     else this.link.event('pool/stop', { pos: st.pos, lines: this.journal.recentLineStarts(st.pos.n, 4) });
     if (!this.detached) this.announceStop(st);
