@@ -44,6 +44,8 @@ export class Checkpoints {
   private planning: Promise<void> = Promise.resolve();
   /** Searches of the whole history under way (cancel ends them). */
   private readonly searches = new Set<() => void>();
+  /** A worker launched and waiting to become a checkpoint or a traveller. */
+  private spare: { host: ModelHost; launched: Promise<void> } | undefined;
   private disposed = false;
   /** How trips were made: from a checkpoint, by a new worker from the start, searches by a checkpoint. */
   readonly counts = { promoted: 0, fromStart: 0, scouted: 0 };
@@ -54,6 +56,29 @@ export class Checkpoints {
     /** How many standby workers at most (each holds a whole model). */
     readonly slots: number,
   ) {}
+
+  /**
+   * A new worker, launched like the live one. One is kept ready (the scenario parsed, the
+   * model built at its start) so that a new checkpoint or a replay from the start does not
+   * wait for a worker to start and the scenario to be read.
+   */
+  private launched(): { host: ModelHost; launched: Promise<void> } {
+    const spare = this.spare ?? this.launchNew();
+    this.spare = this.disposed ? undefined : this.launchNew();
+    return spare;
+  }
+
+  private launchNew(): { host: ModelHost; launched: Promise<void> } {
+    const host = this.host.newHost();
+    const launched = this.host.launch(host);
+    launched.catch(() => undefined);
+    return { host, launched };
+  }
+
+  /** Keep a launched worker ready from now on (after the live worker has launched). */
+  prepare(): void {
+    if (!this.disposed && this.slots > 0 && !this.spare) this.spare = this.launchNew();
+  }
 
   /** Where the standby workers are or are going, now. */
   now(): { event: number; parked: boolean }[] {
@@ -85,11 +110,18 @@ export class Checkpoints {
     for (const s of this.standby) s.host.request('journal/append', { entry }).catch(() => undefined);
   }
 
-  /** A restart: the history is gone. */
+  /** A restart: the history is gone (and the scenario may have changed: the spare worker is launched again). */
   forget(): void {
     this.entries = [];
     this.stops = [];
     this.disposeAll();
+    this.disposeSpare();
+    this.prepare();
+  }
+
+  private disposeSpare(): void {
+    if (this.spare) void this.spare.host.dispose();
+    this.spare = undefined;
   }
 
   /** The live worker stopped at `pos`: move standby workers to where the user may go back to. */
@@ -130,12 +162,12 @@ export class Checkpoints {
 
   /** A new standby worker replays from the start to n. It counts as a checkpoint at once: a trip may pick it before it parks. */
   private create(n: number): Standby {
-    const host = this.host.newHost();
+    const { host, launched } = this.launched();
     const s: Standby = { host, target: n, parked: false, moves: 1 };
     this.standby.push(s);
     host.attach({ event: (e, b) => this.standbyEvent(s, e, b), gone: () => this.drop(s) });
     // Sent at once, in order: a promotion sent later reaches the worker after 'pool/standby'.
-    const steps = [this.host.launch(host), ...this.breakpointLog.map((b) => host.request(b.cmd, b.args)), host.request('pool/standby', { target: { n, w: 0 }, entries: this.entries })];
+    const steps = [launched, ...this.breakpointLog.map((b) => host.request(b.cmd, b.args)), host.request('pool/standby', { target: { n, w: 0 }, entries: this.entries })];
     Promise.all(steps).catch(() => this.drop(s));
     return s;
   }
@@ -205,11 +237,11 @@ export class Checkpoints {
       await s.host.request('pool/promote', { plan, visited });
       return s.host;
     }
-    const host = this.host.newHost();
+    const { host, launched } = this.launched();
     this.counts.fromStart++;
     try {
       listen(host);
-      await Promise.all([this.host.launch(host), ...this.breakpointLog.map((b) => host.request(b.cmd, b.args)), host.request('pool/travel', { plan, entries: this.entries, visited })]);
+      await Promise.all([launched, ...this.breakpointLog.map((b) => host.request(b.cmd, b.args)), host.request('pool/travel', { plan, entries: this.entries, visited })]);
     } catch (e) {
       void host.dispose();
       throw e;
@@ -230,7 +262,7 @@ export class Checkpoints {
    * before the last match (`traveller` then promotes it). Both run side by side.
    */
   searchFromStart(plan: PoolPlan & { phase: 'find' }, progress: (event: string, body: unknown) => void): Promise<PoolFound | null> {
-    const host = this.host.newHost();
+    const { host, launched } = this.launched();
     let follower: Standby | undefined;
     let latest: PoolFound | undefined;
     const chase = (): void => {
@@ -268,7 +300,7 @@ export class Checkpoints {
         },
         gone: () => end(null),
       });
-      const steps = [this.host.launch(host), ...this.breakpointLog.map((b) => host.request(b.cmd, b.args)), host.request('pool/standby', { plan, entries: this.entries })];
+      const steps = [launched, ...this.breakpointLog.map((b) => host.request(b.cmd, b.args)), host.request('pool/standby', { plan, entries: this.entries })];
       Promise.all(steps).catch(() => end(null));
     });
   }
@@ -290,12 +322,14 @@ export class Checkpoints {
   dispose(): void {
     this.disposed = true;
     this.disposeAll();
+    this.disposeSpare();
   }
 
   /** Memory the standby workers hold (heap of each), for the benchmark and the status. */
   async memory(): Promise<number> {
     let bytes = 0;
     for (const s of this.standby) bytes += await s.host.heapBytes();
+    if (this.spare?.host.alive) bytes += await this.spare.host.heapBytes();
     return bytes;
   }
 }

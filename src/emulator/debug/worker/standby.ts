@@ -6,6 +6,7 @@
  * when it arrives). See docs/design.md, "Checkpoints".
  */
 import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import type { ScenarioRun } from '../../scenario/runner';
 import type { EmuEvent } from '../../engine/events';
 import type { WorkerState } from '../protocol';
@@ -150,8 +151,12 @@ export class StandbyRole {
     h.stopHere({ reason: 'step', description: 'scouted' }, undefined);
   }
 
-  /** The heap and array buffers of this worker (what a checkpoint costs). */
+  /** The heap and array buffers of this worker after a full collection (what a checkpoint costs; the live model measured the same way). */
   memory(): { bytes: number } {
+    // Without a collection the figure is mostly garbage that happens not to be collected yet.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as (() => void) | undefined;
+    gc?.();
     const s = v8.getHeapStatistics();
     return { bytes: s.used_heap_size + s.external_memory };
   }
