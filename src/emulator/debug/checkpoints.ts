@@ -44,8 +44,6 @@ export class Checkpoints {
   private planning: Promise<void> = Promise.resolve();
   /** Searches of the whole history under way (cancel ends them). */
   private readonly searches = new Set<() => void>();
-  /** A worker launched and waiting to become a checkpoint or a traveller. */
-  private spare: { host: ModelHost; launched: Promise<void> } | undefined;
   private disposed = false;
   /** How trips were made: from a checkpoint, by a new worker from the start, searches by a checkpoint. */
   readonly counts = { promoted: 0, fromStart: 0, scouted: 0 };
@@ -57,27 +55,12 @@ export class Checkpoints {
     readonly slots: number,
   ) {}
 
-  /**
-   * A new worker, launched like the live one. One is kept ready (the scenario parsed, the
-   * model built at its start) so that a new checkpoint or a replay from the start does not
-   * wait for a worker to start and the scenario to be read.
-   */
+  /** A new worker, launched like the live one (its launch goes out at once; requests sent after it follow in order). */
   private launched(): { host: ModelHost; launched: Promise<void> } {
-    const spare = this.spare ?? this.launchNew();
-    this.spare = this.disposed ? undefined : this.launchNew();
-    return spare;
-  }
-
-  private launchNew(): { host: ModelHost; launched: Promise<void> } {
     const host = this.host.newHost();
     const launched = this.host.launch(host);
     launched.catch(() => undefined);
     return { host, launched };
-  }
-
-  /** Keep a launched worker ready from now on (after the live worker has launched). */
-  prepare(): void {
-    if (!this.disposed && this.slots > 0 && !this.spare) this.spare = this.launchNew();
   }
 
   /** Where the standby workers are or are going, now. */
@@ -110,18 +93,11 @@ export class Checkpoints {
     for (const s of this.standby) s.host.request('journal/append', { entry }).catch(() => undefined);
   }
 
-  /** A restart: the history is gone (and the scenario may have changed: the spare worker is launched again). */
+  /** A restart: the history is gone. */
   forget(): void {
     this.entries = [];
     this.stops = [];
     this.disposeAll();
-    this.disposeSpare();
-    this.prepare();
-  }
-
-  private disposeSpare(): void {
-    if (this.spare) void this.spare.host.dispose();
-    this.spare = undefined;
   }
 
   /** The live worker stopped at `pos`: move standby workers to where the user may go back to. */
@@ -322,14 +298,12 @@ export class Checkpoints {
   dispose(): void {
     this.disposed = true;
     this.disposeAll();
-    this.disposeSpare();
   }
 
   /** Memory the standby workers hold (heap of each), for the benchmark and the status. */
   async memory(): Promise<number> {
     let bytes = 0;
     for (const s of this.standby) bytes += await s.host.heapBytes();
-    if (this.spare?.host.alive) bytes += await this.spare.host.heapBytes();
     return bytes;
   }
 }

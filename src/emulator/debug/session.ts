@@ -361,7 +361,6 @@ export class VisorbusSession extends DebugSession {
     };
     const session = { send: (e: string, b: unknown) => this.sendToClient(e, b), switchTo: (h: ModelHost) => this.switchTo(h) };
     this.travel = new TimeTravel(session, new Checkpoints({ newHost: () => new ModelHost(), launch }, slots));
-    this.travel.checkpoints.prepare();
   }
 
   /** Where the standby workers are and what they hold (`settle`: once all have parked). */
