@@ -21,6 +21,8 @@ export interface SessionServices {
   port?: number;
   /** The client disconnected: the server may accept the next one. */
   done?(): void;
+  /** TCP mode: check the token a client gives with launch/attach ('busy' when another client is served). */
+  authorize?(token: unknown): 'ok' | 'refused' | 'busy';
 }
 
 class RequestError extends Error {
@@ -83,6 +85,7 @@ export class VisorbusSession extends DebugSession {
   private ended = false;
   private trace = false;
   private disconnecting = false;
+  private authorized = false;
 
   constructor(private readonly services: SessionServices) {
     super();
@@ -179,6 +182,7 @@ export class VisorbusSession extends DebugSession {
     const cmd = request.command;
     if (typeof cmd !== 'string' || !cmd) throw new RequestError(`a request needs a "command" string, not ${JSON.stringify(cmd) ?? String(cmd)}`);
     if (cmd !== 'initialize' && !this.client) throw new RequestError(`'${cmd}' before 'initialize': the session must start with an initialize request`);
+    if (this.services.authorize && !this.authorized && cmd !== 'initialize' && cmd !== 'disconnect') this.authorize(cmd, args.token);
     switch (cmd) {
       case 'initialize':
         if (this.client) throw new RequestError('the session is already initialized');
@@ -248,6 +252,23 @@ export class VisorbusSession extends DebugSession {
     return host.request(cmd, args);
   }
 
+  /** TCP: launch or attach must carry the server's token; a client without it is refused and disconnected. */
+  private authorize(cmd: string, token: unknown): void {
+    const port = this.services.port;
+    if (cmd !== 'launch' && cmd !== 'attach') throw new RequestError(`'${cmd}' before launch or attach: this visorbus-emu server on port ${port} serves a client once it gives its token`);
+    const verdict = this.services.authorize!(token);
+    if (verdict === 'ok') {
+      this.authorized = true;
+      return;
+    }
+    setImmediate(() => this.stop());
+    if (verdict === 'busy') throw new RequestError(`visorbus-emu on port ${port} is already serving a debug client; it serves one client at a time`, true);
+    throw new RequestError(
+      `visorbus-emu on port ${port} refused this client: ${token === undefined ? 'no token given' : 'wrong token'}. Give the token the server printed when it started ("visorbus-emu: token …") as "token" in the attach configuration.`,
+      true,
+    );
+  }
+
   private async launch(args: Record<string, unknown>): Promise<unknown> {
     if (this.host) throw new RequestError('this session already runs a scenario (use restart)');
     const opts = this.checkOptions(args, 'launch');
@@ -260,7 +281,8 @@ export class VisorbusSession extends DebugSession {
     if (typeof scenario !== 'string' || !scenario.trim()) throw new RequestError(`${what}: "scenario" must name a .visor file`, true);
     if (args.drivers !== undefined && (!Array.isArray(args.drivers) || args.drivers.some((d) => typeof d !== 'string'))) throw new RequestError(`${what}: "drivers" must be an array of paths to driver modules`, true);
     if (args.pollIntervalMs !== undefined && !(typeof args.pollIntervalMs === 'number' && args.pollIntervalMs > 0)) throw new RequestError(`${what}: "pollIntervalMs" must be a positive number, not ${JSON.stringify(args.pollIntervalMs)}`, true);
-    for (const k of ['stopOnEntry', 'autoload', 'trace', 'allowUserDrivers', 'noDebug']) {
+    if (args.workspaceFolders !== undefined && (!Array.isArray(args.workspaceFolders) || args.workspaceFolders.some((d) => typeof d !== 'string'))) throw new RequestError(`${what}: "workspaceFolders" must be an array of folder paths`, true);
+    for (const k of ['stopOnEntry', 'autoload', 'trace', 'allowUserDrivers', 'allowOutsideFiles', 'noDebug']) {
       if (args[k] !== undefined && typeof args[k] !== 'boolean') throw new RequestError(`${what}: "${k}" must be true or false, not ${JSON.stringify(args[k])}`, true);
     }
     return {
@@ -271,6 +293,8 @@ export class VisorbusSession extends DebugSession {
       pollIntervalMs: args.pollIntervalMs as number | undefined,
       trace: args.trace as boolean | undefined,
       allowUserDrivers: args.allowUserDrivers as boolean | undefined,
+      allowOutsideFiles: args.allowOutsideFiles as boolean | undefined,
+      workspaceFolders: args.workspaceFolders as string[] | undefined,
       noDebug: args.noDebug as boolean | undefined,
     };
   }
