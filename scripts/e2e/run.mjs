@@ -8,7 +8,8 @@
 //      window.codeAutomationExit),
 //   4. run the Playwright UI tests against the installed VSIX (screenshots in test-output/e2e/),
 //   5. always kill the process group it started.
-// Options: --only exthost|ui, --grep PATTERN (both phases), --keep (keep the temp dir).
+//   6. run the untrusted-workspace suite in a second code-server with workspace trust on.
+// Options: --only exthost|ui|untrusted, --grep PATTERN (exthost and ui), --keep (keep the temp dir).
 // Env: E2E_CODE_SERVER (default .e2e/code-server/node_modules/.bin/code-server), E2E_CHROMIUM (/usr/bin/chromium).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,7 +23,8 @@ import { buildTests } from './build-tests.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(path.join(ROOT, 'package.json'));
-const CODE_SERVER = process.env.E2E_CODE_SERVER || path.join(ROOT, '.e2e', 'code-server', 'node_modules', '.bin', 'code-server');
+const CODE_SERVER = process.env.E2E_CODE_SERVER ||
+  path.join(process.env.E2E_CS_DIR || path.join(ROOT, '.e2e', 'code-server'), 'node_modules', '.bin', 'code-server');
 const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test-output', 'e2e');
 const VSIX = path.join(ROOT, 'dist', 'visorbus-studio.vsix');
@@ -81,14 +83,14 @@ async function waitHealthy(url, child, timeoutMs) {
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 
-/** Mocha inside code-server's node extension host; resolves with its exit code. */
-async function runExtensionHostTests(url, workspace, logFile) {
+/** Mocha inside code-server's node extension host (the suite in out/e2e/<suite>); resolves with its exit code. */
+async function runExtensionHostTests(url, workspace, logFile, suite = 'suite') {
   const { chromium } = require('playwright-core');
   const host = new URL(url).host; // code-server's remote authority is the host:port the browser uses
   const remote = p => `vscode-remote://${host}${p}`;
   const payload = JSON.stringify([
     ['extensionDevelopmentPath', remote(ROOT)],
-    ['extensionTestsPath', remote(path.join(ROOT, 'out', 'e2e', 'suite'))],
+    ['extensionTestsPath', remote(path.join(ROOT, 'out', 'e2e', suite))],
     ['skipWelcome', 'true'],
   ]);
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
@@ -121,6 +123,38 @@ async function runExtensionHostTests(url, workspace, logFile) {
   } finally {
     await browser.close();
     log.end();
+  }
+}
+
+/**
+ * The untrusted-workspace suite (out/e2e/untrusted): its own code-server, started without
+ * --disable-workspace-trust and with trust on in its settings, so the folder opens in
+ * restricted mode (no start-up prompt). Always stops the server's process group.
+ */
+async function runUntrusted(RUN, workspace) {
+  const dir = path.join(RUN, 'untrusted');
+  fs.mkdirSync(path.join(dir, 'data', 'User'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'data', 'User', 'settings.json'), JSON.stringify({
+    'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false,
+    'update.mode': 'none', 'workbench.tips.enabled': false, 'workbench.enableExperiments': false, 'chat.commandCenter.enabled': false,
+    'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never',
+    'security.workspace.trust.emptyWindow': false,
+  }, null, 2));
+  const args = ['--config', path.join(dir, 'config.yaml'), '--user-data-dir', path.join(dir, 'data'), '--extensions-dir', path.join(dir, 'exts')];
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const log = fs.openSync(path.join(SHOTS, 'server-untrusted.log'), 'w');
+  const server = spawn(CODE_SERVER, [...args, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry',
+    '--disable-update-check', '--disable-getting-started-override', '--ignore-last-opened'],
+  { cwd: RUN, detached: true, stdio: ['ignore', log, log], env: { ...process.env, VISORBUS_E2E: '1' } });
+  try {
+    await waitHealthy(url, server, 60000);
+    return await runExtensionHostTests(url, workspace, path.join(SHOTS, 'exthost-untrusted-console.log'), 'untrusted');
+  } finally {
+    try { process.kill(-server.pid, 'SIGTERM'); } catch { /* gone */ }
+    await Promise.race([new Promise(r => server.once('exit', r)), new Promise(r => setTimeout(r, 5000))]);
+    try { process.kill(-server.pid, 'SIGKILL'); } catch { /* gone */ }
+    fs.closeSync(log);
   }
 }
 
@@ -162,6 +196,7 @@ async function main() {
   copyDir(path.join(ROOT, 'examples', 'workspace'), path.join(RUN, 'ws-exthost'));
   copyDir(path.join(ROOT, 'examples', 'workspace'), path.join(RUN, 'ws-ui'));
   copyDir(path.join(ROOT, 'examples', 'workspace'), path.join(RUN, 'ws-contract'));
+  copyDir(path.join(ROOT, 'examples', 'workspace'), path.join(RUN, 'ws-untrusted'));
   const csArgs = ['--config', path.join(RUN, 'config.yaml'), '--user-data-dir', path.join(RUN, 'data'), '--extensions-dir', path.join(RUN, 'exts')];
 
   await step('install VSIX into a fresh code-server', () => run(CODE_SERVER, [...csArgs, '--install-extension', VSIX]));
@@ -202,6 +237,10 @@ async function main() {
         });
         if (r.status !== 0) failures.push(`UI tests (exit ${r.status ?? r.signal})`);
       });
+    }
+    if (!only || only === 'untrusted') {
+      const code = await step('untrusted workspace (a second code-server with workspace trust on)', () => runUntrusted(RUN, path.join(RUN, 'ws-untrusted')));
+      if (code !== 0) failures.push(`untrusted-workspace tests (exit ${code})`);
     }
   } finally {
     await step('stop code-server (process group)', async () => {

@@ -25,6 +25,8 @@ import { BUS_ROOT_DEVICE } from './protocol/controlvm';
 import * as errno from './protocol/errno';
 import { KernelOops, oopsReport, oopsSummary } from './kernel/oops';
 import { FixKernelBugs, KernelBug, kernelBugFixes } from './kernel/kernelbugs';
+import { HostFilePolicy, HostFiles } from './backend/hostfiles';
+import { guardDriverCode, userDriverCodeComing } from './visorbus/driverguard';
 
 /** Namespace for deterministic instance GUIDs (uuid v5 of "bus:dev"). */
 const INSTANCE_NAMESPACE = '6f0c6a53-8a4c-4b59-9a55-7669736f7262';
@@ -47,13 +49,18 @@ export interface EmulatorOptions {
   /** "visorbus:<guid>" -> driver name (modules.alias). */
   moduleAliases?: Record<string, string>;
   backends?: ServiceBackend[];
-  /** User driver modules may be loaded (false in an untrusted workspace). */
+  /** User driver modules may be loaded (false in an untrusted workspace, `--no-user-drivers`). */
   allowUserDrivers?: boolean;
   /** Kernel defects to correct (kernel/kernelbugs.ts): true = all; default none, as the kernel. */
   fixKernelBugs?: FixKernelBugs;
+  /** Where host files a scenario names may be (its folder, the workspace; or anywhere when opted in). */
+  files?: HostFilePolicy;
 }
 
 export class EmulatorError extends Error {}
+
+/** Why a `driver load ./module.js` is refused when user driver modules are off. */
+export const USER_DRIVERS_OFF = 'user driver modules are turned off for this run (an untrusted workspace, or --no-user-drivers)';
 
 export class Emulator {
   readonly engine: Engine;
@@ -64,6 +71,8 @@ export class Emulator {
   readonly cp: CommandPartition;
   readonly chipset: VisorChipset;
   readonly backends: ServiceBackend[];
+  /** Host files of this run: the policy, image locks, the images opened. */
+  readonly hostFiles: HostFiles;
   autoload: boolean;
   private readonly builtins: Record<string, () => VisorDriver>;
   private readonly aliases: Record<string, string>;
@@ -77,6 +86,7 @@ export class Emulator {
 
   constructor(readonly opts: EmulatorOptions = {}) {
     this.engine = new Engine({ hz: opts.hz, keepAll: opts.keepEvents });
+    this.hostFiles = new HostFiles(opts.files);
     this.autoload = opts.autoload ?? true;
     this.builtins = opts.builtinDrivers ?? {};
     this.aliases = opts.moduleAliases ?? {};
@@ -96,7 +106,7 @@ export class Emulator {
       else {
         // A timer its driver did not cancel when it let go of the device: run it, but contain it.
         try {
-          fn();
+          guardDriverCode(`timer '${label}' of ${d.name}`, fn);
         } catch (e) {
           const text = `timer '${label}' of ${d.name} threw after its driver let go of the device: ${thrownText(e)}`;
           this.engine.emit('error', d.name, text, { category: 'exception', callback: `timer:${label}`, device: d.id });
@@ -250,8 +260,12 @@ export class Emulator {
 
   // ---- drivers --------------------------------------------------------------------------
 
-  /** `driver load NAME|PATH`. Returns an error text, or undefined on success. */
-  loadDriver(nameOrPath: string, isPath: boolean): string | undefined {
+  /**
+   * `driver load NAME|PATH`. Returns an error text, or undefined on success. A path a scenario
+   * names must be inside its folder or the workspace; `fromScenario: false` (the launch
+   * configuration's own `drivers`) is the user's choice and may be anywhere.
+   */
+  loadDriver(nameOrPath: string, isPath: boolean, fromScenario = true): string | undefined {
     let drv: VisorDriver;
     let file: string | undefined;
     if (!isPath) {
@@ -260,8 +274,13 @@ export class Emulator {
       if (this.bus.drivers.has(nameOrPath)) return undefined; // already loaded: like modprobe, nothing to do
       drv = make();
     } else {
-      if (this.opts.allowUserDrivers === false) return `user driver modules are disabled in an untrusted workspace; '${nameOrPath}' was not loaded (built-in drivers still work)`;
-      file = path.resolve(this.baseDirOverride ?? this.opts.baseDir ?? process.cwd(), nameOrPath);
+      if (this.opts.allowUserDrivers === false) return `${USER_DRIVERS_OFF}; '${nameOrPath}' was not loaded (built-in drivers still work)`;
+      const base = this.baseDirOverride ?? this.opts.baseDir ?? process.cwd();
+      try {
+        file = fromScenario ? this.hostFiles.resolve(nameOrPath, base, 'driver module') : path.resolve(base, nameOrPath);
+      } catch (e) {
+        return (e as Error).message;
+      }
       const loaded = loadDriverModule(file);
       if (typeof loaded === 'string') return loaded;
       drv = loaded;
@@ -361,6 +380,7 @@ export class Emulator {
       allocDma: (bytes, align) => this.kernel.allocDma(bytes, align),
       device: (bus, dev) => this.backendDevices.get(`${bus}:${dev}`),
       counter: (name, delta) => this.kernel.counter(name, delta),
+      files: this.hostFiles,
     };
   }
 
@@ -377,9 +397,10 @@ export class Emulator {
 export function loadDriverModule(file: string): VisorDriver | string {
   if (/\.ts$/.test(file)) return `cannot load ${file}: compile TypeScript drivers to JavaScript first (tsc), then load the .js file`;
   let mod: unknown;
+  userDriverCodeComing();
   try {
     const req = createRequire(file);
-    mod = req(file);
+    mod = guardDriverCode(`loading driver module ${file}`, () => req(file));
   } catch (e) {
     return `cannot load driver module ${file}: ${thrownText(e).split('\n')[0]}`;
   }
@@ -393,7 +414,8 @@ export function loadDriverModule(file: string): VisorDriver | string {
   }
   if (typeof cand === 'function') {
     try {
-      cand = (cand as (api: unknown) => unknown)({ errno, guids: GUIDS });
+      const factory = cand as (api: unknown) => unknown;
+      cand = guardDriverCode(`driver module ${file}: its factory`, () => factory({ errno, guids: GUIDS }));
     } catch (e) {
       return `driver module ${file}: factory threw: ${thrownText(e)}`;
     }

@@ -30,10 +30,45 @@ wait 10ms
 export interface FailedExpect { file: string; line: number; column: number; message: string }
 
 export interface RunResult {
+  /** stdout and stderr are the last RUN_TAIL_CHARS of each (the whole output is in the Visorbus output channel). */
   file: string; exitCode: number | null; signal: string | null; stdout: string; stderr: string; ms: number;
   /** The `expect` lines that did not hold (the CLI prints them as `FILE:LINE:COL: FAILED: …`). */
   failedExpects: FailedExpect[];
   passed: boolean;
+  /** The workspace was not trusted: the run loaded no user driver modules (`--no-user-drivers`). */
+  untrusted: boolean;
+}
+
+/** How much of a run's stdout / stderr a RunResult keeps: a long run's output is not held in memory. */
+export const RUN_TAIL_CHARS = 256 * 1024;
+
+/** The CLI arguments of a headless run: workspace trust and the settings decide what the scenario may do. */
+export function runArguments(file: string, trusted: boolean, folders: readonly string[], settings: { allowOutsideFiles?: boolean; driverTimeoutMs?: number }): string[] {
+  const args = ['run', file];
+  // Untrusted: no user code, and host files only inside the workspace whatever the settings say.
+  if (!trusted) args.push('--no-user-drivers');
+  else if (settings.allowOutsideFiles) args.push('--allow-outside-files');
+  for (const f of folders) args.push('--workspace', f);
+  if (typeof settings.driverTimeoutMs === 'number' && Number.isInteger(settings.driverTimeoutMs) && settings.driverTimeoutMs >= 0) args.push('--driver-timeout', String(settings.driverTimeoutMs));
+  return args;
+}
+
+/** Collects a child's output a line at a time, keeping only a bounded tail. */
+class OutputTail {
+  text = '';
+  private partial = '';
+  constructor(private readonly onLine?: (line: string) => void) {}
+  add(chunk: string): void {
+    this.text = (this.text + chunk).slice(-RUN_TAIL_CHARS);
+    if (!this.onLine) return;
+    const lines = (this.partial + chunk).split('\n');
+    this.partial = lines.pop()!.slice(-RUN_TAIL_CHARS);
+    for (const l of lines) this.onLine(l);
+  }
+  end(): void {
+    if (this.partial) this.onLine?.(this.partial);
+    this.partial = '';
+  }
 }
 
 /** `FILE:LINE:COL: FAILED: what` lines of `visorbus-emu run`, with the indented detail lines after them. */
@@ -96,36 +131,64 @@ export class ScenarioCommands implements vscode.Disposable {
     if (!uri) return undefined;
     const file = await scenarioFile(uri);
     const name = path.basename(uri.path);
+    const trusted = vscode.workspace.isTrusted;
+    const settings = vscode.workspace.getConfiguration('visorbus');
+    const args = runArguments(file, trusted, (vscode.workspace.workspaceFolders ?? []).map(f => f.uri.fsPath), {
+      allowOutsideFiles: settings.get<boolean>('allowOutsideFiles', false), driverTimeoutMs: settings.get<number>('driverTimeoutMs'),
+    });
     this.output.show(true);
-    this.output.appendLine(`$ node ${path.relative(this.context.extensionPath, this.emulatorPath)} run ${file}`);
+    if (!trusted) this.output.appendLine('[trust] this workspace is not trusted: the run loads no user driver modules and uses no files outside the workspace');
+    this.output.appendLine(`$ node ${path.relative(this.context.extensionPath, this.emulatorPath)} ${args.join(' ')}`);
     const started = Date.now();
     const result = await vscode.window.withProgress({
       location: vscode.ProgressLocation.Notification, title: `Visorbus: running ${name}`, cancellable: true,
     }, (_progress, token) => new Promise<RunResult>(resolve => {
-      const child = spawn(process.execPath, [this.emulatorPath, 'run', file], {
+      const child = spawn(process.execPath, [this.emulatorPath, ...args], {
         cwd: path.dirname(file), env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
       });
-      let stdout = '';
-      let stderr = '';
-      const pipe = (chunk: Buffer, err: boolean) => {
-        const text = chunk.toString();
-        if (err) stderr += text;
-        else stdout += text;
-        this.output.append(text);
+      // The output channel gets everything; the result keeps a tail and the failed expects.
+      const failedExpects: FailedExpect[] = [];
+      let pending: string[] = [];
+      const expects = (line: string) => {
+        if (pending.length && /^\s+\S/.test(line)) {
+          pending.push(line);
+          return;
+        }
+        if (pending.length) failedExpects.push(...parseFailedExpects(pending.join('\n')));
+        pending = / FAILED: /.test(line) ? [line] : [];
       };
-      child.stdout.on('data', (c: Buffer) => pipe(c, false));
-      child.stderr.on('data', (c: Buffer) => pipe(c, true));
+      const stdout = new OutputTail(expects);
+      const stderr = new OutputTail();
+      child.stdout.setEncoding('utf8');
+      child.stderr.setEncoding('utf8');
+      child.stdout.on('data', (c: string) => {
+        stdout.add(c);
+        this.output.append(c);
+      });
+      child.stderr.on('data', (c: string) => {
+        stderr.add(c);
+        this.output.append(c);
+      });
       const cancel = token.onCancellationRequested(() => child.kill());
       child.on('error', e => {
-        stderr += e.message;
+        stderr.add(e.message);
         this.output.appendLine(`cannot start the emulator: ${e.message}`);
       });
       child.on('close', (exitCode, signal) => {
         cancel.dispose();
-        const failedExpects = parseFailedExpects(stdout);
-        resolve({ file, exitCode, signal, stdout, stderr, ms: Date.now() - started, failedExpects, passed: exitCode === 0 && failedExpects.length === 0 });
+        stdout.end();
+        expects('');
+        resolve({ file, exitCode, signal, stdout: stdout.text, stderr: stderr.text, ms: Date.now() - started, failedExpects, passed: exitCode === 0 && failedExpects.length === 0, untrusted: !trusted });
       });
     }));
+    if (!trusted && /user driver modules are turned off/.test(result.stdout)) {
+      void vscode.window.showWarningMessage(
+        `Visorbus: this workspace is not trusted, so ${name} ran without its own driver modules (\`driver load ./…\` lines were refused). Trust the workspace to run them.`,
+        'Manage Workspace Trust',
+      ).then(c => {
+        if (c) void vscode.commands.executeCommand('workbench.trust.manage');
+      });
+    }
     const failed = result.failedExpects.length;
     const verdict = result.signal ? `stopped (${result.signal})`
       : result.exitCode !== 0 ? `failed (exit code ${result.exitCode})`

@@ -79,7 +79,7 @@ describe('visorbus-emu CLI', () => {
       [['channel', DEFAULT, '9:9'], /device 9:9 has no channel/],
       [['frobnicate'], /unknown command 'frobnicate'/],
       [['run'], /run needs a scenario FILE/],
-      [['run', DEFAULT, '--hz', 'fast'], /--hz must be a positive integer/],
+      [['run', DEFAULT, '--hz', 'fast'], /--hz must be a whole number from 1 to 10000/],
     ];
     for (const [args, re] of cases) {
       const r = emu(args);

@@ -125,13 +125,13 @@ describe('DAP robustness and options', function () {
   it('loads no user driver modules when allowUserDrivers is false (an untrusted workspace)', async () => {
     await dc.initializeRequest();
     const refused = await dc.failing(dc.launchRequest({ scenario: fixture('echo.visor'), allowUserDrivers: false, drivers: ['./drivers/thrower.js'] } as DebugProtocol.LaunchRequestArguments));
-    assert.match(refused, /driver module \.\/drivers\/thrower\.js: user driver modules are disabled in an untrusted workspace/);
+    assert.match(refused, /driver module \.\/drivers\/thrower\.js: user driver modules are turned off for this run \(an untrusted workspace/);
     assert.equal(dc.lastResponse('launch')?.body?.error?.showUser, true);
     await dc.launchRequest({ scenario: fixture('echo.visor'), allowUserDrivers: false, stopAtEnd: false } as DebugProtocol.LaunchRequestArguments);
     await dc.next('initialized');
     await dc.configurationDoneRequest();
     assert.equal(((await dc.next('exited')) as DebugProtocol.ExitedEvent).body.exitCode, 1);
-    assert.match(dc.output('stderr'), /echo\.visor:3:1: error: user driver modules are disabled in an untrusted workspace/);
+    assert.match(dc.output('stderr'), /echo\.visor:3:1: error: user driver modules are turned off for this run \(an untrusted workspace/);
   });
 
   it('reports progress while a long run goes on, and ends it when paused', async () => {

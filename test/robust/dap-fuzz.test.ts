@@ -338,11 +338,13 @@ describe('robust: debug adapter', function () {
     let port: number;
     let server: ChildProcess;
     let stderr: () => string;
+    let token: string;
 
     before(async () => {
       port = await freePort();
       ({ child: server, stderr } = startAdapter(['--port', String(port)]));
-      await waitFor(() => stderr().includes(`listening on 127.0.0.1:${port}`), 'the server announcing its port', server.stderr!, 'data');
+      await waitFor(() => stderr().includes(`listening on 127.0.0.1:${port}`) && /token [0-9a-f]+/.test(stderr()), 'the server announcing its port and token', server.stderr!, 'data');
+      token = /token ([0-9a-f]+)/.exec(stderr())![1];
     });
     after(() => {
       server.kill('SIGKILL');
@@ -365,6 +367,9 @@ describe('robust: debug adapter', function () {
       const dapA = new RawDap(a, a);
       checkResponse(await dapA.request('threads'), 'threads');
       assert.equal((await dapA.request('initialize', { adapterID: 'visorbus' })).success, true);
+      for (const m of MALFORMED) dapA.raw(m);
+      const launch = await dapA.request('launch', { scenario, stopOnEntry: true, token });
+      assert.equal(launch.success, true, launch.message);
       // Five more clients at once while A is served: each is refused with a clear error.
       const others = await Promise.all(Array.from({ length: 5 }, () => connect(port)));
       const answers = await Promise.all(others.map((s) => new RawDap(s, s).request('initialize', { adapterID: 'visorbus' })));
@@ -373,9 +378,6 @@ describe('robust: debug adapter', function () {
         assert.match(r.message!, /already serving a debug client/);
       }
       for (const s of others) s.destroy();
-      for (const m of MALFORMED) dapA.raw(m);
-      const launch = await dapA.request('launch', { scenario, stopOnEntry: true });
-      assert.equal(launch.success, true, launch.message);
       checkResponse(await dapA.request('configurationDone'), 'configurationDone');
       await dapA.event('stopped');
       await barrage(dapA, 400, SEED + 2);
@@ -386,7 +388,7 @@ describe('robust: debug adapter', function () {
       // The server takes the next client, which gets a full session. (The server may see the new
       // connection before the old one's close: then it says it is busy, and the client asks again.)
       const { socket: b, dap: dapB } = await initializedClient(port);
-      assert.equal((await dapB.request('launch', { scenario, stopOnEntry: false })).success, true);
+      assert.equal((await dapB.request('launch', { scenario, stopOnEntry: false, token })).success, true);
       checkResponse(await dapB.request('configurationDone'), 'configurationDone');
       await barrage(dapB, 150, SEED + 3);
       checkResponse(await dapB.request('disconnect', { terminateDebuggee: true }), 'disconnect');

@@ -4,6 +4,7 @@
  * guest's ACKs (ACK queue) and responses (REQUEST queue). It owns its own view of the
  * controlvm channel, separate from the guest's.
  */
+import { GUEST_PHYS_LIMIT } from '../limits';
 import { Engine } from '../engine/engine';
 import { GuestMemory } from '../memory/guestmemory';
 import { ControlvmMessage, FLAG, MSG, controlvmIdName } from '../protocol/controlvm';
@@ -83,8 +84,13 @@ export class CommandPartition {
    * something is released this lays channels out one after another, as a bump allocator would.
    */
   allocate(bytes: number, label: string, at?: number): number {
+    if (!(bytes > 0)) throw new Error(`bytes=${bytes}: a channel needs at least one byte (it takes whole 4 KiB pages)`);
     const size = Math.ceil(bytes / 4096) * 4096;
     const addr = at ?? this.firstFit(size);
+    if (!(addr + size <= GUEST_PHYS_LIMIT)) {
+      const where = at !== undefined ? `addr=0x${at.toString(16)} with ${size} bytes` : `${size} bytes`;
+      throw new Error(`${where} does not fit in the guest-physical address space (${Math.log2(GUEST_PHYS_LIMIT)} bits, below 0x${GUEST_PHYS_LIMIT.toString(16)})`);
+    }
     this.memory.map(addr, size, label);
     return addr;
   }

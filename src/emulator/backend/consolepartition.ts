@@ -16,6 +16,7 @@
  *   mouse B:D move X Y | click|dclick|down|up [left|right|middle] | wheel N | resolution W H
  *   input B:D open|close [name="visor Wheel"]   (a user-space reader opens the guest's input device)
  */
+import { MAX_INPUT_BACKLOG, MAX_WHEEL_STEPS } from '../limits';
 import type { BackendCommand, BackendDevice, BackendHost, ServiceBackend } from './servicepartition';
 import { VisorChannel } from '../visorchannel/visorchannel';
 import { GUIDS } from '../protocol/guid';
@@ -102,8 +103,18 @@ export class ConsolePartition implements ServiceBackend {
     if (!c) throw new Error(`${cmd.family} ${cmd.verb}: device ${cmd.device.id} has no usable channel`);
     const reports = cmd.family === 'keyboard' ? this.keyboardReports(cmd) : this.mouseReports(cmd, c);
     if (!reports.length) return;
+    let dropped = 0;
     for (const [action, arg1, arg2, arg3] of reports) {
+      // A guest that reads nothing: like a full device queue, the oldest input is lost.
+      if (c.outbox.length >= MAX_INPUT_BACKLOG) {
+        c.outbox.shift();
+        dropped++;
+      }
       c.outbox.push(encodeInputReport({ seqNo: ++c.seq, action, arg1, arg2, arg3 }));
+    }
+    if (dropped) {
+      c.overflows += dropped;
+      this.event(cmd.device.id, `the guest has not read ${MAX_INPUT_BACKLOG} input reports: the ${dropped} oldest were dropped`);
     }
     const names = [...new Set(reports.map((r) => INPUTACTION_NAMES[r[0]] ?? String(r[0])))].join('/');
     this.event(cmd.device.id, `${cmd.family} ${cmd.verb}: ${reports.length} report(s) (${names}) for queue ${INPUT_QUEUE}`);
@@ -218,6 +229,7 @@ export class ConsolePartition implements ServiceBackend {
       case 'wheel': {
         const n = toNumber(cmd.positional[0], 'wheel steps');
         if (!Number.isInteger(n) || n === 0) throw new Error('mouse wheel: expected a non-zero number of steps (positive = away from the user)');
+        if (Math.abs(n) > MAX_WHEEL_STEPS) throw new Error(`mouse wheel: ${n} steps is too many for one line (at most ${MAX_WHEEL_STEPS} either way)`);
         const action = n > 0 ? INPUTACTION.WHEEL_ROTATE_AWAY : INPUTACTION.WHEEL_ROTATE_TOWARD;
         return Array.from({ length: Math.abs(n) }, () => [action, 0, 0, 0] as [number, number, number, number]);
       }

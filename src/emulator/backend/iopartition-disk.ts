@@ -59,6 +59,7 @@ import {
 } from '../guest/scsi';
 import { BlockDevice, dataText, disksOf, SECTOR_SIZE } from '../guest/block';
 import { scsiHostOf } from '../guest/scsihost';
+import { MAX_DISK_READ_SECTORS, MAX_IMAGE_BYTES } from '../limits';
 import { bytesText, devId, flagOpt, hexText, numOpt, payloadBytes, requireType, strOpt, toNumber, unknownVerb } from './iopartition-cmdargs';
 
 /** What the back-end writes into vhba.max. */
@@ -72,6 +73,8 @@ interface Disk {
   id: number;
   file: string;
   fd: number | undefined;
+  /** Gives up the image lock (at detach and shutdown; a destroyed device keeps it). */
+  unlock: () => void;
   sectors: number;
   readOnly: boolean;
   vendor: string;
@@ -216,7 +219,12 @@ export class IoPartitionDisk implements ServiceBackend {
 
   shutdown(): void {
     this.poller.stopAll();
-    for (const [id, disks] of this.configs) for (const d of disks.values()) this.closeDisk(id, d);
+    for (const [id, disks] of this.configs) {
+      for (const d of disks.values()) {
+        this.closeDisk(id, d);
+        d.unlock();
+      }
+    }
   }
 
   counters(): Record<string, number | string> {
@@ -260,6 +268,7 @@ export class IoPartitionDisk implements ServiceBackend {
         const d = h.disks.get(diskKey(numOpt(cmd, 'id', 0), lun));
         if (!d) throw new Error(`disk detach: ${h.dev.id} has no LUN ${lun}`);
         this.closeDisk(h.dev.id, d);
+        d.unlock();
         h.disks.delete(diskKey(d.id, d.lun));
         this.event(h.dev.id, `LUN ${lun} detached (${d.file})`);
         return;
@@ -288,7 +297,12 @@ export class IoPartitionDisk implements ServiceBackend {
     if (!Number.isInteger(id) || id < 0 || id >= VHBA_DEFAULTS.maxId) throw new Error(`disk attach: id must be 0…${VHBA_DEFAULTS.maxId - 1}`);
     const image = strOpt(cmd, 'image');
     if (!image) throw new Error('disk attach: missing image=PATH');
-    const file = path.resolve(cmd.baseDir, image);
+    let file: string;
+    try {
+      file = this.h.files.resolve(image, cmd.baseDir, 'disk image');
+    } catch (e) {
+      throw new Error(`disk attach: ${(e as Error).message}`);
+    }
     const readOnly = flagOpt(cmd, 'readonly');
     const existing = h.disks.get(diskKey(id, lun));
     if (existing) {
@@ -299,6 +313,11 @@ export class IoPartitionDisk implements ServiceBackend {
       throw new Error(`disk attach: LUN ${lun} of ${h.dev.id} already has image ${existing.file}`);
     }
     const sizeOpt = cmd.options.size !== undefined ? toNumber(cmd.options.size, 'size=') : undefined;
+    if (sizeOpt !== undefined && !(Number.isSafeInteger(sizeOpt) && sizeOpt <= MAX_IMAGE_BYTES)) {
+      throw new Error(`disk attach: size=${cmd.options.size} is too large (an image is at most ${MAX_IMAGE_BYTES / 2 ** 40} TiB)`);
+    }
+    // Resolved to its real path already: never follow a link that appears in its place.
+    const noFollow = this.h.files.policy.allowOutside ? 0 : (fs.constants.O_NOFOLLOW ?? 0);
     let st: fs.Stats | undefined;
     try {
       st = fs.statSync(file);
@@ -307,21 +326,17 @@ export class IoPartitionDisk implements ServiceBackend {
     }
     let fd: number;
     let bytes: number;
+    const created = !st;
     if (st) {
       if (!st.isFile()) throw new Error(`disk attach: image ${file} is not a regular file`);
       try {
-        fd = fs.openSync(file, readOnly ? 'r' : 'r+');
+        fd = fs.openSync(file, (readOnly ? fs.constants.O_RDONLY : fs.constants.O_RDWR) | noFollow);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new Error(`disk attach: image ${file} is read-only (${code}); the IO partition needs to write it`);
         throw new Error(`disk attach: cannot open image ${file} (${code ?? String(e)})`);
       }
       bytes = st.size;
-      if (sizeOpt !== undefined && sizeOpt > bytes && !readOnly) {
-        fs.ftruncateSync(fd, sizeOpt);
-        this.event(h.dev.id, `image ${file} extended (sparse) from ${bytes} to ${sizeOpt} bytes`);
-        bytes = sizeOpt;
-      }
     } else {
       if (readOnly) throw new Error(`disk attach: image ${file} does not exist (a read-only disk needs an existing image)`);
       const dir = path.dirname(file);
@@ -330,20 +345,42 @@ export class IoPartitionDisk implements ServiceBackend {
       if (!Number.isSafeInteger(bytes) || bytes < SECTOR_SIZE) throw new Error(`disk attach: size must be at least ${SECTOR_SIZE} bytes`);
       try {
         fd = fs.openSync(file, 'wx+');
-        fs.ftruncateSync(fd, bytes);
       } catch (e) {
         throw new Error(`disk attach: cannot create image ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
       }
-      this.event(h.dev.id, `created sparse image ${file} of ${bytes} bytes`);
     }
+    let unlock: () => void;
+    try {
+      unlock = this.h.files.lock(fd, file, readOnly);
+    } catch (e) {
+      fs.closeSync(fd);
+      if (created) fs.rmSync(file, { force: true });
+      throw new Error(`disk attach: ${(e as Error).message}`);
+    }
+    const grow = created ? bytes : sizeOpt !== undefined && sizeOpt > bytes && !readOnly ? sizeOpt : undefined;
+    if (grow !== undefined) {
+      try {
+        fs.ftruncateSync(fd, grow);
+      } catch (e) {
+        unlock();
+        fs.closeSync(fd);
+        if (created) fs.rmSync(file, { force: true });
+        throw new Error(`disk attach: cannot ${created ? 'create' : 'extend'} image ${file} to ${grow} bytes (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      }
+      if (created) this.event(h.dev.id, `created sparse image ${file} of ${grow} bytes`);
+      else this.event(h.dev.id, `image ${file} extended (sparse) from ${bytes} to ${grow} bytes`);
+      bytes = grow;
+    }
+    this.h.files.noteImage(file, created);
     const sectors = Math.floor(bytes / SECTOR_SIZE);
     if (sectors === 0) {
+      unlock();
       fs.closeSync(fd);
       throw new Error(`disk attach: image ${file} is empty; give size=N to extend it`);
     }
     if (bytes % SECTOR_SIZE) this.event(h.dev.id, `image ${file}: the last ${bytes % SECTOR_SIZE} byte(s) beyond a whole sector are not used`);
     const disk: Disk = {
-      lun, id, file, fd, sectors, readOnly,
+      lun, id, file, fd, unlock, sectors, readOnly,
       vendor: (strOpt(cmd, 'vendor') ?? 'UNISYS').slice(0, 8).padEnd(8),
       model: (strOpt(cmd, 'model') ?? 'VIRTUAL DISK').slice(0, 16).padEnd(16),
       rev: '1.0 ',
@@ -429,6 +466,7 @@ export class IoPartitionDisk implements ServiceBackend {
       if (cmd.verb === 'read') {
         const count = numOpt(cmd, 'count', 1);
         if (!Number.isInteger(count) || count <= 0) throw new Error('disk read: count must be at least 1 sector');
+        if (count > MAX_DISK_READ_SECTORS) throw new Error(`disk read: count=${count} is too many sectors for one read (at most ${MAX_DISK_READ_SECTORS}, ${(MAX_DISK_READ_SECTORS * SECTOR_SIZE) >> 20} MiB); read in parts`);
         req = { op: 'read', lba, sectors: count };
       } else {
         const raw = cmd.data ?? payloadBytes(cmd.positional[0], 'disk write data');

@@ -6,6 +6,7 @@
  */
 import type { Engine } from '../engine/engine';
 import type { GuestMemory } from '../memory/guestmemory';
+import type { HostFiles } from './hostfiles';
 
 /** A device as the back-end knows it (from its own create message). */
 export interface BackendDevice {
@@ -42,6 +43,8 @@ export interface BackendHost {
   device(bus: number, dev: number): BackendDevice | undefined;
   /** A named counter that `expect counter NAME` can check. */
   counter(name: string, delta?: number): number;
+  /** Host files the scenario names: where they may be, image locks, the images opened. */
+  readonly files: HostFiles;
 }
 
 export interface ServiceBackend {

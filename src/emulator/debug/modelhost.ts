@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import { MessageChannel, MessagePort, Worker } from 'node:worker_threads';
 import { CTRL, CTRL_BYTES, WorkerMessage, WorkerState } from './protocol';
+import { releaseImageLocksOfThread } from '../backend/hostfiles';
 
 export class WorkerError extends Error {
   constructor(
@@ -73,8 +74,11 @@ export class ModelHost {
     this.worker.on('error', (e) => {
       this.exitReason = e instanceof Error ? (e.stack ?? e.message) : String(e);
     });
+    const thread = this.worker.threadId;
     this.worker.on('exit', (code) => {
       this.alive = false;
+      // A worker stopped for good (terminate) cannot give back its image locks itself.
+      releaseImageLocksOfThread(thread);
       const why = this.exitReason ?? (code ? `exit code ${code}` : undefined);
       for (const p of this.pending.values()) {
         if (p.timer) clearTimeout(p.timer);

@@ -85,6 +85,10 @@ export interface LaunchOptions {
   pollIntervalMs?: number;
   trace?: boolean;
   allowUserDrivers?: boolean;
+  /** Host files a scenario names may be outside its folder and the workspace (the user opted in). */
+  allowOutsideFiles?: boolean;
+  /** Folders a scenario's host files may be in besides its own (the workspace). */
+  workspaceFolders?: string[];
   hz?: number;
   /** Standby workers kept for time travel (0: none; step back re-runs from the start). */
   checkpoints?: number;

@@ -30,6 +30,8 @@ export interface SessionServices {
   port?: number;
   /** The client disconnected: the server may accept the next one. */
   done?(): void;
+  /** TCP mode: check the token a client gives with launch/attach ('busy' when another client is served). */
+  authorize?(token: unknown): 'ok' | 'refused' | 'busy';
 }
 
 class RequestError extends Error {
@@ -96,6 +98,7 @@ export class VisorbusSession extends DebugSession {
   private progressId: string | undefined;
   /** Time travel with standby workers (launch sessions whose scenario attaches no disk image). */
   private travel: TimeTravel | undefined;
+  private authorized = false;
 
   constructor(private readonly services: SessionServices) {
     super();
@@ -212,6 +215,7 @@ export class VisorbusSession extends DebugSession {
     const cmd = request.command;
     if (typeof cmd !== 'string' || !cmd) throw new RequestError(`a request needs a "command" string, not ${JSON.stringify(cmd) ?? String(cmd)}`);
     if (cmd !== 'initialize' && !this.client) throw new RequestError(`'${cmd}' before 'initialize': the session must start with an initialize request`);
+    if (this.services.authorize && !this.authorized && cmd !== 'initialize' && cmd !== 'disconnect') this.authorize(cmd, args.token);
     switch (cmd) {
       case 'initialize':
         if (this.client) throw new RequestError('the session is already initialized');
@@ -295,6 +299,23 @@ export class VisorbusSession extends DebugSession {
     return body;
   }
 
+  /** TCP: launch or attach must carry the server's token; a client without it is refused and disconnected. */
+  private authorize(cmd: string, token: unknown): void {
+    const port = this.services.port;
+    if (cmd !== 'launch' && cmd !== 'attach') throw new RequestError(`'${cmd}' before launch or attach: this visorbus-emu server on port ${port} serves a client once it gives its token`);
+    const verdict = this.services.authorize!(token);
+    if (verdict === 'ok') {
+      this.authorized = true;
+      return;
+    }
+    setImmediate(() => this.stop());
+    if (verdict === 'busy') throw new RequestError(`visorbus-emu on port ${port} is already serving a debug client; it serves one client at a time`, true);
+    throw new RequestError(
+      `visorbus-emu on port ${port} refused this client: ${token === undefined ? 'no token given' : 'wrong token'}. Give the token the server printed when it started ("visorbus-emu: token …") as "token" in the attach configuration.`,
+      true,
+    );
+  }
+
   private async launch(args: Record<string, unknown>): Promise<unknown> {
     if (this.host) throw new RequestError('this session already runs a scenario (use restart)');
     const opts = this.checkOptions(args, 'launch');
@@ -312,7 +333,8 @@ export class VisorbusSession extends DebugSession {
     }
     const fixes = kernelBugFixes(args.fixKernelBugs);
     if (typeof fixes === 'string') throw new RequestError(`${what}: ${fixes}`, true);
-    for (const k of ['stopOnEntry', 'stopAtEnd', 'autoload', 'trace', 'allowUserDrivers', 'noDebug']) {
+    if (args.workspaceFolders !== undefined && (!Array.isArray(args.workspaceFolders) || args.workspaceFolders.some((d) => typeof d !== 'string'))) throw new RequestError(`${what}: "workspaceFolders" must be an array of folder paths`, true);
+    for (const k of ['stopOnEntry', 'stopAtEnd', 'autoload', 'trace', 'allowUserDrivers', 'allowOutsideFiles', 'noDebug']) {
       if (args[k] !== undefined && typeof args[k] !== 'boolean') throw new RequestError(`${what}: "${k}" must be true or false, not ${JSON.stringify(args[k])}`, true);
     }
     return {
@@ -325,6 +347,8 @@ export class VisorbusSession extends DebugSession {
       trace: args.trace as boolean | undefined,
       allowUserDrivers: args.allowUserDrivers as boolean | undefined,
       fixKernelBugs: args.fixKernelBugs as boolean | string[] | undefined,
+      allowOutsideFiles: args.allowOutsideFiles as boolean | undefined,
+      workspaceFolders: args.workspaceFolders as string[] | undefined,
       noDebug: args.noDebug as boolean | undefined,
       checkpoints: args.checkpoints as number | undefined,
     };

@@ -3,6 +3,7 @@
  * when the model asks it to. Timers fire in (due jiffy, arming order) order, so the
  * same scenario always runs its timers in the same order. No wall clock anywhere.
  */
+import { MAX_HZ } from '../limits';
 
 /** Default tick rate. With HZ = 1000 one jiffy is 1 ms; the kernel's polls are 1, 10 and 100 jiffies. */
 export const DEFAULT_HZ = 1000;
@@ -24,7 +25,7 @@ export class Clock {
   private seq = 0;
 
   constructor(readonly hz: number = DEFAULT_HZ) {
-    if (!Number.isInteger(hz) || hz <= 0) throw new RangeError(`bad HZ ${hz}`);
+    if (!Number.isInteger(hz) || hz <= 0 || hz > MAX_HZ) throw new RangeError(`bad HZ ${hz} (1…${MAX_HZ})`);
   }
 
   msToJiffies(ms: number): number {

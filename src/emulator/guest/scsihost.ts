@@ -22,6 +22,7 @@
  *
  * The driver (visorhba) supplies `ScsiHostOps`; it calls `complete(cmd, attempt)`.
  */
+import { MAX_SCAN_LUNS, MAX_SCAN_TARGETS } from '../limits';
 import type { VisorDevice } from '../visorbus/driver';
 import type { GuestMemory } from '../memory/guestmemory';
 import { BlockDevice, BlockRequest, BlockResult, blockDevices, SECTOR_SIZE } from './block';
@@ -526,10 +527,13 @@ export class ScsiHost {
     this.scans++;
     this.scanInProgress = true;
     const t = this.template;
-    const ids: number[] = [];
-    for (let id = 0; id < t.maxId; id++) if (id !== t.thisId) ids.push(id);
+    // The kernel walks every id up to max_id; the emulator stops at a bound and says so.
+    const lastId = Math.min(t.maxId, MAX_SCAN_TARGETS);
+    if (t.maxId > MAX_SCAN_TARGETS) this.kernelLog(`scsi ${this.className}: max_id ${t.maxId}: scanning targets 0…${MAX_SCAN_TARGETS - 1} only (the emulator's limit)`);
+    let nextId = 0;
     const next = (): void => {
-      const id = ids.shift();
+      if (nextId === t.thisId) nextId++;
+      const id = nextId < lastId ? nextId++ : undefined;
       if (id === undefined) {
         this.scanInProgress = false;
         done?.();
@@ -586,13 +590,17 @@ export class ScsiHost {
       }
       const afterLun0 = (): void => {
         // REPORT LUNS; on failure fall back to a sequential scan.
-        const alloc = 8 + 8 * Math.max(1, this.template.maxLun);
+        // As sd's REPORT LUNS: room for max_scsi_luns entries, never for max_lun's 2^32.
+        const alloc = 8 + 8 * Math.max(1, Math.min(this.template.maxLun, MAX_SCAN_LUNS));
         this.execute(lun0, cdbReportLuns(alloc), DMA.FROM_DEVICE, alloc, (rerr, rdata) => {
           if (lun0.scanning) this.dropProbe(lun0);
           let luns: number[];
           if (rerr || rdata.length < 8) {
             luns = [];
-            for (let l = 1; l < this.template.maxLun; l++) luns.push(l);
+            // A sequential scan stops at max_scsi_luns, as the kernel's does.
+            const last = Math.min(this.template.maxLun, MAX_SCAN_LUNS);
+            if (this.template.maxLun > MAX_SCAN_LUNS) this.kernelLog(`scsi ${this.className}: max_lun ${this.template.maxLun}: sequential scan of ${channel}:${id} stops at LUN ${MAX_SCAN_LUNS - 1} (max_scsi_luns)`);
+            for (let l = 1; l < last; l++) luns.push(l);
             this.scanLuns(channel, id, luns, true, done);
             return;
           }

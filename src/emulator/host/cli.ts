@@ -1,30 +1,43 @@
 /**
  * `visorbus-emu`: run, test and inspect scenarios, or serve the debugger.
- *   visorbus-emu run FILE [--json] [--hz N] [--no-autoload] [--fix-kernel-bugs all|NAME,...]
- *   visorbus-emu test FILE... [--fix-kernel-bugs all|NAME,...]
+ *   visorbus-emu run FILE [--json] [RUN OPTIONS]
+ *   visorbus-emu test FILE... [RUN OPTIONS]
  *   visorbus-emu check FILE           (parse only: diagnostics)
- *   visorbus-emu channel FILE BUS:DEV|controlvm [--out PATH]
+ *   visorbus-emu channel FILE BUS:DEV|controlvm [--out PATH] [RUN OPTIONS]
  *   visorbus-emu dap [--port N]
+ * RUN OPTIONS: --hz N, --no-autoload, --no-user-drivers, --allow-outside-files,
+ * --workspace DIR, --driver-timeout MS.
  */
 import * as fs from 'node:fs';
 import { ScenarioFileError, openRun, readScenarioFile } from './scenariofile';
-import { formatEvent, formatExpects, formatTree, jsonReport } from './report';
+import { formatEvent, formatExpects, formatRunError, formatTree, jsonReport } from './report';
 import { parseScenario, formatDiagnostic } from '../scenario/parser';
 import { ScenarioRun } from '../scenario/runner';
-import { EmulatorError } from '../emulator';
+import { EmulatorError, EmulatorOptions } from '../emulator';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { runDap } from '../debug/dapmain';
 import { MODEL_WORKER_ROLE } from '../debug/modelhost';
 import { workerMain } from '../debug/worker/main';
 import { FixKernelBugs, KERNEL_BUG_NAMES, kernelBugFixes } from '../kernel/kernelbugs';
+import { DEFAULT_DRIVER_TIMEOUT_MS, MAX_HZ } from '../limits';
+import { installExitGuard } from '../visorbus/driverguard';
+import { SyncOut } from './syncout';
+import { DriverWatchdog, RunInterrupted } from './watchdog';
 
 const USAGE = `usage:
-  visorbus-emu run FILE [--json] [--hz N] [--no-autoload]   run a scenario: event trace and final bus/device tree (exit 1 on errors or failed expects)
-  visorbus-emu test FILE...                                 run the expect lines; exit 1 when one fails
-    run and test: --fix-kernel-bugs all|NAME,...            correct kernel defects (${KERNEL_BUG_NAMES.join(', ')}); default: the kernel's behaviour
+  visorbus-emu run FILE [--json] [RUN OPTIONS]              run a scenario: event trace and final bus/device tree (exit 1 on errors or failed expects)
+  visorbus-emu test FILE... [RUN OPTIONS]                   run the expect lines; exit 1 when one fails
   visorbus-emu check FILE...                                report scenario errors without running
   visorbus-emu channel FILE BUS:DEV|controlvm [--out PATH]  raw bytes of a channel after the scenario
-  visorbus-emu dap [--port N]                               Debug Adapter Protocol server (stdio, or TCP on 127.0.0.1)`;
+  visorbus-emu dap [--port N]                               Debug Adapter Protocol server (stdio, or TCP on 127.0.0.1 with a token)
+RUN OPTIONS (run, test, channel):
+  --hz N                  jiffies per second (1…${MAX_HZ}, default 1000)
+  --no-autoload           do not load the built-in driver of a new device's type
+  --no-user-drivers       refuse \`driver load ./module.js\` (user code): for scenarios you do not trust
+  --allow-outside-files   let the scenario name host files (disk images, driver modules) outside its folder
+  --workspace DIR         a folder the scenario's host files may also be in (repeatable)
+  --driver-timeout MS     stop the run when driver code runs longer than MS of wall time (default ${DEFAULT_DRIVER_TIMEOUT_MS}; 0: never)
+  --fix-kernel-bugs all|NAME,...   correct kernel defects (${KERNEL_BUG_NAMES.join(', ')}); default: the kernel's behaviour`;
 
 class UsageError extends Error {}
 
@@ -37,6 +50,13 @@ function option(args: string[], name: string): string | undefined {
   return v;
 }
 
+/** Every value of a repeatable option. */
+function options(args: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let v = option(args, name); v !== undefined; v = option(args, name)) out.push(v);
+  return out;
+}
+
 function flag(args: string[], name: string): boolean {
   const i = args.indexOf(name);
   if (i < 0) return false;
@@ -44,9 +64,9 @@ function flag(args: string[], name: string): boolean {
   return true;
 }
 
-function positiveInt(name: string, v: string | undefined): number | undefined {
+function intOption(name: string, v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new UsageError(`${name} must be a positive integer, not '${v}'`);
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new UsageError(`${name} must be a whole number from ${min} to ${max}, not '${v}'`);
   return Number(v);
 }
 
@@ -60,94 +80,121 @@ function fixOption(args: string[]): FixKernelBugs | undefined {
   return fix;
 }
 
-function runFile(file: string, args: string[], keepEvents: boolean, start?: (run: ScenarioRun) => void, fixKernelBugs = fixOption(args)): ScenarioRun {
-  const hz = positiveInt('--hz', option(args, '--hz'));
+/** No argument may look like an option we do not know. */
+function noUnknownOptions(args: string[]): void {
+  const bad = args.find((a) => a.startsWith('--'));
+  if (bad) throw new UsageError(`unknown option '${bad}'`);
+}
+
+/** The run options shared by run, test and channel (removed from args). */
+function runOptions(args: string[]): EmulatorOptions {
+  const hz = intOption('--hz', option(args, '--hz'), 1, MAX_HZ);
   const autoload = !flag(args, '--no-autoload');
-  const run = openRun(file, { hz, autoload, keepEvents, fixKernelBugs });
+  const allowUserDrivers = !flag(args, '--no-user-drivers');
+  const allowOutside = flag(args, '--allow-outside-files');
+  const roots = options(args, '--workspace');
+  for (const r of roots) if (!fs.existsSync(r) || !fs.statSync(r).isDirectory()) throw new UsageError(`--workspace ${r}: not a folder`);
+  const driverTimeoutMs = intOption('--driver-timeout', option(args, '--driver-timeout'), 0, 24 * 3600 * 1000) ?? DEFAULT_DRIVER_TIMEOUT_MS;
+  const fixKernelBugs = fixOption(args);
+  noUnknownOptions(args);
+  installExitGuard();
+  watchdog = new DriverWatchdog(driverTimeoutMs);
+  return { hz, autoload, allowUserDrivers, files: { roots, allowOutside }, fixKernelBugs };
+}
+
+/** The watchdog of this invocation (run, test, channel). */
+let watchdog: DriverWatchdog | undefined;
+
+function runFile(file: string, opts: EmulatorOptions, start?: (run: ScenarioRun) => void): ScenarioRun {
+  const run = openRun(file, opts);
   start?.(run);
-  run.runToEnd();
-  run.emu.shutdown();
+  try {
+    const go = () => run.runToEnd();
+    if (watchdog) watchdog.run(go);
+    else go();
+  } finally {
+    run.emu.shutdown();
+  }
   return run;
 }
 
-function cmdRun(args: string[]): number {
+function cmdRun(args: string[], out: SyncOut): number {
   const json = flag(args, '--json');
+  const emu = runOptions(args);
   const file = args.shift();
   if (!file) throw new UsageError('run needs a scenario FILE');
-  // The text trace is printed while the run goes: a long run keeps no events in memory, and a
-  // run that is killed has printed everything up to the kill (every acknowledged disk write too).
+  if (args.length) throw new UsageError(`unexpected argument '${args[0]}'`);
+  // The text trace is printed while the run goes: a long run keeps no events in memory, the
+  // output waits for a slow reader, and a run that is killed has printed everything up to the
+  // kill (every acknowledged disk write too).
   const stream = (r: ScenarioRun) => {
     const hz = r.emu.engine.clock.hz;
-    const out = process.stdout;
-    // A reader that goes away (`| head`) just ends the output.
-    out.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
-    });
     out.write(`# ${file}: event trace (HZ=${hz})\n`);
-    r.emu.engine.log.onEvent((ev) => {
-      if (!out.destroyed) out.write(formatEvent(ev, hz) + '\n');
-    });
+    r.emu.engine.log.onEvent((ev) => out.write(formatEvent(ev, hz) + '\n'));
   };
-  const run = runFile(file, args, json, json ? undefined : stream);
-  if (args.length) throw new UsageError(`unexpected argument '${args[0]}'`);
+  const run = runFile(file, { ...emu, keepEvents: json }, json ? undefined : stream);
   if (json) {
-    process.stdout.write(JSON.stringify(jsonReport(run), null, 2) + '\n');
+    out.write(JSON.stringify(jsonReport(run), null, 2) + '\n');
   } else {
     const hz = run.emu.engine.clock.hz;
-    const out: string[] = ['', `# ${file}: ${run.emu.engine.log.count} events, virtual time ${(run.emu.engine.jiffies / hz).toFixed(3)} s (HZ=${hz})`];
-    out.push('', '# bus/device tree', formatTree(run));
+    const lines: string[] = ['', `# ${file}: ${run.emu.engine.log.count} events, virtual time ${(run.emu.engine.jiffies / hz).toFixed(3)} s (HZ=${hz})`];
+    lines.push('', '# bus/device tree', formatTree(run));
     const ex = formatExpects(run);
-    if (ex.length) out.push('', '# expect', ...ex);
-    for (const e of run.errors) out.push(`${e.file}:${e.line}:${e.column}: error: ${e.message}`);
-    process.stdout.write(out.join('\n') + '\n');
+    if (ex.length) lines.push('', '# expect', ...ex);
+    for (const e of run.errors) lines.push(formatRunError(e));
+    out.write(lines.join('\n') + '\n');
   }
   return run.errors.length || run.expects.some((r) => !r.pass) ? 1 : 0;
 }
 
-function cmdTest(args: string[]): number {
-  const fixKernelBugs = fixOption(args);
+function cmdTest(args: string[], out: SyncOut): number {
+  const emu = runOptions(args);
   if (!args.length) throw new UsageError('test needs at least one scenario FILE');
   let failed = 0;
   let total = 0;
   for (const file of args) {
     let run: ScenarioRun;
     try {
-      run = runFile(file, [], false, undefined, fixKernelBugs);
+      run = runFile(file, emu);
     } catch (e) {
       if (e instanceof ScenarioFileError) {
+        out.flush();
         reportFileError(e);
         failed++;
         continue;
       }
       throw e;
     }
-    for (const line of formatExpects(run)) process.stdout.write(line + '\n');
-    for (const e of run.errors) process.stdout.write(`${e.file}:${e.line}:${e.column}: error: ${e.message}\n`);
+    for (const line of formatExpects(run)) out.write(line + '\n');
+    for (const e of run.errors) out.write(formatRunError(e) + '\n');
     const bad = run.expects.filter((r) => !r.pass).length + run.errors.length;
     total += run.expects.length;
     failed += bad;
   }
-  process.stdout.write(`${total - Math.min(total, failed)} of ${total} expectations held${failed ? `; ${failed} failure(s)` : ''}\n`);
+  out.write(`${total - Math.min(total, failed)} of ${total} expectations held${failed ? `; ${failed} failure(s)` : ''}\n`);
   return failed ? 1 : 0;
 }
 
-function cmdCheck(args: string[]): number {
+function cmdCheck(args: string[], out: SyncOut): number {
   if (!args.length) throw new UsageError('check needs a scenario FILE');
+  noUnknownOptions(args);
   let errors = 0;
   for (const file of args) {
     const sc = parseScenario(readScenarioFile(file), file);
-    for (const d of sc.diagnostics) process.stdout.write(formatDiagnostic(d) + '\n');
+    for (const d of sc.diagnostics) out.write(formatDiagnostic(d) + '\n');
     errors += sc.diagnostics.filter((d) => d.severity === 'error').length;
   }
   return errors ? 1 : 0;
 }
 
-function cmdChannel(args: string[]): number {
-  const out = option(args, '--out');
+function cmdChannel(args: string[], out: SyncOut): number {
+  const outFile = option(args, '--out');
+  const emu = runOptions(args);
   const [file, target, ...rest] = args;
   if (!file || !target) throw new UsageError('channel needs a scenario FILE and BUS:DEV (or controlvm)');
   if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
-  const run = runFile(file, [], false);
+  const run = runFile(file, emu);
+  for (const e of run.errors) process.stderr.write(formatRunError(e) + '\n');
   let addr: number;
   let size: number;
   if (target === 'controlvm') {
@@ -162,10 +209,10 @@ function cmdChannel(args: string[]): number {
     size = bd.nbytes;
   }
   const bytes = run.emu.memory.read(addr, size);
-  if (out) {
-    fs.writeFileSync(out, bytes);
-    process.stderr.write(`wrote ${bytes.length} bytes of ${target} (guest-physical 0x${addr.toString(16)}) to ${out}\n`);
-  } else process.stdout.write(bytes);
+  if (outFile) {
+    fs.writeFileSync(outFile, bytes);
+    process.stderr.write(`wrote ${bytes.length} bytes of ${target} (guest-physical 0x${addr.toString(16)}) to ${outFile}\n`);
+  } else out.writeBytes(bytes);
   return 0;
 }
 
@@ -177,18 +224,17 @@ function reportFileError(e: ScenarioFileError): void {
 export async function main(argv: string[]): Promise<number> {
   const args = [...argv];
   const cmd = args.shift();
+  const out = new SyncOut(1);
   try {
     switch (cmd) {
       case 'run':
-        return cmdRun(args);
       case 'test':
-        return cmdTest(args);
-      case 'check':
-        return cmdCheck(args);
       case 'channel':
-        return cmdChannel(args);
+        return cmd === 'run' ? cmdRun(args, out) : cmd === 'test' ? cmdTest(args, out) : cmdChannel(args, out);
+      case 'check':
+        return cmdCheck(args, out);
       case 'dap': {
-        const port = positiveInt('--port', option(args, '--port'));
+        const port = intOption('--port', option(args, '--port'), 1, 65535);
         if (args.length) throw new UsageError(`unexpected argument '${args[0]}'`);
         await runDap({ port });
         return 0;
@@ -197,12 +243,13 @@ export async function main(argv: string[]): Promise<number> {
       case '-h':
       case '--help':
       case 'help':
-        process.stdout.write(USAGE + '\n');
+        out.write(USAGE + '\n');
         return cmd === undefined ? 2 : 0;
       default:
         throw new UsageError(`unknown command '${cmd}'`);
     }
   } catch (e) {
+    out.flush();
     if (e instanceof UsageError) {
       process.stderr.write(`visorbus-emu: ${e.message}\n${USAGE}\n`);
       return 2;
@@ -215,8 +262,16 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`visorbus-emu: ${e.message}\n`);
       return 1;
     }
+    if (e instanceof RunInterrupted) {
+      process.stderr.write(`visorbus-emu: ${e.message}\n`);
+      return e.stall ? 1 : 130;
+    }
     process.stderr.write(`visorbus-emu: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
     return 70;
+  } finally {
+    out.flush();
+    await watchdog?.stop();
+    watchdog = undefined;
   }
 }
 
@@ -227,7 +282,7 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === MODEL_WO
   process.setSourceMapsEnabled(true);
   main(process.argv.slice(2)).then(
     (code) => {
-      if (process.argv[2] !== 'dap') process.exitCode = code;
+      process.exitCode = code;
     },
     (e) => {
       process.stderr.write(`visorbus-emu: internal error: ${e instanceof Error ? e.message : String(e)}\n`);

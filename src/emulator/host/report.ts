@@ -3,10 +3,16 @@ import * as path from 'node:path';
 import { EmuEvent, threadName } from '../engine/events';
 import { ScenarioRun } from '../scenario/runner';
 import { deviceState, queueCount, queueSummary } from '../inspect/fields';
+import { printable } from '../protocol/printable';
+
+/** `FILE:LINE:COL: error: MESSAGE` of a run error, printable. */
+export function formatRunError(e: { file: string; line: number; column: number; message: string }): string {
+  return `${printable(e.file)}:${e.line}:${e.column}: error: ${printable(e.message)}`;
+}
 
 export function formatEvent(ev: EmuEvent, hz: number): string {
   const secs = (ev.jiffies / hz).toFixed(3).padStart(9);
-  return `${String(ev.n).padStart(6)} ${secs}s  ${ev.kind.padEnd(9)} ${ev.subject.padEnd(14)} ${ev.text}`;
+  return `${String(ev.n).padStart(6)} ${secs}s  ${ev.kind.padEnd(9)} ${printable(ev.subject).padEnd(14)} ${printable(ev.text)}`;
 }
 
 export function formatTree(run: ScenarioRun): string {
@@ -19,7 +25,7 @@ export function formatTree(run: ScenarioRun): string {
   for (const b of buses) orphanBuses.delete(b.busNo);
   for (const b of buses) {
     const ch = b.visorchannel;
-    lines.push(`${b.name}${b.partitionName ? ` (${b.partitionName})` : ''}  channel 0x${ch.physaddr.toString(16)} +0x${ch.nbytes.toString(16)}  partition 0x${ch.partitionHandle.toString(16)}`);
+    lines.push(`${b.name}${b.partitionName ? ` (${printable(b.partitionName)})` : ''}  channel 0x${ch.physaddr.toString(16)} +0x${ch.nbytes.toString(16)}  partition 0x${ch.partitionHandle.toString(16)}`);
     lines.push(...deviceLines(run, b.busNo));
   }
   for (const bn of [...orphanBuses].sort((a, b) => a - b)) {
@@ -52,8 +58,9 @@ function deviceLines(run: ScenarioRun, bus: number): string[] {
 
 export function formatExpects(run: ScenarioRun): string[] {
   return run.expects.map((r) => {
-    const loc = `${path.relative(process.cwd(), r.file) || r.file}:${r.line}:${r.column}`;
-    return r.pass ? `${loc}: ok: ${r.subject} ${r.op} ${r.expected}` : `${loc}: FAILED: ${r.subject} ${r.op} ${r.expected}\n    expected: ${r.expected}\n    actual:   ${r.actual}`;
+    const loc = `${printable(path.relative(process.cwd(), r.file) || r.file)}:${r.line}:${r.column}`;
+    const [subject, expected, actual] = [r.subject, r.expected, r.actual].map(printable);
+    return r.pass ? `${loc}: ok: ${subject} ${r.op} ${expected}` : `${loc}: FAILED: ${subject} ${r.op} ${expected}\n    expected: ${expected}\n    actual:   ${actual}`;
   });
 }
 

@@ -5,6 +5,8 @@
  * exact position; a line with an error produces no step. `parseScenario` never throws.
  */
 
+import { printable } from '../protocol/printable';
+import { MAX_DISK_READ_SECTORS, MAX_HZ, MAX_WAIT_SECONDS, MAX_WHEEL_STEPS } from '../limits';
 import type { Command, DeviceRef, Diagnostic, ExpectOp, ExpectSubject, Scenario, ScenarioStep } from './ast';
 import { GUID_ALIASES, resolveGuid } from '../protocol/guid';
 import { lexLine, type Token } from './lexer';
@@ -342,7 +344,7 @@ const SYNTAX: ReadonlyMap<string, string> = new Map(COMMANDS.map((c) => [c.name,
 
 /** `file:line:column: error: message` */
 export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}`;
+  return `${printable(d.file)}:${d.line}:${d.column}: ${d.severity}: ${printable(d.message)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -420,7 +422,8 @@ function didYouMean(word: string, candidates: readonly string[]): string {
 
 /** Quote user text in a message, shortening very long text. */
 function q(text: string): string {
-  return text.length > 60 ? `'${text.slice(0, 57)}...'` : `'${text}'`;
+  const t = printable(text);
+  return t.length > 60 ? `'${t.slice(0, 57)}...'` : `'${t}'`;
 }
 
 function orList(items: readonly string[]): string {
@@ -1067,9 +1070,13 @@ const SINGLE: Readonly<Record<string, Handler>> = {
     if (n.startsWith('-')) failAt(t, `a wait cannot be negative: ${q(t.text)}`);
     if (n.includes('.')) failAt(t, `${q(t.text)} is not a whole number of ${unit} (use a smaller unit, e.g. ms or us)`);
     const amount = parseNumberAt(n, t.start, t.start + n.length, SAFE, 'duration');
-    if (unit === 'j') return { kind: 'wait', amount, unit: 'jiffies' };
+    const tooLong = `wait ${q(t.text)} is too long: one wait is at most ${MAX_WAIT_SECONDS} s of virtual time (split it, or use a loop of shorter waits)`;
+    if (unit === 'j') {
+      if (amount > MAX_WAIT_SECONDS * MAX_HZ) failAt(t, tooLong);
+      return { kind: 'wait', amount, unit: 'jiffies' };
+    }
     const us = amount * (unit === 's' ? 1_000_000 : unit === 'ms' ? 1000 : 1);
-    if (!Number.isSafeInteger(us)) failAt(t, `wait ${q(t.text)} is too long`);
+    if (!Number.isSafeInteger(us) || us > MAX_WAIT_SECONDS * 1_000_000) failAt(t, tooLong);
     return { kind: 'wait', amount: us, unit: 'us' };
   },
   expect: parseExpect,
@@ -1135,7 +1142,15 @@ const FAMILIES: Readonly<Record<Family, Readonly<Record<string, VerbSpec>>>> = {
     attach: { options: { ...LUN, id: 'u32', image: 'string', size: 'size', readonly: 'u32', vendor: 'string', model: 'string' }, required: ['lun', 'image'], args: noPositionals },
     detach: { options: { ...LUN, id: 'u32' }, required: ['lun'], args: noPositionals },
     rescan: { options: {}, args: noPositionals },
-    read: { options: { ...LUN, lba: 'num', count: 'u32' }, required: ['lun', 'lba', 'count'], args: noPositionals },
+    read: {
+      options: { ...LUN, lba: 'num', count: 'u32' },
+      required: ['lun', 'lba', 'count'],
+      args: (c) => {
+        const count = c.opts.find((t) => t.key === 'count');
+        if (count && Number(numberOf(count.value)) > MAX_DISK_READ_SECTORS) failAt(count, `count=${q(count.value)} is too many sectors for one read (at most ${MAX_DISK_READ_SECTORS}, 16 MiB); read in parts`);
+        return noPositionals(c);
+      },
+    },
     write: { options: { ...LUN, lba: 'num' }, required: ['lun', 'lba'], args: dataArg },
     flush: { options: LUN, required: ['lun'], args: noPositionals },
   },
@@ -1189,7 +1204,9 @@ const FAMILIES: Readonly<Record<Family, Readonly<Record<string, VerbSpec>>>> = {
       options: {},
       args: (c) => {
         c.positionals(1, 1, ['wheel notches N']);
-        return { positional: [parseSigned(c.pos[0], 'wheel amount')] };
+        const n = parseSigned(c.pos[0], 'wheel amount');
+        if (Math.abs(n) > MAX_WHEEL_STEPS) failAt(c.pos[0], `wheel amount ${q(c.pos[0].text)} is too large for one line (at most ${MAX_WHEEL_STEPS} notches either way)`);
+        return { positional: [n] };
       },
     },
     resolution: {

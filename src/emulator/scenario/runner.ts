@@ -16,6 +16,7 @@ import { FieldError, FieldValue, resolveField } from '../inspect/fields';
 import { SysfsError } from '../sysfs/sysfs';
 import { oopsSummary } from '../kernel/oops';
 import { Command, DeviceRef, ExpectOp, Scenario, ScenarioStep } from './ast';
+import { MAX_WAIT_SECONDS } from '../limits';
 
 /** How long the runner lets the guest take to pick up a controlvm message (10 s idle poll + margin). */
 export const CONTROLVM_WAIT_JIFFIES_SECONDS = 12;
@@ -246,6 +247,7 @@ export class ScenarioRun {
         const clock = emu.engine.clock;
         const j =
           c.unit === 'jiffies' ? c.amount : c.unit === 'ms' ? clock.msToJiffies(c.amount) : c.unit === 's' ? clock.msToJiffies(c.amount * 1000) : clock.msToJiffies(c.amount / 1000);
+        if (!(j <= MAX_WAIT_SECONDS * clock.hz)) throw new StepError(`wait of ${j} jiffies is too long at HZ=${clock.hz}: one wait is at most ${MAX_WAIT_SECONDS} s of virtual time`);
         emu.advance(j);
         return;
       }

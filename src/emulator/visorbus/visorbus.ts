@@ -5,6 +5,7 @@
  * Every driver callback and channel operation is an event inside its own frame, so the
  * debugger can stop in it.
  */
+import { guardDriverCode } from './driverguard';
 import { Engine } from '../engine/engine';
 import { THREAD, eventSignature } from '../engine/events';
 import { EBUSY, EINVAL, ENOENT, errnoName } from '../protocol/errno';
@@ -262,7 +263,7 @@ export class VisorBus {
       if (!quiet) this.engine.emit('call', d.name, site.callText, site.callData, site.callSig);
       let rc: number;
       try {
-        const r: unknown = fn();
+        const r: unknown = guardDriverCode(site.callText, fn);
         rc = typeof r === 'number' ? r : 0;
         if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof (r as { then?: unknown }).then === 'function') {
           // An async callback: the kernel's callbacks are synchronous, so whatever it does

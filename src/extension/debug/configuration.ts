@@ -22,12 +22,18 @@ export interface LaunchConfig extends vscode.DebugConfiguration {
   checkpoints?: number;
   /** Kernel defects to correct (true = all, or names); the adapter checks the names. */
   fixKernelBugs?: boolean | string[];
+  /** Host files the scenario names may be outside its folder and the workspace. */
+  allowOutsideFiles?: boolean;
+  /** Set by the extension: the workspace folders, where the scenario's host files may also be. */
+  workspaceFolders?: string[];
 }
 
 export interface AttachConfig extends vscode.DebugConfiguration {
   request: 'attach';
   port?: number;
   host?: string;
+  /** The token `visorbus-emu dap --port N` printed when it started. */
+  token?: string;
 }
 
 /** Fill settings defaults: explicit launch attributes win over `visorbus.*` settings. */
@@ -42,6 +48,7 @@ export function applySettings(config: vscode.DebugConfiguration, settings: vscod
     const n = settings.get<number>('checkpoints');
     if (typeof n === 'number') config.checkpoints = n;
   }
+  if (config.allowOutsideFiles === undefined) config.allowOutsideFiles = settings.get<boolean>('allowOutsideFiles', false);
 }
 
 export interface TrustResult { config: vscode.DebugConfiguration; removed: string[] }
@@ -49,13 +56,13 @@ export interface TrustResult { config: vscode.DebugConfiguration; removed: strin
 /**
  * In an untrusted workspace, user driver modules are not loaded: `drivers` is emptied and the adapter
  * is told (`allowUserDrivers: false`) to refuse `driver load ./module.js` lines too; built-in drivers
- * still work.
+ * still work. Host files stay inside the workspace (`allowOutsideFiles` is ignored).
  */
 export function restrictForTrust(config: vscode.DebugConfiguration, trusted: boolean): TrustResult {
   if (trusted) return { config, removed: [] };
   const drivers: unknown = config.drivers;
   const removed = Array.isArray(drivers) ? drivers.map(String) : [];
-  return { config: { ...config, drivers: [], allowUserDrivers: false }, removed };
+  return { config: { ...config, drivers: [], allowUserDrivers: false, allowOutsideFiles: false }, removed };
 }
 
 /** Checks a launch/attach configuration after variable substitution; returns an error text or undefined. */
@@ -68,6 +75,9 @@ export function validate(config: vscode.DebugConfiguration): string | undefined 
     const host: unknown = config.host;
     if (typeof host !== 'string' || !isLoopback(host)) {
       return `Visorbus attach: "host" must be a loopback address (the emulator listens on loopback only), got ${JSON.stringify(host)}.`;
+    }
+    if (config.token !== undefined && (typeof config.token !== 'string' || config.token === '')) {
+      return 'Visorbus attach: "token" must be the token `visorbus-emu dap --port N` printed when it started.';
     }
     return undefined;
   }
@@ -89,7 +99,7 @@ export function validate(config: vscode.DebugConfiguration): string | undefined 
   if (fix !== undefined && typeof fix !== 'boolean' && !(Array.isArray(fix) && fix.every((x: unknown) => typeof x === 'string'))) {
     return `Visorbus launch: "fixKernelBugs" must be true, false or a list of names, got ${JSON.stringify(fix)}.`;
   }
-  for (const key of ['stopOnEntry', 'stopAtEnd', 'autoload', 'trace']) {
+  for (const key of ['stopOnEntry', 'stopAtEnd', 'autoload', 'trace', 'allowOutsideFiles']) {
     if (config[key] !== undefined && typeof config[key] !== 'boolean') {
       return `Visorbus launch: "${key}" must be true or false, got ${JSON.stringify(config[key])}.`;
     }
@@ -167,7 +177,8 @@ export class VisorbusConfigurationProvider implements vscode.DebugConfigurationP
       void vscode.window.showErrorMessage(error);
       return undefined;
     }
-    if (config.request === 'attach') return config;
+    // An attach that starts a scenario on the server gets the same restrictions as a launch.
+    if (config.request === 'attach') return restrictForTrust(config, vscode.workspace.isTrusted).config;
 
     const base = folder?.uri.fsPath ?? (vscode.window.activeTextEditor ? path.dirname(vscode.window.activeTextEditor.document.uri.fsPath) : process.cwd());
     const scenario = path.resolve(base, config.scenario as string);
@@ -177,6 +188,8 @@ export class VisorbusConfigurationProvider implements vscode.DebugConfigurationP
     }
     config.scenario = scenario;
     if (Array.isArray(config.drivers)) config.drivers = (config.drivers as string[]).map(d => path.resolve(base, d));
+    // The scenario's host files (disk images, driver modules) may be in its folder or the workspace.
+    config.workspaceFolders = (vscode.workspace.workspaceFolders ?? []).map(f => f.uri.fsPath);
 
     const { config: restricted, removed } = restrictForTrust(config, vscode.workspace.isTrusted);
     if (removed.length > 0) {

@@ -34,6 +34,11 @@ export class VisorClient extends DebugClient {
   private proc: cp.ChildProcess | undefined;
   stderr = '';
 
+  /** The stdio adapter's process id. */
+  get adapterPid(): number | undefined {
+    return this.proc?.pid;
+  }
+
   constructor() {
     super('node', ADAPTER, 'visorbus');
     // Look at every message the adapter sends before the DebugClient does.
@@ -58,13 +63,27 @@ export class VisorClient extends DebugClient {
     }
   }
 
-  /** Over stdio: the adapter as a child process, `node dist/emulator.js dap`. */
+  /** The token of the TCP server this client talks to (given with launch and attach). */
+  token: string | undefined;
+
+  /** Over stdio: the adapter as a child process, `node dist/emulator.js dap`. Over TCP: the server's token goes with launch/attach. */
   override start(port?: number): Promise<void> {
-    if (port !== undefined) return super.start(port);
+    if (port !== undefined) {
+      this.token = serverTokens.get(port);
+      return super.start(port);
+    }
     this.proc = cp.spawn(process.execPath, [ADAPTER, 'dap'], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     (this as unknown as { connect(r: NodeJS.ReadableStream, w: NodeJS.WritableStream): void }).connect(this.proc.stdout!, this.proc.stdin!);
     return Promise.resolve();
+  }
+
+  override launchRequest(args: DebugProtocol.LaunchRequestArguments): Promise<DebugProtocol.LaunchResponse> {
+    return super.launchRequest(this.token !== undefined ? ({ token: this.token, ...args } as DebugProtocol.LaunchRequestArguments) : args);
+  }
+
+  override attachRequest(args: DebugProtocol.AttachRequestArguments): Promise<DebugProtocol.AttachResponse> {
+    return super.attachRequest(this.token !== undefined ? ({ token: this.token, ...args } as DebugProtocol.AttachRequestArguments) : args);
   }
 
   private disconnected = false;
@@ -226,14 +245,26 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** `node dist/emulator.js dap --port N`; resolves once it listens. */
-export function startServer(port: number): Promise<cp.ChildProcess> {
+/** The token each TCP server printed, by port. */
+const serverTokens = new Map<number, string>();
+
+/** The token line `visorbus-emu dap --port N` prints on stderr. */
+export function printedToken(stderr: string): string | undefined {
+  return /^visorbus-emu: token (\S+) /m.exec(stderr)?.[1];
+}
+
+/** `node dist/emulator.js dap --port N`; resolves once it listens and has printed its token. */
+export function startServer(port: number): Promise<cp.ChildProcess & { token: string }> {
   return new Promise((resolve, reject) => {
     const p = cp.spawn(process.execPath, [ADAPTER, 'dap', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     p.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
-      if (/listening on 127\.0\.0\.1:/.test(err)) resolve(p);
+      const token = printedToken(err);
+      if (/listening on 127\.0\.0\.1:/.test(err) && token) {
+        serverTokens.set(port, token);
+        resolve(Object.assign(p, { token }));
+      }
     });
     p.on('exit', (code) => reject(new Error(`the adapter exited (${code}) before listening: ${err}`)));
   });

@@ -8,6 +8,7 @@
  * The tests talk to the channels the way a peer would: through VisorChannel on guest
  * memory (`peerChannel`), never through driver internals.
  */
+import { HostFiles } from '../../../src/emulator/backend/hostfiles';
 import { Engine } from '../../../src/emulator/engine/engine';
 import { THREAD } from '../../../src/emulator/engine/events';
 import { GuestMemory } from '../../../src/emulator/memory/guestmemory';
@@ -198,6 +199,8 @@ export class FakeBus implements BackendHost {
   readonly kernel: FakeKernel;
   readonly devices = new Map<string, { dev: FakeDevice; backendDev: BackendDevice; peer: VisorChannel }>();
   readonly backends: ServiceBackend[] = [];
+  /** Host files: the tests give absolute image paths in temporary folders. */
+  readonly files = new HostFiles({ allowOutside: true });
   private channelNext = CHANNEL_BASE;
   private readonly hostCounters = new Map<string, number>();
 

@@ -16,8 +16,10 @@ import type { Scenario } from '../../scenario/ast';
 import { parseScenario, formatDiagnostic } from '../../scenario/parser';
 import { newRun, readScenarioFile, ScenarioFileError } from '../../host/scenariofile';
 import { Emulator, EmulatorError } from '../../emulator';
+import { HostFiles } from '../../backend/hostfiles';
+import { printable } from '../../protocol/printable';
 import { EmuEvent, Frame, THREAD, threadName } from '../../engine/events';
-import { formatEvent } from '../../host/report';
+import { formatEvent, formatRunError } from '../../host/report';
 import { FieldError } from '../../inspect/fields';
 import type { VisorDriver } from '../../visorbus/driver';
 import { ClientInfo, LaunchOptions, WorkerRequest, WorkerState } from '../protocol';
@@ -46,6 +48,11 @@ type ResumeAction =
   | { kind: 'free' }
   | { kind: 'step'; step: 'next' | 'stepIn' | 'stepOut'; instruction: boolean }
   | { kind: 'plan'; plan: RunPlan };
+
+/** An internal error as the client sees it: its message (a RangeError's too), never a stack. */
+function internalText(e: unknown): string {
+  return printable(e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e));
+}
 
 /** Requests that resume the model. */
 function isDebugRequest(cmd: string): boolean {
@@ -131,7 +138,7 @@ export class Controller {
       showUser = e.showUser;
     } else if (e instanceof ExprError || e instanceof FieldError) message = e.message;
     else if (e instanceof AbortRun) throw e;
-    else message = `internal error in the debug adapter: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
+    else message = `internal error in the debug adapter: ${internalText(e)}`;
     this.link.post({ type: 'response', id: req.id, ok: false, error: message, showUser });
   }
 
@@ -349,14 +356,15 @@ export class Controller {
         /* not loaded */
       }
     }
+    const files = { roots: opts.workspaceFolders, allowOutside: opts.allowOutsideFiles };
     if (plan.fresh) {
       forgetFiles();
-      this.journal.snapshotImages(scenario);
+      this.journal.snapshotImages(scenario, new HostFiles(files));
       this.timeline.reset();
-    } else if (plan.replay) this.journal.restoreImages();
+    } else if (plan.replay) this.journal.restoreImages(old?.emu.hostFiles);
     let run: ScenarioRun;
     try {
-      run = newRun(scenario, { autoload: opts.autoload, pollIntervalMs: opts.pollIntervalMs, allowUserDrivers: opts.allowUserDrivers, hz: opts.hz, fixKernelBugs: opts.fixKernelBugs });
+      run = newRun(scenario, { autoload: opts.autoload, pollIntervalMs: opts.pollIntervalMs, allowUserDrivers: opts.allowUserDrivers, hz: opts.hz, fixKernelBugs: opts.fixKernelBugs, files });
     } catch (e) {
       if (e instanceof EmulatorError) throw new UserError(`the emulator did not start: ${e.message}`, true);
       throw e;
@@ -372,7 +380,7 @@ export class Controller {
     this.journal.passively(() => {
       for (const d of opts.drivers ?? []) {
         const file = path.resolve(path.dirname(scenario.file), d);
-        const err = emu.loadDriver(file, true);
+        const err = emu.loadDriver(file, true, false);
         if (err) throw new UserError(`driver module ${d}: ${err}`, true);
       }
     });
@@ -479,8 +487,8 @@ export class Controller {
     const lines = [
       `Scenario finished: ${emu.engine.log.count} events, virtual time ${secs} s; expect: ${run.expects.length - failed.length} passed, ${failed.length} failed; ${run.errors.length} error(s)${this.faults ? `; ${this.faults} internal error(s)` : ''}`,
     ];
-    for (const r of failed) lines.push(`${r.file}:${r.line}:${r.column}: expect failed: ${r.subject} ${r.op} ${r.expected} (actual: ${r.actual})`);
-    for (const e of run.errors) lines.push(`${e.file}:${e.line}:${e.column}: error: ${e.message}`);
+    for (const r of failed) lines.push(`${r.file}:${r.line}:${r.column}: expect failed: ${printable(r.subject)} ${r.op} ${printable(r.expected)} (actual: ${printable(r.actual)})`);
+    for (const e of run.errors) lines.push(formatRunError(e));
     this.out.output(bad ? 'stderr' : 'console', lines.join('\n') + '\n');
     this.out.flushOutput();
     if (this.opts?.stopAtEnd !== false) return this.stopAtEnd(lines[0]);
@@ -501,9 +509,9 @@ export class Controller {
   /** Something escaped the model that is not a driver's doing: report it and stop at the top level. */
   private fault(e: unknown): void {
     this.out.endProgress();
-    const message = e instanceof Error ? e.message : String(e);
-    const stack = e instanceof Error ? e.stack : undefined;
-    this.out.output('stderr', `Internal error in the emulator: ${stack ?? message}\n`);
+    // The client gets what went wrong, never the emulator's own stack.
+    const message = internalText(e);
+    this.out.output('stderr', `Internal error in the emulator: ${message}\n`);
     if (!this.run) return;
     this.faults++;
     const frames = lastLineFrames(this.run);
@@ -512,7 +520,7 @@ export class Controller {
         reason: 'exception',
         description: `Internal error in the emulator: ${message}`,
         text: message,
-        exception: { id: 'internal', description: `Internal error in the emulator: ${message}`, message, typeName: e instanceof Error ? e.name : typeof e, stack },
+        exception: { id: 'internal', description: `Internal error in the emulator: ${message}`, message, typeName: e instanceof Error ? e.name : typeof e },
       },
       undefined,
       frames,
@@ -541,7 +549,7 @@ export class Controller {
     const key = `own:${e instanceof Error ? e.message : String(e)}`;
     if (this.warned.has(key)) return;
     this.warned.add(key);
-    this.out.output('stderr', `Internal error in the debug adapter (the run goes on): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    this.out.output('stderr', `Internal error in the debug adapter (the run goes on): ${internalText(e)}\n`);
   }
 
   private eventBoundary(ev: EmuEvent, frames: readonly Frame[]): void {
@@ -577,8 +585,8 @@ export class Controller {
     if (ev.data && typeof ev.data.level === 'string') {
       const lines = this.run!.emu.engine.klogLines;
       const text = lines[lines.length - 1];
-      if (text !== undefined) this.out.output(ev.data.level === 'err' ? 'stderr' : 'stdout', text + '\n', line);
-    } else if (ev.kind === 'uevent') this.out.output('console', `uevent: ${ev.text}\n`, line);
+      if (text !== undefined) this.out.output(ev.data.level === 'err' ? 'stderr' : 'stdout', printable(text) + '\n', line);
+    } else if (ev.kind === 'uevent') this.out.output('console', `uevent: ${printable(ev.text)}\n`, line);
   }
 
   /** Record what a driver throws (its stack shows the throwing line); the model itself catches it. */

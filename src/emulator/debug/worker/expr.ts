@@ -17,6 +17,7 @@
  * fields through inspect/fields.ts, plus a few names like `jiffies`). Nothing is eval'ed.
  */
 
+import { MAX_EXPRESSION_DEPTH } from '../../limits';
 import type { Emulator } from '../../emulator';
 import type { EmuEvent, Frame } from '../../engine/events';
 import type { ScenarioRun } from '../../scenario/runner';
@@ -112,8 +113,12 @@ function tokenize(text: string): Tok[] {
   return out;
 }
 
+/** Most tokens an expression may have (a chain of binary operators nests one node per operator). */
+const MAX_TOKENS = 4096;
+
 class Parser {
   private i = 0;
+  private depth = 0;
   constructor(private readonly toks: Tok[]) {}
 
   private peek(o = 0): Tok {
@@ -155,14 +160,25 @@ class Parser {
   private rel = (): Node => this.binary(['<', '<=', '>', '>='], this.add);
   private add = (): Node => this.binary(['+', '-'], this.unary);
 
+  /** Parentheses and unary operators nest; at most MAX_EXPRESSION_DEPTH deep. */
+  private nested<T>(col: number, fn: () => T): T {
+    if (++this.depth > MAX_EXPRESSION_DEPTH) throw new ExprError(`the expression is nested too deeply (at most ${MAX_EXPRESSION_DEPTH} levels of parentheses and unary operators)`, col);
+    try {
+      return fn();
+    } finally {
+      this.depth--;
+    }
+  }
+
   private unary = (): Node => {
+    const t = this.peek();
     if (this.isOp('!')) {
       this.next();
-      return { k: 'not', e: this.unary() };
+      return this.nested(t.col, () => ({ k: 'not', e: this.unary() }));
     }
     if (this.isOp('-')) {
       this.next();
-      return { k: 'neg', e: this.unary() };
+      return this.nested(t.col, () => ({ k: 'neg', e: this.unary() }));
     }
     return this.primary();
   };
@@ -171,7 +187,7 @@ class Parser {
     const t = this.peek();
     if (t.t === 'op' && t.v === '(') {
       this.next();
-      const e = this.or();
+      const e = this.nested(t.col, () => this.or());
       this.expectOp(')');
       return e;
     }
@@ -238,7 +254,9 @@ class Parser {
 }
 
 export function parseExpression(text: string): Node {
-  return new Parser(tokenize(text)).parse();
+  const toks = tokenize(text);
+  if (toks.length > MAX_TOKENS) throw new ExprError(`the expression is too long (${toks.length - 1} tokens; at most ${MAX_TOKENS - 1})`, toks[MAX_TOKENS - 1].col);
+  return new Parser(toks).parse();
 }
 
 export function truthy(v: Value): boolean {

@@ -487,7 +487,7 @@ export class Inspector {
     const bytes = encodeValue(f, value);
     const at = addr + f.offset;
     if (!this.emu.memory.isMapped(at, bytes.length)) throw new UserError(`${name} at ${hexRef(at)} is not mapped guest memory`);
-    this.ctl.journal.intervene({ kind: 'mem', pos: { n: 0, w: 0 }, addr: at, bytes: [...bytes] });
+    this.ctl.journal.intervene({ kind: 'mem', pos: { n: 0, w: 0 }, addr: at, bytes: Uint8Array.from(bytes) });
     const shown = fieldAt(this.emu.memory, addr, addr, f);
     return { value: shown.display, type: f.type, variablesReference: 0, memoryReference: hexRef(at) };
   }
@@ -498,7 +498,7 @@ export class Inspector {
     const loc = this.fieldLocation(String(a.expression ?? ''), frame?.device ?? this.ctl.stack.deviceOf(this.ctl.stop!.frames, this.ctl.stop!.ev));
     if (typeof loc === 'string') throw new UserError(loc);
     const bytes = encodeValue(loc.f, String(a.value ?? ''));
-    this.ctl.journal.intervene({ kind: 'mem', pos: { n: 0, w: 0 }, addr: loc.addr + loc.f.offset, bytes: [...bytes] });
+    this.ctl.journal.intervene({ kind: 'mem', pos: { n: 0, w: 0 }, addr: loc.addr + loc.f.offset, bytes: Uint8Array.from(bytes) });
     return { value: fieldAt(this.emu.memory, loc.addr, loc.addr, loc.f).display };
   }
 
@@ -637,7 +637,7 @@ export class Inspector {
       if (!a.allowPartial || avail === 0) throw new UserError(`writeMemory: ${hexRef(addr)} +${bytes.length} is not mapped guest memory${avail ? ` (only ${avail} bytes are; set allowPartial)` : ''}`);
       n = avail;
     }
-    this.ctl.journal.intervene({ kind: 'mem', pos: { n: 0, w: 0 }, addr, bytes: [...bytes.subarray(0, n)] });
+    this.ctl.journal.intervene({ kind: 'mem', pos: { n: 0, w: 0 }, addr, bytes: Uint8Array.from(bytes.subarray(0, n)) });
     return { bytesWritten: n };
   }
 }

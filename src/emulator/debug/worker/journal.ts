@@ -17,6 +17,8 @@ import type { LaunchOptions, WorkerState } from '../protocol';
 import type { Output } from './output';
 import type { BreakpointBook } from './breakpointbook';
 import { innermostDriver } from './stack';
+import type { HostFiles } from '../../backend/hostfiles';
+import { MAX_JOURNAL_WRITE_BYTES } from '../../limits';
 import { Mode, Pos, StopInfo, StopState, UserError, posCmp } from './stopstate';
 
 type Finder =
@@ -45,7 +47,7 @@ export interface RunPlan {
 }
 
 export type JournalEntry =
-  | { kind: 'mem'; pos: Pos; addr: number; bytes: number[] }
+  | { kind: 'mem'; pos: Pos; addr: number; bytes: Uint8Array }
   | { kind: 'sysfsWrite'; pos: Pos; path: string; value: string }
   | { kind: 'sysfsRead'; pos: Pos; path: string }
   | { kind: 'command'; pos: Pos; text: string };
@@ -250,14 +252,22 @@ export class Journal {
 
   /** Disk images the scenario attaches, as they were when this run started (replays must see the same bytes). */
   private images: { file: string; content: Buffer | undefined }[] = [];
+  /** Images the session's runs opened so far (real path -> created by the session): only those are restored. */
+  private readonly used = new Map<string, { created: boolean }>();
 
-  snapshotImages(sc: Scenario): void {
+  snapshotImages(sc: Scenario, files: HostFiles): void {
     this.images = [];
+    this.used.clear();
     const dir = path.dirname(sc.file);
     for (const st of sc.steps) {
       const c = st.command;
       if (c.kind !== 'backend' || c.family !== 'disk' || c.verb !== 'attach' || typeof c.options.image !== 'string') continue;
-      const file = path.resolve(dir, c.options.image);
+      let file: string;
+      try {
+        file = files.resolve(c.options.image, dir, 'disk image');
+      } catch {
+        continue; // refused at its line: never read, never restored
+      }
       if (this.images.some((i) => i.file === file)) continue;
       try {
         const st2 = fs.statSync(file);
@@ -269,8 +279,12 @@ export class Journal {
     }
   }
 
-  restoreImages(): void {
+  /** Before a replay: put back the images the runs so far created (delete) or attached (rewrite); nothing else. */
+  restoreImages(last: HostFiles | undefined): void {
+    for (const [file, u] of last?.images ?? []) this.used.set(file, { created: u.created || !!this.used.get(file)?.created });
     for (const img of this.images) {
+      const u = this.used.get(img.file);
+      if (!u || (img.content === undefined && !u.created)) continue;
       try {
         if (img.content === undefined) fs.rmSync(img.file, { force: true });
         else fs.writeFileSync(img.file, img.content);
@@ -447,6 +461,7 @@ export class Journal {
   intervene(entry: JournalEntry): string | undefined {
     if (!this.host.run) throw new UserError('no scenario is loaded');
     entry.pos = this.host.stop ? this.host.stop.pos : { n: this.host.run.emu.engine.log.count, w: this.host.state === 'running' ? this.writeSeq : 0 };
+    if (entry.kind === 'mem') this.makeRoom(entry);
     // Journaled even when it fails: a replay repeats the same failure at the same point.
     this.entries.push(entry);
     this.idx = this.entries.length;
@@ -458,6 +473,24 @@ export class Journal {
       const writes = this.collecting;
       this.collecting = undefined;
       this.notifyWrites(writes);
+    }
+  }
+
+  /**
+   * Memory writes are kept as bytes, and bounded: writes at the same position that a new one
+   * covers entirely are dropped (the last one wins at replay too), and the session's total is
+   * at most MAX_JOURNAL_WRITE_BYTES.
+   */
+  private makeRoom(e: JournalEntry & { kind: 'mem' }): void {
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const o = this.entries[i];
+      if (o.kind !== 'mem' || posCmp(o.pos, e.pos) !== 0) break;
+      if (o.addr >= e.addr && o.addr + o.bytes.length <= e.addr + e.bytes.length) this.entries.splice(i, 1);
+    }
+    let total = e.bytes.length;
+    for (const o of this.entries) if (o.kind === 'mem') total += o.bytes.length;
+    if (total > MAX_JOURNAL_WRITE_BYTES) {
+      throw new UserError(`writeMemory: the step-back journal of this session already holds ${MAX_JOURNAL_WRITE_BYTES >> 20} MiB of memory writes (its limit); restart the session to write more`);
     }
   }
 
@@ -488,7 +521,7 @@ export class Journal {
     return this.passively(() => {
       switch (e.kind) {
         case 'mem':
-          emu.memory.write(e.addr, Uint8Array.from(e.bytes));
+          emu.memory.write(e.addr, e.bytes);
           return undefined;
         case 'sysfsWrite':
           emu.sysfs.write(e.path, e.value);

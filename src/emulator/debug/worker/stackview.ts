@@ -13,6 +13,32 @@ import type { WorkerState } from '../protocol';
 import type { Link } from './link';
 import { Loc, Sources, callbackFunction, classify, functionLocation, innermostDriver, locateModelFrames, selfFile } from './stack';
 import { StopState, UserError } from './stopstate';
+import { MAX_SOURCE_BYTES } from '../../limits';
+
+/** A source file's text: a regular file only (a FIFO or device is refused without blocking), at most MAX_SOURCE_BYTES. */
+function readSourceFile(file: string): string {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new UserError(`source: ${file} is not a regular file`);
+    if (st.size > MAX_SOURCE_BYTES) throw new UserError(`source: ${file} is ${st.size} bytes, more than the ${MAX_SOURCE_BYTES >> 20} MiB a source may have`);
+    const buf = Buffer.alloc(st.size);
+    let n = 0;
+    while (n < buf.length) {
+      const r = fs.readSync(fd, buf, n, buf.length - n, n);
+      if (r === 0) break;
+      n += r;
+    }
+    return buf.toString('utf8', 0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 /** A frame as the client sees it. */
 export interface PFrame {
@@ -170,7 +196,8 @@ export class StackView {
   stackTrace(a: Record<string, unknown>): unknown {
     const st = this.host.stop;
     if (!st) throw new UserError(this.host.state === 'running' ? 'the scenario is running: pause it to see the stack' : 'not stopped: there is no stack to show');
-    const threadId = Number(a.threadId);
+    const threadId = a.threadId;
+    if (typeof threadId !== 'number' || !this.threads().some((t) => t.id === threadId)) throw new UserError(`stackTrace: unknown thread ${JSON.stringify(threadId) ?? String(threadId)} (see the threads request)`);
     const all = this.presentedFrames();
     let frames = threadId === st.threadId ? all : all.filter((f) => f.thread === threadId);
     if (!frames.length) {
@@ -206,6 +233,7 @@ export class StackView {
     }
     if (f.loc) {
       const src = this.sources.sourceFor(f.loc.file, f.model?.kind === 'driver' ? undefined : 'normal');
+      if (src?.path) this.shown.add(path.resolve(src.path));
       if (src) return { ...base, source: src, line: f.loc.line, column: f.loc.column };
       return { ...base, name: `${f.name} (${path.basename(f.loc.file)}:${f.loc.line})`, presentationHint: 'subtle' };
     }
@@ -234,13 +262,21 @@ export class StackView {
     }
     const p = (a.source as Record<string, unknown> | undefined)?.path;
     if (typeof p === 'string') {
-      try {
-        return { content: fs.readFileSync(p, 'utf8') };
-      } catch (e) {
-        throw new UserError(`cannot read ${p}: ${(e as Error).message}`);
-      }
+      if (!this.servable(p)) throw new UserError(`source: ${p} is not a source of this session (only the scenario, its driver modules and the files its stack frames show are served)`);
+      return { content: readSourceFile(p) };
     }
     throw new UserError('source: give a sourceReference or a path');
+  }
+
+  /** Files the session's stack frames have shown by path. */
+  private readonly shown = new Set<string>();
+
+  /** The files `source` serves: the scenario, its user driver modules, and the files frames showed. */
+  private servable(file: string): boolean {
+    const f = path.resolve(file);
+    if (this.host.scenario && path.resolve(this.host.scenario.file) === f) return true;
+    for (const d of this.host.run?.emu.driverFiles.values() ?? []) if (path.resolve(d) === f) return true;
+    return this.shown.has(f);
   }
 
   loadedSources(): unknown[] {
