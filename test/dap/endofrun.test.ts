@@ -92,10 +92,10 @@ describe('DAP end of run', function () {
 
   it('sends visorbus/changed while running inside one long wait line', async () => {
     await dc.launchWith({ scenario: fixture('longwait.visor'), stopOnEntry: false }, () =>
-      dc.setBreakpointsRequest({ source: { path: fixture('longwait.visor') }, breakpoints: [{ line: 6 }] }),
+      dc.setBreakpointsRequest({ source: { path: fixture('longwait.visor') }, breakpoints: [{ line: 72 }] }),
     );
     const atWait = await dc.stopped();
-    assert.equal((await dc.topFrame(atWait.body.threadId ?? 1)).line, 6);
+    assert.equal((await dc.topFrame(atWait.body.threadId ?? 1)).line, 72);
     await dc.setBreakpointsRequest({ source: { path: fixture('longwait.visor') }, breakpoints: [] });
     dc.forgetEvents();
     const mark = dc.received.length;
@@ -115,7 +115,7 @@ describe('DAP end of run', function () {
     const paused = await dc.stopped();
     assert.equal(paused.body.reason, 'pause');
     const frames = await dc.frames(paused.body.threadId ?? 1);
-    assert.equal(frames.find((f) => f.source?.path === fixture('longwait.visor'))?.line, 6);
+    assert.equal(frames.find((f) => f.source?.path === fixture('longwait.visor'))?.line, 72);
     assert.equal(dc.received.slice(mark).filter((e) => e.event === 'stopped').length, 1, 'no stop between the ticks');
   });
 });

@@ -258,9 +258,11 @@ describe('DAP time travel (checkpoints)', function () {
     this.timeout(120000);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'visorbus-travel-'));
     const file = path.join(dir, 'disk.visor');
-    fs.writeFileSync(file, ['chipset init', 'bus create 2 name=io', 'device create 2:0 type=vhba', 'disk 2:0 attach lun=0 image=lun0.img size=64k', 'wait 10ms', 'wait 3600s', 'wait 10ms'].join('\n') + '\n');
+    // Waits are at most 600 s each: six of them make the history long enough for the search to show progress.
+    const waits = Array.from({ length: 6 }, () => 'wait 600s');
+    fs.writeFileSync(file, ['chipset init', 'bus create 2 name=io', 'device create 2:0 type=vhba', 'disk 2:0 attach lun=0 image=lun0.img size=64k', 'wait 10ms', ...waits, 'wait 10ms'].join('\n') + '\n');
     try {
-      await dc.launchWith({ scenario: file, checkpoints: 2 }, () => dc.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: 6 }, { line: 7 }] }));
+      await dc.launchWith({ scenario: file, checkpoints: 2 }, () => dc.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: 6 }, { line: 12 }] }));
       await dc.stopped();
       const at6 = (await dc.evaluate('jiffies')).result;
       await dc.continueRequest({ threadId: 1 });

@@ -193,7 +193,7 @@ describe('robust: the debug adapter is safe to expose', function () {
         // max_lun matters when REPORT LUNS fails: a target with no LUN 0 disk makes the guest scan LUNs one by one.
         fs.writeFileSync(f, `chipset init\nautoload off\nbus create 2 name=io\ndevice create 2:0 type=vhba\ndisk 2:0 attach lun=0 image=scan.img size=64k\ndriver load visorhba\nwait 2s\nwait 2s\n`);
         const dc = await stdioClient();
-        await dc.launchWith({ scenario: f, stopOnEntry: true }, () => dc.setBreakpointsRequest({ source: { path: f }, breakpoints: [{ line: 6 }] }));
+        await dc.launchWith({ scenario: f, stopOnEntry: true, stopAtEnd: false }, () => dc.setBreakpointsRequest({ source: { path: f }, breakpoints: [{ line: 6 }] }));
         await dc.stopped();
         await dc.continueRequest({ threadId: 1 });
         assert.equal((await dc.stopped()).body.reason, 'breakpoint');

@@ -31,6 +31,20 @@ interface Standby {
 export interface CheckpointHost {
   newHost(): ModelHost;
   launch(host: ModelHost): Promise<void>;
+  /** Tell the user something about the checkpoints (Debug Console). */
+  notice(text: string): void;
+}
+
+/**
+ * Interventions every standby worker (and the pool) keeps a copy of: past this many bytes of
+ * written data the checkpoints turn off for the session, and step back re-runs the scenario in
+ * the live worker, whose journal alone holds them.
+ */
+export const MAX_MIRRORED_BYTES = 32 * 1024 * 1024;
+
+function entryBytes(e: PoolJournalEntry): number {
+  const data = (e as { bytes?: { length?: number } }).bytes;
+  return 64 + (typeof data?.length === 'number' ? data.length : 0);
 }
 
 export class Checkpoints {
@@ -42,6 +56,9 @@ export class Checkpoints {
   /** Stop positions of the live run, most recent last (reverse-continue goes back to one of them). */
   private stops: number[] = [];
   private planning: Promise<void> = Promise.resolve();
+  /** Turned off for the rest of the session (the interventions grew too large to copy). */
+  off = false;
+  private mirroredBytes = 0;
   /** Searches of the whole history under way (cancel ends them). */
   private readonly searches = new Set<() => void>();
   private disposed = false;
@@ -89,12 +106,24 @@ export class Checkpoints {
 
   /** An intervention the live worker journaled: standby workers repeat it at its position. */
   journaled(entry: PoolJournalEntry): void {
+    if (this.off) return;
+    this.mirroredBytes += entryBytes(entry);
+    if (this.mirroredBytes > MAX_MIRRORED_BYTES) return this.turnOff();
     this.entries.push(entry);
     for (const s of this.standby) s.host.request('journal/append', { entry }).catch(() => undefined);
   }
 
-  /** A restart: the history is gone. */
+  private turnOff(): void {
+    this.off = true;
+    this.entries = [];
+    this.disposeAll();
+    this.host.notice(`Checkpoints are off for this session: the memory written from the debugger holds more than ${MAX_MIRRORED_BYTES / 2 ** 20} MiB, too much to copy to each checkpoint. Step back re-runs the scenario from the start.\n`);
+  }
+
+  /** A restart: the history is gone (and the checkpoints may be on again). */
   forget(): void {
+    this.off = false;
+    this.mirroredBytes = 0;
     this.entries = [];
     this.stops = [];
     this.disposeAll();
@@ -102,7 +131,7 @@ export class Checkpoints {
 
   /** The live worker stopped at `pos`: move standby workers to where the user may go back to. */
   liveStopped(pos: Pos, lines: number[]): void {
-    if (this.disposed || this.slots <= 0) return;
+    if (this.disposed || this.off || this.slots <= 0) return;
     if (this.stops[this.stops.length - 1] !== pos.n) this.stops.push(pos.n);
     if (this.stops.length > 64) this.stops.splice(0, this.stops.length - 64);
     const earlierStops = this.stops.filter((n) => n < pos.n).reverse();
@@ -283,6 +312,7 @@ export class Checkpoints {
 
   /** A trip ended at `pos`: standby workers past it are of no use, the interventions after it are gone. */
   arrived(pos: Pos): void {
+    if (this.off) return;
     this.entries = this.entries.filter((e) => e.pos.n < pos.n || (e.pos.n === pos.n && e.pos.w <= pos.w));
     this.stops = this.stops.filter((n) => n <= pos.n);
     for (const s of [...this.standby]) {

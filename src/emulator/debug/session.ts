@@ -291,7 +291,7 @@ export class VisorbusSession extends DebugSession {
     if (this.travel?.busy && ['continue', 'next', 'stepIn', 'stepOut', 'stepBack', 'reverseContinue', 'visorbus/goto'].includes(cmd)) {
       throw new RequestError(`cannot ${cmd}: the session is going back in time (cancel it, or wait for the stop)`);
     }
-    if ((cmd === 'stepBack' || cmd === 'reverseContinue' || cmd === 'visorbus/goto') && this.travel && host.state !== 'running') {
+    if ((cmd === 'stepBack' || cmd === 'reverseContinue' || cmd === 'visorbus/goto') && this.travel && !this.travel.checkpoints.off && host.state !== 'running') {
       return this.travel.start(host, cmd, args as unknown as DebugProtocol.StepBackArguments);
     }
     const body = await host.request(cmd, args);
@@ -384,14 +384,14 @@ export class VisorbusSession extends DebugSession {
       await Promise.all([h.request('initialize', this.clientInfo()), h.request('launch', { ...opts, stopOnEntry: false, trace: false }, 60000)]);
     };
     const session = { send: (e: string, b: unknown) => this.sendToClient(e, b), switchTo: (h: ModelHost) => this.switchTo(h) };
-    this.travel = new TimeTravel(session, new Checkpoints({ newHost: () => new ModelHost(), launch }, slots));
+    this.travel = new TimeTravel(session, new Checkpoints({ newHost: () => new ModelHost(), launch, notice: (text) => this.sendEvent(new OutputEvent(text, 'console')) }, slots));
   }
 
   /** Where the standby workers are and what they hold (`settle`: once all have parked). */
   private async checkpointStatus(settle: boolean): Promise<CheckpointsResponseBody> {
     const cp = this.travel?.checkpoints;
     if (!cp) return { enabled: false, slots: 0, checkpoints: [], trips: { promoted: 0, fromStart: 0, scouted: 0 } };
-    if (!settle) return { enabled: true, slots: cp.slots, checkpoints: cp.now(), trips: { ...cp.counts } };
+    if (!settle || cp.off) return { enabled: !cp.off, slots: cp.slots, checkpoints: cp.now(), trips: { ...cp.counts } };
     const checkpoints = await cp.settled();
     const liveBytes = this.host?.alive && this.host.state !== 'running' ? await this.host.heapBytes() : undefined;
     return { enabled: true, slots: cp.slots, checkpoints, bytes: await cp.memory(), liveBytes, trips: { ...cp.counts } };
