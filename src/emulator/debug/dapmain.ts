@@ -4,9 +4,9 @@
  * another; a second concurrent client is refused with a clear error). A TCP client must
  * give the token the server printed when it started (`token` in its launch or attach
  * arguments) before it is served; without it, or with a wrong one, it is refused and
- * disconnected. A client that
- * disconnects with `terminateDebuggee: false` leaves its model running, and the next
- * client can `attach` to it without a scenario.
+ * disconnected. A client that disconnects with `terminateDebuggee: false` leaves its
+ * model running, and the next client can `attach` to it without a scenario. Every input is
+ * cut into size-checked messages first (framelimit.ts).
  */
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
