@@ -32,17 +32,25 @@ describe('visorchipset: controlvm messages (§4)', () => {
   });
 
   it('every processed message is ACKed with the header (payload fields zeroed) and answered on the REQUEST queue', () => {
-    const r = runAll('chipset init\nbus create 1\n', drv());
+    const r = runAll('chipset init\nbus create 1\nbus configure 1 handle=0x10 name=io guid=vbus\n', drv());
+    assert.equal(sent(r).length, 3);
     for (const s of sent(r)) {
       assert.equal(s.acked, true);
+      const ack = only(s.acks);
+      assert.equal(ack.id, s.id, 'the ACK carries the header id');
+      assert.equal(ack.u64(MSG.message_handle), s.handle, 'the ACK carries the header handle');
+      assert.equal(ack.u64(MSG.payload_vm_offset), 0, 'payload_vm_offset zeroed');
+      assert.equal(ack.u32(MSG.payload_max_bytes), 0, 'payload_max_bytes zeroed');
+      assert.equal(ack.u32(MSG.payload_bytes), 0, 'payload_bytes zeroed');
+      assert.deepEqual([...ack.bytes.subarray(48)], new Array(80).fill(0), 'nothing past the 48-byte header');
       const resp = only(s.responses);
       assert.equal(resp.u64(MSG.message_handle), s.handle, 'the response echoes message_handle');
       assert.equal(resp.id, s.id);
     }
     // queue roles: the guest read EVENT(2), wrote ACK(3) and REQUEST(0)
     assert.equal(r.emu.cp.controlvm.signalEmpty(2), true);
-    assert.ok(r.emu.memory.readU64(r.emu.cp.controlvm.physaddr + CONTROLVM_CHANNEL.event_ack_queue + 32) >= 2, 'ACK queue num_sent');
-    assert.ok(r.emu.memory.readU64(r.emu.cp.controlvm.physaddr + CONTROLVM_CHANNEL.request_queue + 32) >= 2, 'REQUEST queue num_sent');
+    assert.ok(r.emu.memory.readU64(r.emu.cp.controlvm.physaddr + CONTROLVM_CHANNEL.event_ack_queue + 32) >= 3, 'ACK queue num_sent');
+    assert.ok(r.emu.memory.readU64(r.emu.cp.controlvm.physaddr + CONTROLVM_CHANNEL.request_queue + 32) >= 3, 'REQUEST queue num_sent');
   });
 
   it('dev_no 0xffffffff in CHANGESTATE finds the bus device (visorbus_get_device_by_id): no response, then BUS_DESTROY fails with EEXIST', () => {
