@@ -145,6 +145,15 @@ describe('visorbus core (§5)', () => {
     assert.ok(polls.length >= 5);
   });
 
+  it('enable_channel_interrupts while polling is already active returns -EINVAL and arms no second timer', () => {
+    const rec: Recorder = { calls: [] };
+    const r = runAll(`chipset init\nbus create 2\ndriver load testdrv\ndevice create 2:0 type=${T}\nwait 30j\n`, { testdrv: () => testDriver(rec, { poll: true, enableTwice: true }) });
+    assert.deepEqual(rec.calls.slice(0, 2), ['probe vbus2:dev0', 'enable again -22'], 'the second enable is refused with -EINVAL');
+    const polls = rec.calls.filter((c) => c.startsWith('poll')).map((c) => Number(c.split('@')[1]));
+    const p = r.emu.engine.log.events().find((e) => e.kind === 'call' && /probe/.test(e.text))!.jiffies;
+    assert.deepEqual(polls, [p + 10, p + 20, p + 30], 'one poll per period: a single timer');
+  });
+
   it('pollIntervalMs changes the channel_interrupt period', () => {
     const rec: Recorder = { calls: [] };
     const r = runAll(`chipset init\nbus create 2\ndriver load testdrv\ndevice create 2:0 type=${T}\nwait 100j\n`, { testdrv: () => testDriver(rec, { poll: true }) }, { pollIntervalMs: 25 });

@@ -10,7 +10,7 @@ export interface Recorder {
   calls: string[];
 }
 
-export function testDriver(rec: Recorder, opts: { name?: string; poll?: boolean; probeResult?: number; throwIn?: string; completePause?: boolean; completeResume?: boolean } = {}): VisorDriver {
+export function testDriver(rec: Recorder, opts: { name?: string; poll?: boolean; probeResult?: number; throwIn?: string; completePause?: boolean; completeResume?: boolean; enableTwice?: boolean } = {}): VisorDriver {
   const name = opts.name ?? 'testdrv';
   return {
     name,
@@ -21,6 +21,7 @@ export function testDriver(rec: Recorder, opts: { name?: string; poll?: boolean;
       if (opts.probeResult) return opts.probeResult;
       dev.driverData = { polls: 0 };
       if (opts.poll) dev.enableChannelInterrupts();
+      if (opts.enableTwice) rec.calls.push(`enable again ${dev.enableChannelInterrupts()}`);
       return 0;
     },
     remove(dev) {
