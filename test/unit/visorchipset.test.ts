@@ -74,7 +74,7 @@ describe('visorchipset: controlvm messages (§4)', () => {
   });
 
   it('duplicate bus, device on a missing bus, duplicate device: errno status with failed set', () => {
-    const r = runAll(`chipset init\nbus create 1\nbus create 1\ncontrolvm send id=0x201 bus=5 dev=0\nlog "load:testdrv"\ndevice create 1:0 type=${TEST_GUID}\ndevice create 1:0 type=${TEST_GUID}\n`, drv());
+    const r = runAll(`chipset init\nbus create 1\nbus create 1\ncontrolvm send id=0x201 bus=5 dev=0\ndriver load ./testdrv.js\ndevice create 1:0 type=${TEST_GUID}\ndevice create 1:0 type=${TEST_GUID}\n`, drv());
     const s = sent(r);
     const status = (i: number) => {
       const m = only(s[i].responses);
@@ -162,7 +162,7 @@ describe('visorchipset: controlvm messages (§4)', () => {
 
   it('DEVICE_CHANGESTATE: paused (0x77) gets no response and leaves the device stuck with status 5', () => {
     const rec: Recorder = { calls: [] };
-    const r = runAll(`chipset init\nbus create 1\ndriver load testdrv\ndevice create 1:0 type=${TEST_GUID}\ndevice state 1:0 paused\ndevice destroy 1:0\ndevice pause 1:0\n`, { testdrv: () => testDriver(rec) });
+    const r = runAll(`chipset init\nbus create 1\ndriver load ./testdrv.js\ndevice create 1:0 type=${TEST_GUID}\ndevice state 1:0 paused\ndevice destroy 1:0\ndevice pause 1:0\n`, { testdrv: () => testDriver(rec) });
     const s = sent(r);
     assert.equal(s[3].responses.length, 0, 'no response to the paused state');
     assert.equal(only(s[4].responses).completionStatus, 5);
@@ -177,7 +177,7 @@ describe('visorchipset: controlvm messages (§4)', () => {
   });
 
   it('pause/resume completion answers with standby / running and the device numbers', () => {
-    const r = runAll(`chipset init\nbus create 1\ndriver load testdrv\ndevice create 1:3 type=${TEST_GUID}\ndevice pause 1:3\ndevice resume 1:3\n`, drv());
+    const r = runAll(`chipset init\nbus create 1\ndriver load ./testdrv.js\ndevice create 1:3 type=${TEST_GUID}\ndevice pause 1:3\ndevice resume 1:3\n`, drv());
     const s = sent(r);
     const p = only(s[3].responses);
     assert.equal(p.u16(MSG.cs_state), 0x73);
@@ -189,12 +189,12 @@ describe('visorchipset: controlvm messages (§4)', () => {
   it('a pause that never completes leaves later requests busy (EBUSY) or stuck (EIO)', () => {
     const never = { testdrv: () => testDriver({ calls: [] }, { completePause: false }) };
     // without response_expected no pending header is kept: the next request finds the pause in progress
-    const r = runAll(`chipset init\nbus create 1\ndriver load testdrv\ndevice create 1:0 type=${TEST_GUID}\ncontrolvm send id=0x204 bus=1 dev=0 state=0x73 flags=0\ndevice resume 1:0\n`, never);
+    const r = runAll(`chipset init\nbus create 1\ndriver load ./testdrv.js\ndevice create 1:0 type=${TEST_GUID}\ncontrolvm send id=0x204 bus=1 dev=0 state=0x73 flags=0\ndevice resume 1:0\n`, never);
     const s = sent(r);
     assert.equal(s[3].responses.length, 0);
     assert.equal(only(s[4].responses).completionStatus, 16);
     // with response_expected the pending header stays: the device is stuck with status 5
-    const r2 = runAll(`chipset init\nbus create 1\ndriver load testdrv\ndevice create 1:0 type=${TEST_GUID}\ndevice pause 1:0\ndevice resume 1:0\n`, never);
+    const r2 = runAll(`chipset init\nbus create 1\ndriver load ./testdrv.js\ndevice create 1:0 type=${TEST_GUID}\ndevice pause 1:0\ndevice resume 1:0\n`, never);
     assert.equal(only(last(r2).responses).completionStatus, 5);
   });
 
