@@ -27,6 +27,28 @@ export interface CreateOptions {
   version?: number;
   /** Create the device with no driver loaded for it (it stays unbound). */
   noProbe?: boolean;
+  /**
+   * Fill the channel the way its IO partition would, after it is laid out and before the
+   * guest gets DEVICE_CREATE (so the driver's probe reads it). `base` is the channel's address.
+   */
+  prepare?: (base: number) => void;
+}
+
+/** The test acting as the service partition of a channel type: fills a new channel before the guest sees it. */
+class TestPartition implements ServiceBackend {
+  readonly families: readonly string[] = [];
+  typeGuids: string[] = [];
+  prepare: ((base: number) => void) | undefined;
+
+  attach(): void {}
+
+  command(): void {
+    throw new Error('the test partition takes no commands');
+  }
+
+  deviceCreated(dev: BackendDevice): void {
+    this.prepare?.(dev.physaddr);
+  }
 }
 
 /** The guest kernel as the tests look at it: sysfs class attributes, DMA, counters. */
@@ -71,11 +93,13 @@ export type RealDevice = BusDevice & {
   readonly completions: { op: 'pause' | 'resume'; status: number }[];
   /** Kernel log lines about this device. */
   readonly log: string[];
+  logText(): string;
 };
 
 export class RealBus {
   private emuInstance: Emulator | undefined;
-  private readonly pendingBackends: ServiceBackend[] = [];
+  private readonly testPartition = new TestPartition();
+  private readonly pendingBackends: ServiceBackend[] = [this.testPartition];
   private readonly drivers: Record<string, () => VisorDriver> = {};
   private readonly buses = new Set<number>();
   private readonly peers = new Map<string, VisorChannel>();
@@ -144,7 +168,17 @@ export class RealBus {
       if (err) throw new Error(err);
     }
     const extra = `${opts.bytes !== undefined ? ` bytes=${opts.bytes}` : ''}${opts.version !== undefined ? ` version=${opts.version}` : ''}`;
-    this.exec(`device create ${bus}:${devNo} type=${typeGuid}${extra}`);
+    if (opts.prepare) {
+      if (emu.backendFor(typeGuid)) throw new Error(`a back-end already serves ${typeGuid}: prepare is for tests that act as its partition`);
+      this.testPartition.typeGuids = [typeGuid];
+      this.testPartition.prepare = opts.prepare;
+    }
+    try {
+      this.exec(`device create ${bus}:${devNo} type=${typeGuid}${extra}`);
+    } finally {
+      this.testPartition.typeGuids = [];
+      this.testPartition.prepare = undefined;
+    }
     const dev = this.dev(`${bus}:${devNo}`);
     if (driver && !opts.noProbe && !dev.driver) throw new Error(`probe failed: ${dev.name} is not bound (${this.klog(dev.name).join(' | ')})`);
     return dev;
@@ -261,6 +295,7 @@ export class RealBus {
             .map((e) => ({ op: e.data?.pause ? ('pause' as const) : ('resume' as const), status: Number(e.data?.status) })),
       },
       log: { get: () => this.klog(dev.name) },
+      logText: { value: () => this.klog(dev.name).join('\n') },
     };
     return Object.defineProperties(dev, extra) as RealDevice;
   }
