@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { drain, le16, le32, le64, put16, put32, put64 } from './helpers/fakebus';
+import { drain, le16, le32, le64, put16, put32, put64 } from './helpers/bytes';
 import { RealBus } from './helpers/realbus';
 import { createVisorhba, VisorhbaData } from '../../src/emulator/drivers/visorhba';
 import { createVisornic, VisornicData } from '../../src/emulator/drivers/visornic';

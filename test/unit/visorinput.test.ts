@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { le16, le64, put16, put64 } from './helpers/fakebus';
+import { le16, le64, put16, put64 } from './helpers/bytes';
 import { RealBus } from './helpers/realbus';
 import { createVisorinput } from '../../src/emulator/drivers/visorinput';
 import { ConsolePartition } from '../../src/emulator/backend/consolepartition';

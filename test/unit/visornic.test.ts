@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { drain, le16, le32, le64, put16, put32, put64 } from './helpers/fakebus';
+import { drain, le16, le32, le64, put16, put32, put64 } from './helpers/bytes';
 import { RealBus, RealDevice } from './helpers/realbus';
 import { createVisornic, VisornicData } from '../../src/emulator/drivers/visornic';
 import { GUIDS } from '../../src/emulator/protocol/guid';
