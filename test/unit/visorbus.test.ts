@@ -154,6 +154,24 @@ describe('visorbus core (§5)', () => {
     assert.deepEqual(polls, [p + 10, p + 20, p + 30], 'one poll per period: a single timer');
   });
 
+  it('enable_channel_interrupts from remove() returns -EINVAL: a device being removed gets no polling', () => {
+    const rec: Recorder = { calls: [] };
+    runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\ndevice destroy 2:0\nwait 30j\n`, { testdrv: () => testDriver(rec, { enableInRemove: true }) });
+    const i = rec.calls.indexOf('remove vbus2:dev0');
+    assert.deepEqual(rec.calls.slice(i), ['remove vbus2:dev0', 'enable in remove -22'], 'refused (polling was off: the refusal is for the removal), and no poll after it');
+  });
+
+  it('disable cancels the poll timer: a pause and resume within one period poll only from the resume on', () => {
+    const rec: Recorder = { calls: [] };
+    const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\nwait 3j\ndevice pause 2:0\ndevice resume 2:0\nwait 25j\n`, { testdrv: () => testDriver(rec, { poll: true }) });
+    const at = (re: RegExp) => r.emu.engine.log.events().find((e) => e.kind === 'call' && re.test(e.text))!.jiffies;
+    const probeAt = at(/probe/);
+    const resumeAt = at(/resume/);
+    assert.ok(resumeAt < probeAt + 10, `paused and resumed (${resumeAt}) before the first poll was due (${probeAt + 10})`);
+    const polls = rec.calls.filter((c) => c.startsWith('poll')).map((c) => Number(c.split('@')[1]));
+    assert.deepEqual(polls, [resumeAt + 10, resumeAt + 20]);
+  });
+
   it('pollIntervalMs changes the channel_interrupt period', () => {
     const rec: Recorder = { calls: [] };
     const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\nwait 100j\n`, { testdrv: () => testDriver(rec, { poll: true }) }, { pollIntervalMs: 25 });

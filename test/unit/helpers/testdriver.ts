@@ -26,6 +26,7 @@ export interface TestDriverOptions {
   completePause?: boolean;
   completeResume?: boolean;
   enableTwice?: boolean;
+  enableInRemove?: boolean;
 }
 
 interface TestDriverModule {
