@@ -164,11 +164,13 @@ async function ring(results) {
       row.runs.push({
         ts: ts.pairsPerSec,
         flat,
-        c: cRes?.mb?.pairsPerSec,
-        cNoBarrier: cRes?.nomb?.pairsPerSec,
-        ratio: cRes ? ts.pairsPerSec / cRes.mb.pairsPerSec : null,
-        ratioNoBarrier: cRes ? ts.pairsPerSec / cRes.nomb.pairsPerSec : null,
-        flatRatio: cRes && flat ? flat / cRes.mb.pairsPerSec : null,
+        // The headline reference is the barrier-free C ring (a single-threaded emulator needs no
+        // barrier); the ring with the kernel's full barrier is kept as a second reference.
+        c: cRes?.nomb?.pairsPerSec,
+        cBarrier: cRes?.mb?.pairsPerSec,
+        ratio: cRes ? ts.pairsPerSec / cRes.nomb.pairsPerSec : null,
+        ratioBarrier: cRes ? ts.pairsPerSec / cRes.mb.pairsPerSec : null,
+        flatRatio: cRes && flat ? flat / cRes.nomb.pairsPerSec : null,
       });
       log(`ring ${size} B: TS ${(ts.pairsPerSec / 1e6).toFixed(2)} M pairs/s (flat JS ring ${((flat ?? 0) / 1e6).toFixed(2)} M)${cRes ? `, C ${(cRes.mb.pairsPerSec / 1e6).toFixed(2)} M (no barrier ${(cRes.nomb.pairsPerSec / 1e6).toFixed(2)} M)` : ''}`);
     }
@@ -176,9 +178,9 @@ async function ring(results) {
     row.flat = median(row.runs.map((x) => x.flat));
     row.flatRatio = median(row.runs.map((x) => x.flatRatio));
     row.c = median(row.runs.map((x) => x.c));
-    row.cNoBarrier = median(row.runs.map((x) => x.cNoBarrier));
+    row.cBarrier = median(row.runs.map((x) => x.cBarrier));
     row.ratio = median(row.runs.map((x) => x.ratio));
-    row.ratioNoBarrier = median(row.runs.map((x) => x.ratioNoBarrier));
+    row.ratioBarrier = median(row.runs.map((x) => x.ratioBarrier));
     r.sizes.push(row);
   }
 }
@@ -456,7 +458,7 @@ function targets(results) {
   const ring = results.ring;
   if (ring) {
     for (const s of ring.sizes) {
-      add(`ring${s.signalSize}`, `Signal queue, ${s.signalSize === 1024 ? '1 KiB' : s.signalSize + '-byte'} signals`, '≥ 0.5× the C reference', s.ratio === null ? 'no C reference' : `${s.ratio.toFixed(3)}×`, s.ratio === null ? null : s.ratio >= 0.5, s.c ? `C ${fmtRate(s.c)} pairs/s` : 'gcc missing');
+      add(`ring${s.signalSize}`, `Signal queue, ${s.signalSize === 1024 ? '1 KiB' : s.signalSize + '-byte'} signals`, '≥ 0.5× the C reference', s.ratio === null ? 'no C reference' : `${s.ratio.toFixed(3)}×`, s.ratio === null ? null : s.ratio >= 0.5, s.c ? `C (no barrier) ${fmtRate(s.c)} pairs/s${s.ratioBarrier ? `; ${s.ratioBarrier.toFixed(3)}× the C ring with mb()` : ''}` : 'gcc missing');
     }
   }
   const e = results.emulator;

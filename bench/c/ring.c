@@ -9,8 +9,8 @@
  * access against the channel size, copies signal_size bytes, issues a full barrier and
  * then publishes head/num_sent (insert) or tail/num_received (remove).
  *
- * Two variants are timed: with the full barrier the kernel issues (mb(), the reference)
- * and with only a compiler barrier (what a single-threaded emulator needs).
+ * Two variants are timed: with only a compiler barrier (what a single-threaded emulator
+ * needs: the reference) and with the full barrier the kernel issues (mb(), shown beside it).
  *
  * usage: ring.bin SIGNAL_SIZE [SLOTS] [MIN_SECONDS] [ROUNDS]
  * prints one JSON object per variant on stdout.

@@ -11,7 +11,8 @@
  *
  * --floor also times the dispatch floor in the same process: the same number of periodic
  * timers on the emulator's own Clock, each doing the driver's work (one signalremove on an
- * empty queue of a raw VisorChannel), without the event log, frames, guard or observer.
+ * empty queue of a raw VisorChannel) and re-armed in place like the emulator's poll timer,
+ * without the event log, frames, guard or observer.
  */
 import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
@@ -20,7 +21,7 @@ import { createRequire } from 'node:module';
 import { newRun } from '../../src/emulator/host/scenariofile';
 import { parseScenario } from '../../src/emulator/scenario/parser';
 import { ScenarioRun } from '../../src/emulator/scenario/runner';
-import { Clock } from '../../src/emulator/engine/clock';
+import { Clock, Timer } from '../../src/emulator/engine/clock';
 import { GuestMemory } from '../../src/emulator/memory/guestmemory';
 import { VisorChannel } from '../../src/emulator/visorchannel/visorchannel';
 import { initDeviceChannel } from '../../src/emulator/backend/channelinit';
@@ -213,7 +214,7 @@ function stopProfile(s: inspector.Session, file: string): void {
   });
 }
 
-/** The same periodic timers on a bare Clock, each doing the driver's empty signalremove. */
+/** The same periodic timers on a bare Clock, re-armed in place, each doing the driver's empty signalremove. */
 function dispatchFloor(devices: number, virtualMs: number): Record<string, number> {
   gc();
   const memory = new GuestMemory();
@@ -231,14 +232,14 @@ function dispatchFloor(devices: number, virtualMs: number): Record<string, numbe
   const period = 10;
   let dispatches = 0;
   const buf = new Uint8Array(128);
-  const arm = (ch: VisorChannel, label: string) => {
-    clock.schedule(period, 1000, label, () => {
+  // One timer and one callback per device, re-armed in place after each dispatch, as VisorBus.poll does.
+  channels.forEach((ch, i) => {
+    const timer: Timer = clock.schedule(period, 1000, `floor ${i}`, () => {
       dispatches++;
       while (ch.signalRemove(0, buf) === 0);
-      arm(ch, label);
+      clock.rearm(timer, period);
     });
-  };
-  channels.forEach((ch, i) => arm(ch, `floor ${i}`));
+  });
   const limit = clock.jiffies + virtualMs;
   const t0 = process.hrtime.bigint();
   const c0 = cpuMark();

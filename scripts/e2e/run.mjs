@@ -228,9 +228,13 @@ async function main() {
     if (!only || only === 'ui') {
       await step('UI tests (Playwright, installed VSIX)', () => {
         const mocha = path.join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
-        const r = spawnSync(process.execPath, [mocha, '--ui', 'tdd', '--timeout', '120000', '--enable-source-maps',
-          ...(grep ? ['--grep', grep] : []), ...fs.readdirSync(path.join(ROOT, 'out', 'e2e', 'ui')).filter(f => f.endsWith('.test.js')).sort()
-            .reverse().map(f => path.join(ROOT, 'out', 'e2e', 'ui', f))], {
+        const uiFiles = fs.readdirSync(path.join(ROOT, 'out', 'e2e', 'ui')).filter(f => f.endsWith('.test.js')).sort().reverse();
+        if (!uiFiles.length) {
+          failures.push('UI tests (no *.test.js in out/e2e/ui)');
+          return;
+        }
+        const r = spawnSync(process.execPath, [mocha, '--ui', 'tdd', '--timeout', '120000', '--enable-source-maps', '--fail-zero',
+          ...(grep ? ['--grep', grep] : []), ...uiFiles.map(f => path.join(ROOT, 'out', 'e2e', 'ui', f))], {
           cwd: ROOT, stdio: 'inherit',
           env: { ...process.env, E2E_URL: url, E2E_WORKSPACE: path.join(RUN, 'ws-ui'), E2E_CONTRACT_WORKSPACE: path.join(RUN, 'ws-contract'),
             E2E_SHOTS: SHOTS, E2E_CHROMIUM: CHROMIUM },

@@ -6,7 +6,11 @@
 import * as assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import * as fs from 'node:fs';
 import { VisorClient, fixture, freePort, startServer } from './helpers/client';
+import { Emulator } from '../../src/emulator/emulator';
+import { ScenarioRun } from '../../src/emulator/scenario/runner';
+import { parseScenario } from '../../src/emulator/scenario/parser';
 
 describe('DAP sessions', function () {
   this.timeout(30000);
@@ -128,8 +132,11 @@ describe('DAP sessions', function () {
     await dc.pauseRequest({ threadId: 1 });
     const stop = await dc.stopped();
     assert.equal(stop.body.reason, 'pause');
-    const t = await dc.evaluate('jiffies');
-    assert.ok(Number(t.result) >= 0);
+    // The pause came after the device was created and before the hour of waiting ended; time stands still while paused.
+    const created = jiffiesAfterSetup(fixture('long.visor'), 1);
+    const j = Number((await dc.evaluate('jiffies')).result);
+    assert.ok(Number.isInteger(j) && j >= created && j < created + 3600 * 1000, `paused at jiffy ${j}, device created at ${created}`);
+    assert.equal(Number((await dc.evaluate('jiffies')).result), j, 'the paused model does not advance');
     const frames = await dc.frames(stop.body.threadId!);
     assert.ok(frames.length >= 1);
     await dc.terminateRequest({});
@@ -200,3 +207,13 @@ describe('DAP sessions', function () {
     assert.match(String(r.body?.breakpoints?.[1]?.message), /unknown exception filter 'nonsense'/);
   });
 });
+
+/** The jiffy at which a scenario has run every line before its last (a `wait`), run in-process. */
+function jiffiesAfterSetup(file: string, pollIntervalMs: number): number {
+  const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+  const sc = parseScenario(lines.slice(0, -1).join('\n') + '\n', file);
+  const run = new ScenarioRun(new Emulator({ pollIntervalMs }), sc);
+  run.runToEnd();
+  assert.deepEqual(run.errors, []);
+  return run.emu.engine.clock.jiffies;
+}

@@ -132,6 +132,25 @@ describe('DAP time travel (checkpoints)', function () {
     await dc.outputMatching(/state at event \d+ differs from the first time it was reached; a driver is not deterministic/);
   });
 
+  it('reports a replay that ends before reaching its target (a run shorter the second time)', async () => {
+    // The driver's first probe queues signals; a replay's probe finds its marker file and does not.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { MARKER } = require(fixture('drivers/shrink.js')) as { MARKER: string };
+    fs.rmSync(MARKER, { force: true });
+    try {
+      const shrink = fixture('shrink.visor');
+      await dc.launchWith({ scenario: shrink, stopOnEntry: true, checkpoints: 0 });
+      await dc.stopped();
+      let line = 2;
+      while (line < 7) line = await next();
+      assert.ok(fs.existsSync(MARKER), 'the first run probed');
+      await dc.stepBackRequest({ threadId: 1 });
+      await dc.outputMatching(/The replay ended before reaching its target \(event \d+\): the run is not deterministic\./);
+    } finally {
+      fs.rmSync(MARKER, { force: true });
+    }
+  });
+
   it('searches the whole history in one pass when no checkpoint holds the match: a follower chases the search', async function () {
     this.timeout(240000);
     const long = fixture('travel-long.visor');

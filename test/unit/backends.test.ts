@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { drain, FakeBus, le16, le32, le64, put16, put32, put64 } from './helpers/fakebus';
+import { drain, le16, le32, le64, put16, put32, put64 } from './helpers/bytes';
+import { RealBus } from './helpers/realbus';
 import { createVisorhba, VisorhbaData } from '../../src/emulator/drivers/visorhba';
 import { createVisornic, VisornicData } from '../../src/emulator/drivers/visornic';
 import { createVisorinput } from '../../src/emulator/drivers/visorinput';
@@ -20,8 +21,8 @@ function tmpDir(): string {
 }
 
 /** A vhba on bus 2 with the disk back-end and one LUN backed by `image`, scanned. */
-function diskSetup(dir: string, image = 'disk.img', size: string | number = '1M', bytes?: number): { bus: FakeBus; disk: IoPartitionDisk } {
-  const bus = new FakeBus();
+function diskSetup(dir: string, image = 'disk.img', size: string | number = '1M', bytes?: number): { bus: RealBus; disk: IoPartitionDisk } {
+  const bus = new RealBus();
   const disk = new IoPartitionDisk();
   bus.addBackend(disk);
   bus.create(2, 0, GUIDS.vhba, createVisorhba(), { bytes });
@@ -31,7 +32,7 @@ function diskSetup(dir: string, image = 'disk.img', size: string | number = '1M'
   return { bus, disk };
 }
 
-function io(bus: FakeBus, op: 'read' | 'write' | 'flush', lba: number, sectors: number, data?: Uint8Array): BlockResult[] {
+function io(bus: RealBus, op: 'read' | 'write' | 'flush', lba: number, sectors: number, data?: Uint8Array): BlockResult[] {
   const out: BlockResult[] = [];
   blockDevices(bus.memory).get('sda')!.submit({ op, lba, sectors, data }, () => bus.engine.clock.jiffies, 1, (r) => out.push(r));
   return out;
@@ -84,7 +85,7 @@ describe('service-partition back-ends', () => {
 
     it('disk back-end: SCSI answers carry handle @1, linuxstat @1071, scsistat @1075, addlstat @1076, sensebuf @1077, no_disk_result @1149', () => {
       const dir = tmpDir();
-      const bus = new FakeBus();
+      const bus = new RealBus();
       bus.addBackend(new IoPartitionDisk());
       bus.create(2, 0, GUIDS.vhba, undefined);
       bus.command('disk', '2:0', 'attach', [], { lun: 0, image: 'raw.img', size: '64k' }, dir);
@@ -160,7 +161,7 @@ describe('service-partition back-ends', () => {
     });
 
     it('network back-end: NET_RCV_ENBDIS_ACK, NET_RCV and NET_XMIT_DONE at the reference offsets', () => {
-      const bus = new FakeBus();
+      const bus = new RealBus();
       bus.addBackend(new IoPartitionNetwork());
       bus.create(2, 1, GUIDS.vnic, undefined);
       const peer = bus.peer('2:1');
@@ -222,7 +223,7 @@ describe('service-partition back-ends', () => {
 
   describe('IO partition: disks', () => {
     it('writes vhba.max for the guest: 1 channel, 1 target, 64 LUNs, 32 per LUN, 256 KiB', () => {
-      const bus = new FakeBus();
+      const bus = new RealBus();
       bus.addBackend(new IoPartitionDisk());
       const dev = bus.create(2, 0, GUIDS.vhba, createVisorhba());
       const b = dev.channel.physaddr;
@@ -282,7 +283,7 @@ describe('service-partition back-ends', () => {
 
     it('a disk command issued while the scan runs waits for it', () => {
       const dir = tmpDir();
-      const bus = new FakeBus();
+      const bus = new RealBus();
       bus.addBackend(new IoPartitionDisk());
       bus.create(2, 0, GUIDS.vhba, createVisorhba());
       bus.command('disk', '2:0', 'attach', [], { lun: 0, image: 'early.img', size: '64k' }, dir);
@@ -310,10 +311,10 @@ describe('service-partition back-ends', () => {
       fs.writeFileSync(file, Buffer.alloc(4096));
       fs.chmodSync(file, 0o444);
       const attempt = `
-        const { FakeBus } = require(${JSON.stringify(path.join(__dirname, 'helpers', 'fakebus.js'))});
+        const { RealBus } = require(${JSON.stringify(path.join(__dirname, 'helpers', 'realbus.js'))});
         const { IoPartitionDisk } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'src', 'emulator', 'backend', 'iopartition-disk.js'))});
         const { createVisorhba } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'src', 'emulator', 'drivers', 'visorhba.js'))});
-        const bus = new FakeBus();
+        const bus = new RealBus();
         bus.addBackend(new IoPartitionDisk());
         bus.create(2, 0, '414815ed-c58c-11da-95a9-00e08161165f', createVisorhba());
         try { bus.command('disk', '2:0', 'attach', [], { lun: 0, image: 'ro.img' }, ${JSON.stringify(dir)}); console.log('ATTACHED'); }
@@ -518,8 +519,8 @@ describe('service-partition back-ends', () => {
   });
 
   describe('IO partition: network', () => {
-    function netSetup(): { bus: FakeBus; net: IoPartitionNetwork } {
-      const bus = new FakeBus();
+    function netSetup(): { bus: RealBus; net: IoPartitionNetwork } {
+      const bus = new RealBus();
       const net = new IoPartitionNetwork();
       bus.addBackend(net);
       bus.create(2, 1, GUIDS.vnic, createVisornic());
@@ -666,7 +667,7 @@ describe('service-partition back-ends', () => {
 
   describe('console partition', () => {
     it('types into a keyboard end to end', () => {
-      const bus = new FakeBus();
+      const bus = new RealBus();
       bus.addBackend(new ConsolePartition());
       bus.create(1, 1, GUIDS.keyboard, createVisorinput());
       bus.command('input', '1:1', 'open');

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { makeRun, runAll, runSteps, testDriver, TEST_GUID, Recorder } from './helpers/testdriver';
+import { makeRun, runAll, runSteps, testDriver, TEST_GUID, TESTDRV_FILE, Recorder } from './helpers/testdriver';
 import { ScenarioRun } from '../../src/emulator/scenario/runner';
 
 const T = TEST_GUID;
@@ -7,7 +7,7 @@ const T = TEST_GUID;
 describe('visorbus core (§5)', () => {
   it('probes when a device arrives for a loaded driver, and removes on destroy after the response', () => {
     const rec: Recorder = { calls: [] };
-    const r = runAll(`chipset init\nbus create 2\ndriver load testdrv\ndevice create 2:0 type=${T}\ndevice destroy 2:0\n`, { testdrv: () => testDriver(rec) }, { autoload: false });
+    const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\ndevice destroy 2:0\n`, { testdrv: () => testDriver(rec) }, { autoload: false });
     assert.deepEqual(rec.calls, ['probe vbus2:dev0', 'remove vbus2:dev0']);
     const kinds = r.emu.engine.log.events().filter((e) => e.kind === 'response' || (e.kind === 'call' && /remove/.test(e.text))).map((e) => e.kind);
     assert.deepEqual(kinds.slice(-2), ['response', 'call'], 'DEVICE_DESTROY is answered before remove() runs');
@@ -19,7 +19,7 @@ describe('visorbus core (§5)', () => {
     runSteps(r);
     assert.equal(r.emu.sysfs.read('/sys/devices/visorbus2/vbus2:dev0/channel/typename'), '', 'typename is empty (0 bytes) until a driver claims the type');
     assert.equal(r.emu.sysfs.exists('/sys/devices/visorbus2/vbus2:dev0/driver'), false);
-    assert.equal(r.emu.loadDriver('testdrv', false), undefined);
+    assert.equal(r.emu.loadDriver(TESTDRV_FILE, true), undefined);
     assert.deepEqual(rec.calls, ['probe vbus2:dev0', 'probe vbus2:dev1']);
     assert.equal(r.emu.sysfs.read('/sys/devices/visorbus2/vbus2:dev0/channel/typename'), 'testtype\n');
     assert.equal(r.emu.sysfs.readlink('/sys/devices/visorbus2/vbus2:dev0/driver'), '../../../bus/visorbus/drivers/testdrv');
@@ -37,7 +37,7 @@ describe('visorbus core (§5)', () => {
     const rec: Recorder = { calls: [] };
     const r = makeRun(`chipset init\nbus create 2\ndevice create 2:5 type=${T}\ndevice create 2:1 type=${T}\ndevice create 2:3 type=${T}\n`, { testdrv: () => testDriver(rec) }, { autoload: false });
     runSteps(r);
-    assert.equal(r.emu.loadDriver('testdrv', false), undefined);
+    assert.equal(r.emu.loadDriver(TESTDRV_FILE, true), undefined);
     assert.deepEqual(rec.calls, ['probe vbus2:dev5', 'probe vbus2:dev1', 'probe vbus2:dev3']);
     assert.equal(r.emu.unloadDriver('testdrv'), undefined);
     assert.deepEqual(rec.calls.slice(3), ['remove vbus2:dev3', 'remove vbus2:dev1', 'remove vbus2:dev5']);
@@ -53,7 +53,7 @@ describe('visorbus core (§5)', () => {
     const modprobe = evs.findIndex((e) => e.kind === 'log' && /modprobe testdrv/.test(e.text));
     assert.ok(resp >= 0 && modprobe > resp && probe > modprobe, `response ${resp}, modprobe ${modprobe}, probe ${probe}`);
     // A driver that is already loaded still probes inside device_add, before the response.
-    const loaded = runAll(`chipset init\nbus create 2\ndriver load testdrv\ndevice create 2:0 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }) });
+    const loaded = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }) });
     const ev2 = loaded.emu.engine.log.events();
     const probe2 = ev2.findIndex((e) => e.kind === 'call' && /probe\(vbus2:dev0\)/.test(e.text));
     const resp2 = ev2.findIndex((e) => e.kind === 'response' && /DEVICE_CREATE/.test(e.text));
@@ -76,7 +76,7 @@ describe('visorbus core (§5)', () => {
     runSteps(r);
     const file = '/sys/devices/visorbus2/vbus2:dev0/uevent';
     assert.equal(r.emu.sysfs.read(file), `MODALIAS=visorbus:${T}\n`);
-    assert.equal(r.emu.loadDriver('testdrv', false), undefined);
+    assert.equal(r.emu.loadDriver(TESTDRV_FILE, true), undefined);
     assert.equal(r.emu.sysfs.read(file), `DRIVER=testdrv\nMODALIAS=visorbus:${T}\n`);
     assert.equal(r.emu.unloadDriver('testdrv'), undefined);
     assert.equal(r.emu.sysfs.read(file), `MODALIAS=visorbus:${T}\n`);
@@ -95,7 +95,7 @@ describe('visorbus core (§5)', () => {
 
   it('a probe that fails or throws leaves the device unbound and reports the error; the create still succeeds', () => {
     for (const opts of [{ probeResult: -19 }, { throwIn: 'probe' }]) {
-      const r = runAll(`chipset init\nbus create 2\ndriver load testdrv\ndevice create 2:0 type=${T}\ndevice create 2:1 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }, opts) });
+      const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\ndevice create 2:1 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }, opts) });
       const d = r.emu.device(2, 0)!;
       assert.equal(d.driver, undefined);
       assert.equal(r.emu.sysfs.read('/sys/devices/visorbus2/vbus2:dev0/channel/typename'), '');
@@ -108,7 +108,7 @@ describe('visorbus core (§5)', () => {
 
   it('a channel header size below 128 is accepted (visorchannel_create) and left unbound (visor_check_channel: size < min_bytes)', () => {
     const rec: Recorder = { calls: [] };
-    const r = makeRun(`chipset init\nbus create 2\ndriver load testdrv\n`, { testdrv: () => testDriver(rec) }, { autoload: false });
+    const r = makeRun(`chipset init\nbus create 2\ndriver load ./testdrv.js\n`, { testdrv: () => testDriver(rec) }, { autoload: false });
     runSteps(r);
     const { msg, addr } = r.emu.cp.deviceCreate({ bus: 2, dev: 0, typeGuid: T, instGuid: T });
     r.emu.memory.writeU64(addr + 16, 64); // channel_header.size
@@ -126,7 +126,7 @@ describe('visorbus core (§5)', () => {
   it('binding needs the header chtype, version and signature to match', () => {
     const rec: Recorder = { calls: [] };
     const r = runAll(
-      `chipset init\nbus create 2\ndriver load testdrv\ndevice create 2:0 type=${T} version=2\ndevice create 2:1 type=${T} chtype=vnic\ndevice create 2:2 type=${T}\n`,
+      `chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T} version=2\ndevice create 2:1 type=${T} chtype=vnic\ndevice create 2:2 type=${T}\n`,
       { testdrv: () => testDriver(rec) },
     );
     assert.deepEqual(rec.calls, ['probe vbus2:dev2']);
@@ -135,7 +135,7 @@ describe('visorbus core (§5)', () => {
 
   it('channel_interrupt runs every 10 jiffies after the end of the previous one, only while enabled', () => {
     const rec: Recorder = { calls: [] };
-    const r = runAll(`chipset init\nbus create 2\ndriver load testdrv\ndevice create 2:0 type=${T}\nwait 35j\ndevice pause 2:0\nwait 50j\ndevice resume 2:0\nwait 25j\n`, { testdrv: () => testDriver(rec, { poll: true }) });
+    const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\nwait 35j\ndevice pause 2:0\nwait 50j\ndevice resume 2:0\nwait 25j\n`, { testdrv: () => testDriver(rec, { poll: true }) });
     const polls = rec.calls.filter((c) => c.startsWith('poll')).map((c) => Number(c.split('@')[1]));
     const probeAt = r.emu.engine.log.events().find((e) => e.kind === 'call' && /probe/.test(e.text))!.jiffies;
     assert.deepEqual(polls.slice(0, 3), [probeAt + 10, probeAt + 20, probeAt + 30]);
@@ -145,9 +145,36 @@ describe('visorbus core (§5)', () => {
     assert.ok(polls.length >= 5);
   });
 
+  it('enable_channel_interrupts while polling is already active returns -EINVAL and arms no second timer', () => {
+    const rec: Recorder = { calls: [] };
+    const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\nwait 30j\n`, { testdrv: () => testDriver(rec, { poll: true, enableTwice: true }) });
+    assert.deepEqual(rec.calls.slice(0, 2), ['probe vbus2:dev0', 'enable again -22'], 'the second enable is refused with -EINVAL');
+    const polls = rec.calls.filter((c) => c.startsWith('poll')).map((c) => Number(c.split('@')[1]));
+    const p = r.emu.engine.log.events().find((e) => e.kind === 'call' && /probe/.test(e.text))!.jiffies;
+    assert.deepEqual(polls, [p + 10, p + 20, p + 30], 'one poll per period: a single timer');
+  });
+
+  it('enable_channel_interrupts from remove() returns -EINVAL: a device being removed gets no polling', () => {
+    const rec: Recorder = { calls: [] };
+    runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\ndevice destroy 2:0\nwait 30j\n`, { testdrv: () => testDriver(rec, { enableInRemove: true }) });
+    const i = rec.calls.indexOf('remove vbus2:dev0');
+    assert.deepEqual(rec.calls.slice(i), ['remove vbus2:dev0', 'enable in remove -22'], 'refused (polling was off: the refusal is for the removal), and no poll after it');
+  });
+
+  it('disable cancels the poll timer: a pause and resume within one period poll only from the resume on', () => {
+    const rec: Recorder = { calls: [] };
+    const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\nwait 3j\ndevice pause 2:0\ndevice resume 2:0\nwait 25j\n`, { testdrv: () => testDriver(rec, { poll: true }) });
+    const at = (re: RegExp) => r.emu.engine.log.events().find((e) => e.kind === 'call' && re.test(e.text))!.jiffies;
+    const probeAt = at(/probe/);
+    const resumeAt = at(/resume/);
+    assert.ok(resumeAt < probeAt + 10, `paused and resumed (${resumeAt}) before the first poll was due (${probeAt + 10})`);
+    const polls = rec.calls.filter((c) => c.startsWith('poll')).map((c) => Number(c.split('@')[1]));
+    assert.deepEqual(polls, [resumeAt + 10, resumeAt + 20]);
+  });
+
   it('pollIntervalMs changes the channel_interrupt period', () => {
     const rec: Recorder = { calls: [] };
-    const r = runAll(`chipset init\nbus create 2\ndriver load testdrv\ndevice create 2:0 type=${T}\nwait 100j\n`, { testdrv: () => testDriver(rec, { poll: true }) }, { pollIntervalMs: 25 });
+    const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\nwait 100j\n`, { testdrv: () => testDriver(rec, { poll: true }) }, { pollIntervalMs: 25 });
     const polls = rec.calls.filter((c) => c.startsWith('poll')).map((c) => Number(c.split('@')[1]));
     const p = r.emu.engine.log.events().find((e) => e.kind === 'call' && /probe/.test(e.text))!.jiffies;
     assert.deepEqual(polls, [p + 25, p + 50, p + 75, p + 100]);
@@ -160,7 +187,7 @@ describe('visorbus core (§5)', () => {
       dev.channel.signalInsert(0, new Uint8Array(128)); // after a successful pause: forbidden
       return 0;
     };
-    const r = runAll(`chipset init\nbus create 2\ndriver load testdrv\ndevice create 2:0 type=${T}\ndevice pause 2:0\n`, { testdrv: () => drv });
+    const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\ndevice pause 2:0\n`, { testdrv: () => drv });
     const e = r.emu.engine.log.events().find((x) => x.kind === 'log' && x.data?.category === 'pausedAccess');
     assert.match(e?.text ?? '', /channel access while paused: testdrv touched the channel of vbus2:dev0 while paused/);
     assert.equal(e?.data?.level, 'warn');
@@ -169,7 +196,7 @@ describe('visorbus core (§5)', () => {
   });
 
   it('publishes the chipset, bus and device records in the vbus channel (client_bus_info)', () => {
-    const r = runAll(`chipset init\nbus create 2 name=io\ndriver load testdrv\ndevice create 2:1 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }) }, { fixKernelBugs: ['busConfigureName'] });
+    const r = runAll(`chipset init\nbus create 2 name=io\ndriver load ./testdrv.js\ndevice create 2:1 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }) }, { fixKernelBugs: ['busConfigureName'] });
     const info = r.emu.sysfs.read('/sys/kernel/debug/visorbus/visorbus2/client_bus_info');
     assert.match(info, /^Client device\/driver info for io partition \(vbus #2\):\n {3}chipset {10}visorchipset/);
     assert.match(info, /\[1\]testtype {9}testdrv {10}kernel ver\./);
@@ -213,7 +240,7 @@ describe('sysfs names (seed documentation example)', () => {
 });
 
 describe('determinism and stop points', () => {
-  const text = `chipset init\nbus create 2\ndriver load testdrv\ndevice create 2:0 type=${T}\nsignal insert 2:0 queue=0 "ping"\nsignal insert 2:0 queue=0 "pong"\nwait 30ms\ndevice pause 2:0\ndevice resume 2:0\nwait 20ms\n`;
+  const text = `chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\nsignal insert 2:0 queue=0 "ping"\nsignal insert 2:0 queue=0 "pong"\nwait 30ms\ndevice pause 2:0\ndevice resume 2:0\nwait 20ms\n`;
   const run = () => runAll(text, { testdrv: () => testDriver({ calls: [] }, { poll: true }) });
   const memHash = (r: ScenarioRun) => {
     const h: string[] = [];

@@ -31,6 +31,14 @@ describe('visorchannel signal queues (§2.3)', () => {
     assert.deepEqual(mem.read(BASE + 128 + 256, 16), new Uint8Array(16), 'slot 0 stays empty');
   });
 
+  it('a signal shorter than signal_size fills the whole slot: the bytes past it are the zeros of the padded copy', () => {
+    const { mem, ch } = channel(4);
+    mem.write(BASE + 128 + 256 + 16, new Uint8Array(16).fill(0xee)); // stale bytes in slot 1
+    assert.equal(ch.signalInsert(0, new Uint8Array([1, 2, 3])), 0);
+    const slot = mem.read(BASE + 128 + 256 + 16, 16);
+    assert.deepEqual([...slot], [1, 2, 3, ...new Array(13).fill(0)]);
+  });
+
   it('is full at max_slots - 1 and an insert then only bumps num_overflows', () => {
     const { mem, ch } = channel(4);
     for (let i = 1; i <= 3; i++) assert.equal(ch.signalInsert(0, sig(i)), 0);

@@ -32,17 +32,25 @@ describe('visorchipset: controlvm messages (§4)', () => {
   });
 
   it('every processed message is ACKed with the header (payload fields zeroed) and answered on the REQUEST queue', () => {
-    const r = runAll('chipset init\nbus create 1\n', drv());
+    const r = runAll('chipset init\nbus create 1\nbus configure 1 handle=0x10 name=io guid=vbus\n', drv());
+    assert.equal(sent(r).length, 3);
     for (const s of sent(r)) {
       assert.equal(s.acked, true);
+      const ack = only(s.acks);
+      assert.equal(ack.id, s.id, 'the ACK carries the header id');
+      assert.equal(ack.u64(MSG.message_handle), s.handle, 'the ACK carries the header handle');
+      assert.equal(ack.u64(MSG.payload_vm_offset), 0, 'payload_vm_offset zeroed');
+      assert.equal(ack.u32(MSG.payload_max_bytes), 0, 'payload_max_bytes zeroed');
+      assert.equal(ack.u32(MSG.payload_bytes), 0, 'payload_bytes zeroed');
+      assert.deepEqual([...ack.bytes.subarray(48)], new Array(80).fill(0), 'nothing past the 48-byte header');
       const resp = only(s.responses);
       assert.equal(resp.u64(MSG.message_handle), s.handle, 'the response echoes message_handle');
       assert.equal(resp.id, s.id);
     }
     // queue roles: the guest read EVENT(2), wrote ACK(3) and REQUEST(0)
     assert.equal(r.emu.cp.controlvm.signalEmpty(2), true);
-    assert.ok(r.emu.memory.readU64(r.emu.cp.controlvm.physaddr + CONTROLVM_CHANNEL.event_ack_queue + 32) >= 2, 'ACK queue num_sent');
-    assert.ok(r.emu.memory.readU64(r.emu.cp.controlvm.physaddr + CONTROLVM_CHANNEL.request_queue + 32) >= 2, 'REQUEST queue num_sent');
+    assert.ok(r.emu.memory.readU64(r.emu.cp.controlvm.physaddr + CONTROLVM_CHANNEL.event_ack_queue + 32) >= 3, 'ACK queue num_sent');
+    assert.ok(r.emu.memory.readU64(r.emu.cp.controlvm.physaddr + CONTROLVM_CHANNEL.request_queue + 32) >= 3, 'REQUEST queue num_sent');
   });
 
   it('dev_no 0xffffffff in CHANGESTATE finds the bus device (visorbus_get_device_by_id): no response, then BUS_DESTROY fails with EEXIST', () => {
@@ -66,7 +74,7 @@ describe('visorchipset: controlvm messages (§4)', () => {
   });
 
   it('duplicate bus, device on a missing bus, duplicate device: errno status with failed set', () => {
-    const r = runAll(`chipset init\nbus create 1\nbus create 1\ncontrolvm send id=0x201 bus=5 dev=0\nlog "load:testdrv"\ndevice create 1:0 type=${TEST_GUID}\ndevice create 1:0 type=${TEST_GUID}\n`, drv());
+    const r = runAll(`chipset init\nbus create 1\nbus create 1\ncontrolvm send id=0x201 bus=5 dev=0\ndriver load ./testdrv.js\ndevice create 1:0 type=${TEST_GUID}\ndevice create 1:0 type=${TEST_GUID}\n`, drv());
     const s = sent(r);
     const status = (i: number) => {
       const m = only(s[i].responses);
@@ -154,7 +162,7 @@ describe('visorchipset: controlvm messages (§4)', () => {
 
   it('DEVICE_CHANGESTATE: paused (0x77) gets no response and leaves the device stuck with status 5', () => {
     const rec: Recorder = { calls: [] };
-    const r = runAll(`chipset init\nbus create 1\ndriver load testdrv\ndevice create 1:0 type=${TEST_GUID}\ndevice state 1:0 paused\ndevice destroy 1:0\ndevice pause 1:0\n`, { testdrv: () => testDriver(rec) });
+    const r = runAll(`chipset init\nbus create 1\ndriver load ./testdrv.js\ndevice create 1:0 type=${TEST_GUID}\ndevice state 1:0 paused\ndevice destroy 1:0\ndevice pause 1:0\n`, { testdrv: () => testDriver(rec) });
     const s = sent(r);
     assert.equal(s[3].responses.length, 0, 'no response to the paused state');
     assert.equal(only(s[4].responses).completionStatus, 5);
@@ -169,7 +177,7 @@ describe('visorchipset: controlvm messages (§4)', () => {
   });
 
   it('pause/resume completion answers with standby / running and the device numbers', () => {
-    const r = runAll(`chipset init\nbus create 1\ndriver load testdrv\ndevice create 1:3 type=${TEST_GUID}\ndevice pause 1:3\ndevice resume 1:3\n`, drv());
+    const r = runAll(`chipset init\nbus create 1\ndriver load ./testdrv.js\ndevice create 1:3 type=${TEST_GUID}\ndevice pause 1:3\ndevice resume 1:3\n`, drv());
     const s = sent(r);
     const p = only(s[3].responses);
     assert.equal(p.u16(MSG.cs_state), 0x73);
@@ -181,12 +189,12 @@ describe('visorchipset: controlvm messages (§4)', () => {
   it('a pause that never completes leaves later requests busy (EBUSY) or stuck (EIO)', () => {
     const never = { testdrv: () => testDriver({ calls: [] }, { completePause: false }) };
     // without response_expected no pending header is kept: the next request finds the pause in progress
-    const r = runAll(`chipset init\nbus create 1\ndriver load testdrv\ndevice create 1:0 type=${TEST_GUID}\ncontrolvm send id=0x204 bus=1 dev=0 state=0x73 flags=0\ndevice resume 1:0\n`, never);
+    const r = runAll(`chipset init\nbus create 1\ndriver load ./testdrv.js\ndevice create 1:0 type=${TEST_GUID}\ncontrolvm send id=0x204 bus=1 dev=0 state=0x73 flags=0\ndevice resume 1:0\n`, never);
     const s = sent(r);
     assert.equal(s[3].responses.length, 0);
     assert.equal(only(s[4].responses).completionStatus, 16);
     // with response_expected the pending header stays: the device is stuck with status 5
-    const r2 = runAll(`chipset init\nbus create 1\ndriver load testdrv\ndevice create 1:0 type=${TEST_GUID}\ndevice pause 1:0\ndevice resume 1:0\n`, never);
+    const r2 = runAll(`chipset init\nbus create 1\ndriver load ./testdrv.js\ndevice create 1:0 type=${TEST_GUID}\ndevice pause 1:0\ndevice resume 1:0\n`, never);
     assert.equal(only(last(r2).responses).completionStatus, 5);
   });
 

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { FakeBus, le16, le64, put16, put64 } from './helpers/fakebus';
+import { le16, le64, put16, put64 } from './helpers/bytes';
+import { RealBus } from './helpers/realbus';
 import { createVisorinput } from '../../src/emulator/drivers/visorinput';
 import { ConsolePartition } from '../../src/emulator/backend/consolepartition';
 import { GUIDS } from '../../src/emulator/protocol/guid';
@@ -7,8 +8,8 @@ import { inputDeviceByName, inputDevicesOf, InputDevice } from '../../src/emulat
 import { EV, keyName, BTN_LEFT, BTN_RIGHT, REL_WHEEL, ABS_X, ABS_Y } from '../../src/emulator/drivers/keycodes';
 import type { VisorinputData } from '../../src/emulator/drivers/visorinput';
 
-function setup(): { bus: FakeBus; console: ConsolePartition } {
-  const bus = new FakeBus();
+function setup(): { bus: RealBus; console: ConsolePartition } {
+  const bus = new RealBus();
   const console = new ConsolePartition();
   bus.addBackend(console);
   return { bus, console };
@@ -257,15 +258,13 @@ describe('visorinput', () => {
     assert.equal((bus.dev('3:1').driverData as VisorinputData).reportsIgnored, 1);
   });
 
-  it('pause stops polling and completes; pause twice and resume while running are -EBUSY', () => {
+  it('pause stops polling and completes; resume completes and polls again', () => {
     const { bus } = setup();
     const dev = bus.create(3, 0, GUIDS.keyboard, createVisorinput());
-    assert.equal(bus.resume('3:0'), -16, 'resume while not paused');
     bus.command('input', '3:0', 'open');
     assert.equal(bus.pause('3:0'), 0);
     assert.deepEqual(dev.completions, [{ op: 'pause', status: 0 }]);
     assert.equal(dev.pollActive, false);
-    assert.equal(bus.pause('3:0'), -16, 'pause while paused');
     bus.command('keyboard', '3:0', 'type', ['ok']);
     bus.run(100);
     const kbd = inputDeviceByName(bus.memory, 'visor Keyboard')!;
@@ -275,6 +274,22 @@ describe('visorinput', () => {
     assert.equal(dev.pollActive, true);
     bus.run(10);
     assert.equal(kbd.text, 'ok');
+  });
+
+  // One refusal per device: visorchipset keeps the pending header of a refused CHANGESTATE, so
+  // every later CHANGESTATE of that device is answered -EIO without reaching the driver.
+  it('pause while paused is -EBUSY', () => {
+    const { bus } = setup();
+    bus.create(3, 0, GUIDS.keyboard, createVisorinput());
+    assert.equal(bus.pause('3:0'), 0);
+    assert.equal(bus.pause('3:0'), -16, 'pause while paused');
+  });
+
+  it('resume while running is -EBUSY', () => {
+    const { bus } = setup();
+    const dev = bus.create(3, 0, GUIDS.keyboard, createVisorinput());
+    assert.equal(bus.resume('3:0'), -16, 'resume while not paused');
+    assert.deepEqual(dev.completions, []);
   });
 
   it('resume does not start polling when no reader has the device open', () => {

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { drain, FakeBus, FakeDevice, le16, le32, le64, put16, put32, put64 } from './helpers/fakebus';
+import { drain, le16, le32, le64, put16, put32, put64 } from './helpers/bytes';
+import { RealBus, RealDevice } from './helpers/realbus';
 import { createVisornic, VisornicData } from '../../src/emulator/drivers/visornic';
 import { GUIDS } from '../../src/emulator/protocol/guid';
 import { netDevices, NetDevice } from '../../src/emulator/guest/netdev';
@@ -10,16 +11,15 @@ const SLOT = 1216;
 const MAC = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55];
 
 /** A vnic device laid out like the IO partition does, probed by a fresh visornic. */
-function setup(numRcvBufs = 32, mtu = 1500, fixes: KernelBug[] = []): { bus: FakeBus; dev: FakeDevice; peer: VisorChannel; nd: NetDevice; data: VisornicData } {
-  const bus = new FakeBus();
-  for (const f of fixes) bus.kernel.fixes.add(f);
-  const drv = createVisornic();
-  const dev = bus.create(2, 1, GUIDS.vnic, drv, { noProbe: true });
-  const base = dev.channel.physaddr;
-  bus.memory.write(base + 384, Uint8Array.from(MAC));
-  bus.memory.writeU32(base + 390, numRcvBufs);
-  bus.memory.writeU32(base + 394, mtu);
-  assert.equal(drv.probe(dev), 0);
+function setup(numRcvBufs = 32, mtu = 1500, fixes: KernelBug[] = []): { bus: RealBus; dev: RealDevice; peer: VisorChannel; nd: NetDevice; data: VisornicData } {
+  const bus = new RealBus({ fixKernelBugs: fixes });
+  const dev = bus.create(2, 1, GUIDS.vnic, createVisornic(), {
+    prepare: (base) => {
+      bus.memory.write(base + 384, Uint8Array.from(MAC));
+      bus.memory.writeU32(base + 390, numRcvBufs);
+      bus.memory.writeU32(base + 394, mtu);
+    },
+  });
   const nd = netDevices(bus.memory).get('2:1')!;
   return { bus, dev, peer: bus.peer('2:1'), nd, data: dev.driverData as VisornicData };
 }
@@ -78,7 +78,7 @@ function connectStatus(peer: VisorChannel, enable: number): void {
 }
 
 /** NET_RCV of `frame` into `bufs` (written into guest memory first). */
-function netRcv(bus: FakeBus, peer: VisorChannel, frame: Uint8Array, bufs: Post[], opts: { numrcvbufs?: number; buf?: bigint } = {}): void {
+function netRcv(bus: RealBus, peer: VisorChannel, frame: Uint8Array, bufs: Post[], opts: { numrcvbufs?: number; buf?: bigint } = {}): void {
   let off = 0;
   for (const b of bufs) {
     const n = Math.min(4032, frame.length - off);
@@ -126,17 +126,18 @@ describe('visornic', () => {
   });
 
   it('probe: MAC @384, num_rcv_bufs @390, mtu @394; features |= 0x48; queue 1 drained; netdev registered down', () => {
-    const bus = new FakeBus();
-    const drv = createVisornic();
-    const dev = bus.create(2, 1, GUIDS.vnic, drv, { noProbe: true });
+    const bus = new RealBus();
+    const dev = bus.create(2, 1, GUIDS.vnic, createVisornic(), {
+      prepare: (base) => {
+        bus.memory.write(base + 384, Uint8Array.from(MAC));
+        bus.memory.writeU32(base + 390, 9);
+        bus.memory.writeU32(base + 394, 9000);
+        bus.memory.writeU64(base + 24, 0x1);
+        for (let i = 0; i < 3; i++) connectStatus(bus.peer('2:1'), 1);
+      },
+    });
     const base = dev.channel.physaddr;
-    bus.memory.write(base + 384, Uint8Array.from(MAC));
-    bus.memory.writeU32(base + 390, 9);
-    bus.memory.writeU32(base + 394, 9000);
-    bus.memory.writeU64(base + 24, 0x1);
     const peer = bus.peer('2:1');
-    for (let i = 0; i < 3; i++) connectStatus(peer, 1);
-    assert.equal(drv.probe(dev), 0);
     assert.equal(peer.signalEmpty(1), true, 'stale messages discarded at probe');
     assert.equal(bus.memory.readU64(base + 24), 0x49);
     assert.match(dev.logText(), /no interrupt function!/);
@@ -374,7 +375,15 @@ describe('visornic', () => {
     assert.equal(s.data.napi_enabled, false);
   });
 
-  it('pause closes without waiting and completes; a second pause gets no completion; resume re-opens', () => {
+  it('a second pause returns 0 and gets no completion', () => {
+    const s = setup();
+    up(s);
+    assert.equal(s.bus.pause('2:1'), 0);
+    assert.equal(s.bus.pause('2:1'), 0);
+    assert.deepEqual(s.dev.completions, [{ op: 'pause', status: 0 }], 'already down: no completion');
+  });
+
+  it('pause closes without waiting and completes; resume re-opens', () => {
     const s = setup();
     up(s);
     assert.equal(s.bus.pause('2:1'), 0);
@@ -383,8 +392,6 @@ describe('visornic', () => {
     assert.equal(s.data.chstat.sent_xmit, 0);
     const q = takeQueue0(s.peer);
     assert.deepEqual(q.enbdis.map((e) => e.enable), [0]);
-    assert.equal(s.bus.pause('2:1'), 0);
-    assert.equal(s.dev.completions.length, 1, 'already down: no completion');
     // the paused guest does not poll
     connectStatus(s.peer, 1);
     s.bus.run(20);

@@ -53,6 +53,8 @@ export interface SentMessage {
   handle: number;
   id: number;
   acked: boolean;
+  /** The ACKs read back from the ACK queue, as the guest wrote them. */
+  acks: ControlvmMessage[];
   responses: ControlvmMessage[];
 }
 
@@ -126,7 +128,7 @@ export class CommandPartition {
       return `controlvm EVENT queue is full (${rc}); ${controlvmIdName(m.id)} not sent`;
     }
     this.stats.sent++;
-    const rec: SentMessage = { handle: m.u64(MSG.message_handle), id: m.id, acked: false, responses: [] };
+    const rec: SentMessage = { handle: m.u64(MSG.message_handle), id: m.id, acked: false, acks: [], responses: [] };
     this.sent.set(rec.handle, rec);
     // A bounded history: a long session must not keep every message it ever sent.
     if (this.sent.size > SENT_HISTORY) this.sent.delete(this.sent.keys().next().value as number);
@@ -141,7 +143,10 @@ export class CommandPartition {
       const m = new ControlvmMessage(buf);
       this.stats.acks++;
       const rec = this.sent.get(m.u64(MSG.message_handle));
-      if (rec) rec.acked = true;
+      if (rec) {
+        rec.acked = true;
+        rec.acks.push(m);
+      }
     }
     while (this.controlvm.signalRemove(CONTROLVM_QUEUE.REQUEST, buf) === 0) {
       const m = new ControlvmMessage(buf);

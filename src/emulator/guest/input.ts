@@ -169,7 +169,7 @@ export class InputDevice {
         if (this.caps && /[a-z]/i.test(m[0])) ch = this.shift > 0 ? m[0] : m[1];
         this.text += ch;
         // Bounded like the event log: a long session must not keep every key ever typed.
-        if (this.text.length > 2 * LOG_LIMIT) this.text = this.text.slice(-LOG_LIMIT);
+        if (this.text.length > LOG_LIMIT) this.text = this.text.slice(-LOG_LIMIT);
       }
     }
   }

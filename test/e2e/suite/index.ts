@@ -1,5 +1,6 @@
 // Entry point the VS Code extension host loads from extensionTestsPath (same contract as
 // @vscode/test-electron): runs every *.test.js beside it with mocha and settles when they end.
+// A run that finds no test file, or whose grep selects no test, fails: nothing tested is not a pass.
 import * as fs from 'fs';
 import * as path from 'path';
 import Mocha from 'mocha';
@@ -11,10 +12,20 @@ export function run(): Promise<void> {
   } catch {
     // no options: run everything
   }
+  return runTestsIn(__dirname, grep);
+}
+
+/** Run the *.test.js files of `dir`; rejects when there are none, when none is selected, or when one fails. */
+export function runTestsIn(dir: string, grep?: string): Promise<void> {
+  const files = fs.readdirSync(dir).filter(f => f.endsWith('.test.js')).sort();
+  if (!files.length) return Promise.reject(new Error(`no test files (*.test.js) in ${dir}`));
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60000, grep });
-  const files = fs.readdirSync(__dirname).filter(f => f.endsWith('.test.js')).sort();
-  for (const f of files) mocha.addFile(path.join(__dirname, f));
+  for (const f of files) mocha.addFile(path.join(dir, f));
   return new Promise((resolve, reject) => {
-    mocha.run(failures => (failures ? reject(new Error(`${failures} test(s) failed`)) : resolve()));
+    const runner = mocha.run(failures => {
+      if (failures) reject(new Error(`${failures} test(s) failed`));
+      else if (runner.total === 0) reject(new Error(`no test ran: ${files.length} file(s) in ${dir}${grep ? `, none matching grep ${JSON.stringify(grep)}` : ''}`));
+      else resolve();
+    });
   });
 }

@@ -9,7 +9,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Workbench } from './lib/workbench';
 
-const WORKSPACE = process.env.E2E_CONTRACT_WORKSPACE;
+/** The contract workspace folder; the suite fails (does not skip) when the runner did not provide it. */
+function contractWorkspace(): string {
+  const ws = process.env.E2E_CONTRACT_WORKSPACE;
+  if (!ws) throw new Error('E2E_CONTRACT_WORKSPACE is not set: run the UI suites with `npm run test:e2e` (scripts/e2e/run.mjs creates the contract workspace and sets it)');
+  return ws;
+}
 
 
 suite('UI: views and channel inspector against the DAP contract (attach)', function () {
@@ -18,14 +23,14 @@ suite('UI: views and channel inspector against the DAP contract (attach)', funct
   let adapter: ChildProcess;
 
   suiteSetup(async function () {
-    if (!WORKSPACE) this.skip();
+    const WORKSPACE = contractWorkspace();
     const { child, port } = await startContractAdapter();
     adapter = child;
-    fs.mkdirSync(path.join(WORKSPACE!, '.vscode'), { recursive: true });
-    fs.writeFileSync(path.join(WORKSPACE!, '.vscode', 'launch.json'), JSON.stringify({
+    fs.mkdirSync(path.join(WORKSPACE, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(WORKSPACE, '.vscode', 'launch.json'), JSON.stringify({
       version: '0.2.0', configurations: [{ type: 'visorbus', request: 'attach', name: 'Attach to contract server', port }],
     }, null, 2));
-    wb = await Workbench.open(WORKSPACE!, 'contract');
+    wb = await Workbench.open(WORKSPACE, 'contract');
   });
   suiteTeardown(async () => {
     await wb?.close();

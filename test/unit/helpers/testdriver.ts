@@ -1,64 +1,61 @@
-/** A small function driver for the core tests: records every callback, optionally polls a queue. */
-import { VisorDevice, VisorDriver } from '../../../src/emulator/visorbus/driver';
+/**
+ * The core tests' function driver and scenario runs. The driver is a real driver module,
+ * test/unit/fixtures/testdrv.js; scenarios load it with `driver load ./testdrv.js` through
+ * the runner's driver-load path (the scenarios are given a file name in that folder).
+ */
+import * as path from 'node:path';
+import { VisorDriver } from '../../../src/emulator/visorbus/driver';
 import { Emulator, EmulatorOptions } from '../../../src/emulator/emulator';
 import { ScenarioRun } from '../../../src/emulator/scenario/runner';
 import { parseScenario } from '../../../src/emulator/scenario/parser';
 
-export const TEST_GUID = '11111111-2222-3333-4444-555555555555';
+/** The folder of the driver module (source tree: the .js file is not compiled). */
+export const FIXTURES = path.resolve(__dirname, '../../../../test/unit/fixtures');
+/** The absolute path of the test driver module. */
+export const TESTDRV_FILE = path.join(FIXTURES, 'testdrv.js');
 
 export interface Recorder {
   calls: string[];
 }
 
-export function testDriver(rec: Recorder, opts: { name?: string; poll?: boolean; probeResult?: number; throwIn?: string; completePause?: boolean; completeResume?: boolean } = {}): VisorDriver {
-  const name = opts.name ?? 'testdrv';
-  return {
-    name,
-    channelTypes: [{ guid: TEST_GUID, name: 'testtype', minBytes: 128, version: 1 }],
-    probe(dev: VisorDevice) {
-      rec.calls.push(`probe ${dev.name}`);
-      if (opts.throwIn === 'probe') throw new Error('probe exploded');
-      if (opts.probeResult) return opts.probeResult;
-      dev.driverData = { polls: 0 };
-      if (opts.poll) dev.enableChannelInterrupts();
-      return 0;
-    },
-    remove(dev) {
-      rec.calls.push(`remove ${dev.name}`);
-    },
-    pause(dev, complete) {
-      rec.calls.push(`pause ${dev.name}`);
-      dev.disableChannelInterrupts();
-      if (opts.completePause !== false) complete(0);
-      return 0;
-    },
-    resume(dev, complete) {
-      rec.calls.push(`resume ${dev.name}`);
-      if (opts.poll) dev.enableChannelInterrupts();
-      if (opts.completeResume !== false) complete(0);
-      return 0;
-    },
-    channelInterrupt(dev) {
-      const st = dev.driverData as { polls: number };
-      st.polls++;
-      rec.calls.push(`poll ${dev.name} @${dev.kernel.jiffies()}`);
-      if (opts.throwIn === 'channel_interrupt') throw new Error('poll exploded');
-      const buf = new Uint8Array(128);
-      // echo every signal of queue 0 back on queue 1: two channel operations in one callback
-      while (dev.channel.signalRemove(0, buf) === 0) dev.channel.signalInsert(1, buf);
-    },
-  };
+export interface TestDriverOptions {
+  name?: string;
+  poll?: boolean;
+  probeResult?: number;
+  throwIn?: string;
+  completePause?: boolean;
+  completeResume?: boolean;
+  enableTwice?: boolean;
+  enableInRemove?: boolean;
 }
 
-/** Test scenarios load test drivers with a `log "load:NAME"` line (the parser knows only real driver names). */
-function preprocess(text: string): string {
-  return text.replace(/^driver load (test\w*)$/gm, 'log "load:$1"');
+interface TestDriverModule {
+  (): VisorDriver;
+  TEST_GUID: string;
+  create(rec: Recorder, opts?: TestDriverOptions): VisorDriver;
+  configure(factory: () => VisorDriver): void;
 }
 
+// The same module instance the emulator's loader requires (one require cache per path).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const fixture = require(TESTDRV_FILE) as TestDriverModule;
+
+export const TEST_GUID = fixture.TEST_GUID;
+
+/** A driver object of the test driver module. */
+export function testDriver(rec: Recorder, opts: TestDriverOptions = {}): VisorDriver {
+  return fixture.create(rec, opts);
+}
+
+/**
+ * A run of `text`. `drivers` are the built-ins (for autoload and `emu.loadDriver(name)`);
+ * `drivers.testdrv`, when given, is also what `driver load ./testdrv.js` loads.
+ */
 export function makeRun(text: string, drivers: Record<string, () => VisorDriver>, opts: EmulatorOptions = {}): ScenarioRun {
-  const sc = parseScenario(preprocess(text), '/tmp/test.visor');
+  const sc = parseScenario(text, path.join(FIXTURES, 'test.visor'));
   const errs = sc.diagnostics.filter((d) => d.severity === 'error');
   if (errs.length) throw new Error('scenario errors: ' + errs.map((d) => `${d.line}:${d.column} ${d.message}`).join('; '));
+  fixture.configure(drivers.testdrv ?? (() => testDriver({ calls: [] })));
   const emu = new Emulator({
     builtinDrivers: drivers,
     moduleAliases: Object.fromEntries(Object.entries(drivers).map(([n, f]) => [`visorbus:${f().channelTypes[0].guid}`, n])),
@@ -74,14 +71,12 @@ export function runAll(text: string, drivers: Record<string, () => VisorDriver>,
   return r;
 }
 
-/** Run to the end (or `count` steps), honouring `log "load:NAME"` lines. */
+/** Run to the end (or `count` steps). A `driver load` that fails throws: the test cannot go on. */
 export function runSteps(r: ScenarioRun, count = Infinity): void {
   for (let i = 0; i < count && !r.done; i++) {
     const s = r.current!;
+    const errors = r.errors.length;
     r.step();
-    if (s.command.kind === 'log' && s.command.message.startsWith('load:')) {
-      const err = r.emu.loadDriver(s.command.message.slice(5), false);
-      if (err) throw new Error(err);
-    }
+    if (s.command.kind === 'driverLoad' && r.errors.length > errors) throw new Error(r.errors[errors].message);
   }
 }
