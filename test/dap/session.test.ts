@@ -136,6 +136,7 @@ describe('DAP sessions', function () {
     const created = jiffiesAfterSetup(fixture('long.visor'), 1);
     const j = Number((await dc.evaluate('jiffies')).result);
     assert.ok(Number.isInteger(j) && j >= created && j < created + 3600 * 1000, `paused at jiffy ${j}, device created at ${created}`);
+    assert.ok(created > 0 && created < 1000, `the device is created in the first second (${created})`);
     assert.equal(Number((await dc.evaluate('jiffies')).result), j, 'the paused model does not advance');
     const frames = await dc.frames(stop.body.threadId!);
     assert.ok(frames.length >= 1);
@@ -209,9 +210,10 @@ describe('DAP sessions', function () {
 });
 
 /** The jiffy at which a scenario has run every line before its last (a `wait`), run in-process. */
+/** The virtual time when the scenario's lines before its first `wait` have run. */
 function jiffiesAfterSetup(file: string, pollIntervalMs: number): number {
   const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
-  const sc = parseScenario(lines.slice(0, -1).join('\n') + '\n', file);
+  const sc = parseScenario(lines.slice(0, lines.findIndex((l) => l.startsWith('wait '))).join('\n') + '\n', file);
   const run = new ScenarioRun(new Emulator({ pollIntervalMs }), sc);
   run.runToEnd();
   assert.deepEqual(run.errors, []);
