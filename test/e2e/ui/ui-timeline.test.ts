@@ -48,6 +48,8 @@ suite('UI: the end of a run and the timeline (real emulator)', function () {
   });
 
   test('step back twice from the end with the toolbar', async () => {
+    // Closing the inspector's webview leaves the keyboard focus nowhere: give it back to the editor first.
+    await wb.page.locator('.editor-instance .monaco-editor .view-lines').first().click();
     await wb.palette('View: Show Run and Debug');
     const stack = wb.pane('Call Stack');
     const stepBack = wb.page.locator('.debug-toolbar .action-item .codicon-debug-step-back').first();
