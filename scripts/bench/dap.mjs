@@ -90,7 +90,8 @@ export async function runAdapterBench(adapter, scen, { nSteps = 50, nVars = 30, 
     facts.initializeMs = now() - tStart;
     const initialized = dc.next('initialized');
     const tLaunch = now();
-    await dc.request('launch', { type: 'visorbus', request: 'launch', name: 'bench', scenario: scen.file, stopOnEntry: true }, 300000);
+    // The bench driver lives in bench/drivers, outside the generated scenario's folder.
+    await dc.request('launch', { type: 'visorbus', request: 'launch', name: 'bench', scenario: scen.file, stopOnEntry: true, allowOutsideFiles: true }, 300000);
     await initialized;
     await dc.request('configurationDone', {});
     const entry = await dc.next('stopped', 300000);

@@ -157,7 +157,8 @@ export async function runTimeTravelBench(adapter, { root, outDir, quick = false,
   try {
     await s.dc.request('initialize', { clientID: 'visorbus-bench', adapterID: 'visorbus', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path', supportsProgressReporting: true });
     const initialized = s.dc.next('initialized');
-    await s.dc.request('launch', { scenario: scen.file, stopOnEntry: true, checkpoints: 2 }, 300000);
+    // The bench driver lives in bench/drivers, outside the generated scenario's folder.
+    await s.dc.request('launch', { scenario: scen.file, stopOnEntry: true, checkpoints: 2, allowOutsideFiles: true }, 300000);
     await initialized;
     await s.dc.request('configurationDone', {});
     await s.dc.next('stopped', 300000);
