@@ -147,22 +147,37 @@ export class Checkpoints {
     if (this.disposed) return;
     const free = new Set(this.standby.filter((s) => !s.scouting));
     for (const n of wanted) {
-      if ([...free].some((s) => s.target === n)) {
-        free.delete([...free].find((s) => s.target === n)!);
+      const there = [...free].find((s) => s.target === n);
+      if (there) {
+        free.delete(there);
         continue;
       }
       // The nearest free worker before n moves up to it; otherwise a new one replays from the start.
       const from = [...free].filter((s) => s.target < n && !wanted.includes(s.target)).sort((a, b) => b.target - a.target)[0];
       if (from) {
         free.delete(from);
-        from.target = n;
-        from.parked = false;
-        from.moves++;
-        from.host.request('pool/advance', { plan: gotoPlan({ n, w: 0 }) }).catch(() => this.drop(from));
+        this.advance(from, n);
       } else if (this.standby.length < this.slots) this.create(n);
     }
     // More than the slots (a follower that was not promoted): the unused ones go.
     for (const s of free) if (this.standby.length > this.slots) this.drop(s);
+  }
+
+  /** A standby worker moves up to event n (it replays only the distance) and parks there. */
+  private advance(s: Standby, n: number): void {
+    s.target = n;
+    s.parked = false;
+    s.moves++;
+    s.host.request('pool/advance', { plan: gotoPlan({ n, w: 0 }) }).catch(() => this.drop(s));
+  }
+
+  /**
+   * A new worker, launched like the live one, given the breakpoint requests in the client's
+   * order and then `request`. All are sent at once, in order: a request sent later (a
+   * promotion) reaches the worker after them. Resolves when all are answered.
+   */
+  private startWorker(host: ModelHost, launched: Promise<void>, cmd: string, args: unknown): Promise<unknown[]> {
+    return Promise.all([launched, ...this.breakpointLog.map((b) => host.request(b.cmd, b.args)), host.request(cmd, args)]);
   }
 
   /** A new standby worker replays from the start to n. It counts as a checkpoint at once: a trip may pick it before it parks. */
@@ -171,9 +186,7 @@ export class Checkpoints {
     const s: Standby = { host, target: n, parked: false, moves: 1 };
     this.standby.push(s);
     host.attach({ event: (e, b) => this.standbyEvent(s, e, b), gone: () => this.drop(s) });
-    // Sent at once, in order: a promotion sent later reaches the worker after 'pool/standby'.
-    const steps = [launched, ...this.breakpointLog.map((b) => host.request(b.cmd, b.args)), host.request('pool/standby', { target: { n, w: 0 }, entries: this.entries })];
-    Promise.all(steps).catch(() => this.drop(s));
+    this.startWorker(host, launched, 'pool/standby', { target: { n, w: 0 }, entries: this.entries }).catch(() => this.drop(s));
     return s;
   }
 
@@ -246,7 +259,7 @@ export class Checkpoints {
     this.counts.fromStart++;
     try {
       listen(host);
-      await Promise.all([launched, ...this.breakpointLog.map((b) => host.request(b.cmd, b.args)), host.request('pool/travel', { plan, entries: this.entries, visited })]);
+      await this.startWorker(host, launched, 'pool/travel', { plan, entries: this.entries, visited });
     } catch (e) {
       void host.dispose();
       throw e;
@@ -275,13 +288,7 @@ export class Checkpoints {
       if (!follower) {
         follower = this.create(latest.pos.n);
         follower.onParked = chase;
-      } else if (follower.parked && follower.target < latest.pos.n && this.standby.includes(follower)) {
-        follower.target = latest.pos.n;
-        follower.parked = false;
-        follower.moves++;
-        const f = follower;
-        f.host.request('pool/advance', { plan: gotoPlan(latest.pos) }).catch(() => this.drop(f));
-      }
+      } else if (follower.parked && follower.target < latest.pos.n && this.standby.includes(follower)) this.advance(follower, latest.pos.n);
     };
     return new Promise<PoolFound | null>((resolve) => {
       const end = (found: PoolFound | null): void => {
@@ -305,8 +312,7 @@ export class Checkpoints {
         },
         gone: () => end(null),
       });
-      const steps = [launched, ...this.breakpointLog.map((b) => host.request(b.cmd, b.args)), host.request('pool/standby', { plan, entries: this.entries })];
-      Promise.all(steps).catch(() => end(null));
+      this.startWorker(host, launched, 'pool/standby', { plan, entries: this.entries }).catch(() => end(null));
     });
   }
 
