@@ -78,13 +78,38 @@ describe('visorchannel signal queues (§2.3)', () => {
 
   it('writes data, then head, then num_sent (insert); tail then num_received (remove)', () => {
     const { mem, ch } = channel(4);
-    const writes: number[] = [];
-    mem.setWriteWatcher((a) => writes.push(a - BASE - 128));
+    const writes: [number, number][] = [];
+    mem.setWriteWatcher((a, n) => writes.push([a - BASE - 128, n]));
     ch.signalInsert(0, sig(1));
-    assert.deepEqual(writes, [256 + 16, SQ.head, SQ.num_sent]);
+    assert.deepEqual(writes, [[256 + 16, 16], [SQ.head, 4], [SQ.num_sent, 8]]);
     writes.length = 0;
     ch.signalRemove(0, new Uint8Array(16));
-    assert.deepEqual(writes, [SQ.tail, SQ.num_received]);
+    assert.deepEqual(writes, [[SQ.tail, 4], [SQ.num_received, 8]]);
+  });
+
+  it('a queue header across a page boundary and signals in later pages: the same ring, the same writes seen', () => {
+    const mem = new GuestMemory();
+    mem.map(BASE, 3 * 4096, 'test');
+    const guid = '11111111-2222-3333-4444-555555555555';
+    // ch_space_offset puts the queue header 40 bytes before the end of page 0: its fields straddle pages.
+    writeChannelHeader(mem, BASE, { typeGuid: guid, size: 3 * 4096, version: 1, chSpaceOffset: 4096 - 40 });
+    writeQueueHeader(mem, BASE + 4096 - 40, 4, 1000, 4096);
+    const ch = VisorChannel.create(mem, BASE, guid, 't', 'guest');
+    assert.ok(ch instanceof VisorChannel);
+    const writes: [number, number][] = [];
+    mem.setWriteWatcher((a, n) => writes.push([a - BASE, n]));
+    const qh = 4096 - 40;
+    for (let i = 1; i <= 3; i++) assert.equal(ch.signalInsert(0, new Uint8Array(1000).fill(i)), 0);
+    assert.equal(ch.signalInsert(0, new Uint8Array(1000)), -5, 'full after max_slots - 1');
+    assert.deepEqual(writes.slice(0, 3), [[qh + 4096 + 1000, 1000], [qh + SQ.head, 4], [qh + SQ.num_sent, 8]]);
+    const out = new Uint8Array(1000);
+    for (let i = 1; i <= 3; i++) {
+      assert.equal(ch.signalRemove(0, out), 0);
+      assert.deepEqual([out[0], out[999]], [i, i], `signal ${i} comes back whole`);
+    }
+    assert.equal(ch.signalRemove(0, out), -11);
+    assert.equal(mem.readU64(BASE + qh + SQ.num_received), 3);
+    assert.equal(mem.readU64(BASE + qh + SQ.num_overflows), 1);
   });
 
   it('bounds-checks against the size cached at creation', () => {

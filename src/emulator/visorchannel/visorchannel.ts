@@ -9,11 +9,12 @@
  * kernel would crash (a divide by zero, a copy outside the mapping) the operation
  * reports a kernel oops instead of touching anything.
  */
-import { GuestMemory, Region, UnmappedError } from '../memory/guestmemory';
+import { GuestMemory, PAGE_SIZE, Region, UnmappedError } from '../memory/guestmemory';
 import { CH, SQ } from '../protocol/layout';
 import { EAGAIN, EFAULT, EINVAL, EIO } from '../protocol/errno';
 import { bytesToGuid } from '../protocol/guid';
 import type { KernelOops, OopsKind, QueueHeaderValues } from '../kernel/oops';
+import { QueueWindow } from './queuewindow';
 
 export type ChannelOp = 'signalinsert' | 'signalremove' | 'read' | 'write';
 
@@ -26,8 +27,6 @@ export interface ChannelObserver {
 }
 
 const HEADER_BYTES = 128;
-/** A signal queue header's fields the ring uses all lie in its first 76 bytes (tail ends there). */
-const QUEUE_FIELDS_END = SQ.tail + 4;
 
 /** Removes that prove a lock-up on a ring with more slots than this (bounds the work before it is reported). */
 const LOCKUP_REMOVES = 4096;
@@ -64,8 +63,8 @@ export class VisorChannel {
   onOops: ((oops: KernelOops) => void) | undefined;
   /** The guest oopsed on this channel: its later operations fail with -EFAULT and touch nothing. */
   dead = false;
-  /** The queue header values the current ring operation read (for an oops report). */
-  private lastHeader: QueueHeaderValues | undefined;
+  /** Whether `q` holds the queue header values of the current ring operation (for an oops report). */
+  private haveHeader = false;
 
   private constructor(
     readonly memory: GuestMemory,
@@ -150,7 +149,7 @@ export class VisorChannel {
     if (this.onOops) {
       this.dead = true;
       const access = o.access ? { ...o.access, address: this.physaddr + o.access.offset } : undefined;
-      this.onOops({ kind: o.kind, fn, channel: this.label, queue, access, header: this.lastHeader });
+      this.onOops({ kind: o.kind, fn, channel: this.label, queue, access, header: this.haveHeader ? this.headerValues() : undefined });
     }
     return -EFAULT;
   }
@@ -160,6 +159,7 @@ export class VisorChannel {
     const c = classifyAccess(offset, n, this.nbytes);
     if (c === 'eio') return -EIO;
     if (c === 'oops') throw new Oops('page fault', { offset, length: n, write });
+    if (this.copyInPage(offset, buf, n, write)) return 0;
     try {
       if (write) this.memory.write(this.physaddr + offset, n === buf.length ? buf : buf.subarray(0, n));
       else this.memory.readInto(this.physaddr + offset, buf, 0, n);
@@ -168,6 +168,29 @@ export class VisorChannel {
       throw e;
     }
     return 0;
+  }
+
+  /**
+   * The common copy: inside the channel's region and one page. Goes straight to the page (the
+   * watcher still hears of a write); false leaves anything else to the ordinary accessors.
+   */
+  private copyInPage(offset: number, buf: Uint8Array, n: number, write: boolean): boolean {
+    const r = this.regionNow();
+    if (r === undefined || n === 0 || n > buf.length) return false;
+    const a = this.physaddr + offset;
+    const o = a - r.base;
+    const po = o & (PAGE_SIZE - 1);
+    if (o < 0 || o + n > r.size || po + n > PAGE_SIZE) return false;
+    const pi = Math.floor(o / PAGE_SIZE);
+    if (write) {
+      this.memory.pageForWrite(r, pi).set(n === buf.length ? buf : buf.subarray(0, n), po);
+      this.memory.notifyWrite(a, n);
+      return true;
+    }
+    const page = r.pages[pi];
+    if (page === undefined) buf.fill(0, 0, n);
+    else buf.set(page.subarray(po, po + n));
+    return true;
   }
 
   /** visorchannel_read: 0 or -EIO. */
@@ -180,7 +203,7 @@ export class VisorChannel {
         r = this.copy(offset, dst, n, false);
       } catch (e) {
         if (!(e instanceof Oops)) throw e;
-        this.lastHeader = undefined;
+        this.haveHeader = false;
         r = this.oops('visorchannel_read', e);
       }
     }
@@ -203,7 +226,7 @@ export class VisorChannel {
         r = this.copy(offset, src, n, true);
       } catch (e) {
         if (!(e instanceof Oops)) throw e;
-        this.lastHeader = undefined;
+        this.haveHeader = false;
         r = this.oops('visorchannel_write', e);
       }
     }
@@ -215,30 +238,27 @@ export class VisorChannel {
   private region: Region | undefined;
   private regionVersion = -1;
 
-  /** memory.pageSpan(addr, len) without a region lookup when the channel's region is known. */
-  private span(addr: number, len: number): Uint8Array | undefined {
+  private regionNow(): Region | undefined {
     const m = this.memory;
     if (this.regionVersion !== m.layoutVersion) {
       this.region = m.regionOf(this.physaddr, this.nbytes);
       this.regionVersion = m.layoutVersion;
     }
-    return this.region ? m.pageSpanIn(this.region, addr, len) : m.pageSpan(addr, len);
+    return this.region;
   }
 
-  /** A DataView on the last page span() returned (pages are never replaced while mapped). */
-  private dvPage: Uint8Array | undefined;
-  private dvView: DataView | undefined;
-
-  private viewOf(p: Uint8Array): DataView {
-    if (p !== this.dvPage) {
-      this.dvPage = p;
-      this.dvView = new DataView(p.buffer, p.byteOffset, p.byteLength);
-    }
-    return this.dvView!;
-  }
+  /** Per queue: the window on its header fields, made once. */
+  private readonly windows: QueueWindow[] = [];
+  /** The window the current ring operation reads and writes through, when usable. */
+  private win: QueueWindow | undefined;
 
   /** Queue header values of one ring operation, read as sig_read_header does. */
-  private readonly q = { qh: 0, maxSlots: 0, head: 0, tail: 0, signalSize: 0, sigBaseLow: 0, sigBase: 0 };
+  private readonly q = { cso: 0, qh: 0, maxSlots: 0, head: 0, tail: 0, signalSize: 0, sigBaseLow: 0, sigBase: 0 };
+
+  private headerValues(): QueueHeaderValues {
+    const q = this.q;
+    return { ch_space_offset: q.cso, sig_base_offset: q.sigBase, signal_size: q.signalSize, max_slots: q.maxSlots, head: q.head, tail: q.tail };
+  }
 
   /**
    * sig_read_header: -EINVAL when the cached ch_space_offset is below 128, -EIO when the
@@ -248,43 +268,55 @@ export class VisorChannel {
     const cso = this.chSpaceOffset;
     if (cso < HEADER_BYTES) return -EINVAL;
     const qh = this.queueOffset(queue);
-    const c = classifyAccess(qh, 128, this.nbytes);
-    if (c === 'eio') return -EIO;
-    if (c === 'oops') throw new Oops('page fault', { offset: qh, length: 128, write: false });
+    // In range is the common case; classifyAccess decides the rest (refused, or the wrap-around oops).
+    if (qh < 0 || qh + 128 > this.nbytes) {
+      const c = classifyAccess(qh, 128, this.nbytes);
+      if (c === 'eio') return -EIO;
+      if (c === 'oops') throw new Oops('page fault', { offset: qh, length: 128, write: false });
+    }
     const q = this.q;
+    // A header that faults while it is read is not reported as read.
+    this.haveHeader = false;
+    q.cso = cso;
     q.qh = qh;
     const a = this.physaddr + qh;
-    const m = this.memory;
-    try {
-      const p = this.span(a, QUEUE_FIELDS_END);
-      if (p !== undefined) {
-        const v = this.viewOf(p);
-        const o = m.spanOffset;
-        q.maxSlots = v.getUint32(o + SQ.max_slots, true);
-        q.head = v.getUint32(o + SQ.head, true);
-        q.tail = v.getUint32(o + SQ.tail, true);
-        q.signalSize = v.getUint32(o + SQ.signal_size, true);
-        q.sigBaseLow = v.getUint32(o + SQ.sig_base_offset, true);
-        q.sigBase = q.sigBaseLow + v.getUint32(o + SQ.sig_base_offset + 4, true) * 0x100000000;
-      } else {
-        q.maxSlots = m.readU32(a + SQ.max_slots);
-        q.head = m.readU32(a + SQ.head);
-        q.tail = m.readU32(a + SQ.tail);
-        q.signalSize = m.readU32(a + SQ.signal_size);
-        q.sigBaseLow = m.readU32(a + SQ.sig_base_offset);
-        q.sigBase = m.readU64(a + SQ.sig_base_offset);
-      }
-    } catch (e) {
-      if (e instanceof UnmappedError) throw new Oops('page fault', { offset: qh, length: 128, write: false });
-      throw e;
+    const w = (this.windows[queue] ??= new QueueWindow(this.memory));
+    if (w.attach(this.regionNow(), a)) {
+      this.win = w;
+      q.maxSlots = w.u32(SQ.max_slots);
+      q.head = w.u32(SQ.head);
+      q.tail = w.u32(SQ.tail);
+      q.signalSize = w.u32(SQ.signal_size);
+      q.sigBaseLow = w.u32(SQ.sig_base_offset);
+      q.sigBase = w.u64(SQ.sig_base_offset);
+    } else {
+      this.win = undefined;
+      this.readHeaderSlow(a, qh);
     }
-    this.lastHeader = { ch_space_offset: cso, sig_base_offset: q.sigBase, signal_size: q.signalSize, max_slots: q.maxSlots, head: q.head, tail: q.tail };
+    this.haveHeader = true;
     // A service partition is not the guest: it refuses a header it cannot go round safely.
     if (this.side === 'server') {
       if (q.maxSlots === 0) return -EINVAL;
       if (q.head >= q.maxSlots || q.tail >= q.maxSlots || q.signalSize === 0) return -EIO;
     }
     return 0;
+  }
+
+  /** The header fields through the ordinary accessors (across a page, or never written). */
+  private readHeaderSlow(a: number, qh: number): void {
+    const q = this.q;
+    const m = this.memory;
+    try {
+      q.maxSlots = m.readU32(a + SQ.max_slots);
+      q.head = m.readU32(a + SQ.head);
+      q.tail = m.readU32(a + SQ.tail);
+      q.signalSize = m.readU32(a + SQ.signal_size);
+      q.sigBaseLow = m.readU32(a + SQ.sig_base_offset);
+      q.sigBase = m.readU64(a + SQ.sig_base_offset);
+    } catch (e) {
+      if (e instanceof UnmappedError) throw new Oops('page fault', { offset: qh, length: 128, write: false });
+      throw e;
+    }
   }
 
   /** sig_data_offset: queue offset + sig_base_offset + slot * signal_size, in u32 arithmetic, returned as a C int. */
@@ -297,7 +329,9 @@ export class VisorChannel {
   private next(index: number): number {
     const max = this.q.maxSlots;
     if (max === 0) throw new Oops('divide error');
-    return ((index + 1) >>> 0) % max;
+    // The same value as `% max`, without a floating-point remainder in the common case.
+    const i1 = (index + 1) >>> 0;
+    return i1 < max ? i1 : i1 % max;
   }
 
   /** The producer's (head, num_sent) or consumer's (tail, num_received) update, index first as the kernel writes them. */
@@ -310,6 +344,12 @@ export class VisorChannel {
 
   /** SIG_WRITE_FIELD: one header field (inside the queue header readHeader found in range). */
   private writeField(field: number, value: number, bytes: 4 | 8): void {
+    const w = this.win;
+    if (w !== undefined) {
+      if (bytes === 8) w.set64(field, value);
+      else w.set32(field, value);
+      return;
+    }
     const a = this.physaddr + this.q.qh + field;
     try {
       if (bytes === 8) this.memory.writeU64(a, value);
@@ -321,7 +361,8 @@ export class VisorChannel {
   }
 
   private readField64(field: number): number {
-    return this.memory.readU64(this.physaddr + this.q.qh + field);
+    const w = this.win;
+    return w !== undefined ? w.u64(field) : this.memory.readU64(this.physaddr + this.q.qh + field);
   }
 
   /**
