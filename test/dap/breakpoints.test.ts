@@ -182,7 +182,7 @@ describe('DAP breakpoints', function () {
     const drv = frames.find((f) => f.name === 'echodrv.probe(vbus2:dev0)');
     assert.equal(drv?.source?.path, echo);
     assert.equal(drv?.line, lineOf(echo, 'dev.channel.signalInsert(0, hello)'));
-    assert.match(String(frames[0].source?.path), /visorchannel\.ts$/, 'the innermost frame is the channel operation writing head');
+    assert.match(String(frames[0].source?.path), /visorchannel\.ts$/, `the innermost frame is the channel operation writing head: ${JSON.stringify(frames.slice(0, 2))}`);
     // Next hit: the echo in channel_interrupt moves head from 1 to 2.
     await dc.continueRequest({ threadId: 1 });
     const again = await dc.stopped();

@@ -23,10 +23,14 @@ export class QueueWindow {
 
   constructor(private readonly memory: GuestMemory) {}
 
+  /** Whether the window already shows the header at guest address `a` (and still may). */
+  isAt(a: number): boolean {
+    return this.addr === a && this.dv !== undefined && this.version === this.memory.layoutVersion;
+  }
+
   /** Point the window at the queue header at guest address `a` inside region `r`; false when it cannot be used. */
   attach(r: Region | undefined, a: number): boolean {
     const m = this.memory;
-    if (this.addr === a && this.version === m.layoutVersion && this.dv !== undefined) return true;
     this.dv = undefined;
     if (r === undefined) return false;
     const off = a - r.base;

@@ -21,9 +21,18 @@ export type ChannelOp = 'signalinsert' | 'signalremove' | 'read' | 'write';
 /** Who uses this view of the channel: the guest kernel, or a service partition (back-end, Command partition). */
 export type ChannelSide = 'guest' | 'server';
 
+/** What a channel operation did. The observer gets one object per channel, refilled for each operation: read it during the call. */
+export interface ChannelOpDetail {
+  queue?: number;
+  offset?: number;
+  length?: number;
+  result: number;
+  slot?: number;
+}
+
 /** Observes each channel operation after it happened (events for the debugger). */
 export interface ChannelObserver {
-  (ch: VisorChannel, op: ChannelOp, detail: { queue?: number; offset?: number; length?: number; result: number; slot?: number }): void;
+  (ch: VisorChannel, op: ChannelOp, detail: Readonly<ChannelOpDetail>): void;
 }
 
 const HEADER_BYTES = 128;
@@ -79,6 +88,7 @@ export class VisorChannel {
     this.cachedHeader = header;
     this.headerView = new DataView(header.buffer, header.byteOffset, header.byteLength);
     this.nbytes = readU64(header, CH.size);
+    this.headerChanged();
   }
 
   /**
@@ -99,6 +109,16 @@ export class VisorChannel {
   get chSpaceOffset(): number {
     const v = this.headerView;
     return v.getUint32(CH.ch_space_offset, true) + v.getUint32(CH.ch_space_offset + 4, true) * 0x100000000;
+  }
+
+  /** ch_space_offset of the cached header as a number, kept with it (every ring operation reads it). */
+  private cso = 0;
+  private csoLow = 0;
+
+  /** Re-read what the hot path keeps of the cached header after the header changed. */
+  private headerChanged(): void {
+    this.cso = this.chSpaceOffset;
+    this.csoLow = this.headerView.getUint32(CH.ch_space_offset, true);
   }
 
   /** DataView on the cached header (the same bytes as cachedHeader, for the hot path). */
@@ -135,7 +155,7 @@ export class VisorChannel {
 
   /** sig_queue_offset: ch_space_offset + queue * 128, returned as a C int. */
   queueOffset(queue: number): number {
-    return (this.headerView.getUint32(CH.ch_space_offset, true) + queue * 128) | 0;
+    return (this.csoLow + queue * 128) | 0;
   }
 
   /** Report a misuse the guard spots; the access goes ahead as in the kernel. */
@@ -207,7 +227,7 @@ export class VisorChannel {
         r = this.oops('visorchannel_read', e);
       }
     }
-    this.observer?.(this, 'read', { offset, length: n, result: r });
+    if (this.observer) this.observer(this, 'read', this.detailOf(undefined, offset, n, r, undefined));
     return r;
   }
 
@@ -221,6 +241,7 @@ export class VisorChannel {
       if (offset >= 0 && offset < HEADER_BYTES && classifyAccess(offset, n, this.nbytes) === 'ok') {
         const k = Math.min(n, HEADER_BYTES - offset);
         this.cachedHeader.set(src.subarray(0, k), offset);
+        this.headerChanged();
       }
       try {
         r = this.copy(offset, src, n, true);
@@ -230,8 +251,21 @@ export class VisorChannel {
         r = this.oops('visorchannel_write', e);
       }
     }
-    this.observer?.(this, 'write', { offset, length: n, result: r });
+    if (this.observer) this.observer(this, 'write', this.detailOf(undefined, offset, n, r, undefined));
     return r;
+  }
+
+  /** The observer's detail object, refilled for each operation (a poll allocates nothing). */
+  private readonly detail: ChannelOpDetail = { queue: undefined, offset: undefined, length: undefined, result: 0, slot: undefined };
+
+  private detailOf(queue: number | undefined, offset: number | undefined, length: number | undefined, result: number, slot: number | undefined): ChannelOpDetail {
+    const d = this.detail;
+    d.queue = queue;
+    d.offset = offset;
+    d.length = length;
+    d.result = result;
+    d.slot = slot;
+    return d;
   }
 
   /** The region holding the whole channel, cached while the memory layout is unchanged. */
@@ -265,7 +299,7 @@ export class VisorChannel {
    * 128-byte queue header is out of range; else fills `this.q` and returns 0.
    */
   private readHeader(queue: number): number {
-    const cso = this.chSpaceOffset;
+    const cso = this.cso;
     if (cso < HEADER_BYTES) return -EINVAL;
     const qh = this.queueOffset(queue);
     // In range is the common case; classifyAccess decides the rest (refused, or the wrap-around oops).
@@ -281,7 +315,7 @@ export class VisorChannel {
     q.qh = qh;
     const a = this.physaddr + qh;
     const w = (this.windows[queue] ??= new QueueWindow(this.memory));
-    if (w.attach(this.regionNow(), a)) {
+    if (w.isAt(a) || w.attach(this.regionNow(), a)) {
       this.win = w;
       q.maxSlots = w.u32(SQ.max_slots);
       q.head = w.u32(SQ.head);
@@ -396,7 +430,7 @@ export class VisorChannel {
       }
     }
     const r = s < 0 ? s : 0;
-    if (this.observer) this.observer(this, op, { queue, result: r, slot: s < 0 ? undefined : s });
+    if (this.observer) this.observer(this, op, this.detailOf(queue, undefined, undefined, r, s < 0 ? undefined : s));
     return r;
   }
 

@@ -114,8 +114,9 @@ function isWithin(f: JsFrame): boolean {
  */
 export function locateModelFrames(js: JsFrame[], model: readonly Frame[]): (Loc | undefined)[] {
   // Everything inside the model's emit (or memory write) is the debugger's own machinery.
-  const cut = js.findIndex((f) => /^(EventLog\.emit|GuestMemory\.write\w*)$/.test(f.fn));
-  const outer = (cut >= 0 ? js.slice(cut + 1) : js).reverse();
+  const cut = js.findIndex((f) => /^(EventLog\.emit|GuestMemory\.(write\w*|notifyWrite))$/.test(f.fn));
+  // A copy: the caller's stack stays innermost first.
+  const outer = (cut >= 0 ? js.slice(cut + 1) : [...js]).reverse();
   const segments: JsFrame[][] = [[]];
   for (const f of outer) {
     if (isWithin(f)) segments.push([]);

@@ -162,7 +162,8 @@ export class StackView {
       // Stopped at a memory write (data breakpoint): the code that wrote is the top frame.
       const w = st.js.find((j) => {
         const c = classify(j);
-        return (c === 'engine' || c === 'driver') && !/[\\/]memory[\\/]guestmemory\.ts$/.test(j.file);
+        // The memory accessors (guest memory, a queue header's window) are not the writer: their caller is.
+        return (c === 'engine' || c === 'driver') && !/[\\/](memory[\\/]guestmemory|visorchannel[\\/]queuewindow)\.ts$/.test(j.file);
       });
       if (w) out.push({ id: ++id, name: `write: ${st.text ?? 'guest memory'}`, thread: st.threadId, device: out[out.length - 1]?.device, loc: { file: w.file, line: w.line, column: w.column, fn: w.fn } });
     }
