@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { v5 as uuidv5 } from 'uuid';
 import { Engine } from './engine/engine';
 import { THREAD } from './engine/events';
+import type { Timer } from './engine/clock';
 import { GuestMemory } from './memory/guestmemory';
 import { Sysfs } from './sysfs/sysfs';
 import * as vsys from './sysfs/visorsysfs';
@@ -339,14 +340,33 @@ export class Emulator {
         return cond();
       }
       clock.jiffies = t.due;
-      this.engine.within((t.frame ??= { kind: 'timer', name: t.label, thread: t.thread }), t.fn);
+      this.runTimer(t);
     }
     return true;
   }
 
-  /** Advance virtual time by `jiffies`, running every timer due on the way. */
+  /** A timer's function inside its frame (built once per timer). */
+  private runTimer(t: Timer): void {
+    const frames = this.engine.log.frames;
+    frames.push((t.frame ??= { kind: 'timer', name: t.label, thread: t.thread }));
+    try {
+      t.fn();
+    } finally {
+      frames.pop();
+    }
+  }
+
+  /** Advance virtual time by `jiffies`, running every timer due on the way (runUntil without a condition to ask). */
   advance(jiffies: number): void {
-    this.runUntil(() => false, jiffies);
+    const clock = this.engine.clock;
+    const limit = clock.jiffies + jiffies;
+    for (;;) {
+      const t = clock.popDue(limit);
+      if (!t) break;
+      clock.jiffies = t.due;
+      this.runTimer(t);
+    }
+    clock.jiffies = limit;
   }
 
   /** Run timers due at the current jiffy (work already queued for "now"). */

@@ -4,7 +4,7 @@
  * which keeps the model deterministic and observable.
  */
 import { Clock, DEFAULT_HZ } from './clock';
-import { EmuEvent, EventKind, EventLog, EventLogOptions, Frame } from './events';
+import { EventKind, EventLog, EventLogOptions, Frame } from './events';
 
 export interface Uevent {
   jiffies: number;
@@ -34,8 +34,8 @@ export class Engine {
     return this.clock.jiffies;
   }
 
-  emit(kind: EventKind, subject: string, text: string, data?: Record<string, string | number | boolean>, signature?: number): EmuEvent {
-    return this.log.emit(this.clock.jiffies, kind, this.log.currentThread(), subject, text, data, signature);
+  emit(kind: EventKind, subject: string, text: string, data?: Record<string, string | number | boolean>, signature?: number): void {
+    this.log.emit(this.clock.jiffies, kind, this.log.currentThread(), subject, text, data, signature);
   }
 
   within<T>(frame: Frame, fn: () => T): T {

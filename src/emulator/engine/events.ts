@@ -92,6 +92,62 @@ const KIND_CODE: Readonly<Record<EventKind, number>> = {
   backend: 12,
 };
 
+/** Event kinds by their KIND_CODE (the ring stores the code). */
+const KIND_OF: readonly EventKind[] = (() => {
+  const a: EventKind[] = [];
+  for (const [k, c] of Object.entries(KIND_CODE) as [EventKind, number][]) a[c] = k;
+  return a;
+})();
+
+type EventData = Record<string, string | number | boolean>;
+
+/**
+ * The last `size` events as parallel arrays written in place: a headless run keeps its recent
+ * history without allocating an object per event (the objects are made when someone reads).
+ */
+class EventRing {
+  private next = 0;
+  private readonly n: Float64Array;
+  private readonly jiffies: Float64Array;
+  private readonly kind: Uint8Array;
+  private readonly thread: Float64Array;
+  private readonly subject: string[];
+  private readonly text: string[];
+  private readonly data: (EventData | undefined)[];
+
+  constructor(readonly size: number) {
+    this.n = new Float64Array(size);
+    this.jiffies = new Float64Array(size);
+    this.kind = new Uint8Array(size);
+    this.thread = new Float64Array(size);
+    this.subject = new Array<string>(size).fill('');
+    this.text = new Array<string>(size).fill('');
+    this.data = new Array<EventData | undefined>(size).fill(undefined);
+  }
+
+  put(n: number, jiffies: number, kind: EventKind, thread: number, subject: string, text: string, data: EventData | undefined): void {
+    const i = this.next;
+    this.n[i] = n;
+    this.jiffies[i] = jiffies;
+    this.kind[i] = KIND_CODE[kind];
+    this.thread[i] = thread;
+    this.subject[i] = subject;
+    this.text[i] = text;
+    this.data[i] = data;
+    this.next = i + 1 === this.size ? 0 : i + 1;
+  }
+
+  /** The `count` most recent events (count <= size), oldest first. */
+  read(count: number): EmuEvent[] {
+    const out: EmuEvent[] = [];
+    for (let k = count; k > 0; k--) {
+      const i = (this.next - k + this.size) % this.size;
+      out.push({ n: this.n[i], jiffies: this.jiffies[i], kind: KIND_OF[this.kind[i]], thread: this.thread[i], subject: this.subject[i], text: this.text[i], data: this.data[i] });
+    }
+    return out;
+  }
+}
+
 /** The part of the trace checksum an event's subject and text contribute. */
 export function eventSignature(subject: string, text: string): number {
   return mix(fnv(0x811c9dc5, subject), fnv(0x811c9dc5, text));
@@ -116,9 +172,10 @@ export class EventLog {
   count = 0;
   /** Running checksum over every event: equal checksums mean equal traces. */
   checksum = 0x811c9dc5;
-  private kept: EmuEvent[] = [];
+  /** Every event, with keepAll; otherwise the recent ones are in `ring`. */
+  private readonly kept: EmuEvent[] = [];
+  private readonly ring: EventRing | undefined;
   private readonly keepAll: boolean;
-  private readonly ringSize: number;
   readonly frames: Frame[] = [];
   hook: StopHook | undefined;
   /** Listeners that see every event (DAP output, views). Cheap when empty. */
@@ -126,7 +183,7 @@ export class EventLog {
 
   constructor(opts: EventLogOptions = {}) {
     this.keepAll = opts.keepAll ?? false;
-    this.ringSize = opts.ringSize ?? 4096;
+    if (!this.keepAll) this.ring = new EventRing(opts.ringSize ?? 4096);
   }
 
   /** FNV-1a of strings seen before: most event texts repeat (polls, queue operations). */
@@ -158,22 +215,24 @@ export class EventLog {
     data?: Record<string, string | number | boolean>,
     /** `eventSignature(subject, text)`, when the caller keeps it (hot paths emit the same texts again and again). */
     signature?: number,
-  ): EmuEvent {
-    const ev: EmuEvent = { n: ++this.count, jiffies, kind, thread, subject, text, data };
+  ): void {
+    const n = ++this.count;
     const sig = signature ?? mix(this.hashOf(subject), this.hashOf(text));
     this.checksum = mix(mix(mix(this.checksum, KIND_CODE[kind]), sig), jiffies);
-    if (this.keepAll || this.kept.length < this.ringSize) this.kept.push(ev);
-    else this.kept[(ev.n - 1) % this.ringSize] = ev;
+    const ring = this.ring;
+    if (ring !== undefined) ring.put(n, jiffies, kind, thread, subject, text, data);
+    // An event object only for those who take one (the debugger's hook, listeners, keepAll).
+    if (ring !== undefined && this.hook === undefined && this.listeners.length === 0) return;
+    const ev: EmuEvent = { n, jiffies, kind, thread, subject, text, data };
+    if (ring === undefined) this.kept.push(ev);
     for (const l of this.listeners) l(ev);
     if (this.hook) this.hook(ev, this.frames);
-    return ev;
   }
 
   /** Events kept in memory, oldest first (all of them with keepAll, else the last ringSize). */
   events(): readonly EmuEvent[] {
-    if (this.keepAll || this.kept.length < this.ringSize) return this.kept;
-    const start = this.count % this.ringSize;
-    return [...this.kept.slice(start), ...this.kept.slice(0, start)];
+    const ring = this.ring;
+    return ring === undefined ? this.kept : ring.read(Math.min(this.count, ring.size));
   }
 
   push(frame: Frame): void {

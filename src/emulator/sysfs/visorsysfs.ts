@@ -11,6 +11,7 @@ import { KstrtoType, kstrto } from './kstrto';
 import { BusDevice } from '../visorbus/visordevice';
 import { VisorBus } from '../visorbus/visorbus';
 import { VisorChipset } from '../visorchipset/visorchipset';
+import { readInstallField, writeInstallField } from '../visorchipset/installfields';
 import { CONTROLVM_CHANNEL } from '../protocol/layout';
 
 const hex = (n: number) => `0x${n.toString(16)}\n`;
@@ -98,8 +99,8 @@ export function addChipset(fs: Sysfs, chipset: VisorChipset): void {
   const rw = (name: string, off: number, size: number, type: KstrtoType) =>
     fs.file(
       `${dir}/install/${name}`,
-      () => `${chipset.readInstallField(off, size)}\n`,
-      (v) => chipset.writeInstallField(off, size, kstrto(`${dir}/install/${name}`, v, type)),
+      () => `${readInstallField(chipset.controlvm, off, size)}\n`,
+      (v) => writeInstallField(chipset.controlvm, off, size, kstrto(`${dir}/install/${name}`, v, type)),
     );
   rw('error', C.installation_error, 4, 'u32');
   rw('textid', C.installation_text_id, 4, 'u32');
@@ -107,13 +108,13 @@ export function addChipset(fs: Sysfs, chipset: VisorChipset): void {
   rw('toolaction', C.tool_action, 1, 'u8');
   fs.file(
     `${dir}/install/boottotool`,
-    () => `${(chipset.readInstallField(C.efi_visor_ind, 1) >> 3) & 1}\n`,
+    () => `${(readInstallField(chipset.controlvm, C.efi_visor_ind, 1) >> 3) & 1}\n`,
     // The kernel writes 8 bytes of which only bit 3 is defined (the rest is stack garbage);
     // we write the other bits as they were.
     (v) => {
       const n = kstrto(`${dir}/install/boottotool`, v, 'int');
-      const cur = chipset.readInstallField(C.efi_visor_ind, 1);
-      chipset.writeInstallField(C.efi_visor_ind, 1, (cur & ~8) | ((n & 1) << 3));
+      const cur = readInstallField(chipset.controlvm, C.efi_visor_ind, 1);
+      writeInstallField(chipset.controlvm, C.efi_visor_ind, 1, (cur & ~8) | ((n & 1) << 3));
     },
   );
   fs.file(`${dir}/parahotplug/devicedisabled`, undefined, (v) => {

@@ -6,7 +6,8 @@
  * reverse of the queue names, as in the kernel.
  */
 import { Engine } from '../engine/engine';
-import { THREAD } from '../engine/events';
+import { Frame, THREAD } from '../engine/events';
+import type { Timer } from '../engine/clock';
 import { GuestMemory } from '../memory/guestmemory';
 import {
   BUS_ROOT_DEVICE,
@@ -79,12 +80,22 @@ export class VisorChipset {
     return undefined;
   }
 
+  /** The delayed work of controlvm_periodic_work: one timer, re-armed in place after each run. */
+  private pollTimer: Timer | undefined;
+  private readonly pollFrame: Frame = { kind: 'chipset', name: 'controlvm_periodic_work', thread: THREAD.controlvm };
+  private readonly pollNow = (): void => this.poll();
+  /** The RESPONSE queue drain's buffer (its signals are discarded). */
+  private readonly responseBuf = new Uint8Array(128);
+
   private schedule(delay: number): void {
     this.pollTimerArmed = true;
-    this.engine.clock.schedule(delay, THREAD.controlvm, 'controlvm_periodic_work', () => {
-      this.pollTimerArmed = false;
-      this.engine.within({ kind: 'chipset', name: 'controlvm_periodic_work', thread: THREAD.controlvm }, () => this.poll());
-    });
+    const clock = this.engine.clock;
+    if (this.pollTimer) clock.rearm(this.pollTimer, delay);
+    else
+      this.pollTimer = clock.schedule(delay, THREAD.controlvm, 'controlvm_periodic_work', () => {
+        this.pollTimerArmed = false;
+        this.engine.within(this.pollFrame, this.pollNow);
+      });
   }
 
   get polling(): boolean {
@@ -95,7 +106,7 @@ export class VisorChipset {
   poll(): void {
     this.stats.polls++;
     const ch = this.controlvm;
-    const buf = new Uint8Array(128);
+    const buf = this.responseBuf;
     let drained = 0;
     let rc = 0;
     while (drained < 64) {
@@ -472,25 +483,5 @@ export class VisorChipset {
         m.setU32(MSG.cs_flags, 1);
       },
     });
-  }
-
-  // ---- sysfs attributes of the platform device (§4.9) ------------------------------------
-
-  readInstallField(offset: number, size: number): number {
-    const b = new Uint8Array(size);
-    if (this.controlvm.read(offset, b) < 0) throw new Error('Input/output error (EIO)');
-    let v = 0;
-    for (let i = size - 1; i >= 0; i--) v = v * 256 + b[i];
-    return v;
-  }
-
-  writeInstallField(offset: number, size: number, value: number): void {
-    const b = new Uint8Array(size);
-    let v = value;
-    for (let i = 0; i < size; i++) {
-      b[i] = v & 0xff;
-      v = Math.floor(v / 256);
-    }
-    if (this.controlvm.write(offset, b) < 0) throw new Error('Input/output error (EIO)');
   }
 }
