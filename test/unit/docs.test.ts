@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { COMMANDS } from '../../src/emulator/scenario/parser';
+import { COMMANDS } from '../../src/emulator/scenario/catalogue';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
