@@ -2,7 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fc from 'fast-check';
 import type { Command, Diagnostic, Scenario } from '../../src/emulator/scenario/ast';
 import { GUIDS } from '../../src/emulator/protocol/guid';
-import { COMMANDS, formatDiagnostic, parseScenario } from '../../src/emulator/scenario/parser';
+import { COMMANDS } from '../../src/emulator/scenario/catalogue';
+import { formatDiagnostic, parseScenario } from '../../src/emulator/scenario/parser';
 
 const FILE = 'test.visor';
 

@@ -4,7 +4,8 @@
  * "Run | Debug" CodeLens on the first line.
  */
 import * as vscode from 'vscode';
-import { COMMANDS, parseScenario } from '../../emulator/scenario/parser';
+import { COMMANDS } from '../../emulator/scenario/catalogue';
+import { parseScenario } from '../../emulator/scenario/parser';
 import { GUID_ALIASES, GUID_DESCRIPTIONS, isGuidText, resolveGuid } from '../../emulator/protocol/guid';
 import type { Scenario } from '../../emulator/scenario/ast';
 import { LANGUAGE_ID } from '../debug/configuration';
