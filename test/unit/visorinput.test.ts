@@ -6,7 +6,10 @@ import { ConsolePartition } from '../../src/emulator/backend/consolepartition';
 import { GUIDS } from '../../src/emulator/protocol/guid';
 import { inputDeviceByName, inputDevicesOf, InputDevice } from '../../src/emulator/guest/input';
 import { EV, keyName, BTN_LEFT, BTN_RIGHT, REL_WHEEL, ABS_X, ABS_Y } from '../../src/emulator/drivers/keycodes';
-import type { VisorinputData } from '../../src/emulator/drivers/visorinput';
+import { handle_locking_key, type VisorinputData } from '../../src/emulator/drivers/visorinput';
+import type { VisorDevice } from '../../src/emulator/visorbus/driver';
+import { KEY_CAPSLOCK } from '../../src/emulator/guest/keymap';
+import { LED_CAPSL } from '../../src/emulator/drivers/keycodes';
 
 function setup(): { bus: RealBus; console: ConsolePartition } {
   const bus = new RealBus();
@@ -349,5 +352,25 @@ describe('visorinput', () => {
     assert.throws(() => bus.command('keyboard', '3:0', 'jump'), /unknown keyboard command 'jump'/);
     assert.throws(() => bus.command('mouse', '3:0', 'wheel', [0]), /non-zero/);
     assert.throws(() => bus.command('input', '3:0', 'open', [], { name: 'visor Wheel' }), /no input device named "visor Wheel"/);
+  });
+
+  it('handle_locking_key alone: presses the lock key and lights its LED only when the LED differs; other scancodes are no lock key', () => {
+    const log: string[] = [];
+    const dev = { info: (t: string) => log.push(t) } as unknown as VisorDevice;
+    const kbd = new InputDevice('visor Keyboard', 'visorkbd:input0', { bustype: 6, vendor: 1, product: 1, version: 0x100 }, '3:0', () => 0);
+    kbd.evbits.add(EV.SYN).add(EV.KEY).add(EV.LED);
+    kbd.keybits.add(KEY_CAPSLOCK);
+    kbd.ledbits.add(LED_CAPSL);
+    assert.equal(handle_locking_key(dev, kbd, 0x3a, 1), true);
+    assert.deepEqual(keyEvents(kbd), ['KEY_CAPSLOCK=1', 'KEY_CAPSLOCK=0']);
+    assert.equal(kbd.ledNames(), 'CAPSL');
+    assert.deepEqual(log, ['KEY_CAPSLOCK LED on']);
+    // Already lit: nothing is pressed.
+    assert.equal(handle_locking_key(dev, kbd, 0x3a, 1), true);
+    assert.equal(keyEvents(kbd).length, 2);
+    // 0x1e is "a": not a lock key, the report is ignored.
+    assert.equal(handle_locking_key(dev, kbd, 0x1e, 1), false);
+    assert.equal(keyEvents(kbd).length, 2);
+    assert.equal(kbd.ledNames(), 'CAPSL');
   });
 });
