@@ -6,6 +6,10 @@ import { GUIDS } from '../../src/emulator/protocol/guid';
 import { blockDevices, BlockResult } from '../../src/emulator/guest/block';
 import { scsiHostOf } from '../../src/emulator/guest/scsihost';
 import type { VisorChannel } from '../../src/emulator/visorchannel/visorchannel';
+import { visorhba_queue_command, type visorhba_devdata } from '../../src/emulator/drivers/visorhba';
+import { Cmdrsp, SCSI } from '../../src/emulator/drivers/uiscmdrsp';
+import { SCSI_MLQUEUE_DEVICE_BUSY, ScsiCmnd, ScsiDevice } from '../../src/emulator/guest/scsihost';
+import type { VisorDevice } from '../../src/emulator/visorbus/driver';
 
 const SLOT = 1216;
 
@@ -441,5 +445,30 @@ describe('visorhba', () => {
     assert.equal(blockDevices(bus.memory).size, 0);
     assert.deepEqual(bus.kernel.names('block'), []);
     assert.deepEqual(bus.kernel.names('scsi_host'), []);
+  });
+
+  it('visorhba_queue_command alone: the slot is the handle; busy (nothing sent, slot freed) when down, too many SG entries or the queue is full', () => {
+    const sent: Cmdrsp[] = [];
+    let queueFull = false;
+    const dev = { channel: { signalInsert: (_q: number, m: Uint8Array) => (queueFull ? -1 : (sent.push(new Cmdrsp(m.slice())), 0)) } } as unknown as VisorDevice;
+    const data = { serverdown: false, serverchangingstate: false, nextinsert: 0 } as VisorhbaData;
+    const devdata = { dev, data, pending: new Array(128).fill(undefined), scsihost: { summary: () => ({}) } } as unknown as visorhba_devdata;
+    const sdev = { channel: 0, id: 1, lun: 2, hctl: '0:0:1:2' } as ScsiDevice;
+    const cmd = (sg: number): ScsiCmnd => new ScsiCmnd(1, sdev, new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0]), 2, 512, Array.from({ length: sg }, (_, i) => ({ addr: 0x1000 * (i + 1), len: 512 })), 5, () => {});
+    const ok = cmd(1);
+    assert.equal(visorhba_queue_command(devdata, ok), 0);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0].u64(SCSI.handle), 0n);
+    assert.deepEqual([sent[0].u32(SCSI.vdest_id), sent[0].u32(SCSI.vdest_lun)], [1, 2]);
+    assert.equal(ok.hostScribble, 0);
+    assert.equal(visorhba_queue_command(devdata, cmd(65)), SCSI_MLQUEUE_DEVICE_BUSY, 'more SG entries than MAX_PHYS_INFO');
+    queueFull = true;
+    assert.equal(visorhba_queue_command(devdata, cmd(1)), SCSI_MLQUEUE_DEVICE_BUSY, 'queue 0 full');
+    assert.equal(sent.length, 1);
+    assert.deepEqual(devdata.pending.map((e, i) => (e ? i : -1)).filter((i) => i >= 0), [0], 'busy commands leave no slot behind');
+    queueFull = false;
+    data.serverdown = true;
+    assert.equal(visorhba_queue_command(devdata, cmd(1)), SCSI_MLQUEUE_DEVICE_BUSY, 'server down');
+    assert.equal(sent.length, 1);
   });
 });
