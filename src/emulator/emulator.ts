@@ -371,6 +371,7 @@ export class Emulator {
     return {
       engine: this.engine,
       memory: this.memory,
+      guest: this.kernel.guest,
       schedule: (bus, delay, label, fn) => {
         const t = this.engine.clock.schedule(delay, THREAD.backend(bus), label, () =>
           this.engine.within({ kind: 'backend', name: label, thread: THREAD.backend(bus) }, fn),

@@ -3,8 +3,7 @@ import { drain, le16, le32, le64, put32, put64 } from './helpers/bytes';
 import { RealBus, RealDevice } from './helpers/realbus';
 import { createVisorhba, VisorhbaData } from '../../src/emulator/drivers/visorhba';
 import { GUIDS } from '../../src/emulator/protocol/guid';
-import { blockDevices, BlockResult } from '../../src/emulator/guest/block';
-import { scsiHostOf } from '../../src/emulator/guest/scsihost';
+import { BlockResult } from '../../src/emulator/guest/block';
 import type { VisorChannel } from '../../src/emulator/visorchannel/visorchannel';
 import { visorhba_queue_command, type visorhba_devdata } from '../../src/emulator/drivers/visorhba';
 import { Cmdrsp, SCSI } from '../../src/emulator/drivers/uiscmdrsp';
@@ -157,7 +156,7 @@ function serve(bus: RealBus, peer: VisorChannel, luns: number[], sectors = 2048,
 
 /** Serve until the scan is finished. */
 function scanWith(bus: RealBus, peer: VisorChannel, luns: number[], sectors = 2048): void {
-  const host = scsiHostOf(bus.memory, '2:0')!;
+  const host = bus.guest.scsi.hostOf('2:0')!;
   for (let i = 0; i < 100 && host.scanInProgress; i++) {
     serve(bus, peer, luns, sectors);
     bus.run(10);
@@ -167,7 +166,7 @@ function scanWith(bus: RealBus, peer: VisorChannel, luns: number[], sectors = 20
 
 function submit(bus: RealBus, name: string, op: 'read' | 'write' | 'flush', lba: number, sectors: number, data?: Uint8Array): BlockResult[] {
   const out: BlockResult[] = [];
-  const bd = blockDevices(bus.memory).get(name)!;
+  const bd = bus.guest.block.disks.get(name)!;
   bd.submit({ op, lba, sectors, data }, () => bus.engine.clock.jiffies, 1, (r) => out.push(r));
   return out;
 }
@@ -215,7 +214,7 @@ describe('visorhba', () => {
   it('scans LUNs with INQUIRY, REPORT LUNS, TEST UNIT READY, READ CAPACITY and MODE SENSE; disks become /sys/block/sdX', () => {
     const { bus, peer } = setup({ maxId: 2 });
     const ops: string[] = [];
-    const host = scsiHostOf(bus.memory, '2:0')!;
+    const host = bus.guest.scsi.hostOf('2:0')!;
     for (let i = 0; i < 100 && host.scanInProgress; i++) {
       for (const c of serve(bus, peer, [0, 3], 4096)) ops.push(`${c.id}:${c.lun}:${c.cdb[0].toString(16)}`);
       bus.run(10);
@@ -224,7 +223,7 @@ describe('visorhba', () => {
       '0:0:12', '0:0:0', '0:0:25', '0:0:1a', '0:0:a0', '0:3:12', '0:3:0', '0:3:25', '0:3:1a', // target 0
       '1:0:12', // target 1: DID_NO_CONNECT
     ]);
-    assert.deepEqual([...blockDevices(bus.memory).keys()], ['sda', 'sdb']);
+    assert.deepEqual([...bus.guest.block.disks.keys()], ['sda', 'sdb']);
     assert.equal(bus.kernel.cat('block', 'sda', 'size'), '4096\n');
     assert.equal(bus.kernel.cat('block', 'sda', 'device/vendor'), 'TEST    \n');
     assert.equal(bus.kernel.cat('block', 'sdb', 'device/model'), 'DISK3           \n');
@@ -233,7 +232,7 @@ describe('visorhba', () => {
 
   it('no_disk_result: the guest synthesises the "no disk" INQUIRY answer into every SG element', () => {
     const { bus, peer } = setup();
-    const host = scsiHostOf(bus.memory, '2:0')!;
+    const host = bus.guest.scsi.hostOf('2:0')!;
     scanWith(bus, peer, [0]);
     // an INQUIRY of LUN 0 with two SG elements, answered with no_disk_result
     const sg = [{ addr: bus.kernel.allocDma(4096, 4096), len: 20 }, { addr: bus.kernel.allocDma(4096, 4096), len: 36 }];
@@ -442,7 +441,7 @@ describe('visorhba', () => {
     assert.equal(drain(peer, 0, SLOT).length, 1);
     bus.destroy('2:0');
     assert.equal(r[0].error, -6);
-    assert.equal(blockDevices(bus.memory).size, 0);
+    assert.equal(bus.guest.block.disks.size, 0);
     assert.deepEqual(bus.kernel.names('block'), []);
     assert.deepEqual(bus.kernel.names('scsi_host'), []);
   });

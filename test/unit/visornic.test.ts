@@ -3,12 +3,13 @@ import { drain, le16, le32, le64, put16, put32, put64 } from './helpers/bytes';
 import { RealBus, RealDevice } from './helpers/realbus';
 import { createVisornic, VisornicData } from '../../src/emulator/drivers/visornic';
 import { GUIDS } from '../../src/emulator/protocol/guid';
-import { netDevices, NetDevice } from '../../src/emulator/guest/netdev';
+import { NetDevice } from '../../src/emulator/guest/netdev';
 import type { VisorChannel } from '../../src/emulator/visorchannel/visorchannel';
 import type { KernelBug } from '../../src/emulator/kernel/kernelbugs';
 import { visornic_xmit, type visornic_devdata } from '../../src/emulator/drivers/visornic';
 import { Cmdrsp, NET, NET_TYPE } from '../../src/emulator/drivers/uiscmdrsp';
 import type { VisorDevice } from '../../src/emulator/visorbus/driver';
+import { GuestSubsystems } from '../../src/emulator/guest/kernel';
 
 const SLOT = 1216;
 const MAC = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55];
@@ -23,7 +24,7 @@ function setup(numRcvBufs = 32, mtu = 1500, fixes: KernelBug[] = []): { bus: Rea
       bus.memory.writeU32(base + 394, mtu);
     },
   });
-  const nd = netDevices(bus.memory).get('2:1')!;
+  const nd = bus.guest.net.devices.get('2:1')!;
   return { bus, dev, peer: bus.peer('2:1'), nd, data: dev.driverData as VisornicData };
 }
 
@@ -463,7 +464,7 @@ describe('visornic', () => {
     assert.ok(before >= 32);
     s.bus.destroy('2:1');
     assert.equal(s.bus.kernel.names('net').length, 0);
-    assert.equal(netDevices(s.bus.memory).size, 0);
+    assert.equal(s.bus.guest.net.devices.size, 0);
     assert.equal(s.bus.kernel.dmaInUse, 0);
   });
 
@@ -476,6 +477,7 @@ describe('visornic', () => {
       const kernel = {
         allocDma: (bytes: number) => ((next += Math.ceil(bytes / 4096) * 4096 + 4096), next),
         freeDma: () => {},
+        guest: new GuestSubsystems(),
         memory: { write: (a: number, d: Uint8Array) => written.set(a, d.slice()) },
       };
       const dev = { kernel, channel: { signalInsert: (_q: number, m: Uint8Array) => (sent.push(new Cmdrsp(m.slice())), 0) }, info: () => {}, err: () => {} } as unknown as VisorDevice;

@@ -57,8 +57,7 @@ import {
 import {
   ASC, buildSense, DID, makeResult, OP, opName, parseRw, readBe32, SAI_READ_CAPACITY_16, SAM_STAT, SENSE_KEY, writeBe32, writeBe64,
 } from '../guest/scsi';
-import { BlockDevice, dataText, disksOf, SECTOR_SIZE } from '../guest/block';
-import { scsiHostOf } from '../guest/scsihost';
+import { BlockDevice, dataText, SECTOR_SIZE } from '../guest/block';
 import { MAX_DISK_READ_SECTORS, MAX_IMAGE_BYTES } from '../limits';
 import { bytesText, devId, flagOpt, hexText, numOpt, payloadBytes, requireType, strOpt, toNumber, unknownVerb } from './iopartition-cmdargs';
 
@@ -229,7 +228,7 @@ export class IoPartitionDisk implements ServiceBackend {
 
   counters(): Record<string, number | string> {
     const out: Record<string, number | string> = {};
-    const mem = this.host?.memory;
+    const guest = this.host?.guest;
     for (const h of this.devices.values()) {
       const p = `disk ${h.dev.id}`;
       for (const [k, v] of Object.entries(h.stats)) out[`${p} ${k}`] = v;
@@ -241,8 +240,8 @@ export class IoPartitionDisk implements ServiceBackend {
         out[`${l} sectors`] = d.sectors;
         out[`${l} image`] = d.file;
       }
-      if (!mem) continue;
-      for (const b of disksOf(mem, h.dev.id)) {
+      if (!guest) continue;
+      for (const b of guest.block.disksOf(h.dev.id)) {
         const l = `${p} lun=${b.lun}`;
         out[`${l} block`] = b.name;
         out[`${l} lastread`] = dataText(b.lastRead);
@@ -278,7 +277,7 @@ export class IoPartitionDisk implements ServiceBackend {
       case 'flush':
         return this.guestIo(cmd, h);
       case 'rescan': {
-        const host = scsiHostOf(this.h.memory, h.dev.id);
+        const host = this.h.guest.scsi.hostOf(h.dev.id);
         if (!host) throw new Error(`disk rescan: visorhba is not bound to ${h.dev.id}`);
         host.scan();
         return;
@@ -397,7 +396,7 @@ export class IoPartitionDisk implements ServiceBackend {
       n.setU32(DISKNOTIFY.id, id);
       n.setU32(DISKNOTIFY.lun, lun);
       this.answer(h, n);
-      const host = scsiHostOf(this.h.memory, h.dev.id);
+      const host = this.h.guest.scsi.hostOf(h.dev.id);
       this.event(h.dev.id, `the guest already scanned ${h.dev.id}: it sees LUN ${lun} after a rescan (echo "- - -" > /sys/class/scsi_host/${host?.className ?? 'hostN'}/scan)`);
     }
   }
@@ -453,10 +452,10 @@ export class IoPartitionDisk implements ServiceBackend {
   // ------------------------------------------------------------------ the guest's own I/O
 
   private guestIo(cmd: BackendCommand, h: HbaDev): void {
-    const mem = this.h.memory;
+    const guest = this.h.guest;
     const lun = numOpt(cmd, 'lun', NaN);
     if (!Number.isInteger(lun)) throw new Error(`disk ${cmd.verb}: missing lun=N`);
-    const host = scsiHostOf(mem, h.dev.id);
+    const host = guest.scsi.hostOf(h.dev.id);
     if (!host) throw new Error(`disk ${cmd.verb}: visorhba is not bound to ${h.dev.id} (load it, or wait for the device to be probed)`);
     let req: { op: 'read' | 'write' | 'flush'; lba: number; sectors: number; data?: Uint8Array };
     if (cmd.verb === 'flush') req = { op: 'flush', lba: 0, sectors: 0 };
@@ -485,7 +484,7 @@ export class IoPartitionDisk implements ServiceBackend {
         else this.event(h.dev.id, `guest ${what} completed${r.op === 'read' && r.data ? `: "${bytesText(r.data).slice(0, 64)}"` : ''}`);
       });
     };
-    const find = (): BlockDevice | undefined => disksOf(mem, h.dev.id).find((b) => b.lun === lun);
+    const find = (): BlockDevice | undefined => guest.block.disksOf(h.dev.id).find((b) => b.lun === lun);
     const bd = find();
     if (bd) return issue(bd);
     if (host.scanInProgress) {

@@ -37,7 +37,7 @@ import {
   CMD, Cmdrsp, DRAIN_LIMIT, ETH_HLEN, hexCookie, IOCHAN_FROM_IOPART, IOCHAN_TO_IOPART, MAX_NET_RCV_CHAIN, MAX_PHYS_INFO, NET, NET_TYPE, NET_TYPE_NAMES,
   PI_PAGE_SIZE, RCVPOST_BUF_SIZE, SIZEOF_CMDRSP, VNIC,
 } from '../drivers/uiscmdrsp';
-import { macText, netDevices } from '../guest/netdev';
+import { macText } from '../guest/netdev';
 import { bytesText, devId, hexText, numOpt, payloadBytes, requireType, strOpt, unknownVerb } from './iopartition-cmdargs';
 
 /** Defaults the back-end writes into a new vnic channel. */
@@ -163,7 +163,7 @@ export class IoPartitionNetwork implements ServiceBackend {
 
   counters(): Record<string, number | string> {
     const out: Record<string, number | string> = {};
-    const mem = this.host?.memory;
+    const guest = this.host?.guest;
     for (const n of this.devices.values()) {
       const p = `net ${n.dev.id}`;
       out[`${p} delivered`] = n.delivered;
@@ -188,7 +188,7 @@ export class IoPartitionNetwork implements ServiceBackend {
       out[`${p} rx_enabled`] = n.rcvEnabled ? 1 : 0;
       out[`${p} promisc`] = n.promisc ? 1 : 0;
       out[`${p} mac`] = macText(n.mac);
-      const nd = mem ? netDevices(mem).get(n.dev.id) : undefined;
+      const nd = guest?.net.devices.get(n.dev.id);
       if (nd) {
         const rx = nd.rx[nd.rx.length - 1]?.frame;
         out[`${p} rx_frames`] = nd.rxDelivered;
@@ -217,7 +217,7 @@ export class IoPartitionNetwork implements ServiceBackend {
         return;
       }
       case 'xmit': {
-        const nd = netDevices(this.h.memory).get(n.dev.id);
+        const nd = this.h.guest.net.devices.get(n.dev.id);
         if (!nd) throw new Error(`net xmit: the guest has no netdev for ${n.dev.id} (is visornic loaded and bound to it?)`);
         const frame = this.frameFrom(cmd, data, n.peerMac, nd.mac);
         if (frame.length > nd.mtu + ETH_HLEN) throw new Error(`net xmit: a ${frame.length}-byte frame is larger than ${nd.name}'s MTU ${nd.mtu} + 14 (the guest's socket refuses it with EMSGSIZE)`);
@@ -239,7 +239,7 @@ export class IoPartitionNetwork implements ServiceBackend {
       }
       case 'open':
       case 'close': {
-        const nd = netDevices(this.h.memory).get(n.dev.id);
+        const nd = this.h.guest.net.devices.get(n.dev.id);
         if (!nd) throw new Error(`net ${cmd.verb}: the guest has no netdev for ${n.dev.id} (is visornic loaded and bound to it?)`);
         const rc = cmd.verb === 'open' ? nd.open() : nd.close();
         if (rc < 0) throw new Error(`net ${cmd.verb}: ip link set ${nd.name} ${cmd.verb === 'open' ? 'up' : 'down'} failed (${rc})`);

@@ -35,6 +35,7 @@ import { EIO } from '../protocol/errno';
 import { CMD, Cmdrsp, IOCHAN_TO_IOPART, SCSI, SIZEOF_CMDRSP, UISCMDRSP_BYTES, VHBA_MAX, VISOR_CHANNEL_IS_POLLING } from './uiscmdrsp';
 import { SCSI_MLQUEUE_DEVICE_BUSY, ScsiCmnd, ScsiHost, ScsiHostOps, ScsiHostTemplate, SUCCESS } from '../guest/scsihost';
 import { makeResult, DID } from '../guest/scsi';
+import { guestOf } from '../guest/kernel';
 import {
   add_scsipending_entry, del_scsipending_ent, MAX_PENDING_REQUESTS, MAX_PHYS_INFO, Pending, visorhba_devdata, VisorhbaData, visorhba_get_devdata,
   visorhba_refresh, visorhba_set_devdata,
@@ -209,7 +210,7 @@ export function visorhba_probe(dev: VisorDevice): number {
     rsp: new Uint8Array(UISCMDRSP_BYTES),
     cmdrsp: new Cmdrsp(new Uint8Array(SIZEOF_CMDRSP)),
   } as Omit<visorhba_devdata, 'scsihost'> as visorhba_devdata;
-  const host = new ScsiHost(dev, visorhba_host_template(max), visorhba_host_ops(devdata));
+  const host = new ScsiHost(guestOf(dev).scsi, dev, visorhba_host_template(max), visorhba_host_ops(devdata));
   devdata.scsihost = host;
   visorhba_set_devdata(dev, devdata);
   data.max_buff_len = max.max_io_size;

@@ -30,7 +30,8 @@ import {
   ABS_X, ABS_Y, BTN_LEFT, BTN_MIDDLE, BTN_RIGHT, BUS_VIRTUAL, EV, keyName, LED_CAPSL, LED_NUML, LED_SCROLLL, REL_WHEEL, REL_X, REL_Y,
   SCANCODE_TABLE_1, SCANCODE_TABLE_2, scancodeToKeycode,
 } from './keycodes';
-import { InputDevice, inputDevices } from '../guest/input';
+import { InputDevice } from '../guest/input';
+import { guestOf } from '../guest/kernel';
 import { KEY_CAPSLOCK, KEY_NUMLOCK, KEY_SCROLLLOCK } from '../guest/keymap';
 
 /** What the debugger shows for a visorinput device (dev.driverData). */
@@ -146,7 +147,7 @@ function register_client_input(dev: VisorDevice, idev: InputDevice): void {
   idev.className = k.nextClassName('input', 'input');
   k.addClassDevice({ cls: 'input', name: idev.className, attrs: idev.attrs() }, dev);
   idev.registered = true;
-  inputDevices(k.memory).push(idev);
+  guestOf(dev).input.devices.push(idev);
   dev.info(`input: ${idev.name} as /devices/visorbus${dev.busNo}/${dev.name}/input/${idev.className}`);
 }
 
@@ -156,7 +157,7 @@ function unregister_client_input(dev: VisorDevice, idev: InputDevice): void {
   if (!idev.registered) return;
   idev.registered = false;
   k.removeClassDevice('input', idev.className);
-  const list = inputDevices(k.memory);
+  const list = guestOf(dev).input.devices;
   const i = list.indexOf(idev);
   if (i >= 0) list.splice(i, 1);
 }

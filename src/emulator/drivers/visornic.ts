@@ -42,9 +42,10 @@ import type { CompleteFunc, VisorDevice, VisorDriver } from '../visorbus/driver'
 import { GUIDS } from '../protocol/guid';
 import { EINVAL, EIO } from '../protocol/errno';
 import { CMD, Cmdrsp, DRAIN_LIMIT, IOCHAN_FROM_IOPART, IOCHAN_TO_IOPART, NET, NET_TYPE, SIZEOF_CMDRSP, VISOR_CHANNEL_IS_POLLING, VISOR_DRIVER_ENHANCED_RCVBUF_CHECKING, VNIC } from './uiscmdrsp';
-import { IFF, macText, NetDevice, NetDeviceOps, netDevices } from '../guest/netdev';
+import { IFF, macText, NetDevice, NetDeviceOps } from '../guest/netdev';
+import { guestOf } from '../guest/kernel';
 import {
-  visornic_devdata, VisornicData, visornic_get_devdata, visornic_new_netdev_cookie, visornic_set_devdata, visornic_sync_queue_state,
+  visornic_devdata, VisornicData, visornic_get_devdata, visornic_set_devdata, visornic_sync_queue_state,
 } from './visornic/devdata';
 import { visornic_free_skb, send_rcv_posts_if_needed } from './visornic/rcvbuf';
 import { visornic_disable_done, visornic_disable_with_timeout, visornic_enable_with_timeout } from './visornic/enable';
@@ -209,7 +210,7 @@ function visornic_register_netdev(dev: VisorDevice, netdev: NetDevice): void {
     },
     dev,
   );
-  netDevices(dev.kernel.memory).set(`${dev.busNo}:${dev.devNo}`, netdev);
+  guestOf(dev).net.devices.set(`${dev.busNo}:${dev.devNo}`, netdev);
 }
 
 export function visornic_probe(dev: VisorDevice): number {
@@ -226,7 +227,7 @@ export function visornic_probe(dev: VisorDevice): number {
   if (drained) dev.info(`discarded ${drained} stale message(s) in queue ${IOCHAN_FROM_IOPART} at probe`);
   const maxOut = visornic_max_outstanding(dev, cfg.numRcvBufs);
   const name = k.nextClassName('net', 'eth');
-  const netdevCookie = visornic_new_netdev_cookie(k);
+  const netdevCookie = guestOf(dev).net.allocNetdev();
   // eslint-disable-next-line prefer-const
   let devdata: visornic_devdata;
   const netdev = new NetDevice(name, `${dev.busNo}:${dev.devNo}`, cfg.mac, cfg.mtu, visornic_netdev_ops(() => devdata), (t) => dev.info(t));
@@ -260,7 +261,7 @@ export function visornic_remove(dev: VisorDevice): void {
   }
   devdata.netdev.removed = true;
   dev.kernel.removeClassDevice('net', devdata.netdev.name);
-  const reg = netDevices(dev.kernel.memory);
+  const reg = guestOf(dev).net.devices;
   if (reg.get(`${dev.busNo}:${dev.devNo}`) === devdata.netdev) reg.delete(`${dev.busNo}:${dev.devNo}`);
   for (const skb of [...devdata.rcvByCookie.values(), ...devdata.xmitByCookie.values()]) visornic_free_skb(devdata, skb);
   for (const addr of devdata.pool.splice(0)) dev.kernel.freeDma(addr);

@@ -24,8 +24,7 @@
  */
 import { MAX_SCAN_LUNS, MAX_SCAN_TARGETS } from '../limits';
 import type { VisorDevice } from '../visorbus/driver';
-import type { GuestMemory } from '../memory/guestmemory';
-import { BlockDevice, BlockRequest, BlockResult, blockDevices, SECTOR_SIZE } from './block';
+import { BlockDevice, BlockLayer, BlockRequest, BlockResult, SECTOR_SIZE } from './block';
 import {
   cdbInquiry, cdbModeSense6, cdbReadCapacity10, cdbReadCapacity16, cdbReadWrite, cdbReportLuns, cdbSynchronizeCache,
   cdbTestUnitReady, disposition, DID, hostByteName, hostByte, makeResult, OP, opName, readBe32, readBe64,
@@ -162,25 +161,20 @@ export interface ScsiHostOps {
   hostReset(sdev: ScsiDevice, finish: (rc: number) => void): void;
 }
 
-interface HostRegistry {
-  hosts: Map<string, ScsiHost>;
-}
+/** The SCSI mid-layer of one run: its hosts by visor device ("2:0"); disks go to the block layer. */
+export class ScsiMidlayer {
+  readonly hosts = new Map<string, ScsiHost>();
 
-const registries = new WeakMap<GuestMemory, HostRegistry>();
+  constructor(readonly block: BlockLayer) {}
 
-function registry(memory: GuestMemory): HostRegistry {
-  let r = registries.get(memory);
-  if (!r) registries.set(memory, (r = { hosts: new Map() }));
-  return r;
-}
+  /** The SCSI host of a visor device ("2:0"). */
+  hostOf(owner: string): ScsiHost | undefined {
+    return this.hosts.get(owner);
+  }
 
-/** The SCSI host of a visor device ("2:0") in the run that owns `memory`. */
-export function scsiHostOf(memory: GuestMemory, owner: string): ScsiHost | undefined {
-  return registry(memory).hosts.get(owner);
-}
-
-export function scsiHosts(memory: GuestMemory): ScsiHost[] {
-  return [...registry(memory).hosts.values()];
+  all(): ScsiHost[] {
+    return [...this.hosts.values()];
+  }
 }
 
 const DEVICE_TYPES: Record<number, string> = { 0: 'Direct-Access', 5: 'CD-ROM', 0x0c: 'RAID', 0x1f: 'No Device' };
@@ -210,6 +204,8 @@ export class ScsiHost {
   stats = { issued: 0, completed: 0, busyReturns: 0, retries: 0, timeouts: 0, aborts: 0, resets: 0, failed: 0, staleCompletions: 0 };
 
   constructor(
+    /** The run's mid-layer, which lists the host while it is added. */
+    private readonly midlayer: ScsiMidlayer,
     readonly dev: VisorDevice,
     readonly template: ScsiHostTemplate,
     private readonly ops: ScsiHostOps,
@@ -222,10 +218,6 @@ export class ScsiHost {
 
   get owner(): string {
     return `${this.dev.busNo}:${this.dev.devNo}`;
-  }
-
-  private get memory(): GuestMemory {
-    return this.dev.kernel.memory;
   }
 
   /** scsi_add_host: publish /sys/class/scsi_host/hostN. */
@@ -253,7 +245,7 @@ export class ScsiHost {
       },
       this.dev,
     );
-    registry(this.memory).hosts.set(this.owner, this);
+    this.midlayer.hosts.set(this.owner, this);
     this.kernelLog(`scsi ${this.className}: ${t.name}`);
   }
 
@@ -271,7 +263,7 @@ export class ScsiHost {
     for (const sdev of [...this.devices.values(), ...this.scanDevices]) this.removeDevice(sdev, 'host removed');
     for (const cmd of [...this.ehQueue]) this.finish(cmd, -6, 'host removed');
     this.ehQueue.length = 0;
-    registry(this.memory).hosts.delete(this.owner);
+    this.midlayer.hosts.delete(this.owner);
     this.dev.kernel.removeClassDevice('scsi_host', this.className);
     this.scanInProgress = false;
     this.rescanPending = false;
@@ -284,7 +276,7 @@ export class ScsiHost {
     for (const cmd of sdev.queue.splice(0)) this.finish(cmd, -6, why);
     if (sdev.disk) {
       sdev.disk.removed = true;
-      blockDevices(this.memory).delete(sdev.disk.name);
+      this.midlayer.block.disks.delete(sdev.disk.name);
       this.dev.kernel.removeClassDevice('block', sdev.disk.name);
       sdev.disk = undefined;
     }
@@ -687,7 +679,7 @@ export class ScsiHost {
     const name = k.nextClassName('block', 'sd');
     const disk = new BlockDevice(name, this.owner, sdev.hctl, sdev.lun, sectors, readOnly, sdev.vendor, sdev.model, sdev.rev, (req, cb) => this.blockRequest(sdev, req, cb));
     sdev.disk = disk;
-    blockDevices(this.memory).set(name, disk);
+    this.midlayer.block.disks.set(name, disk);
     const t = this.template;
     k.addClassDevice(
       {

@@ -5,15 +5,12 @@
  * waiter; NOTIFYGUEST is logged once and ignored. A response whose handle is out of
  * range or names an empty slot stops the draining for that poll.
  */
-import type { GuestKernel } from '../../visorbus/driver';
 import { ADDL, CMD, Cmdrsp, DRAIN_LIMIT, IOCHAN_FROM_IOPART, SCSI, TASKMGMT } from '../uiscmdrsp';
 import type { ScsiCmnd } from '../../guest/scsihost';
 import { DID, hostByte, OP } from '../../guest/scsi';
 import { del_scsipending_ent, IOS_ERROR_THRESHOLD, MAX_PENDING_REQUESTS, Pending, VdiskInfo, vdisk_info, VISORHBA_ERROR_COUNT, visorhba_devdata, visorhba_refresh } from './devdata';
 import { complete_taskmgmt_command } from './taskmgmt';
-
-/** Runs whose kernel log already says that NOTIFYGUEST is ignored (logged once per run). */
-const notifyguestLogged = new WeakSet<GuestKernel>();
+import { guestOf } from '../../guest/kernel';
 
 /** The "no disk" INQUIRY answer the guest builds when the IO partition sets no_disk_result. */
 export function visorhba_no_disk_inquiry(lun: number): Uint8Array {
@@ -94,10 +91,7 @@ function visorhba_handle_response(devdata: visorhba_devdata, m: Cmdrsp): boolean
     else dev.warn(`task-management response names slot ${handle}, which holds a SCSI command; ignored`);
   } else if (m.cmdtype === CMD.NOTIFYGUEST) {
     data.notifyguest_ignored++;
-    if (!notifyguestLogged.has(dev.kernel)) {
-      notifyguestLogged.add(dev.kernel);
-      dev.info('ignoring unsupported NOTIFYGUEST');
-    }
+    if (guestOf(dev).printOnce('visorhba NOTIFYGUEST')) dev.info('ignoring unsupported NOTIFYGUEST');
   }
   return true;
 }

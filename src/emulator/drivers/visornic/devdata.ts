@@ -2,7 +2,7 @@
  * visornic's per-device state (struct visornic_devdata), its skb model and the
  * transmit-queue helpers every part of the driver shares.
  */
-import type { GuestKernel, VisorDevice } from '../../visorbus/driver';
+import type { VisorDevice } from '../../visorbus/driver';
 import type { Cmdrsp } from '../uiscmdrsp';
 import type { CompleteFunc } from '../../visorbus/driver';
 import type { NetDevice } from '../../guest/netdev';
@@ -111,33 +111,6 @@ export function visornic_get_devdata(dev: VisorDevice): visornic_devdata | undef
 export function visornic_set_devdata(dev: VisorDevice, devdata: visornic_devdata | undefined): void {
   if (devdata) drvdata.set(dev, devdata);
   else drvdata.delete(dev);
-}
-
-/** Kernel pointers the IO partition sees (skbs, netdevs): numbered per run so a run is deterministic. */
-interface PointerSeq {
-  skb: bigint;
-  netdev: bigint;
-}
-const pointerSeqs = new WeakMap<GuestKernel, PointerSeq>();
-
-function pointerSeq(k: GuestKernel): PointerSeq {
-  let s = pointerSeqs.get(k);
-  if (!s) pointerSeqs.set(k, (s = { skb: 0n, netdev: 0n }));
-  return s;
-}
-
-/** A fresh skb "pointer": an opaque cookie for the IO partition. */
-export function visornic_new_skb_cookie(k: GuestKernel): bigint {
-  const s = pointerSeq(k);
-  s.skb += 1n;
-  return 0xffff888000000000n + (s.skb << 8n);
-}
-
-/** A fresh netdev "pointer" (the NET_RCV_ENBDIS context). */
-export function visornic_new_netdev_cookie(k: GuestKernel): bigint {
-  const s = pointerSeq(k);
-  s.netdev += 1n;
-  return 0xffff888100000000n + s.netdev * 0x1000n;
 }
 
 /** NET_XMITs sent and not yet completed. */

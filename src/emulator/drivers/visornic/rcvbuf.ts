@@ -4,8 +4,9 @@
  * NET_RCV_ENBDIS, which shares the posts' message buffer.
  */
 import { EINVAL, ENOMEM } from '../../protocol/errno';
+import { guestOf } from '../../guest/kernel';
 import { CMD, Cmdrsp, IOCHAN_TO_IOPART, NET, NET_TYPE, PI_PAGE_MASK, PI_PAGE_SIZE, RCVPOST_BUF_SIZE } from '../uiscmdrsp';
-import { Skb, visornic_devdata, VisornicData, visornic_new_skb_cookie } from './devdata';
+import { Skb, visornic_devdata, VisornicData } from './devdata';
 
 /** alloc_rcv_buf: a fresh receive skb (a pooled page first); undefined when DMA memory runs out. */
 export function alloc_rcv_buf(devdata: visornic_devdata): Skb | undefined {
@@ -16,7 +17,7 @@ export function alloc_rcv_buf(devdata: visornic_devdata): Skb | undefined {
   } catch {
     return undefined;
   }
-  const skb: Skb = { cookie: visornic_new_skb_cookie(k), addr: alloc, alloc, len: RCVPOST_BUF_SIZE, onePage: true };
+  const skb: Skb = { cookie: guestOf(devdata.dev).net.allocSkb(), addr: alloc, alloc, len: RCVPOST_BUF_SIZE, onePage: true };
   devdata.rcvByCookie.set(skb.cookie, skb);
   return skb;
 }

@@ -3,9 +3,10 @@
  * data and out as NET_XMIT with one phys_info per 4 KiB-page piece. Always
  * NETDEV_TX_OK; frames it drops count in busy_cnt, never in tx_dropped.
  */
+import { guestOf } from '../../guest/kernel';
 import { CMD, Cmdrsp, ETH_HLEN, ETH_MIN_PACKET_SIZE, IOCHAN_TO_IOPART, MAX_PHYS_INFO, NET, NET_TYPE, PI_PAGE_MASK, PI_PAGE_SIZE } from '../uiscmdrsp';
 import { NETDEV_TX_OK } from '../../guest/netdev';
-import { Skb, visornic_devdata, visornic_new_skb_cookie, visornic_outstanding, visornic_stop_queue, visornic_sync_queue_state } from './devdata';
+import { Skb, visornic_devdata, visornic_outstanding, visornic_stop_queue, visornic_sync_queue_state } from './devdata';
 import { visornic_free_skb } from './rcvbuf';
 
 /** Where the frame starts in a transmit allocation (skb headroom), so data need not be page aligned. */
@@ -29,7 +30,7 @@ function visornic_alloc_xmit_skb(devdata: visornic_devdata, frame: Uint8Array): 
   const data = new Uint8Array(len);
   data.set(frame);
   k.memory.write(addr, data);
-  return { cookie: visornic_new_skb_cookie(k), addr, alloc, len, onePage };
+  return { cookie: guestOf(devdata.dev).net.allocSkb(), addr, alloc, len, onePage };
 }
 
 /** generate_skb_fragsinfo: one phys_info per page piece; false when there are more than MAX_PHYS_INFO. */
