@@ -9,7 +9,8 @@ import { EV, keyName, BTN_LEFT, BTN_RIGHT, REL_WHEEL, ABS_X, ABS_Y } from '../..
 import { handle_locking_key, type VisorinputData } from '../../src/emulator/drivers/visorinput';
 import type { VisorDevice } from '../../src/emulator/visorbus/driver';
 import { KEY_CAPSLOCK } from '../../src/emulator/guest/keymap';
-import { LED_CAPSL } from '../../src/emulator/drivers/keycodes';
+import { KEY_NAMES, keycodeByName, LED_CAPSL } from '../../src/emulator/drivers/keycodes';
+import { parseScenario } from '../../src/emulator/scenario/parser';
 
 function setup(): { bus: RealBus; console: ConsolePartition } {
   const bus = new RealBus();
@@ -372,5 +373,15 @@ describe('visorinput', () => {
     assert.equal(handle_locking_key(dev, kbd, 0x1e, 1), false);
     assert.equal(keyEvents(kbd).length, 2);
     assert.equal(kbd.ledNames(), 'CAPSL');
+  });
+
+  it('one key-name table: the scenario checker warns exactly about the names the console back-end cannot type', () => {
+    const warnings = (key: string): string[] => parseScenario(`keyboard 3:0 press ${key}`, 'k.visor').diagnostics.map((d) => d.message);
+    for (const name of KEY_NAMES) assert.notEqual(keycodeByName(name), undefined, name);
+    for (const ok of ['enter', 'Enter', 'KEY_A', 'altgr', 'kp7', 'f12']) assert.deepEqual(warnings(ok), [], ok);
+    for (const bad of ['leftmeta', 'f13', 'entr']) assert.match(warnings(bad).join(), /unknown key name/, bad);
+    const { bus } = setup();
+    bus.create(3, 0, GUIDS.keyboard, createVisorinput());
+    assert.throws(() => bus.command('keyboard', '3:0', 'press', ['leftmeta']), /leftmeta/i, 'the back-end refuses what the checker warns about');
   });
 });

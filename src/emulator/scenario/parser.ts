@@ -10,13 +10,15 @@ import { MAX_DISK_READ_SECTORS, MAX_HZ, MAX_WAIT_SECONDS, MAX_WHEEL_STEPS } from
 import type { Command, DeviceRef, Diagnostic, ExpectOp, ExpectSubject, Scenario, ScenarioStep } from './ast';
 import { GUID_ALIASES, resolveGuid } from '../protocol/guid';
 import { lexLine, type Token } from './lexer';
+import { BUILTIN_DRIVER_NAMES } from '../drivers/names';
+import { KEY_NAMES, keycodeByName } from '../drivers/keycodes';
 
 /** Lines longer than this many bytes (UTF-8) are rejected without being tokenised. */
 export const MAX_LINE_BYTES = 65536;
 /** After this many diagnostics, further ones are dropped (one note says so). */
 export const MAX_DIAGNOSTICS = 1000;
 
-export const BUILTIN_DRIVERS: readonly string[] = ['visorhba', 'visornic', 'visorinput'];
+export const BUILTIN_DRIVERS: readonly string[] = BUILTIN_DRIVER_NAMES;
 
 export const FAULT_KINDS: readonly string[] = [
   'medium-error', 'lost-response', 'backend-error', 'timeout', 'drop-frame', 'queue-full',
@@ -30,20 +32,6 @@ export const SEGMENT_STATES: Readonly<Record<string, number>> = {
   paused: 0x0077,
   standby: 0x0073,
 };
-
-/** Key names accepted by `keyboard ... press|release|tap` without a warning (Linux KEY_* names, lower-case). */
-export const KEY_NAMES: ReadonlySet<string> = new Set<string>([
-  ...'abcdefghijklmnopqrstuvwxyz'.split(''),
-  ...'0123456789'.split(''),
-  ...Array.from({ length: 24 }, (_, i) => `f${i + 1}`),
-  ...Array.from({ length: 10 }, (_, i) => `kp${i}`),
-  'esc', 'escape', 'enter', 'return', 'tab', 'space', 'backspace', 'minus', 'equal', 'leftbrace',
-  'rightbrace', 'semicolon', 'apostrophe', 'grave', 'backslash', 'comma', 'dot', 'slash', 'capslock',
-  'numlock', 'scrolllock', 'leftshift', 'rightshift', 'shift', 'leftctrl', 'rightctrl', 'ctrl',
-  'leftalt', 'rightalt', 'alt', 'leftmeta', 'rightmeta', 'meta', 'up', 'down', 'left', 'right', 'home',
-  'end', 'pageup', 'pagedown', 'insert', 'delete', 'sysrq', 'print', 'pause', 'menu', 'compose',
-  'kpenter', 'kpplus', 'kpminus', 'kpasterisk', 'kpslash', 'kpdot', 'kpequal', '102nd',
-]);
 
 /** One entry of the command reference (completion, hovers, README). */
 export interface CommandInfo {
@@ -1122,7 +1110,7 @@ function keyArg(c: Ctx): { positional: (string | number)[] } {
   if (t.kind === 'word' && isNumberText(t.text)) return { positional: [parseNumberAt(t.text, t.start, t.end, U16, 'key code')] };
   const name = t.value;
   if (name === '') failAt(t, 'empty key name');
-  if (!KEY_NAMES.has(name)) {
+  if (keycodeByName(name) === undefined) {
     c.warn(t, `unknown key name ${q(name)}${didYouMean(name, [...KEY_NAMES])}`);
   }
   return { positional: [name] };

@@ -26,6 +26,7 @@ import {
   parseOptions,
 } from './breakpoints';
 import { Loc, innermostDriver, throwLocation } from './stack';
+import { isBuiltinDriverName } from '../../drivers/names';
 import type { StopInfo } from './stopstate';
 
 /** What the breakpoints need to know about the session (the controller). */
@@ -307,7 +308,7 @@ export class BreakpointBook {
   private knownDriver(name: string): boolean {
     const emu = this.host.run?.emu;
     if (emu?.bus.drivers.has(name)) return true;
-    if (['visorhba', 'visornic', 'visorinput'].includes(name)) return true;
+    if (isBuiltinDriverName(name)) return true;
     return !!this.host.scenario?.steps.some((s) => s.command.kind === 'driverLoad' && (s.command.name === name || path.basename(s.command.name).replace(/\.[jt]s$/, '') === name));
   }
 
