@@ -110,7 +110,7 @@ export class Emulator {
         } catch (e) {
           const text = `timer '${label}' of ${d.name} threw after its driver let go of the device: ${thrownText(e)}`;
           this.engine.emit('error', d.name, text, { category: 'exception', callback: `timer:${label}`, device: d.id });
-          this.engine.klog('err', d.name, text);
+          this.engine.klog('err', d.name, text, undefined, true);
         }
       }
     };
