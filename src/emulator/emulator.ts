@@ -111,7 +111,7 @@ export class Emulator {
         } catch (e) {
           const text = `timer '${label}' of ${d.name} threw after its driver let go of the device: ${thrownText(e)}`;
           this.engine.emit('error', d.name, text, { category: 'exception', callback: `timer:${label}`, device: d.id });
-          this.engine.klog('err', d.name, text);
+          this.engine.klog('err', d.name, text, undefined, true);
         }
       }
     };
@@ -391,6 +391,7 @@ export class Emulator {
     return {
       engine: this.engine,
       memory: this.memory,
+      guest: this.kernel.guest,
       schedule: (bus, delay, label, fn) => {
         const t = this.engine.clock.schedule(delay, THREAD.backend(bus), label, () =>
           this.engine.within({ kind: 'backend', name: label, thread: THREAD.backend(bus) }, fn),

@@ -104,7 +104,7 @@ describe('DAP breakpoints', function () {
     assert.equal(top.name, 'visorhba.probe(vbus2:dev0)');
     const src = path.join(ROOT, 'src', 'emulator', 'drivers', 'visorhba.ts');
     assert.equal(top.source?.path, src);
-    assert.equal(top.line, lineOf(src, 'probe(dev: VisorDevice): number {'));
+    assert.equal(top.line, lineOf(src, 'export function visorhba_probe(dev: VisorDevice): number {'));
   });
 
   it('stops with reason exception where a driver throws, with exception info', async () => {

@@ -107,6 +107,13 @@ describe('DAP robustness and options', function () {
     assert.match(String(stop.body.description), /Signal queue overflow: signal queue 0 overflow on vbus2:dev0/);
     assert.equal((await dc.evaluate('2:0.queue[0].num_overflows')).result, '2', 'the condition let the first overflow pass');
     assert.equal((await dc.evaluate('2:0.queue[0].pending')).result, '63');
+    // Every overflow of the probe's line is a failure of its own: each one stops.
+    for (let n = 3; n <= 7; n++) {
+      await dc.continueRequest({ threadId: 1 });
+      stop = await dc.stopped();
+      assert.match(String(stop.body.description), /Signal queue overflow: signal queue 0 overflow on vbus2:dev0/);
+      assert.equal((await dc.evaluate('2:0.queue[0].num_overflows')).result, String(n));
+    }
     await dc.continueRequest({ threadId: 1 });
     stop = await dc.stopped();
     assert.equal((await dc.exceptionInfoRequest({ threadId: stop.body.threadId! })).body.exceptionId, 'pauseResume');

@@ -11,9 +11,7 @@ import { createVisorinput } from '../../src/emulator/drivers/visorinput';
 import { BUILTIN_DRIVERS, MODULE_ALIASES } from '../../src/emulator/drivers';
 import { createBackends, IoPartitionDisk, IoPartitionNetwork, ConsolePartition } from '../../src/emulator/backend';
 import { GUIDS } from '../../src/emulator/protocol/guid';
-import { blockDevices, BlockResult } from '../../src/emulator/guest/block';
-import { scsiHostOf } from '../../src/emulator/guest/scsihost';
-import { netDevices } from '../../src/emulator/guest/netdev';
+import { BlockResult } from '../../src/emulator/guest/block';
 import { cdbReadWrite } from '../../src/emulator/guest/scsi';
 
 function tmpDir(): string {
@@ -27,14 +25,14 @@ function diskSetup(dir: string, image = 'disk.img', size: string | number = '1M'
   bus.addBackend(disk);
   bus.create(2, 0, GUIDS.vhba, createVisorhba(), { bytes });
   bus.command('disk', '2:0', 'attach', [], { lun: 0, image, size }, dir);
-  bus.runUntil(() => !scsiHostOf(bus.memory, '2:0')!.scanInProgress, 2000);
-  assert.ok(blockDevices(bus.memory).get('sda'), 'sda appeared');
+  bus.runUntil(() => !bus.guest.scsi.hostOf('2:0')!.scanInProgress, 2000);
+  assert.ok(bus.guest.block.disks.get('sda'), 'sda appeared');
   return { bus, disk };
 }
 
 function io(bus: RealBus, op: 'read' | 'write' | 'flush', lba: number, sectors: number, data?: Uint8Array): BlockResult[] {
   const out: BlockResult[] = [];
-  blockDevices(bus.memory).get('sda')!.submit({ op, lba, sectors, data }, () => bus.engine.clock.jiffies, 1, (r) => out.push(r));
+  bus.guest.block.disks.get('sda')!.submit({ op, lba, sectors, data }, () => bus.engine.clock.jiffies, 1, (r) => out.push(r));
   return out;
 }
 
@@ -256,7 +254,7 @@ describe('service-partition back-ends', () => {
       // the same device number again: the configuration is still there
       bus.create(2, 0, GUIDS.vhba, createVisorhba());
       bus.command('disk', '2:0', 'attach', [], { lun: 0, image: 'disk.img' }, dir); // idempotent
-      bus.runUntil(() => !scsiHostOf(bus.memory, '2:0')!.scanInProgress, 2000);
+      bus.runUntil(() => !bus.guest.scsi.hostOf('2:0')!.scanInProgress, 2000);
       const r = io(bus, 'read', 8, 1);
       bus.run(30);
       assert.equal(r[0]?.error, 0);
@@ -329,7 +327,7 @@ describe('service-partition back-ends', () => {
     it('LBA out of range and unsupported opcodes get ILLEGAL REQUEST sense; the guest fails them with EIO', () => {
       const dir = tmpDir();
       const { bus } = diskSetup(dir, 'disk.img', '64k');
-      const host = scsiHostOf(bus.memory, '2:0')!;
+      const host = bus.guest.scsi.hostOf('2:0')!;
       const sdev = [...host.devices.values()][0];
       const results: { err: number; why: string; sense: number[] }[] = [];
       const sg = [{ addr: bus.kernel.allocDma(4096, 4096), len: 512 }];
@@ -371,7 +369,7 @@ describe('service-partition back-ends', () => {
       assert.equal(w[0].error, 0);
       assert.equal(bus.counters()['disk 2:0 lun=0 writes'], 1);
       assert.equal(fileText(path.join(dir, 'disk.img'), 0, 512), 'after retries');
-      assert.equal(scsiHostOf(bus.memory, '2:0')!.stats.retries, 2);
+      assert.equal(bus.guest.scsi.hostOf('2:0')!.stats.retries, 2);
     });
 
     it('fault backend-error more often than sd retries: the write fails with EIO', () => {
@@ -450,7 +448,7 @@ describe('service-partition back-ends', () => {
       const q0 = new Uint8Array(128);
       dev.channel.read(128, q0);
       assert.ok(le32(q0, 40) > 0, 'num_overflows of queue 0 bumped by failed inserts');
-      assert.ok(scsiHostOf(bus.memory, '2:0')!.stats.busyReturns > 0, 'the mid-layer saw busy');
+      assert.ok(bus.guest.scsi.hostOf('2:0')!.stats.busyReturns > 0, 'the mid-layer saw busy');
       bus.run(2000);
       assert.ok(all.every((r) => r[0]?.error === 0), 'nothing lost');
       const inUse = bus.kernel.dmaInUse;
@@ -486,7 +484,7 @@ describe('service-partition back-ends', () => {
       const w = io(bus, 'write', 4, 1, sector('after the repair'));
       bus.run(50);
       assert.equal(w.length, 0, 'still waiting');
-      assert.ok(scsiHostOf(bus.memory, '2:0')!.stats.busyReturns > 0, 'visorhba answers busy while the insert fails');
+      assert.ok(bus.guest.scsi.hostOf('2:0')!.stats.busyReturns > 0, 'visorhba answers busy while the insert fails');
       bus.memory.writeU64(q0 + 16, base);
       bus.run(50);
       assert.equal(w[0]?.error, 0);
@@ -499,10 +497,10 @@ describe('service-partition back-ends', () => {
       bus.command('disk', '2:0', 'attach', [], { lun: 1, image: 'late.img', size: '64k' }, dir);
       bus.run(30);
       assert.equal((bus.dev('2:0').driverData as VisorhbaData).notifyguest_ignored, 1);
-      assert.equal(blockDevices(bus.memory).size, 1);
+      assert.equal(bus.guest.block.disks.size, 1);
       bus.kernel.echo('scsi_host', 'host0', 'scan', '- - -');
-      bus.runUntil(() => !scsiHostOf(bus.memory, '2:0')!.scanInProgress, 2000);
-      assert.deepEqual([...blockDevices(bus.memory).keys()], ['sda', 'sdb']);
+      bus.runUntil(() => !bus.guest.scsi.hostOf('2:0')!.scanInProgress, 2000);
+      assert.deepEqual([...bus.guest.block.disks.keys()], ['sda', 'sdb']);
       assert.equal(bus.kernel.cat('block', 'sdb', 'size'), '128\n');
     });
 
@@ -566,7 +564,7 @@ describe('service-partition back-ends', () => {
       bus.run(5);
       bus.command('net', '2:1', 'send', ['x'.repeat(9000)]);
       bus.run(5);
-      const nd = netDevices(bus.memory).get('2:1')!;
+      const nd = bus.guest.net.devices.get('2:1')!;
       assert.equal(nd.rx[0].frame.length, 9014);
       assert.equal((bus.dev('2:1').driverData as VisornicData).n_rcvx, 1, '3 buffers');
     });
@@ -628,7 +626,7 @@ describe('service-partition back-ends', () => {
       assert.equal(d.queue_stopped, true);
       assert.equal(d.flow_control_upper_hits, 1);
       assert.equal(bus.counters()['net 2:1 wire_tx'], 7);
-      assert.equal(netDevices(bus.memory).get('2:1')!.qdisc.length, 3);
+      assert.equal(bus.guest.net.devices.get('2:1')!.qdisc.length, 3);
     });
 
     it('xmit on a closed interface is dropped by the stack (ENETDOWN) and counted', () => {

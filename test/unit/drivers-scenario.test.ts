@@ -5,9 +5,6 @@ import * as path from 'node:path';
 import { parseScenario } from '../../src/emulator/scenario/parser';
 import { newRun } from '../../src/emulator/host/scenariofile';
 import type { ScenarioRun } from '../../src/emulator/scenario/runner';
-import { blockDevices } from '../../src/emulator/guest/block';
-import { inputDeviceByName } from '../../src/emulator/guest/input';
-import { netDevices } from '../../src/emulator/guest/netdev';
 
 /** The repository root (tests run from out/test/unit). */
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -118,7 +115,7 @@ expect counter "disk 2:0 lun=0 writes" == 1
     const img = fs.readFileSync(path.join(dir, 'data', 'disk0.img'));
     assert.equal(img.length, 128 * 1024);
     assert.equal(img.subarray(3 * 512, 3 * 512 + 20).toString('latin1'), 'written by the guest');
-    assert.ok(blockDevices(r2.emu.memory).get('sda'));
+    assert.ok(r2.emu.kernel.guest.block.disks.get('sda'));
   });
 
   it('partition recovery with disk and network I/O in flight loses nothing', () => {
@@ -169,7 +166,7 @@ wait 20ms
 expect counter "input \\"visor Keyboard\\" text" == Hello
 `);
     assert.deepEqual(failures(r), []);
-    const kbd = inputDeviceByName(r.emu.memory, 'visor Keyboard')!;
+    const kbd = r.emu.kernel.guest.input.byName('visor Keyboard')!;
     assert.equal(kbd.text, 'Hello');
   });
 
@@ -198,6 +195,6 @@ expect counter "net 2:1 posted" == 32
     assert.match(r.errors[0].message, /414815ed-c58c-11da-95a9-00e08161165f/);
     assert.match(r.errors[1].message, /at least 14 bytes/);
     assert.equal(r.expects.filter((e) => e.pass).length, 1);
-    assert.ok(netDevices(r.emu.memory).get('2:1')?.up);
+    assert.ok(r.emu.kernel.guest.net.devices.get('2:1')?.up);
   });
 });

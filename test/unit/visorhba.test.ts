@@ -3,9 +3,12 @@ import { drain, le16, le32, le64, put32, put64 } from './helpers/bytes';
 import { RealBus, RealDevice } from './helpers/realbus';
 import { createVisorhba, VisorhbaData } from '../../src/emulator/drivers/visorhba';
 import { GUIDS } from '../../src/emulator/protocol/guid';
-import { blockDevices, BlockResult } from '../../src/emulator/guest/block';
-import { scsiHostOf } from '../../src/emulator/guest/scsihost';
+import { BlockResult } from '../../src/emulator/guest/block';
 import type { VisorChannel } from '../../src/emulator/visorchannel/visorchannel';
+import { visorhba_queue_command, type visorhba_devdata } from '../../src/emulator/drivers/visorhba';
+import { Cmdrsp, SCSI } from '../../src/emulator/drivers/uiscmdrsp';
+import { SCSI_MLQUEUE_DEVICE_BUSY, ScsiCmnd, ScsiDevice } from '../../src/emulator/guest/scsihost';
+import type { VisorDevice } from '../../src/emulator/visorbus/driver';
 
 const SLOT = 1216;
 
@@ -153,7 +156,7 @@ function serve(bus: RealBus, peer: VisorChannel, luns: number[], sectors = 2048,
 
 /** Serve until the scan is finished. */
 function scanWith(bus: RealBus, peer: VisorChannel, luns: number[], sectors = 2048): void {
-  const host = scsiHostOf(bus.memory, '2:0')!;
+  const host = bus.guest.scsi.hostOf('2:0')!;
   for (let i = 0; i < 100 && host.scanInProgress; i++) {
     serve(bus, peer, luns, sectors);
     bus.run(10);
@@ -163,7 +166,7 @@ function scanWith(bus: RealBus, peer: VisorChannel, luns: number[], sectors = 20
 
 function submit(bus: RealBus, name: string, op: 'read' | 'write' | 'flush', lba: number, sectors: number, data?: Uint8Array): BlockResult[] {
   const out: BlockResult[] = [];
-  const bd = blockDevices(bus.memory).get(name)!;
+  const bd = bus.guest.block.disks.get(name)!;
   bd.submit({ op, lba, sectors, data }, () => bus.engine.clock.jiffies, 1, (r) => out.push(r));
   return out;
 }
@@ -211,7 +214,7 @@ describe('visorhba', () => {
   it('scans LUNs with INQUIRY, REPORT LUNS, TEST UNIT READY, READ CAPACITY and MODE SENSE; disks become /sys/block/sdX', () => {
     const { bus, peer } = setup({ maxId: 2 });
     const ops: string[] = [];
-    const host = scsiHostOf(bus.memory, '2:0')!;
+    const host = bus.guest.scsi.hostOf('2:0')!;
     for (let i = 0; i < 100 && host.scanInProgress; i++) {
       for (const c of serve(bus, peer, [0, 3], 4096)) ops.push(`${c.id}:${c.lun}:${c.cdb[0].toString(16)}`);
       bus.run(10);
@@ -220,7 +223,7 @@ describe('visorhba', () => {
       '0:0:12', '0:0:0', '0:0:25', '0:0:1a', '0:0:a0', '0:3:12', '0:3:0', '0:3:25', '0:3:1a', // target 0
       '1:0:12', // target 1: DID_NO_CONNECT
     ]);
-    assert.deepEqual([...blockDevices(bus.memory).keys()], ['sda', 'sdb']);
+    assert.deepEqual([...bus.guest.block.disks.keys()], ['sda', 'sdb']);
     assert.equal(bus.kernel.cat('block', 'sda', 'size'), '4096\n');
     assert.equal(bus.kernel.cat('block', 'sda', 'device/vendor'), 'TEST    \n');
     assert.equal(bus.kernel.cat('block', 'sdb', 'device/model'), 'DISK3           \n');
@@ -229,7 +232,7 @@ describe('visorhba', () => {
 
   it('no_disk_result: the guest synthesises the "no disk" INQUIRY answer into every SG element', () => {
     const { bus, peer } = setup();
-    const host = scsiHostOf(bus.memory, '2:0')!;
+    const host = bus.guest.scsi.hostOf('2:0')!;
     scanWith(bus, peer, [0]);
     // an INQUIRY of LUN 0 with two SG elements, answered with no_disk_result
     const sg = [{ addr: bus.kernel.allocDma(4096, 4096), len: 20 }, { addr: bus.kernel.allocDma(4096, 4096), len: 36 }];
@@ -438,8 +441,33 @@ describe('visorhba', () => {
     assert.equal(drain(peer, 0, SLOT).length, 1);
     bus.destroy('2:0');
     assert.equal(r[0].error, -6);
-    assert.equal(blockDevices(bus.memory).size, 0);
+    assert.equal(bus.guest.block.disks.size, 0);
     assert.deepEqual(bus.kernel.names('block'), []);
     assert.deepEqual(bus.kernel.names('scsi_host'), []);
+  });
+
+  it('visorhba_queue_command alone: the slot is the handle; busy (nothing sent, slot freed) when down, too many SG entries or the queue is full', () => {
+    const sent: Cmdrsp[] = [];
+    let queueFull = false;
+    const dev = { channel: { signalInsert: (_q: number, m: Uint8Array) => (queueFull ? -1 : (sent.push(new Cmdrsp(m.slice())), 0)) } } as unknown as VisorDevice;
+    const data = { serverdown: false, serverchangingstate: false, nextinsert: 0 } as VisorhbaData;
+    const devdata = { dev, data, pending: new Array(128).fill(undefined), scsihost: { summary: () => ({}) } } as unknown as visorhba_devdata;
+    const sdev = { channel: 0, id: 1, lun: 2, hctl: '0:0:1:2' } as ScsiDevice;
+    const cmd = (sg: number): ScsiCmnd => new ScsiCmnd(1, sdev, new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0]), 2, 512, Array.from({ length: sg }, (_, i) => ({ addr: 0x1000 * (i + 1), len: 512 })), 5, () => {});
+    const ok = cmd(1);
+    assert.equal(visorhba_queue_command(devdata, ok), 0);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0].u64(SCSI.handle), 0n);
+    assert.deepEqual([sent[0].u32(SCSI.vdest_id), sent[0].u32(SCSI.vdest_lun)], [1, 2]);
+    assert.equal(ok.hostScribble, 0);
+    assert.equal(visorhba_queue_command(devdata, cmd(65)), SCSI_MLQUEUE_DEVICE_BUSY, 'more SG entries than MAX_PHYS_INFO');
+    queueFull = true;
+    assert.equal(visorhba_queue_command(devdata, cmd(1)), SCSI_MLQUEUE_DEVICE_BUSY, 'queue 0 full');
+    assert.equal(sent.length, 1);
+    assert.deepEqual(devdata.pending.map((e, i) => (e ? i : -1)).filter((i) => i >= 0), [0], 'busy commands leave no slot behind');
+    queueFull = false;
+    data.serverdown = true;
+    assert.equal(visorhba_queue_command(devdata, cmd(1)), SCSI_MLQUEUE_DEVICE_BUSY, 'server down');
+    assert.equal(sent.length, 1);
   });
 });

@@ -4,9 +4,13 @@ import { RealBus } from './helpers/realbus';
 import { createVisorinput } from '../../src/emulator/drivers/visorinput';
 import { ConsolePartition } from '../../src/emulator/backend/consolepartition';
 import { GUIDS } from '../../src/emulator/protocol/guid';
-import { inputDeviceByName, inputDevicesOf, InputDevice } from '../../src/emulator/guest/input';
+import { InputDevice } from '../../src/emulator/guest/input';
 import { EV, keyName, BTN_LEFT, BTN_RIGHT, REL_WHEEL, ABS_X, ABS_Y } from '../../src/emulator/drivers/keycodes';
-import type { VisorinputData } from '../../src/emulator/drivers/visorinput';
+import { handle_locking_key, type VisorinputData } from '../../src/emulator/drivers/visorinput';
+import type { VisorDevice } from '../../src/emulator/visorbus/driver';
+import { KEY_CAPSLOCK } from '../../src/emulator/guest/keymap';
+import { KEY_NAMES, keycodeByName, LED_CAPSL } from '../../src/emulator/drivers/keycodes';
+import { parseScenario } from '../../src/emulator/scenario/parser';
 
 function setup(): { bus: RealBus; console: ConsolePartition } {
   const bus = new RealBus();
@@ -43,7 +47,7 @@ describe('visorinput', () => {
   it('a keyboard channel gives one "visor Keyboard" input device with the final driver ids', () => {
     const { bus } = setup();
     const dev = bus.create(3, 0, GUIDS.keyboard, createVisorinput());
-    const devs = inputDevicesOf(bus.memory, '3:0');
+    const devs = bus.guest.input.of('3:0');
     assert.deepEqual(devs.map((d) => d.name), ['visor Keyboard']);
     const cls = devs[0].className;
     assert.equal(bus.kernel.cat('input', cls, 'name'), 'visor Keyboard\n');
@@ -59,7 +63,7 @@ describe('visorinput', () => {
   it('a mouse channel gives "visor Mouse" and "visor Wheel" (the 2016 documentation)', () => {
     const { bus } = setup();
     bus.create(3, 1, GUIDS.mouse, createVisorinput());
-    const devs = inputDevicesOf(bus.memory, '3:1');
+    const devs = bus.guest.input.of('3:1');
     assert.deepEqual(devs.map((d) => d.name), ['visor Mouse', 'visor Wheel']);
     const mouse = devs[0];
     assert.equal(bus.kernel.cat('input', mouse.className, 'id/product'), '0002\n');
@@ -78,7 +82,7 @@ describe('visorinput', () => {
     assert.equal(bus.memory.readU16(dev.channel.physaddr + 132), 800);
     assert.equal(bus.memory.readU16(dev.channel.physaddr + 134), 600);
     drv.probe(dev);
-    const mouse = inputDeviceByName(bus.memory, 'visor Mouse')!;
+    const mouse = bus.guest.input.byName('visor Mouse')!;
     assert.equal(mouse.absinfo.get(ABS_X)?.max, 800);
     assert.equal(mouse.absinfo.get(ABS_Y)?.max, 600);
     void console;
@@ -110,7 +114,7 @@ describe('visorinput', () => {
     const dev = bus.create(3, 0, GUIDS.keyboard, createVisorinput());
     bus.command('keyboard', '3:0', 'type', ['a']);
     bus.run(100);
-    const kbd = inputDeviceByName(bus.memory, 'visor Keyboard')!;
+    const kbd = bus.guest.input.byName('visor Keyboard')!;
     assert.equal(kbd.events.length, 0, 'nothing read while closed');
     assert.equal(bus.peer('3:0').signalEmpty(0), false);
     bus.command('input', '3:0', 'open');
@@ -131,7 +135,7 @@ describe('visorinput', () => {
     bus.command('input', '3:0', 'open');
     bus.command('keyboard', '3:0', 'type', ['Hi!']);
     bus.run(20);
-    const kbd = inputDeviceByName(bus.memory, 'visor Keyboard')!;
+    const kbd = bus.guest.input.byName('visor Keyboard')!;
     assert.deepEqual(keyEvents(kbd), [
       'KEY_LEFTSHIFT=1', 'KEY_H=1', 'KEY_H=0', 'KEY_LEFTSHIFT=0',
       'KEY_I=1', 'KEY_I=0',
@@ -158,7 +162,7 @@ describe('visorinput', () => {
     const codes = [0x00, 0x1e, 0x5a, 0x38e0, 0x4800, 0x1c00, 0x5f, 0x54, 0x2200];
     for (const sc of codes) assert.equal(peer.signalInsert(0, report(67, sc)), 0);
     bus.run(10);
-    const kbd = inputDeviceByName(bus.memory, 'visor Keyboard')!;
+    const kbd = bus.guest.input.byName('visor Keyboard')!;
     const presses = kbd.events.filter((e) => e.type === EV.KEY && e.value === 1).map((e) => keyName(e.code));
     // 0x54 (table 1) and 0x22 in table 2 map to KEY_RESERVED, which the input core drops.
     assert.deepEqual(presses, ['KEY_GRAVE', 'KEY_A', 'KEY_KPLEFTPAREN', 'KEY_RIGHTALT', 'KEY_UP', 'KEY_KPENTER', 'KEY_HELP']);
@@ -175,7 +179,7 @@ describe('visorinput', () => {
     bus.command('keyboard', '3:0', 'release', ['LeftCtrl']);
     bus.command('keyboard', '3:0', 'tap', ['RightAlt']);
     bus.run(10);
-    const kbd = inputDeviceByName(bus.memory, 'visor Keyboard')!;
+    const kbd = bus.guest.input.byName('visor Keyboard')!;
     assert.deepEqual(keyEvents(kbd), ['KEY_LEFTCTRL=1', 'KEY_C=1', 'KEY_C=0', 'KEY_LEFTCTRL=0', 'KEY_RIGHTALT=1', 'KEY_RIGHTALT=0']);
   });
 
@@ -183,7 +187,7 @@ describe('visorinput', () => {
     const { bus } = setup();
     bus.create(3, 0, GUIDS.keyboard, createVisorinput());
     bus.command('input', '3:0', 'open');
-    const kbd = inputDeviceByName(bus.memory, 'visor Keyboard')!;
+    const kbd = bus.guest.input.byName('visor Keyboard')!;
     bus.command('keyboard', '3:0', 'lock', ['caps', 'on']);
     bus.run(10);
     assert.deepEqual(keyEvents(kbd), ['KEY_CAPSLOCK=1', 'KEY_CAPSLOCK=0']);
@@ -206,8 +210,8 @@ describe('visorinput', () => {
     const { bus } = setup();
     bus.create(3, 0, GUIDS.keyboard, createVisorinput());
     bus.create(3, 1, GUIDS.mouse, createVisorinput());
-    const kbd = inputDeviceByName(bus.memory, 'visor Keyboard')!.attrs();
-    const mouse = inputDeviceByName(bus.memory, 'visor Mouse')!.attrs();
+    const kbd = bus.guest.input.byName('visor Keyboard')!.attrs();
+    const mouse = bus.guest.input.byName('visor Mouse')!.attrs();
     assert.equal(kbd['capabilities/ev'](), '120003\n', 'EV_SYN, EV_KEY, EV_LED, EV_REP');
     assert.equal(kbd['capabilities/led'](), '7\n', 'NUML, CAPSL, SCROLLL');
     assert.equal(mouse['capabilities/key'](), '70000 0 0 0 0\n', 'BTN_LEFT/RIGHT/MIDDLE (0x110-0x112) in word 4');
@@ -225,7 +229,7 @@ describe('visorinput', () => {
     const peer = bus.peer('3:0');
     for (let i = 0; i < 3; i++) assert.equal(peer.signalInsert(0, report(66, 0x3a, 2)), 0);
     bus.run(10);
-    const kbd = inputDeviceByName(bus.memory, 'visor Keyboard')!;
+    const kbd = bus.guest.input.byName('visor Keyboard')!;
     assert.deepEqual(keyEvents(kbd), ['KEY_CAPSLOCK=1', 'KEY_CAPSLOCK=0', 'KEY_CAPSLOCK=1', 'KEY_CAPSLOCK=0', 'KEY_CAPSLOCK=1', 'KEY_CAPSLOCK=0']);
     assert.equal(kbd.ledNames(), 'CAPSL', 'three toggles from off');
   });
@@ -242,8 +246,8 @@ describe('visorinput', () => {
     bus.command('mouse', '3:1', 'wheel', [2]);
     bus.command('mouse', '3:1', 'wheel', [-1]);
     bus.run(10);
-    const mouse = inputDeviceByName(bus.memory, 'visor Mouse')!;
-    const wheel = inputDeviceByName(bus.memory, 'visor Wheel')!;
+    const mouse = bus.guest.input.byName('visor Mouse')!;
+    const wheel = bus.guest.input.byName('visor Wheel')!;
     const abs = mouse.events.filter((e) => e.type === EV.ABS).map((e) => [e.code, e.value]);
     assert.deepEqual(abs, [[ABS_X, 100], [ABS_Y, 200], [ABS_Y, 250]], 'an axis that did not move is not reported');
     const btn = mouse.events.filter((e) => e.type === EV.KEY).map((e) => [e.code, e.value]);
@@ -267,7 +271,7 @@ describe('visorinput', () => {
     assert.equal(dev.pollActive, false);
     bus.command('keyboard', '3:0', 'type', ['ok']);
     bus.run(100);
-    const kbd = inputDeviceByName(bus.memory, 'visor Keyboard')!;
+    const kbd = bus.guest.input.byName('visor Keyboard')!;
     assert.equal(kbd.text, '', 'paused: nothing read');
     assert.equal(bus.resume('3:0'), 0);
     assert.deepEqual(dev.completions, [{ op: 'pause', status: 0 }, { op: 'resume', status: 0 }]);
@@ -315,7 +319,7 @@ describe('visorinput', () => {
     bus.command('input', '3:0', 'open');
     bus.runUntil(() => bus.counters()['keyboard 3:0 pending'] === 0, 1000);
     bus.run(20);
-    assert.equal(inputDeviceByName(bus.memory, 'visor Keyboard')!.text, text);
+    assert.equal(bus.guest.input.byName('visor Keyboard')!.text, text);
     c = bus.counters();
     assert.equal(c['keyboard 3:0 sent'], 86);
     assert.ok(Number(c['keyboard 3:0 overflows']) > 0);
@@ -329,7 +333,7 @@ describe('visorinput', () => {
     bus.recover(3);
     bus.runUntil(() => bus.counters()['keyboard 3:0 pending'] === 0, 1000);
     bus.run(20);
-    assert.equal(inputDeviceByName(bus.memory, 'visor Keyboard')!.text, 'x'.repeat(40));
+    assert.equal(bus.guest.input.byName('visor Keyboard')!.text, 'x'.repeat(40));
   });
 
   it('remove unregisters the input devices', () => {
@@ -338,7 +342,7 @@ describe('visorinput', () => {
     assert.equal(bus.kernel.names('input').length, 2);
     bus.destroy('3:1');
     assert.equal(bus.kernel.names('input').length, 0);
-    assert.equal(inputDevicesOf(bus.memory, '3:1').length, 0);
+    assert.equal(bus.guest.input.of('3:1').length, 0);
   });
 
   it('rejects bad console commands with clear errors', () => {
@@ -349,5 +353,35 @@ describe('visorinput', () => {
     assert.throws(() => bus.command('keyboard', '3:0', 'jump'), /unknown keyboard command 'jump'/);
     assert.throws(() => bus.command('mouse', '3:0', 'wheel', [0]), /non-zero/);
     assert.throws(() => bus.command('input', '3:0', 'open', [], { name: 'visor Wheel' }), /no input device named "visor Wheel"/);
+  });
+
+  it('handle_locking_key alone: presses the lock key and lights its LED only when the LED differs; other scancodes are no lock key', () => {
+    const log: string[] = [];
+    const dev = { info: (t: string) => log.push(t) } as unknown as VisorDevice;
+    const kbd = new InputDevice('visor Keyboard', 'visorkbd:input0', { bustype: 6, vendor: 1, product: 1, version: 0x100 }, '3:0', () => 0);
+    kbd.evbits.add(EV.SYN).add(EV.KEY).add(EV.LED);
+    kbd.keybits.add(KEY_CAPSLOCK);
+    kbd.ledbits.add(LED_CAPSL);
+    assert.equal(handle_locking_key(dev, kbd, 0x3a, 1), true);
+    assert.deepEqual(keyEvents(kbd), ['KEY_CAPSLOCK=1', 'KEY_CAPSLOCK=0']);
+    assert.equal(kbd.ledNames(), 'CAPSL');
+    assert.deepEqual(log, ['KEY_CAPSLOCK LED on']);
+    // Already lit: nothing is pressed.
+    assert.equal(handle_locking_key(dev, kbd, 0x3a, 1), true);
+    assert.equal(keyEvents(kbd).length, 2);
+    // 0x1e is "a": not a lock key, the report is ignored.
+    assert.equal(handle_locking_key(dev, kbd, 0x1e, 1), false);
+    assert.equal(keyEvents(kbd).length, 2);
+    assert.equal(kbd.ledNames(), 'CAPSL');
+  });
+
+  it('one key-name table: the scenario checker warns exactly about the names the console back-end cannot type', () => {
+    const warnings = (key: string): string[] => parseScenario(`keyboard 3:0 press ${key}`, 'k.visor').diagnostics.map((d) => d.message);
+    for (const name of KEY_NAMES) assert.notEqual(keycodeByName(name), undefined, name);
+    for (const ok of ['enter', 'Enter', 'KEY_A', 'altgr', 'kp7', 'f12']) assert.deepEqual(warnings(ok), [], ok);
+    for (const bad of ['leftmeta', 'f13', 'entr']) assert.match(warnings(bad).join(), /unknown key name/, bad);
+    const { bus } = setup();
+    bus.create(3, 0, GUIDS.keyboard, createVisorinput());
+    assert.throws(() => bus.command('keyboard', '3:0', 'press', ['leftmeta']), /leftmeta/i, 'the back-end refuses what the checker warns about');
   });
 });

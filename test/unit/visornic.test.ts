@@ -3,9 +3,13 @@ import { drain, le16, le32, le64, put16, put32, put64 } from './helpers/bytes';
 import { RealBus, RealDevice } from './helpers/realbus';
 import { createVisornic, VisornicData } from '../../src/emulator/drivers/visornic';
 import { GUIDS } from '../../src/emulator/protocol/guid';
-import { netDevices, NetDevice } from '../../src/emulator/guest/netdev';
+import { NetDevice } from '../../src/emulator/guest/netdev';
 import type { VisorChannel } from '../../src/emulator/visorchannel/visorchannel';
 import type { KernelBug } from '../../src/emulator/kernel/kernelbugs';
+import { visornic_xmit, type visornic_devdata } from '../../src/emulator/drivers/visornic';
+import { Cmdrsp, NET, NET_TYPE } from '../../src/emulator/drivers/uiscmdrsp';
+import type { VisorDevice } from '../../src/emulator/visorbus/driver';
+import { GuestSubsystems } from '../../src/emulator/guest/kernel';
 
 const SLOT = 1216;
 const MAC = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55];
@@ -20,7 +24,7 @@ function setup(numRcvBufs = 32, mtu = 1500, fixes: KernelBug[] = []): { bus: Rea
       bus.memory.writeU32(base + 394, mtu);
     },
   });
-  const nd = netDevices(bus.memory).get('2:1')!;
+  const nd = bus.guest.net.devices.get('2:1')!;
   return { bus, dev, peer: bus.peer('2:1'), nd, data: dev.driverData as VisornicData };
 }
 
@@ -460,7 +464,80 @@ describe('visornic', () => {
     assert.ok(before >= 32);
     s.bus.destroy('2:1');
     assert.equal(s.bus.kernel.names('net').length, 0);
-    assert.equal(netDevices(s.bus.memory).size, 0);
+    assert.equal(s.bus.guest.net.devices.size, 0);
     assert.equal(s.bus.kernel.dmaInUse, 0);
+  });
+
+  describe('visornic_xmit alone', () => {
+    /** A devdata over a stub kernel and channel that records what goes out on queue 0. */
+    function xmitSetup(): { devdata: visornic_devdata; sent: Cmdrsp[]; written: Map<number, Uint8Array> } {
+      const sent: Cmdrsp[] = [];
+      const written = new Map<number, Uint8Array>();
+      let next = 0x100000;
+      const kernel = {
+        allocDma: (bytes: number) => ((next += Math.ceil(bytes / 4096) * 4096 + 4096), next),
+        freeDma: () => {},
+        guest: new GuestSubsystems(),
+        memory: { write: (a: number, d: Uint8Array) => written.set(a, d.slice()) },
+      };
+      const dev = { kernel, channel: { signalInsert: (_q: number, m: Uint8Array) => (sent.push(new Cmdrsp(m.slice())), 0) }, info: () => {}, err: () => {} } as unknown as VisorDevice;
+      const netdev = {
+        name: 'eth0',
+        queueStopped: false,
+        carrier: true,
+        stats: { tx_packets: 0, tx_bytes: 0 },
+        stopQueue() {
+          this.queueStopped = true;
+        },
+      };
+      const data = {
+        server_down: false,
+        server_change_state: false,
+        busy_cnt: 0,
+        chstat: { sent_xmit: 0, got_xmit_done: 0, reject_count: 0 },
+        max_outstanding_net_xmits: 3,
+        upper_threshold_net_xmits: 2,
+        flow_control_upper_hits: 0,
+      } as unknown as VisornicData;
+      const devdata = { dev, data, netdev, pool: [], rcvbuf: [], rcvByCookie: new Map(), xmitByCookie: new Map() } as unknown as visornic_devdata;
+      return { devdata, sent, written };
+    }
+
+    it('pads a short frame to 60 bytes in DMA memory and sends one NET_XMIT fragment with its Ethernet header', () => {
+      const { devdata, sent, written } = xmitSetup();
+      const frame = Uint8Array.from({ length: 20 }, (_, i) => i + 1);
+      visornic_xmit(devdata, frame);
+      assert.equal(sent.length, 1);
+      const m = sent[0];
+      assert.equal(m.u32(NET.type), NET_TYPE.XMIT);
+      assert.equal(m.i32(NET.xmt_len), 60);
+      assert.equal(m.i32(NET.xmt_num_frags), 1);
+      assert.equal(m.u16(NET.xmt_frags + 10), 60);
+      assert.deepEqual([...m.slice(NET.xmt_ethhdr, 14)], [...frame.subarray(0, 14)]);
+      const addr = m.u64n(NET.xmt_frags) * 4096 + m.u16(NET.xmt_frags + 8);
+      assert.deepEqual([...written.get(addr)!], [...frame, ...new Array(40).fill(0)]);
+      assert.equal(devdata.netdev.stats.tx_packets, 1);
+    });
+
+    it('splits a frame at 4 KiB page boundaries, drops runts into busy_cnt and stops the queue at the upper threshold', () => {
+      const { devdata, sent } = xmitSetup();
+      visornic_xmit(devdata, new Uint8Array(5000));
+      const m = sent[0];
+      assert.equal(m.i32(NET.xmt_num_frags), 2);
+      const first = m.u16(NET.xmt_frags + 10);
+      const second = m.u16(NET.xmt_frags + NET.phys_info_size + 10);
+      assert.equal(first + second, 5000);
+      assert.equal(m.u16(NET.xmt_frags + 8) + first, 4096, 'the first piece ends at the page end');
+      visornic_xmit(devdata, new Uint8Array(10));
+      assert.equal(sent.length, 1, 'a frame shorter than an Ethernet header is not sent');
+      assert.equal(devdata.data.busy_cnt, 1);
+      assert.equal(devdata.netdev.queueStopped, false);
+      visornic_xmit(devdata, new Uint8Array(64));
+      assert.equal(devdata.netdev.queueStopped, true, 'two outstanding transmits reach upper_threshold_net_xmits');
+      assert.equal(devdata.data.flow_control_upper_hits, 1);
+      visornic_xmit(devdata, new Uint8Array(64));
+      assert.equal(sent.length, 2, 'nothing goes out while the queue is stopped');
+      assert.equal(devdata.data.busy_cnt, 2);
+    });
   });
 });

@@ -23,7 +23,6 @@ import { GUIDS } from '../protocol/guid';
 import { encodeInputReport, INPUT_CHANNEL_DATA, INPUT_QUEUE, INPUTACTION, INPUTACTION_NAMES, MOUSE_BUTTON } from '../drivers/inputreport';
 import { keycodeByName, keycodeToScancode, keyName } from '../drivers/keycodes';
 import { charToKey, KEY_LEFTSHIFT } from '../guest/keymap';
-import { inputCounters, inputDevicesOf } from '../guest/input';
 import { devId, numOpt, requireType, strOpt, toNumber, unknownVerb } from './iopartition-cmdargs';
 
 interface ConsoleDevice {
@@ -86,7 +85,7 @@ export class ConsolePartition implements ServiceBackend {
   }
 
   counters(): Record<string, number | string> {
-    const out: Record<string, number | string> = this.host ? inputCounters(this.h.memory) : {};
+    const out: Record<string, number | string> = this.host ? this.h.guest.input.counters() : {};
     for (const c of this.devices.values()) {
       const fam = c.dev.typeGuid === GUIDS.mouse ? 'mouse' : 'keyboard';
       out[`${fam} ${c.dev.id} sent`] = c.sent;
@@ -123,7 +122,7 @@ export class ConsolePartition implements ServiceBackend {
 
   private inputCommand(cmd: BackendCommand): void {
     if (!(INPUT_VERBS as readonly string[]).includes(cmd.verb)) throw unknownVerb(cmd, INPUT_VERBS);
-    const all = inputDevicesOf(this.h.memory, devId(cmd.device));
+    const all = this.h.guest.input.of(devId(cmd.device));
     const name = strOpt(cmd, 'name') ?? (cmd.positional[0] !== undefined ? String(cmd.positional[0]) : undefined);
     const targets = name ? all.filter((d) => d.name === name || d.className === name) : all;
     if (!all.length) throw new Error(`input ${cmd.verb}: device ${cmd.device.id} has no input device (is visorinput loaded and bound to it?)`);

@@ -58,8 +58,7 @@ import {
   TASKMGMT, VHBA_MAX, VHBA_WWNN,
 } from '../drivers/uiscmdrsp';
 import { opName } from '../guest/scsi';
-import { dataText, disksOf } from '../guest/block';
-import { scsiHostOf } from '../guest/scsihost';
+import { dataText } from '../guest/block';
 import { MAX_IMAGE_BYTES } from '../limits';
 import { devId, flagOpt, hexText, numOpt, requireType, strOpt, toNumber, unknownVerb } from './iopartition-cmdargs';
 import { closeImage, type Disk, openImage, reopenImage, syncImage } from './iopartition-diskimage';
@@ -178,7 +177,7 @@ export class IoPartitionDisk implements ServiceBackend {
 
   counters(): Record<string, number | string> {
     const out: Record<string, number | string> = {};
-    const mem = this.host?.memory;
+    const guest = this.host?.guest;
     for (const h of this.devices.values()) {
       const p = `disk ${h.dev.id}`;
       for (const [k, v] of Object.entries(h.stats)) out[`${p} ${k}`] = v;
@@ -190,8 +189,8 @@ export class IoPartitionDisk implements ServiceBackend {
         out[`${l} sectors`] = d.sectors;
         out[`${l} image`] = d.file;
       }
-      if (!mem) continue;
-      for (const b of disksOf(mem, h.dev.id)) {
+      if (!guest) continue;
+      for (const b of guest.block.disksOf(h.dev.id)) {
         const l = `${p} lun=${b.lun}`;
         out[`${l} block`] = b.name;
         out[`${l} lastread`] = dataText(b.lastRead);
@@ -227,7 +226,7 @@ export class IoPartitionDisk implements ServiceBackend {
       case 'flush':
         return guestIo(this.h, cmd, h, (subject, text) => this.event(subject, text));
       case 'rescan': {
-        const host = scsiHostOf(this.h.memory, h.dev.id);
+        const host = this.h.guest.scsi.hostOf(h.dev.id);
         if (!host) throw new Error(`disk rescan: visorhba is not bound to ${h.dev.id}`);
         host.scan();
         return;
@@ -287,7 +286,7 @@ export class IoPartitionDisk implements ServiceBackend {
     n.setU32(DISKNOTIFY.id, id);
     n.setU32(DISKNOTIFY.lun, lun);
     this.target.answer(h, n);
-    const host = scsiHostOf(this.h.memory, h.dev.id);
+    const host = this.h.guest.scsi.hostOf(h.dev.id);
     this.event(h.dev.id, `the guest already scanned ${h.dev.id}: it sees LUN ${lun} after a rescan (echo "- - -" > /sys/class/scsi_host/${host?.className ?? 'hostN'}/scan)`);
   }
 

@@ -6,18 +6,17 @@
  * after the guest scanned.
  */
 import type { BackendCommand, BackendHost } from './servicepartition';
-import { BlockDevice, disksOf, SECTOR_SIZE } from '../guest/block';
-import { scsiHostOf } from '../guest/scsihost';
+import { BlockDevice, SECTOR_SIZE } from '../guest/block';
 import { MAX_DISK_READ_SECTORS } from '../limits';
 import { bytesText, numOpt, payloadBytes } from './iopartition-cmdargs';
 import { diskKey, type HbaDev } from './iopartition-hba';
 
 /** Issue a guest read, write or flush of one LUN. */
 export function guestIo(backend: BackendHost, cmd: BackendCommand, h: HbaDev, event: (subject: string, text: string) => void): void {
-  const mem = backend.memory;
+  const guest = backend.guest;
   const lun = numOpt(cmd, 'lun', NaN);
   if (!Number.isInteger(lun)) throw new Error(`disk ${cmd.verb}: missing lun=N`);
-  const host = scsiHostOf(mem, h.dev.id);
+  const host = guest.scsi.hostOf(h.dev.id);
   if (!host) throw new Error(`disk ${cmd.verb}: visorhba is not bound to ${h.dev.id} (load it, or wait for the device to be probed)`);
   let req: { op: 'read' | 'write' | 'flush'; lba: number; sectors: number; data?: Uint8Array };
   if (cmd.verb === 'flush') req = { op: 'flush', lba: 0, sectors: 0 };
@@ -46,7 +45,7 @@ export function guestIo(backend: BackendHost, cmd: BackendCommand, h: HbaDev, ev
       else event(h.dev.id, `guest ${what} completed${r.op === 'read' && r.data ? `: "${bytesText(r.data).slice(0, 64)}"` : ''}`);
     });
   };
-  const find = (): BlockDevice | undefined => disksOf(mem, h.dev.id).find((b) => b.lun === lun);
+  const find = (): BlockDevice | undefined => guest.block.disksOf(h.dev.id).find((b) => b.lun === lun);
   const bd = find();
   if (bd) return issue(bd);
   if (host.scanInProgress) {

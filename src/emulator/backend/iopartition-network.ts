@@ -34,7 +34,7 @@ import { VisorChannel } from '../visorchannel/visorchannel';
 import { GUIDS } from '../protocol/guid';
 import { UnmappedError } from '../memory/guestmemory';
 import { CMD, Cmdrsp, ETH_HLEN, IOCHAN_TO_IOPART, NET, NET_TYPE, VNIC } from '../drivers/uiscmdrsp';
-import { macText, netDevices } from '../guest/netdev';
+import { macText } from '../guest/netdev';
 import { bytesText, devId, hexText, numOpt, payloadBytes, requireType, strOpt, unknownVerb } from './iopartition-cmdargs';
 import { type NetDev, NetWire } from './iopartition-netwire';
 
@@ -121,7 +121,7 @@ export class IoPartitionNetwork implements ServiceBackend {
 
   counters(): Record<string, number | string> {
     const out: Record<string, number | string> = {};
-    const mem = this.host?.memory;
+    const guest = this.host?.guest;
     for (const n of this.devices.values()) {
       const p = `net ${n.dev.id}`;
       out[`${p} delivered`] = n.delivered;
@@ -146,7 +146,7 @@ export class IoPartitionNetwork implements ServiceBackend {
       out[`${p} rx_enabled`] = n.rcvEnabled ? 1 : 0;
       out[`${p} promisc`] = n.promisc ? 1 : 0;
       out[`${p} mac`] = macText(n.mac);
-      const nd = mem ? netDevices(mem).get(n.dev.id) : undefined;
+      const nd = guest?.net.devices.get(n.dev.id);
       if (nd) {
         const rx = nd.rx[nd.rx.length - 1]?.frame;
         out[`${p} rx_frames`] = nd.rxDelivered;
@@ -175,7 +175,7 @@ export class IoPartitionNetwork implements ServiceBackend {
         return;
       }
       case 'xmit': {
-        const nd = netDevices(this.h.memory).get(n.dev.id);
+        const nd = this.h.guest.net.devices.get(n.dev.id);
         if (!nd) throw new Error(`net xmit: the guest has no netdev for ${n.dev.id} (is visornic loaded and bound to it?)`);
         const frame = this.frameFrom(cmd, data, n.peerMac, nd.mac);
         if (frame.length > nd.mtu + ETH_HLEN) throw new Error(`net xmit: a ${frame.length}-byte frame is larger than ${nd.name}'s MTU ${nd.mtu} + 14 (the guest's socket refuses it with EMSGSIZE)`);
@@ -197,7 +197,7 @@ export class IoPartitionNetwork implements ServiceBackend {
       }
       case 'open':
       case 'close': {
-        const nd = netDevices(this.h.memory).get(n.dev.id);
+        const nd = this.h.guest.net.devices.get(n.dev.id);
         if (!nd) throw new Error(`net ${cmd.verb}: the guest has no netdev for ${n.dev.id} (is visornic loaded and bound to it?)`);
         const rc = cmd.verb === 'open' ? nd.open() : nd.close();
         if (rc < 0) throw new Error(`net ${cmd.verb}: ip link set ${nd.name} ${cmd.verb === 'open' ? 'up' : 'down'} failed (${rc})`);

@@ -6,6 +6,7 @@
  */
 import type { Engine } from '../engine/engine';
 import type { GuestMemory } from '../memory/guestmemory';
+import type { GuestSubsystems } from '../guest/kernel';
 import type { HostFiles } from './hostfiles';
 
 /** A device as the back-end knows it (from its own create message). */
@@ -36,6 +37,8 @@ export interface BackendCommand {
 export interface BackendHost {
   readonly engine: Engine;
   readonly memory: GuestMemory;
+  /** The guest kernel's block, net, input and SCSI subsystems (what a guest user would look at). */
+  readonly guest: GuestSubsystems;
   /** Run `fn` after `delay` jiffies on the back-end thread of `bus`. */
   schedule(bus: number, delay: number, label: string, fn: () => void): () => void;
   /** Allocate back-end-owned guest memory (e.g. receive data pages). */

@@ -7,11 +7,13 @@
  * the driver name — exactly the four aliases of the visorbus documentation.
  */
 import type { VisorDriver } from '../visorbus/driver';
+import type { BuiltinDriverName } from './names';
 import { createVisorhba } from './visorhba';
 import { createVisornic } from './visornic';
 import { createVisorinput } from './visorinput';
 
-export const BUILTIN_DRIVERS: Record<string, () => VisorDriver> = {
+/** One factory per name in BUILTIN_DRIVER_NAMES (names.ts); the type makes a missing one an error. */
+export const BUILTIN_DRIVERS: Record<BuiltinDriverName, () => VisorDriver> = {
   visorhba: createVisorhba,
   visornic: createVisornic,
   visorinput: createVisorinput,
@@ -25,3 +27,4 @@ export const MODULE_ALIASES: Record<string, string> = {
 };
 
 export { createVisorhba, createVisornic, createVisorinput };
+export { BUILTIN_DRIVER_NAMES } from './names';

@@ -57,6 +57,14 @@ const ALIASES: Record<string, string> = {
   BACKQUOTE: 'GRAVE',
 };
 
+/**
+ * Every key name `keycodeByName` knows, lower-case and without KEY_: the one table the
+ * scenario checker warns against and the console back-end types from.
+ */
+export const KEY_NAMES: ReadonlySet<string> = new Set(
+  [...Object.values(NAMED).filter((n) => n !== 'RESERVED'), ...Object.keys(ALIASES)].map((n) => n.toLowerCase()),
+);
+
 /** A key name ("a", "KEY_A", "Enter", "CapsLock", "RightAlt") -> Linux keycode, or undefined. */
 export function keycodeByName(name: string): number | undefined {
   let n = name.toUpperCase().replace(/^KEY_/, '');

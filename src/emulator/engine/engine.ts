@@ -42,13 +42,17 @@ export class Engine {
     return this.log.within(frame, fn);
   }
 
-  /** A kernel-style log line: "[    1.234000] visorbus vbus2:dev0: probe failed: -19". */
-  klog(level: KlogLevel, subject: string, text: string, data?: Record<string, string | number | boolean>): void {
+  /**
+   * A kernel-style log line: "[    1.234000] visorbus vbus2:dev0: probe failed: -19". An
+   * `err` line is an error event unless `reported`: its caller emits the one error event of
+   * that failure, and the line is only its kernel log text.
+   */
+  klog(level: KlogLevel, subject: string, text: string, data?: Record<string, string | number | boolean>, reported = false): void {
     const secs = (this.clock.jiffies / this.clock.hz).toFixed(6).padStart(12);
     const line = `[${secs}] ${subject}: ${text}`;
     this.klogLines.push(line);
     if (this.klogLines.length > 10000) this.klogLines.splice(0, 5000);
-    this.emit(level === 'err' ? 'error' : 'log', subject, text, { level, ...data });
+    this.emit(level === 'err' && !reported ? 'error' : 'log', subject, text, { level, ...data });
   }
 
   /** The kernel's uevent_seqnum: every uevent sent takes the next one. */

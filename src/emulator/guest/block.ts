@@ -5,10 +5,9 @@
  * request path itself (CDBs, retries, time-outs) lives in the SCSI mid-layer
  * (scsihost.ts); a BlockDevice just counts and remembers.
  *
- * Block devices of one emulator run are found through `blockDevices(memory)`: the
- * run's GuestMemory keys the registry, so concurrent runs never see each other.
+ * The block devices of one emulator run belong to its `BlockLayer` (guest/kernel.ts
+ * owns one per run), so concurrent runs never see each other.
  */
-import type { GuestMemory } from '../memory/guestmemory';
 
 export const SECTOR_SIZE = 512;
 
@@ -136,15 +135,6 @@ export class BlockDevice {
   }
 }
 
-const registries = new WeakMap<GuestMemory, Map<string, BlockDevice>>();
-
-/** The block devices of the run that owns `memory`, by name. */
-export function blockDevices(memory: GuestMemory): Map<string, BlockDevice> {
-  let m = registries.get(memory);
-  if (!m) registries.set(memory, (m = new Map()));
-  return m;
-}
-
 /** sd's disk naming: sda … sdz, sdaa … sdzz, sdaaa … */
 export function sdName(index: number): string {
   let s = '';
@@ -156,18 +146,22 @@ export function sdName(index: number): string {
   return 'sd' + s;
 }
 
-/** The first unused sdX name in this run. */
-export function nextDiskName(memory: GuestMemory): string {
-  const used = blockDevices(memory);
-  for (let i = 0; ; i++) {
-    const n = sdName(i);
-    if (!used.has(n)) return n;
-  }
-}
+/** The block layer of one run: its disks (gendisks) by name. */
+export class BlockLayer {
+  readonly disks = new Map<string, BlockDevice>();
 
-/** Block devices of one visor device ("2:0"), by LUN. */
-export function disksOf(memory: GuestMemory, owner: string): BlockDevice[] {
-  return [...blockDevices(memory).values()].filter((d) => d.owner === owner).sort((a, b) => a.lun - b.lun);
+  /** The first unused sdX name. */
+  nextDiskName(): string {
+    for (let i = 0; ; i++) {
+      const n = sdName(i);
+      if (!this.disks.has(n)) return n;
+    }
+  }
+
+  /** Disks of one visor device ("2:0"), by LUN. */
+  disksOf(owner: string): BlockDevice[] {
+    return [...this.disks.values()].filter((d) => d.owner === owner).sort((a, b) => a.lun - b.lun);
+  }
 }
 
 /** Data as text for counters: bytes up to the first NUL, Latin-1. */

@@ -6,9 +6,8 @@
  * passed on), the LED state, the open count of user-space readers, and a log of
  * every event delivered — what an `evtest` on the device would print.
  *
- * Input devices of one emulator run are found through `inputDevices(memory)`.
+ * Input devices of one emulator run belong to its `InputCore`.
  */
-import type { GuestMemory } from '../memory/guestmemory';
 import { EV, keyName, LED_CAPSL, LED_NUML, LED_SCROLLL } from '../drivers/keycodes';
 import { KEY_BACKSPACE, KEY_CAPSLOCK, KEY_LEFTSHIFT, KEY_RIGHTSHIFT, US_KEYMAP } from './keymap';
 
@@ -253,51 +252,47 @@ export class InputDevice {
   }
 }
 
-const registries = new WeakMap<GuestMemory, InputDevice[]>();
+/** The input core of one run: its registered input devices, in registration order. */
+export class InputCore {
+  readonly devices: InputDevice[] = [];
 
-/** The registered input devices of the run that owns `memory`, in registration order. */
-export function inputDevices(memory: GuestMemory): InputDevice[] {
-  let l = registries.get(memory);
-  if (!l) registries.set(memory, (l = []));
-  return l;
-}
-
-/** Input devices of one visor device ("3:1"): a keyboard has one, a mouse two (Mouse, Wheel). */
-export function inputDevicesOf(memory: GuestMemory, owner: string): InputDevice[] {
-  return inputDevices(memory).filter((d) => d.owner === owner);
-}
-
-/** The first input device with that name ("visor Keyboard"). */
-export function inputDeviceByName(memory: GuestMemory, name: string): InputDevice | undefined {
-  return inputDevices(memory).find((d) => d.name === name);
-}
-
-/**
- * Every input device's counters under the names scenarios use:
- * `input "visor Keyboard" keys`, `input "visor Keyboard".keys` (first device of that
- * name) and `input 3:0 keys` / `input 3:0 "visor Wheel" wheel` (by visor device).
- */
-export function inputCounters(memory: GuestMemory): Record<string, number | string> {
-  const out: Record<string, number | string> = {};
-  const seen = new Set<string>();
-  for (const d of inputDevices(memory)) {
-    const values = d.counterValues();
-    for (const [k, v] of Object.entries(values)) {
-      if (!seen.has(d.name)) {
-        out[`input "${d.name}" ${k}`] = v;
-        out[`input "${d.name}".${k}`] = v;
-      }
-      out[`input ${d.owner} "${d.name}" ${k}`] = v;
-      out[`input ${d.className} ${k}`] = v;
-    }
-    // `input 3:0 keys`: all input devices of the visor device together (numbers add up).
-    for (const [k, v] of Object.entries(values)) {
-      const key = `input ${d.owner} ${k}`;
-      const prev = out[key];
-      if (typeof v === 'number') out[key] = (typeof prev === 'number' ? prev : 0) + v;
-      else if (prev === undefined || prev === '') out[key] = v;
-    }
-    seen.add(d.name);
+  /** Input devices of one visor device ("3:1"): a keyboard has one, a mouse two (Mouse, Wheel). */
+  of(owner: string): InputDevice[] {
+    return this.devices.filter((d) => d.owner === owner);
   }
-  return out;
+
+  /** The first input device with that name ("visor Keyboard"). */
+  byName(name: string): InputDevice | undefined {
+    return this.devices.find((d) => d.name === name);
+  }
+
+  /**
+   * Every input device's counters under the names scenarios use:
+   * `input "visor Keyboard" keys`, `input "visor Keyboard".keys` (first device of that
+   * name) and `input 3:0 keys` / `input 3:0 "visor Wheel" wheel` (by visor device).
+   */
+  counters(): Record<string, number | string> {
+    const out: Record<string, number | string> = {};
+    const seen = new Set<string>();
+    for (const d of this.devices) {
+      const values = d.counterValues();
+      for (const [k, v] of Object.entries(values)) {
+        if (!seen.has(d.name)) {
+          out[`input "${d.name}" ${k}`] = v;
+          out[`input "${d.name}".${k}`] = v;
+        }
+        out[`input ${d.owner} "${d.name}" ${k}`] = v;
+        out[`input ${d.className} ${k}`] = v;
+      }
+      // `input 3:0 keys`: all input devices of the visor device together (numbers add up).
+      for (const [k, v] of Object.entries(values)) {
+        const key = `input ${d.owner} ${k}`;
+        const prev = out[key];
+        if (typeof v === 'number') out[key] = (typeof prev === 'number' ? prev : 0) + v;
+        else if (prev === undefined || prev === '') out[key] = v;
+      }
+      seen.add(d.name);
+    }
+    return out;
+  }
 }

@@ -7,9 +7,8 @@
  *
  * The driver supplies `NetDeviceOps` (ndo_open / ndo_stop / ndo_start_xmit /
  * ndo_set_rx_mode / ndo_change_mtu). A back-end command that stands for a guest user
- * (`net 2:1 xmit "…"`, `net 2:1 open`) finds the netdev through `netDevices(memory)`.
+ * (`net 2:1 xmit "…"`, `net 2:1 open`) finds the netdev through the run's `NetCore`.
  */
-import type { GuestMemory } from '../memory/guestmemory';
 
 export const IFF = { UP: 0x1, BROADCAST: 0x2, PROMISC: 0x100, MULTICAST: 0x1000 } as const;
 
@@ -236,11 +235,25 @@ export class NetDevice {
   }
 }
 
-const registries = new WeakMap<GuestMemory, Map<string, NetDevice>>();
+/**
+ * The network core of one run: its net devices by visor device ("2:1"), and the kernel
+ * addresses of the sk_buffs and net_devices drivers allocate (what the IO partition
+ * sees as opaque cookies), numbered per run so a run is deterministic.
+ */
+export class NetCore {
+  readonly devices = new Map<string, NetDevice>();
+  private skbs = 0n;
+  private netdevs = 0n;
 
-/** Net devices of the run that owns `memory`, by visor device ("2:1"). */
-export function netDevices(memory: GuestMemory): Map<string, NetDevice> {
-  let m = registries.get(memory);
-  if (!m) registries.set(memory, (m = new Map()));
-  return m;
+  /** The address of a fresh sk_buff. */
+  allocSkb(): bigint {
+    this.skbs += 1n;
+    return 0xffff888000000000n + (this.skbs << 8n);
+  }
+
+  /** The address of a fresh net_device. */
+  allocNetdev(): bigint {
+    this.netdevs += 1n;
+    return 0xffff888100000000n + this.netdevs * 0x1000n;
+  }
 }

@@ -26,6 +26,7 @@ export const OP = {
 /** SERVICE ACTION IN(16) service action for READ CAPACITY(16). */
 export const SAI_READ_CAPACITY_16 = 0x10;
 
+/** SCSI opcode names: the one table the kernel log and the debugger's decoders print. */
 export const OP_NAMES: Readonly<Record<number, string>> = {
   0x00: 'TEST UNIT READY',
   0x03: 'REQUEST SENSE',
@@ -33,10 +34,13 @@ export const OP_NAMES: Readonly<Record<number, string>> = {
   0x0a: 'WRITE(6)',
   0x12: 'INQUIRY',
   0x1a: 'MODE SENSE(6)',
+  0x1b: 'START STOP UNIT',
+  0x1e: 'PREVENT ALLOW MEDIUM REMOVAL',
   0x25: 'READ CAPACITY(10)',
   0x28: 'READ(10)',
   0x2a: 'WRITE(10)',
   0x35: 'SYNCHRONIZE CACHE(10)',
+  0x5a: 'MODE SENSE(10)',
   0x88: 'READ(16)',
   0x8a: 'WRITE(16)',
   0x91: 'SYNCHRONIZE CACHE(16)',

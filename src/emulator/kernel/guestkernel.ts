@@ -9,6 +9,7 @@ import { GuestMemory, PAGE_SIZE } from '../memory/guestmemory';
 import { Sysfs } from '../sysfs/sysfs';
 import { ClassDeviceSpec, GuestKernel, VisorDevice } from '../visorbus/driver';
 import type { KernelBug } from './kernelbugs';
+import { GuestSubsystems } from '../guest/kernel';
 
 /** Guest RAM for DMA buffers starts here (above every channel). */
 export const DMA_BASE = 0x2_0000_0000;
@@ -16,6 +17,8 @@ export const DMA_BASE = 0x2_0000_0000;
 export class Kernel implements GuestKernel {
   private nextDma = DMA_BASE;
   private readonly counters = new Map<string, number>();
+  /** The block, net, input and SCSI subsystems of this run. */
+  readonly guest = new GuestSubsystems();
   /** Runs a driver's private timer inside a driver frame (set by the emulator). */
   runDriverTimer: (dev: VisorDevice, label: string, fn: () => void) => void = (_d, _l, fn) => fn();
 

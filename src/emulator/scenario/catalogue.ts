@@ -5,7 +5,9 @@
  * states, key names). The grammar checks lines against these same lists.
  */
 
-export const BUILTIN_DRIVERS: readonly string[] = ['visorhba', 'visornic', 'visorinput'];
+import { BUILTIN_DRIVER_NAMES } from '../drivers/names';
+
+export const BUILTIN_DRIVERS: readonly string[] = BUILTIN_DRIVER_NAMES;
 
 export const FAULT_KINDS: readonly string[] = [
   'medium-error', 'lost-response', 'backend-error', 'timeout', 'drop-frame', 'queue-full',
@@ -20,19 +22,8 @@ export const SEGMENT_STATES: Readonly<Record<string, number>> = {
   standby: 0x0073,
 };
 
-/** Key names accepted by `keyboard ... press|release|tap` without a warning (Linux KEY_* names, lower-case). */
-export const KEY_NAMES: ReadonlySet<string> = new Set<string>([
-  ...'abcdefghijklmnopqrstuvwxyz'.split(''),
-  ...'0123456789'.split(''),
-  ...Array.from({ length: 24 }, (_, i) => `f${i + 1}`),
-  ...Array.from({ length: 10 }, (_, i) => `kp${i}`),
-  'esc', 'escape', 'enter', 'return', 'tab', 'space', 'backspace', 'minus', 'equal', 'leftbrace',
-  'rightbrace', 'semicolon', 'apostrophe', 'grave', 'backslash', 'comma', 'dot', 'slash', 'capslock',
-  'numlock', 'scrolllock', 'leftshift', 'rightshift', 'shift', 'leftctrl', 'rightctrl', 'ctrl',
-  'leftalt', 'rightalt', 'alt', 'leftmeta', 'rightmeta', 'meta', 'up', 'down', 'left', 'right', 'home',
-  'end', 'pageup', 'pagedown', 'insert', 'delete', 'sysrq', 'print', 'pause', 'menu', 'compose',
-  'kpenter', 'kpplus', 'kpminus', 'kpasterisk', 'kpslash', 'kpdot', 'kpequal', '102nd',
-]);
+/** Key names accepted by `keyboard ... press|release|tap` without a warning: the keycode table's own list. */
+export { KEY_NAMES } from '../drivers/keycodes';
 
 /** One entry of the command reference (completion, hovers, README). */
 export interface CommandInfo {

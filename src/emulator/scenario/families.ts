@@ -6,6 +6,7 @@
 
 import type { Command } from './ast';
 import { FAULT_KINDS, KEY_NAMES, MOUSE_BUTTONS } from './catalogue';
+import { keycodeByName } from '../drivers/keycodes';
 import { MAX_DISK_READ_SECTORS, MAX_WHEEL_STEPS } from '../limits';
 import type { Token } from './lexer';
 import { type CommandSpec, Ctx, type OptKind } from './linecontext';
@@ -38,7 +39,7 @@ function keyArg(c: Ctx): { positional: (string | number)[] } {
   if (t.kind === 'word' && isNumberText(t.text)) return { positional: [parseNumberAt(t.text, t.start, t.end, U16, 'key code')] };
   const name = t.value;
   if (name === '') failAt(t, 'empty key name');
-  if (!KEY_NAMES.has(name)) {
+  if (keycodeByName(name) === undefined) {
     c.warn(t, `unknown key name ${q(name)}${didYouMean(name, [...KEY_NAMES])}`);
   }
   return { positional: [name] };

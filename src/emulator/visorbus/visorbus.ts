@@ -181,6 +181,8 @@ export class VisorBus {
   /** Counters for device_add order and bind order. */
   private addCount = 0;
   private bindCount = 0;
+  /** Whether the last callDriver threw (its exception event already reported the failure). */
+  private lastCallThrew = false;
 
   // ---- matching -------------------------------------------------------------------------
 
@@ -218,7 +220,7 @@ export class VisorBus {
       // A driver whose channel_types cannot even be read is a broken driver, not a broken bus.
       const ex = new DriverException(drv.name, 'match', d.name, e);
       this.engine.emit('error', d.name, ex.message, { category: 'exception', driver: drv.name, callback: 'match', device: d.id });
-      this.engine.klog('err', `visorbus ${d.name}`, `matching ${drv.name} failed: ${ex.message}`);
+      this.engine.klog('err', `visorbus ${d.name}`, `matching ${drv.name} failed: ${ex.message}`, undefined, true);
       return false;
     }
     if (idx < 0) return false;
@@ -232,8 +234,10 @@ export class VisorBus {
     d.typeIndex = idx;
     const rc = this.callDriver(d, 'probe', () => drv.probe(d));
     if (rc < 0) {
-      this.engine.klog('err', `visorbus ${d.name}`, `${drv.name} probe failed: ${rc} (${errnoName(rc)}); device stays unbound`);
-      this.engine.emit('error', d.name, `probe of ${d.name} by ${drv.name} failed: ${rc}`, { category: 'probe', errno: rc });
+      // A probe that threw was reported by its exception event: one failure, one error event.
+      const threw = this.lastCallThrew;
+      this.engine.klog('err', `visorbus ${d.name}`, `${drv.name} probe failed: ${rc} (${errnoName(rc)}); device stays unbound`, undefined, true);
+      if (!threw) this.engine.emit('error', d.name, `probe of ${d.name} by ${drv.name} failed: ${rc}`, { category: 'probe', errno: rc });
       if (d.timerActive) this.disableChannelInterrupts(d);
       d.driver = undefined;
       d.typeIndex = -1;
@@ -259,6 +263,7 @@ export class VisorBus {
     const site = callSite(d, drv.name, callback, thread);
     const log = this.engine.log;
     log.push(site.frame);
+    let threw = false;
     try {
       if (!quiet) this.engine.emit('call', d.name, site.callText, site.callData, site.callSig);
       let rc: number;
@@ -271,18 +276,21 @@ export class VisorBus {
           Promise.resolve(r).catch(() => undefined);
           const text = `${site.callText} returned a Promise: visorbus callbacks are synchronous, so its result and any later failure are ignored`;
           this.engine.emit('error', d.name, text, { category: 'driver', driver: drv.name, callback, device: d.id });
-          this.engine.klog('err', `${drv.name} ${d.name}`, `${callback}() returned a Promise (visorbus callbacks are synchronous)`);
+          this.engine.klog('err', `${drv.name} ${d.name}`, `${callback}() returned a Promise (visorbus callbacks are synchronous)`, undefined, true);
         }
       } catch (e) {
         const ex = new DriverException(drv.name, callback, d.name, e);
         this.engine.emit('error', d.name, ex.message, { category: 'exception', driver: drv.name, callback, device: d.id });
-        this.engine.klog('err', `${drv.name} ${d.name}`, `${callback}() threw: ${thrownText(e)}`);
+        this.engine.klog('err', `${drv.name} ${d.name}`, `${callback}() threw: ${thrownText(e)}`, undefined, true);
         rc = -EINVAL;
+        threw = true;
       }
       if (!quiet) {
         if (rc === 0) this.engine.emit('return', d.name, site.returnText0, site.returnData0, site.returnSig0);
-        else this.engine.emit('return', d.name, `${site.callText} returned ${rc}`, { ...site.callData, result: rc });
+        // `threw`: the failed return of a throw is the same failure as its exception event.
+        else this.engine.emit('return', d.name, `${site.callText} returned ${rc}`, threw ? { ...site.callData, result: rc, threw } : { ...site.callData, result: rc });
       }
+      this.lastCallThrew = threw;
       return rc;
     } finally {
       log.pop();

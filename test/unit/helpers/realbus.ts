@@ -131,6 +131,11 @@ export class RealBus {
     return this.emu.engine;
   }
 
+  /** The guest kernel's block, net, input and SCSI subsystems of this run. */
+  get guest() {
+    return this.emu.kernel.guest;
+  }
+
   get kernel(): KernelView {
     return new KernelView(this.emu);
   }

@@ -26,6 +26,7 @@ import {
   parseOptions,
 } from './breakpoints';
 import { Loc, innermostDriver, throwLocation } from './stack';
+import { isBuiltinDriverName } from '../../drivers/names';
 import type { StopInfo } from './stopstate';
 
 /** What the breakpoints need to know about the session (the controller). */
@@ -47,7 +48,6 @@ export class BreakpointBook {
   private readonly warned = new Set<string>();
   /** What a driver callback threw last (its stack locates the exception stop). */
   private lastThrow: { error: unknown; stack?: string } | undefined;
-  private lastExceptionKey: string | undefined;
 
   constructor(
     private readonly host: BookHost,
@@ -57,7 +57,6 @@ export class BreakpointBook {
 
   /** A new run: hit counts start again. */
   newRun(): void {
-    this.lastExceptionKey = undefined;
     for (const bp of [...this.lineBps, ...this.functionBps, ...this.dataBps]) bp.hits = 0;
     for (const bp of this.exceptionBps) bp.hits = 0;
   }
@@ -141,12 +140,9 @@ export class BreakpointBook {
       for (const f of filters) {
         const bp = this.exceptionBps.find((b) => b.filter === f);
         if (!bp) continue;
-        // One failure is often several events (the throw, the failed return, the probe error):
-        // stop once per filter, device and scenario line.
-        const key = `${f}:${this.devices.deviceOf(frames, ev) ?? ''}:${this.host.lastStepN() ?? 0}`;
-        if (this.lastExceptionKey === key) continue;
+        // Each failure is one event here (a throw's failed return is not a second one), so
+        // every failure stops, even several on one scenario line.
         if (!this.evalBp(bp, context(), silent)) continue;
-        this.lastExceptionKey = key;
         return this.exceptionStop(f, ev);
       }
     }
@@ -307,7 +303,7 @@ export class BreakpointBook {
   private knownDriver(name: string): boolean {
     const emu = this.host.run?.emu;
     if (emu?.bus.drivers.has(name)) return true;
-    if (['visorhba', 'visornic', 'visorinput'].includes(name)) return true;
+    if (isBuiltinDriverName(name)) return true;
     return !!this.host.scenario?.steps.some((s) => s.command.kind === 'driverLoad' && (s.command.name === name || path.basename(s.command.name).replace(/\.[jt]s$/, '') === name));
   }
 

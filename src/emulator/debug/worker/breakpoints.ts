@@ -199,6 +199,8 @@ export function exceptionFiltersOf(ev: EmuEvent, frames: readonly Frame[]): Exce
     case 'log':
       return d?.category === 'pausedAccess' ? ['pausedAccess'] : [];
     case 'return':
+      // A return after a throw: the exception event is that failure's report.
+      if (d?.threw) return [];
       if ((d?.callback === 'pause' || d?.callback === 'resume') && typeof d.result === 'number' && d.result < 0) return ['pauseResume'];
       return [];
     case 'complete':

@@ -7,6 +7,7 @@
 import { Emulator } from '../../emulator';
 import { NET_TYPE_NAMES } from '../../drivers/uiscmdrsp';
 import { INPUTACTION_NAMES } from '../../drivers/inputreport';
+import { OP_NAMES } from '../../guest/scsi';
 import { GuestMemory, UnmappedError } from '../../memory/guestmemory';
 import { readField } from '../../inspect/fields';
 import {
@@ -482,25 +483,7 @@ const CMDTYPE: Record<number, string> = { 1: 'CMD_SCSI_TYPE', 2: 'CMD_NET_TYPE',
 const DATA_DIR: Record<number, string> = { 0: 'BIDIRECTIONAL', 1: 'TO_DEVICE', 2: 'FROM_DEVICE', 3: 'NONE' };
 const TASKTYPE: Record<number, string> = { 1: 'ABORT_TASK', 2: 'BUS_RESET', 3: 'LUN_RESET', 4: 'TARGET_RESET' };
 const ADDLSTAT: Record<number, string> = { 1: 'RESET', 2: 'TIMEOUT', 3: 'INTERNAL_ERROR', 4: 'SEL_TIMEOUT', 5: 'CMD_TIMEOUT', 6: 'BAD_TARGET', 7: 'RETRY' };
-const SCSI_OPS: Record<number, string> = {
-  0x00: 'TEST UNIT READY',
-  0x03: 'REQUEST SENSE',
-  0x08: 'READ(6)',
-  0x0a: 'WRITE(6)',
-  0x12: 'INQUIRY',
-  0x1a: 'MODE SENSE(6)',
-  0x1b: 'START STOP UNIT',
-  0x1e: 'PREVENT ALLOW MEDIUM REMOVAL',
-  0x25: 'READ CAPACITY(10)',
-  0x28: 'READ(10)',
-  0x2a: 'WRITE(10)',
-  0x35: 'SYNCHRONIZE CACHE(10)',
-  0x5a: 'MODE SENSE(10)',
-  0x88: 'READ(16)',
-  0x8a: 'WRITE(16)',
-  0x9e: 'SERVICE ACTION IN(16)',
-  0xa0: 'REPORT LUNS',
-};
+const SCSI_OPS = OP_NAMES;
 
 function mac(r: SigReader, o: number): string {
   return [...r.b.subarray(o, o + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
