@@ -20,6 +20,7 @@ import { registerDebugging } from './features/debugging';
 import { registerDeviceCommands } from './features/deviceCommands';
 import { registerInspectorCommands } from './features/inspectorCommands';
 import { registerScenarioCommands } from './features/scenarios';
+import { reportTrust } from './features/trust';
 import { registerViews } from './features/views';
 
 /** What activate() returns: used by the extension-host tests to look at the views' content. */
@@ -52,7 +53,7 @@ export function activate(context: vscode.ExtensionContext): VisorbusApi {
   const provider = registerDebugging(core);
   const scenarios = registerScenarioCommands(core);
   const diagnostics = registerLanguageFeatures(context);
-  output.appendLine(`Visorbus Studio ${context.extension.packageJSON.version} active (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'untrusted'})`);
+  context.subscriptions.push(reportTrust(vscode.workspace, output, context.extension.packageJSON.version));
 
   return {
     sessions, model, statusBar, scenarios, diagnostics,
