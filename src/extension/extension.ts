@@ -22,6 +22,7 @@ import { registerInspectorCommands } from './features/inspectorCommands';
 import { registerScenarioCommands } from './features/scenarios';
 import { reportTrust } from './features/trust';
 import { registerViews } from './features/views';
+import { registerWalkthrough } from './features/walkthrough';
 
 /** What activate() returns: used by the extension-host tests to look at the views' content. */
 export interface VisorbusApi {
@@ -53,6 +54,7 @@ export function activate(context: vscode.ExtensionContext): VisorbusApi {
   const provider = registerDebugging(core);
   const scenarios = registerScenarioCommands(core);
   const diagnostics = registerLanguageFeatures(context);
+  registerWalkthrough(context, scenarios);
   context.subscriptions.push(reportTrust(vscode.workspace, output, context.extension.packageJSON.version));
 
   return {

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { ChannelInspector } from '../inspector/inspector';
 import { errorText } from '../views/model';
 import { VisorbusCore, requireSession, resolveDevice } from './core';
+import { WALKTHROUGH_KEYS, walkthroughDone } from './walkthrough';
 
 export function registerInspectorCommands(core: VisorbusCore): void {
   core.context.subscriptions.push(
@@ -20,6 +21,7 @@ async function openInspector(core: VisorbusCore, arg?: unknown): Promise<Channel
   id ??= await pickChannel(core);
   if (!id) return undefined;
   const inspector = ChannelInspector.show(core.context, core.sessions, core.output, st, id);
+  walkthroughDone(WALKTHROUGH_KEYS.inspected);
   await inspector.refresh();
   return inspector;
 }
