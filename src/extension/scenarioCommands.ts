@@ -1,10 +1,10 @@
-/** "Visorbus: New Scenario", "Run Scenario" (headless, `node dist/emulator.js run FILE`) and "Debug Scenario". */
-import { spawn } from 'child_process';
+/** "Visorbus: New Scenario", "Run Scenario" (headless, see scenarioRun.ts) and "Debug Scenario". */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { LANGUAGE_ID, scenarioLaunchConfig } from './debug/configuration';
+import { RunResult, RunSpec, RunStart, formatDuration, prepareTraceFolder, spawnRun, traceFilePath, runArguments, verdict } from './scenarioRun';
 
 export const SCENARIO_TEMPLATE = `# A visorbus scenario: one command a line, '#' starts a comment.
 # F5 debugs it step by step; "Visorbus: Run Scenario" runs it headless and checks the expect lines.
@@ -27,63 +27,8 @@ device resume 2:0
 wait 10ms
 `;
 
-export interface FailedExpect { file: string; line: number; column: number; message: string }
-
-export interface RunResult {
-  /** stdout and stderr are the last RUN_TAIL_CHARS of each (the whole output is in the Visorbus output channel). */
-  file: string; exitCode: number | null; signal: string | null; stdout: string; stderr: string; ms: number;
-  /** The `expect` lines that did not hold (the CLI prints them as `FILE:LINE:COL: FAILED: …`). */
-  failedExpects: FailedExpect[];
-  passed: boolean;
-  /** The workspace was not trusted: the run loaded no user driver modules (`--no-user-drivers`). */
-  untrusted: boolean;
-}
-
-/** How much of a run's stdout / stderr a RunResult keeps: a long run's output is not held in memory. */
-export const RUN_TAIL_CHARS = 256 * 1024;
-
-/** The CLI arguments of a headless run: workspace trust and the settings decide what the scenario may do. */
-export function runArguments(file: string, trusted: boolean, folders: readonly string[], settings: { allowOutsideFiles?: boolean; driverTimeoutMs?: number }): string[] {
-  const args = ['run', file];
-  // Untrusted: no user code, and host files only inside the workspace whatever the settings say.
-  if (!trusted) args.push('--no-user-drivers');
-  else if (settings.allowOutsideFiles) args.push('--allow-outside-files');
-  for (const f of folders) args.push('--workspace', f);
-  if (typeof settings.driverTimeoutMs === 'number' && Number.isInteger(settings.driverTimeoutMs) && settings.driverTimeoutMs >= 0) args.push('--driver-timeout', String(settings.driverTimeoutMs));
-  return args;
-}
-
-/** Collects a child's output a line at a time, keeping only a bounded tail. */
-class OutputTail {
-  text = '';
-  private partial = '';
-  constructor(private readonly onLine?: (line: string) => void) {}
-  add(chunk: string): void {
-    this.text = (this.text + chunk).slice(-RUN_TAIL_CHARS);
-    if (!this.onLine) return;
-    const lines = (this.partial + chunk).split('\n');
-    this.partial = lines.pop()!.slice(-RUN_TAIL_CHARS);
-    for (const l of lines) this.onLine(l);
-  }
-  end(): void {
-    if (this.partial) this.onLine?.(this.partial);
-    this.partial = '';
-  }
-}
-
-/** `FILE:LINE:COL: FAILED: what` lines of `visorbus-emu run`, with the indented detail lines after them. */
-export function parseFailedExpects(output: string): FailedExpect[] {
-  const out: FailedExpect[] = [];
-  const lines = output.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^(.*):(\d+):(\d+): FAILED: (.*)$/.exec(lines[i]);
-    if (!m) continue;
-    const detail: string[] = [];
-    while (i + 1 < lines.length && /^\s+\S/.test(lines[i + 1])) detail.push(lines[++i].trim());
-    out.push({ file: m[1], line: Number(m[2]), column: Number(m[3]), message: [m[4], ...detail].join('\n') });
-  }
-  return out;
-}
+export type { FailedExpect, RunResult, RunStart } from './scenarioRun';
+export { RUN_TAIL_CHARS, parseFailedExpects, runArguments } from './scenarioRun';
 
 async function pickScenario(): Promise<vscode.Uri | undefined> {
   const active = vscode.window.activeTextEditor?.document;
@@ -114,74 +59,80 @@ async function scenarioFile(uri: vscode.Uri): Promise<string> {
 export class ScenarioCommands implements vscode.Disposable {
   /** Failed `expect` lines of the last run of each scenario, in the Problems panel. */
   readonly runProblems = vscode.languages.createDiagnosticCollection('visorbus-run');
+  private readonly started = new vscode.EventEmitter<RunStart>();
+  /** A run's emulator process started. */
+  readonly onDidStartRun = this.started.event;
+  private readonly running = new Set<vscode.CancellationTokenSource>();
 
   constructor(private readonly context: vscode.ExtensionContext, private readonly output: vscode.OutputChannel) {}
 
   dispose(): void {
     this.runProblems.dispose();
+    this.started.dispose();
   }
 
   get emulatorPath(): string {
     return this.context.asAbsolutePath(path.join('dist', 'emulator.js'));
   }
 
-  /** Run a scenario headless; its output goes to the "Visorbus" output channel. */
+  /** Run a scenario headless: a summary in the "Visorbus" output channel, the whole trace in a file. */
   async run(uri?: vscode.Uri): Promise<RunResult | undefined> {
     uri ??= await pickScenario();
     if (!uri) return undefined;
     const file = await scenarioFile(uri);
     const name = path.basename(uri.path);
+    const spec = this.runSpec(file);
+    this.output.show(true);
+    if (spec.untrusted) this.output.appendLine('[trust] this workspace is not trusted: the run loads no user driver modules and uses no files outside the workspace');
+    if (!await prepareTraceFolder(spec.traceFile, this.output)) return undefined;
+    this.output.appendLine(`$ node ${path.relative(this.context.extensionPath, this.emulatorPath)} ${spec.args.join(' ')}`);
+    // Cancelled from the notification or by cancelRuns().
+    const cancel = new vscode.CancellationTokenSource();
+    this.running.add(cancel);
+    try {
+      const result = await vscode.window.withProgress({
+        location: vscode.ProgressLocation.Notification, title: `Visorbus: running ${name}`, cancellable: true,
+      }, (progress, token) => {
+        const link = token.onCancellationRequested(() => cancel.cancel());
+        let shown = 0;
+        return spawnRun(spec, {
+          line: l => this.output.appendLine(l),
+          progress: (pct, line, lines) => {
+            progress.report({ increment: Math.max(0, pct - shown), message: `${pct}% · line ${line} of ${lines}` });
+            shown = Math.max(shown, pct);
+          },
+          started: pid => this.started.fire({ pid, file, traceFile: spec.traceFile }),
+        }, cancel.token).finally(() => link.dispose());
+      });
+      this.report(uri, name, result);
+      return result;
+    } finally {
+      this.running.delete(cancel);
+      cancel.dispose();
+    }
+  }
+
+  /** Cancel every headless run in progress (as the notification's Cancel button does). */
+  cancelRuns(): void {
+    for (const c of this.running) c.cancel();
+  }
+
+  /** The emulator's arguments for `file`: trust, settings and the trace file. */
+  private runSpec(file: string): RunSpec {
     const trusted = vscode.workspace.isTrusted;
     const settings = vscode.workspace.getConfiguration('visorbus');
+    const storage = (this.context.storageUri ?? this.context.globalStorageUri).fsPath;
+    // Untrusted: the trace goes to the extension's storage, never where the workspace says.
+    const traceFile = traceFilePath(trusted ? settings.get<string>('run.traceFile') : undefined, file, storage);
     const args = runArguments(file, trusted, (vscode.workspace.workspaceFolders ?? []).map(f => f.uri.fsPath), {
       allowOutsideFiles: settings.get<boolean>('allowOutsideFiles', false), driverTimeoutMs: settings.get<number>('driverTimeoutMs'),
-    });
-    this.output.show(true);
-    if (!trusted) this.output.appendLine('[trust] this workspace is not trusted: the run loads no user driver modules and uses no files outside the workspace');
-    this.output.appendLine(`$ node ${path.relative(this.context.extensionPath, this.emulatorPath)} ${args.join(' ')}`);
-    const started = Date.now();
-    const result = await vscode.window.withProgress({
-      location: vscode.ProgressLocation.Notification, title: `Visorbus: running ${name}`, cancellable: true,
-    }, (_progress, token) => new Promise<RunResult>(resolve => {
-      const child = spawn(process.execPath, [this.emulatorPath, ...args], {
-        cwd: path.dirname(file), env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      // The output channel gets everything; the result keeps a tail and the failed expects.
-      const failedExpects: FailedExpect[] = [];
-      let pending: string[] = [];
-      const expects = (line: string) => {
-        if (pending.length && /^\s+\S/.test(line)) {
-          pending.push(line);
-          return;
-        }
-        if (pending.length) failedExpects.push(...parseFailedExpects(pending.join('\n')));
-        pending = / FAILED: /.test(line) ? [line] : [];
-      };
-      const stdout = new OutputTail(expects);
-      const stderr = new OutputTail();
-      child.stdout.setEncoding('utf8');
-      child.stderr.setEncoding('utf8');
-      child.stdout.on('data', (c: string) => {
-        stdout.add(c);
-        this.output.append(c);
-      });
-      child.stderr.on('data', (c: string) => {
-        stderr.add(c);
-        this.output.append(c);
-      });
-      const cancel = token.onCancellationRequested(() => child.kill());
-      child.on('error', e => {
-        stderr.add(e.message);
-        this.output.appendLine(`cannot start the emulator: ${e.message}`);
-      });
-      child.on('close', (exitCode, signal) => {
-        cancel.dispose();
-        stdout.end();
-        expects('');
-        resolve({ file, exitCode, signal, stdout: stdout.text, stderr: stderr.text, ms: Date.now() - started, failedExpects, passed: exitCode === 0 && failedExpects.length === 0, untrusted: !trusted });
-      });
-    }));
-    if (!trusted && /user driver modules are turned off/.test(result.stdout)) {
+    }, traceFile);
+    return { emulator: this.emulatorPath, file, args, traceFile, untrusted: !trusted };
+  }
+
+  /** The end of a run: the trace link and verdict in the output, Problems, a message. */
+  private report(uri: vscode.Uri, name: string, result: RunResult): void {
+    if (result.untrusted && /user driver modules are turned off/.test(result.stdout)) {
       void vscode.window.showWarningMessage(
         `Visorbus: this workspace is not trusted, so ${name} ran without its own driver modules (\`driver load ./…\` lines were refused). Trust the workspace to run them.`,
         'Manage Workspace Trust',
@@ -189,11 +140,9 @@ export class ScenarioCommands implements vscode.Disposable {
         if (c) void vscode.commands.executeCommand('workbench.trust.manage');
       });
     }
-    const failed = result.failedExpects.length;
-    const verdict = result.signal ? `stopped (${result.signal})`
-      : result.exitCode !== 0 ? `failed (exit code ${result.exitCode})`
-        : failed ? `failed (${failed} expect line${failed === 1 ? '' : 's'} did not hold)` : 'passed';
-    this.output.appendLine(`${name}: ${verdict} in ${result.ms} ms`);
+    const said = verdict(result);
+    if (!result.cancelled) this.output.appendLine(`event trace: ${vscode.Uri.file(result.traceFile).toString()}`);
+    this.output.appendLine(`${name}: ${said} in ${formatDuration(result.ms)}`);
     this.output.appendLine('');
     this.runProblems.set(uri, result.failedExpects.map(f => {
       const line = Math.max(0, f.line - 1);
@@ -204,12 +153,14 @@ export class ScenarioCommands implements vscode.Disposable {
     }));
     if (result.passed) {
       vscode.window.setStatusBarMessage(`$(pass) Visorbus: ${name} passed`, 5000);
+    } else if (result.cancelled) {
+      vscode.window.setStatusBarMessage(`Visorbus: ${name} cancelled`, 5000);
     } else {
-      void vscode.window.showErrorMessage(`Visorbus: ${name} ${verdict}. See the Visorbus output.`, 'Show Output').then(c => {
-        if (c) this.output.show();
+      void vscode.window.showErrorMessage(`Visorbus: ${name} ${said}. See the Visorbus output.`, 'Show Output', 'Open Trace').then(c => {
+        if (c === 'Show Output') this.output.show();
+        else if (c === 'Open Trace') void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(result.traceFile));
       });
     }
-    return result;
   }
 
   async debug(uri?: vscode.Uri): Promise<boolean> {

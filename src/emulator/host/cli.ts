@@ -1,6 +1,6 @@
 /**
  * `visorbus-emu`: run, test and inspect scenarios, or serve the debugger.
- *   visorbus-emu run FILE [--json] [RUN OPTIONS]
+ *   visorbus-emu run FILE [--json | --trace TRACEFILE] [--progress] [RUN OPTIONS]
  *   visorbus-emu test FILE... [RUN OPTIONS]
  *   visorbus-emu check FILE           (parse only: diagnostics)
  *   visorbus-emu channel FILE BUS:DEV|controlvm [--out PATH] [RUN OPTIONS]
@@ -23,9 +23,14 @@ import { DEFAULT_DRIVER_TIMEOUT_MS, MAX_HZ } from '../limits';
 import { installExitGuard } from '../visorbus/driverguard';
 import { SyncOut } from './syncout';
 import { DriverWatchdog, RunInterrupted } from './watchdog';
+import { RunHeadlines, SUMMARY_EVENT_LINES } from './runsummary';
+import { RunProgress, plannedWaitJiffies } from './runprogress';
 
 const USAGE = `usage:
   visorbus-emu run FILE [--json] [RUN OPTIONS]              run a scenario: event trace and final bus/device tree (exit 1 on errors or failed expects)
+    --trace TRACEFILE     write the event trace to TRACEFILE; stdout gets a summary: the scenario lines and
+                          kernel log (at most ${SUMMARY_EVENT_LINES} lines), the totals, the tree and the expect lines
+    --progress            print \`visorbus-emu: progress P% (line L of N)\` lines on stderr while the run goes
   visorbus-emu test FILE... [RUN OPTIONS]                   run the expect lines; exit 1 when one fails
   visorbus-emu check FILE...                                report scenario errors without running
   visorbus-emu channel FILE BUS:DEV|controlvm [--out PATH]  raw bytes of a channel after the scenario
@@ -118,33 +123,84 @@ function runFile(file: string, opts: EmulatorOptions, start?: (run: ScenarioRun)
   return run;
 }
 
+/** Where `run` writes: the trace (stdout, or the --trace file with a summary on stdout) and --progress. */
+interface RunSinks {
+  file: string;
+  out: SyncOut;
+  /** The --trace file's output, or undefined: the trace goes to stdout. */
+  trace?: { path: string; fd: number; out: SyncOut };
+  progress: boolean;
+}
+
+/**
+ * The text trace is printed while the run goes: a long run keeps no events in memory, the
+ * output waits for a slow reader, and a run that is killed has printed everything up to the
+ * kill (every acknowledged disk write too). With --trace, stdout gets the headlines only.
+ */
+function streamRun(r: ScenarioRun, s: RunSinks): { headlines?: RunHeadlines; progress?: RunProgress } {
+  const clock = r.emu.engine.clock;
+  const traceOut = s.trace?.out ?? s.out;
+  traceOut.write(`# ${s.file}: event trace (HZ=${clock.hz})\n`);
+  const headlines = s.trace ? new RunHeadlines(s.out, clock.hz) : undefined;
+  if (s.trace) s.out.write(`# ${s.file}: scenario lines and kernel log (HZ=${clock.hz}); every event is in ${s.trace.path}\n`);
+  const progress = s.progress ? new RunProgress(new SyncOut(2), r.scenario.steps.length, plannedWaitJiffies(r.scenario, clock)) : undefined;
+  r.emu.engine.log.onEvent((ev) => {
+    traceOut.write(formatEvent(ev, clock.hz) + '\n');
+    headlines?.add(ev);
+    progress?.update(r.index, ev.jiffies);
+  });
+  return { headlines, progress };
+}
+
+/** The end of a text run: totals, the bus/device tree, the expect lines and the errors. */
+function runReport(run: ScenarioRun, s: RunSinks): string[] {
+  const hz = run.emu.engine.clock.hz;
+  const lines: string[] = ['', `# ${s.file}: ${run.emu.engine.log.count} events, virtual time ${(run.emu.engine.jiffies / hz).toFixed(3)} s (HZ=${hz})`];
+  if (s.trace) lines.push(`# ${run.index} of ${run.scenario.steps.length} scenario lines run; event trace: ${s.trace.path}`);
+  lines.push('', '# bus/device tree', formatTree(run));
+  const ex = formatExpects(run);
+  if (ex.length) lines.push('', '# expect', ...ex);
+  for (const e of run.errors) lines.push(formatRunError(e));
+  return lines;
+}
+
+/** Open the --trace file for writing (created or emptied). */
+function openTrace(p: string | undefined): RunSinks['trace'] {
+  if (p === undefined) return undefined;
+  try {
+    const fd = fs.openSync(p, 'w');
+    return { path: p, fd, out: new SyncOut(fd) };
+  } catch (e) {
+    throw new UsageError(`--trace ${p}: cannot write (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+}
+
 function cmdRun(args: string[], out: SyncOut): number {
   const json = flag(args, '--json');
+  const tracePath = option(args, '--trace');
+  const progress = flag(args, '--progress');
+  if (json && tracePath !== undefined) throw new UsageError('--trace and --json do not go together: --json prints every event in its document');
   const emu = runOptions(args);
   const file = args.shift();
   if (!file) throw new UsageError('run needs a scenario FILE');
   if (args.length) throw new UsageError(`unexpected argument '${args[0]}'`);
-  // The text trace is printed while the run goes: a long run keeps no events in memory, the
-  // output waits for a slow reader, and a run that is killed has printed everything up to the
-  // kill (every acknowledged disk write too).
-  const stream = (r: ScenarioRun) => {
-    const hz = r.emu.engine.clock.hz;
-    out.write(`# ${file}: event trace (HZ=${hz})\n`);
-    r.emu.engine.log.onEvent((ev) => out.write(formatEvent(ev, hz) + '\n'));
-  };
-  const run = runFile(file, { ...emu, keepEvents: json }, json ? undefined : stream);
-  if (json) {
-    out.write(JSON.stringify(jsonReport(run), null, 2) + '\n');
-  } else {
-    const hz = run.emu.engine.clock.hz;
-    const lines: string[] = ['', `# ${file}: ${run.emu.engine.log.count} events, virtual time ${(run.emu.engine.jiffies / hz).toFixed(3)} s (HZ=${hz})`];
-    lines.push('', '# bus/device tree', formatTree(run));
-    const ex = formatExpects(run);
-    if (ex.length) lines.push('', '# expect', ...ex);
-    for (const e of run.errors) lines.push(formatRunError(e));
-    out.write(lines.join('\n') + '\n');
+  const sinks: RunSinks = { file, out, progress, trace: openTrace(tracePath) };
+  let live: ReturnType<typeof streamRun> = {};
+  try {
+    const run = runFile(file, { ...emu, keepEvents: json }, json ? undefined : (r) => (live = streamRun(r, sinks)));
+    if (json) out.write(JSON.stringify(jsonReport(run), null, 2) + '\n');
+    else {
+      if (sinks.trace) live.headlines?.finish(sinks.trace.path);
+      out.write(runReport(run, sinks).join('\n') + '\n');
+    }
+    live.progress?.done();
+    return run.errors.length || run.expects.some((r) => !r.pass) ? 1 : 0;
+  } finally {
+    if (sinks.trace) {
+      sinks.trace.out.flush();
+      fs.closeSync(sinks.trace.fd);
+    }
   }
-  return run.errors.length || run.expects.some((r) => !r.pass) ? 1 : 0;
 }
 
 function cmdTest(args: string[], out: SyncOut): number {
