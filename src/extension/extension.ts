@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { VisorbusAdapterFactory, VisorbusConfigurationProvider, restrictForTrust, applySettings, validate } from './debug/configuration';
 import { DEBUG_TYPE, VisorbusSessions } from './debug/sessions';
 import { ChannelInspector } from './inspector/inspector';
+import { registerInspectorRestore } from './inspector/restore';
 import { registerLanguageFeatures } from './language/language';
 import { ScenarioCommands } from './scenarioCommands';
 import { VisorbusStatusBar } from './statusBar';
@@ -213,6 +214,7 @@ export function activate(context: vscode.ExtensionContext): VisorbusApi {
   );
 
   const diagnostics = registerLanguageFeatures(context);
+  context.subscriptions.push(registerInspectorRestore(context, sessions, output));
   output.appendLine(`Visorbus Studio ${context.extension.packageJSON.version} active (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'untrusted'})`);
 
   return {

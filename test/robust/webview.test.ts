@@ -150,6 +150,8 @@ describe('robust: channel inspector webview', () => {
     const context = { extensionUri: { toString: () => '/ext' } };
     const log = { appendLine: (l: string) => logLines.push(l) };
     const show = inspector.ChannelInspector.show as unknown as (...a: unknown[]) => InspectorModule.ChannelInspector;
+    // one tab per device: close the one a previous case opened, so this case gets its own panel
+    for (const i of inspector.ChannelInspector.all()) if (i.device === device) i.dispose();
     const ins = show(context, sessions, log, st, device);
     await ins.refresh();
     return { panel: panels[panels.length - 1], client };
