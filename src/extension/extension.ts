@@ -9,6 +9,7 @@ import { DEBUG_TYPE, VisorbusSessions } from './debug/sessions';
 import { ChannelInspector } from './inspector/inspector';
 import { registerInspectorRestore } from './inspector/restore';
 import { registerLanguageFeatures } from './language/language';
+import { registerDeviceHovers } from './language/deviceHover';
 import { ScenarioCommands } from './scenarioCommands';
 import { VisorbusStatusBar } from './statusBar';
 import { BusNode, DeviceNode, DevicesTreeProvider, MoreNode } from './views/devicesTree';
@@ -215,6 +216,7 @@ export function activate(context: vscode.ExtensionContext): VisorbusApi {
 
   const diagnostics = registerLanguageFeatures(context);
   context.subscriptions.push(registerInspectorRestore(context, sessions, output));
+  registerDeviceHovers(context, sessions);
   output.appendLine(`Visorbus Studio ${context.extension.packageJSON.version} active (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'untrusted'})`);
 
   return {
