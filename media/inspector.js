@@ -49,6 +49,9 @@
   }
 
   // ---- messages from the extension -------------------------------------------------------------
+  // The device this tab shows: kept in the webview state so VS Code can restore the tab after a reload.
+  vscode.setState({ device: document.body.getAttribute('data-device') });
+
   window.addEventListener('message', ev => {
     const m = ev.data;
     if (!m || typeof m.type !== 'string') return;
@@ -59,23 +62,13 @@
         state = m;
         windowOffset = m.window.offset;
         windowBytes = decodeBase64(m.window.data);
-        $('error').hidden = true;
         if (sameChannel || editing) renderHex();
         else render();
-        setStatus();
+        applyView(m.view);
         break;
       }
-      case 'error':
-        $('error').hidden = false;
-        $('error').textContent = m.message;
-        break;
-      case 'running':
-        if (state) state.stopped = false;
-        setStatus();
-        break;
-      case 'ended':
-        $('status').textContent = 'session ended';
-        document.body.classList.add('ended');
+      case 'view':
+        applyView(m);
         break;
       case 'writeResult':
         if (!m.ok) {
@@ -86,10 +79,33 @@
     }
   });
 
-  function setStatus() {
-    if (!state) return;
-    const t = state.time ? `t = ${state.time.ms} ms (${state.time.jiffies} jiffies)` : '';
-    $('status').textContent = [state.stopped ? 'stopped' : 'running', t].filter(Boolean).join(' · ');
+  /**
+   * What the tab shows: the status, a notice (no session, no such device), an error, and whether
+   * the values are from an ended session (greyed out). A device the session does not have shows
+   * no values at all.
+   */
+  function applyView(v) {
+    if (!v) return;
+    $('status').textContent = v.status;
+    document.body.classList.toggle('stale', !!v.stale);
+    document.body.setAttribute('data-view', v.kind);
+    const isError = v.kind === 'error';
+    $('notice').hidden = isError || !v.notice;
+    $('notice').textContent = isError ? '' : (v.notice || '');
+    $('error').hidden = !isError;
+    $('error').textContent = isError ? (v.notice || '') : '';
+    if (v.kind === 'missing' || (v.kind === 'noSession' && !v.stale)) clearChannel();
+    /** @type {HTMLButtonElement} */ ($('binary')).disabled = v.kind !== 'live';
+  }
+
+  function clearChannel() {
+    state = null;
+    windowBytes = new Uint8Array(0);
+    windowOffset = 0;
+    $('decoded').replaceChildren();
+    const dev = document.body.getAttribute('data-device') || '';
+    $('title').textContent = 'Channel ' + dev.replace(/^(\d+):(\d+)$/, 'vbus$1:dev$2');
+    renderHex();
   }
 
   // ---- decoded view ------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import * as vscode from 'vscode';
 import { VisorbusConfigurationProvider, restrictForTrust, applySettings, validate } from './debug/configuration';
 import { VisorbusSessions } from './debug/sessions';
 import { ChannelInspector } from './inspector/inspector';
+import { registerInspectorRestore } from './inspector/restore';
+import { registerDeviceHovers } from './language/deviceHover';
 import { registerLanguageFeatures } from './language/language';
 import { ScenarioCommands } from './scenarioCommands';
 import { VisorbusStatusBar } from './statusBar';
@@ -51,6 +53,8 @@ export function activate(context: vscode.ExtensionContext): VisorbusApi {
   const views = registerViews(core);
   registerDeviceCommands(core, views.revealSysfs);
   registerInspectorCommands(core);
+  context.subscriptions.push(registerInspectorRestore(context, sessions, output));
+  registerDeviceHovers(context, sessions);
   const provider = registerDebugging(core);
   const scenarios = registerScenarioCommands(core);
   const diagnostics = registerLanguageFeatures(context);

@@ -14,6 +14,7 @@ import { SEED } from './support/harness';
 import type { ChannelView, Field } from '../../src/extension/protocol';
 import type * as InspectorModule from '../../src/extension/inspector/inspector';
 import type * as MessagesModule from '../../src/extension/inspector/messages';
+import type * as RestoreModule from '../../src/extension/inspector/restore';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const CSP_SOURCE = 'https://*.vscode-cdn.net';
@@ -27,7 +28,7 @@ interface FakePanel {
 }
 
 /** Enough of the `vscode` API for the inspector: panels, webviews, URIs, events. */
-function vscodeStub(panels: FakePanel[]) {
+function vscodeStub(panels: FakePanel[], serializers = new Map<string, { deserializeWebviewPanel(panel: unknown, state: unknown): Promise<void> }>()) {
   const uri = (s: string) => ({ toString: () => s, fsPath: s, path: s });
   class EventEmitter<T> {
     private listeners: ((v: T) => void)[] = [];
@@ -82,6 +83,10 @@ function vscodeStub(panels: FakePanel[]) {
       },
       showErrorMessage: async () => undefined,
       showInformationMessage: async () => undefined,
+      registerWebviewPanelSerializer: (viewType: string, s: { deserializeWebviewPanel(panel: unknown, state: unknown): Promise<void> }) => {
+        serializers.set(viewType, s);
+        return { dispose: () => serializers.delete(viewType) };
+      },
     },
     extensions: { getExtension: () => undefined },
     commands: { executeCommand: async () => undefined },
@@ -115,17 +120,22 @@ describe('robust: channel inspector webview', () => {
   const STUB_ID = path.join(ROOT, 'out', '__vscode_stub__.js');
   let inspector: typeof InspectorModule;
   let messages: typeof MessagesModule;
+  let restore: typeof RestoreModule;
+  const serializers = new Map<string, { deserializeWebviewPanel(panel: unknown, state: unknown): Promise<void> }>();
+  let stub: ReturnType<typeof vscodeStub>;
 
   before(() => {
     const load = createRequire(__filename);
     const req = load as unknown as { cache: Record<string, unknown> };
-    req.cache[STUB_ID] = { id: STUB_ID, filename: STUB_ID, loaded: true, exports: vscodeStub(panels), children: [], paths: [] };
+    stub = vscodeStub(panels, serializers);
+    req.cache[STUB_ID] = { id: STUB_ID, filename: STUB_ID, loaded: true, exports: stub, children: [], paths: [] };
     M._resolveFilename = function (request: string, ...rest: unknown[]) {
       if (request === 'vscode') return STUB_ID;
       return originalResolve.call(this, request, ...rest);
     };
     inspector = load('../../src/extension/inspector/inspector') as typeof InspectorModule;
     messages = load('../../src/extension/inspector/messages') as typeof MessagesModule;
+    restore = load('../../src/extension/inspector/restore') as typeof RestoreModule;
   });
   after(() => {
     M._resolveFilename = originalResolve;
@@ -150,6 +160,8 @@ describe('robust: channel inspector webview', () => {
     const context = { extensionUri: { toString: () => '/ext' } };
     const log = { appendLine: (l: string) => logLines.push(l) };
     const show = inspector.ChannelInspector.show as unknown as (...a: unknown[]) => InspectorModule.ChannelInspector;
+    // one tab per device: close the one a previous case opened, so this case gets its own panel
+    for (const i of inspector.ChannelInspector.all()) if (i.device === device) i.dispose();
     const ins = show(context, sessions, log, st, device);
     await ins.refresh();
     return { panel: panels[panels.length - 1], client };
@@ -270,5 +282,32 @@ describe('robust: channel inspector webview', () => {
     client.writes.length = 0;
     await panel.receive({ type: 'writeField', name: 'head', offset: 188, size: 4, value: '0x0102' });
     assert.deepEqual(client.writes, [{ ref: 'ch:2:0', offset: 188, bytes: [2, 1, 0, 0] }]);
+  });
+
+  it('a tab restored after a window reload shows its device with "no session"; a state without a device is closed', async () => {
+    const sessions = { onDidChange: () => ({ dispose: () => undefined }), current: undefined };
+    const context = { extensionUri: { toString: () => '/ext' } };
+    const log = { appendLine: (l: string) => logLines.push(l) };
+    const reg = restore.registerInspectorRestore as unknown as (...a: unknown[]) => { dispose(): void };
+    const registration = reg(context, sessions, log);
+    const serializer = serializers.get('visorbus.channelInspector');
+    assert.ok(serializer, 'a serializer for the inspector view type');
+    // the webview keeps its device in the state VS Code hands back
+    const js = fs.readFileSync(path.join(ROOT, 'media', 'inspector.js'), 'utf8');
+    assert.match(js, /vscode\.setState\(\{ device: document\.body\.getAttribute\('data-device'\) \}\)/);
+    await serializer.deserializeWebviewPanel(stub.window.createWebviewPanel(), { device: '2:3' });
+    const fake = panels[panels.length - 1];
+    const ins = inspector.ChannelInspector.all().find((i) => i.device === '2:3');
+    assert.ok(ins, 'the inspector of 2:3 is back');
+    assert.equal(ins.view.kind, 'noSession');
+    assert.equal(ins.view.status, 'no session');
+    assert.match(fake.html, /data-device="2:3"/);
+    assert.match(fake.html, /<title>Channel vbus2:dev3<\/title>/);
+    // a state that names no device (or markup) is not restored
+    for (const state of [undefined, {}, { device: '<b>x</b>' }, { device: 7 }]) {
+      await serializer.deserializeWebviewPanel(stub.window.createWebviewPanel(), state);
+      assert.equal(panels[panels.length - 1].disposed, true, JSON.stringify(state));
+    }
+    registration.dispose();
   });
 });

@@ -7,6 +7,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { DEBUG_TYPE } from './sessions';
+import { scenarioReadyToLaunch } from '../language/preflight';
 
 export const LANGUAGE_ID = 'visor';
 
@@ -186,6 +187,8 @@ export class VisorbusConfigurationProvider implements vscode.DebugConfigurationP
       void vscode.window.showErrorMessage(`Visorbus launch: scenario file not found: ${scenario}`);
       return undefined;
     }
+    // undefined aborts the launch quietly: no "Open 'launch.json'" modal for a syntax error
+    if (!(await scenarioReadyToLaunch(scenario))) return undefined;
     config.scenario = scenario;
     if (Array.isArray(config.drivers)) config.drivers = (config.drivers as string[]).map(d => path.resolve(base, d));
     // The scenario's host files (disk images, driver modules) may be in its folder or the workspace.

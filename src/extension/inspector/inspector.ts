@@ -2,13 +2,18 @@
  * Channel inspector: a webview that shows one channel decoded (`visorbus/channel`) beside a hex view
  * (`readMemory`), refreshed on every stop and on `visorbus/changed` / `memory` events. A writable
  * field can be edited (`writeMemory`); "Open in binary view" opens VS Code's own memory view.
+ *
+ * A tab belongs to a device, not to a session: there is one tab per device, and it follows the
+ * visorbus session the views show. When that session ends the tab says "no session" and greys
+ * out what it last read; a new (or restarted) session makes it read the channel again, and a
+ * device that does not exist there is said plainly instead of showing old values.
  */
-import * as crypto from 'crypto';
 import * as vscode from 'vscode';
-import { SessionState, VisorbusSessions } from '../debug/sessions';
+import { SessionChange, SessionState, VisorbusSessions } from '../debug/sessions';
 import { ChannelView, deviceDisplayName } from '../protocol';
 import { errorText } from '../views/model';
 import { encodeFieldValue, findWritableField, FromWebview, HEX_WINDOW, parseWebviewMessage } from './messages';
+import { inspectorHtml } from './page';
 
 export const HEX_EDITOR_ID = 'ms-vscode.hexeditor';
 export const VIEW_MEMORY_COMMAND = 'workbench.debug.viewlet.action.viewMemory';
@@ -17,6 +22,21 @@ export interface InspectorSnapshot {
   device: string;
   channel: ChannelView;
   window: { offset: number; bytes: Uint8Array };
+}
+
+/**
+ * What the tab shows, in words a user reads: `live` (the channel of the attached session),
+ * `missing` (that session has no such device), `noSession` (none runs: old values greyed out),
+ * `error` (the last read failed), `loading` (not read yet).
+ */
+export interface InspectorView {
+  kind: 'loading' | 'live' | 'missing' | 'noSession' | 'error';
+  /** The toolbar's status text, e.g. "stopped · t = 12 ms · Debug devices.visor" or "no session". */
+  status: string;
+  /** The notice line under the toolbar (no session, no such device, the error), if any. */
+  notice?: string;
+  /** The values shown are from a session that has ended. */
+  stale: boolean;
 }
 
 /**
@@ -32,26 +52,51 @@ export function debugMemoryUri(sessionId: string, memoryReference: string, range
   });
 }
 
+/** The toolbar status of a session: its state, virtual time and name. */
+export function sessionStatus(st: SessionState): string {
+  const t = st.last ? `t = ${st.last.time.ms} ms` : '';
+  return [st.stopped ? 'stopped' : 'running', t, st.session.name].filter(Boolean).join(' · ');
+}
+
 export class ChannelInspector implements vscode.Disposable {
   static readonly viewType = 'visorbus.channelInspector';
   private static readonly panels = new Map<string, ChannelInspector>();
 
-  /** Open (or reveal) the inspector of `device` ("2:0" or "controlvm") in this session. */
+  /** Open the inspector of `device` ("2:0" or "controlvm"), or reveal its tab; it follows `st` from now on. */
   static show(context: vscode.ExtensionContext, sessions: VisorbusSessions, log: vscode.OutputChannel,
-    st: SessionState, device: string): ChannelInspector {
-    const key = `${st.session.id}/${device}`;
-    const existing = ChannelInspector.panels.get(key);
+    st: SessionState | undefined, device: string): ChannelInspector {
+    const existing = ChannelInspector.panels.get(device);
     if (existing) {
       existing.panel.reveal(undefined, false);
+      if (st && existing.state !== st) existing.attach(st);
       return existing;
     }
     const panel = vscode.window.createWebviewPanel(ChannelInspector.viewType, `Channel ${deviceDisplayName(device)}`,
-      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, {
-        enableScripts: true,
-        localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'media')],
-      });
-    const inspector = new ChannelInspector(context, sessions, log, st, device, panel);
-    ChannelInspector.panels.set(key, inspector);
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, ChannelInspector.options(context));
+    return ChannelInspector.adopt(context, sessions, log, device, panel, st);
+  }
+
+  /** A tab VS Code kept across a window reload (the webview serializer hands it back). */
+  static restore(context: vscode.ExtensionContext, sessions: VisorbusSessions, log: vscode.OutputChannel,
+    panel: vscode.WebviewPanel, device: string): ChannelInspector {
+    const existing = ChannelInspector.panels.get(device);
+    if (existing) {
+      // one tab per device: the restored duplicate goes
+      panel.dispose();
+      return existing;
+    }
+    panel.webview.options = ChannelInspector.options(context);
+    return ChannelInspector.adopt(context, sessions, log, device, panel, sessions.current);
+  }
+
+  private static options(context: vscode.ExtensionContext): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'media')] };
+  }
+
+  private static adopt(context: vscode.ExtensionContext, sessions: VisorbusSessions, log: vscode.OutputChannel,
+    device: string, panel: vscode.WebviewPanel, st: SessionState | undefined): ChannelInspector {
+    const inspector = new ChannelInspector(context, sessions, log, device, panel, st);
+    ChannelInspector.panels.set(device, inspector);
     return inspector;
   }
 
@@ -60,51 +105,121 @@ export class ChannelInspector implements vscode.Disposable {
   }
 
   private snapshot: InspectorSnapshot | undefined;
+  private attached: SessionState | undefined;
+  /** Bumped on every attach/detach: a read that started for another session is dropped. */
+  private generation = 0;
+  private shown: InspectorView;
   private windowOffset = 0;
   private refreshing: Promise<void> | undefined;
   private again = false;
-  private ended = false;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly refreshedEmitter = new vscode.EventEmitter<InspectorSnapshot | undefined>();
+  private readonly viewEmitter = new vscode.EventEmitter<InspectorView>();
   /** Fired after each refresh (with the new data, or undefined when it failed). */
   readonly onDidRefresh = this.refreshedEmitter.event;
+  /** Fired whenever what the tab shows changes (status, notice, staleness). */
+  readonly onDidChangeView = this.viewEmitter.event;
   lastError: string | undefined;
 
   private constructor(
-    private readonly context: vscode.ExtensionContext,
-    sessions: VisorbusSessions,
+    context: vscode.ExtensionContext,
+    private readonly sessions: VisorbusSessions,
     private readonly log: vscode.OutputChannel,
-    readonly state: SessionState,
     readonly device: string,
     readonly panel: vscode.WebviewPanel,
+    st: SessionState | undefined,
   ) {
+    this.attached = st;
+    this.shown = st ? { kind: 'loading', status: sessionStatus(st), stale: false } : this.noSessionView();
     panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'visorbus.svg');
-    panel.webview.html = this.html();
+    panel.webview.html = inspectorHtml(panel.webview, context.extensionUri, device);
     this.disposables.push(
       this.refreshedEmitter,
+      this.viewEmitter,
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage(m => this.onMessage(m)),
-      sessions.onDidChange(e => {
-        if (e.session?.id !== state.session.id) return;
-        if (e.reason === 'ended') {
-          this.ended = true;
-          void this.post({ type: 'ended' });
-        } else if (e.reason === 'stopped' || e.reason === 'changed' || e.reason === 'memory') {
-          void this.refresh();
-        } else if (e.reason === 'continued') {
-          void this.post({ type: 'running' });
-        }
-      }),
+      sessions.onDidChange(e => this.onSessionChange(e)),
     );
   }
 
+  /** The last channel read, while it belongs to a live session or is marked stale. */
   get current(): InspectorSnapshot | undefined {
     return this.snapshot;
   }
 
+  /** The session the tab follows, if one runs. */
+  get state(): SessionState | undefined {
+    return this.attached;
+  }
+
+  get view(): InspectorView {
+    return this.shown;
+  }
+
+  private onSessionChange(e: SessionChange): void {
+    const mine = this.attached !== undefined && e.session?.id === this.attached.session.id;
+    switch (e.reason) {
+      case 'ended':
+        if (!mine) return;
+        this.detach();
+        // another visorbus session still runs: follow it
+        if (this.sessions.current) this.attach(this.sessions.current);
+        return;
+      case 'started':
+      case 'focus': {
+        // a session that just started has no model yet: its first stop (or change) reads the channel
+        const cur = this.sessions.current;
+        if (cur && cur !== this.attached) this.attach(cur, e.reason === 'focus');
+        return;
+      }
+      case 'stopped':
+      case 'changed':
+      case 'memory':
+        if (mine) void this.refresh();
+        return;
+      case 'continued':
+        if (mine && this.shown.kind === 'live') this.setView({ ...this.shown, status: sessionStatus(this.attached!) });
+        return;
+    }
+  }
+
+  /** Follow `st` from now on, and read the channel there now unless `read` is false. */
+  attach(st: SessionState, read = true): void {
+    this.attached = st;
+    this.generation++;
+    this.setView({ kind: 'loading', status: sessionStatus(st), notice: `Waiting for ${st.session.name} to read ${deviceDisplayName(this.device)}…`, stale: this.snapshot !== undefined });
+    if (read) void this.refresh();
+  }
+
+  /** The session ended: say so, and keep the last values only greyed out. */
+  private detach(): void {
+    this.attached = undefined;
+    this.generation++;
+    // a read that failed while the session was shutting down is no error of the tab
+    this.lastError = undefined;
+    this.setView(this.noSessionView());
+  }
+
+  private noSessionView(): InspectorView {
+    const what = this.snapshot ? 'The values below are from the session that ended. ' : '';
+    return {
+      kind: 'noSession', status: 'no session', stale: this.snapshot !== undefined,
+      notice: `No visorbus debug session. ${what}This tab reconnects when a visorbus session starts (F5 on a .visor scenario).`,
+    };
+  }
+
+  private setView(v: InspectorView): void {
+    this.shown = v;
+    void this.post({ type: 'view', ...v });
+    this.viewEmitter.fire(v);
+  }
+
   /** Re-read the channel and the shown bytes; concurrent calls collapse into one more read. */
   refresh(): Promise<void> {
-    if (this.ended) return Promise.resolve();
+    if (!this.attached) {
+      this.setView(this.noSessionView());
+      return Promise.resolve();
+    }
     if (this.refreshing) {
       this.again = true;
       return this.refreshing;
@@ -119,34 +234,52 @@ export class ChannelInspector implements vscode.Disposable {
   }
 
   private async load(): Promise<void> {
+    const st = this.attached;
+    if (!st) return;
+    const generation = this.generation;
     try {
-      const channel = await this.state.client.channel(this.device);
+      const channel = await st.client.channel(this.device);
       if (this.windowOffset >= channel.nbytes) this.windowOffset = 0;
-      const bytes = await this.state.client.readMemory(channel.memoryReference, this.windowOffset,
+      const bytes = await st.client.readMemory(channel.memoryReference, this.windowOffset,
         Math.min(HEX_WINDOW, channel.nbytes - this.windowOffset));
+      if (generation !== this.generation) return;
       this.snapshot = { device: this.device, channel, window: { offset: this.windowOffset, bytes } };
       this.lastError = undefined;
+      this.shown = { kind: 'live', status: sessionStatus(st), stale: false };
       await this.postSnapshot();
+      this.viewEmitter.fire(this.shown);
       this.refreshedEmitter.fire(this.snapshot);
     } catch (e) {
+      if (generation !== this.generation) return;
       this.lastError = errorText(e);
-      await this.post({ type: 'error', message: this.lastError });
+      this.failed(st, this.lastError);
       this.refreshedEmitter.fire(undefined);
     }
+  }
+
+  /** A read failed: a device the session does not have is said plainly (no old values); other errors show as such. */
+  private failed(st: SessionState, message: string): void {
+    const name = deviceDisplayName(this.device);
+    if (/has no channel|does not exist/.test(message)) {
+      this.snapshot = undefined;
+      const when = st.last ? ` at t = ${st.last.time.ms} ms` : '';
+      this.setView({ kind: 'missing', status: sessionStatus(st), stale: false,
+        notice: `${name} does not exist in ${st.session.name}${when}. This tab shows it when the scenario creates it.` });
+      return;
+    }
+    this.setView({ kind: 'error', status: sessionStatus(st), stale: this.shown.stale, notice: `Cannot read ${name}: ${message}` });
   }
 
   private postSnapshot(): Thenable<boolean> {
     const s = this.snapshot;
     if (!s) return Promise.resolve(false);
-    const last = this.state.last;
     return this.post({
       type: 'update',
       device: s.device,
       name: deviceDisplayName(s.device),
       channel: s.channel,
       window: { offset: s.window.offset, data: Buffer.from(s.window.bytes).toString('base64') },
-      stopped: this.state.stopped,
-      time: last ? last.time : undefined,
+      view: this.shown,
     });
   }
 
@@ -167,14 +300,16 @@ export class ChannelInspector implements vscode.Disposable {
   private async handle(msg: FromWebview): Promise<void> {
     switch (msg.type) {
       case 'ready':
-        if (this.snapshot) await this.postSnapshot();
-        else await this.refresh();
+        // the page was (re)loaded, e.g. brought to the front: never show what it had without checking
+        if (this.attached) return this.refresh();
+        await this.postSnapshot();
+        this.setView(this.noSessionView());
         return;
       case 'refresh':
         return this.refresh();
       case 'window': {
         const nbytes = this.snapshot?.channel.nbytes ?? 0;
-        if (msg.offset >= nbytes) return;
+        if (msg.offset >= nbytes || !this.attached) return;
         this.windowOffset = msg.offset - (msg.offset % 16);
         return this.refresh();
       }
@@ -187,17 +322,19 @@ export class ChannelInspector implements vscode.Disposable {
 
   async writeField(name: string, offset: number, size: number, value: string): Promise<void> {
     const ch = this.snapshot?.channel;
+    const st = this.attached;
     const fail = async (why: string) => {
       await this.post({ type: 'writeResult', ok: false, name, message: why });
       void vscode.window.showErrorMessage(`Visorbus: cannot write ${name}: ${why}`);
     };
-    if (!ch) return fail('the channel is not loaded');
+    if (!st) return fail('no visorbus debug session');
+    if (!ch || this.shown.kind !== 'live') return fail('the channel is not loaded');
     const field = findWritableField(ch, name, offset, size);
     if (typeof field === 'string') return fail(field);
     const bytes = encodeFieldValue(value, size);
     if (typeof bytes === 'string') return fail(bytes);
     try {
-      await this.state.client.writeMemory(ch.memoryReference, offset, bytes);
+      await st.client.writeMemory(ch.memoryReference, offset, bytes);
       this.log.appendLine(`[inspector] ${deviceDisplayName(this.device)} ${name} (+${offset}, ${size} bytes) <- ${value}`);
       await this.post({ type: 'writeResult', ok: true, name });
     } catch (e) {
@@ -209,13 +346,13 @@ export class ChannelInspector implements vscode.Disposable {
   /** The channel in VS Code's debug memory file system (what "Open in binary view" shows). */
   binaryViewUri(range?: { from: number; to: number }): vscode.Uri | undefined {
     const ch = this.snapshot?.channel;
-    return ch ? debugMemoryUri(this.state.session.id, ch.memoryReference, range) : undefined;
+    return ch && this.attached ? debugMemoryUri(this.attached.session.id, ch.memoryReference, range) : undefined;
   }
 
   async openBinaryView(): Promise<void> {
     const ch = this.snapshot?.channel;
-    if (!ch) return;
-    const context = { sessionId: this.state.session.id, variable: { memoryReference: ch.memoryReference, name: deviceDisplayName(this.device) } };
+    if (!ch || !this.attached) return;
+    const context = { sessionId: this.attached.session.id, variable: { memoryReference: ch.memoryReference, name: deviceDisplayName(this.device) } };
     if (vscode.extensions.getExtension(HEX_EDITOR_ID)) {
       await vscode.commands.executeCommand(VIEW_MEMORY_COMMAND, context);
       return;
@@ -228,56 +365,12 @@ export class ChannelInspector implements vscode.Disposable {
     if (choice === install) await vscode.commands.executeCommand(VIEW_MEMORY_COMMAND, context);
   }
 
-  private html(): string {
-    const webview = this.panel.webview;
-    const nonce = crypto.randomBytes(16).toString('base64');
-    const media = (f: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'media', f)).toString();
-    const csp = `default-src 'none'; script-src 'nonce-${nonce}'; style-src ${webview.cspSource} 'nonce-${nonce}'`;
-    const title = `Channel ${deviceDisplayName(this.device)}`;
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" nonce="${nonce}" href="${media('inspector.css')}">
-<title>${escapeHtml(title)}</title>
-</head>
-<body>
-<header class="toolbar" role="toolbar" aria-label="Channel inspector">
-  <h1 id="title">${escapeHtml(title)}</h1>
-  <span id="status" class="status" role="status" aria-live="polite">loading…</span>
-  <button id="refresh" type="button" aria-label="Refresh the channel">Refresh</button>
-  <button id="binary" type="button" aria-label="Open the channel memory in VS Code's binary view">Open in binary view</button>
-</header>
-<div id="error" class="error" role="alert" hidden></div>
-<main class="layout">
-  <section id="decoded" class="decoded" aria-label="Decoded channel"></section>
-  <section id="hex" class="hex" aria-label="Channel bytes">
-    <div class="hexnav">
-      <button id="hexPrev" type="button" aria-label="Previous bytes">◀</button>
-      <label for="hexGoto">offset</label>
-      <input id="hexGoto" type="text" size="10" spellcheck="false" aria-label="Go to channel offset (hex or decimal)">
-      <button id="hexNext" type="button" aria-label="Next bytes">▶</button>
-    </div>
-    <pre id="hexBody" class="hexbody" tabindex="0" aria-label="Hex dump"></pre>
-  </section>
-</main>
-<script nonce="${nonce}" src="${media('inspector.js')}"></script>
-</body>
-</html>`;
-  }
-
   dispose(): void {
     for (const [k, v] of ChannelInspector.panels) if (v === this) ChannelInspector.panels.delete(k);
     const ds = this.disposables.splice(0);
     for (const d of ds) d.dispose();
     this.panel.dispose();
   }
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`);
 }
 
 function safeJson(x: unknown): string {

@@ -9,6 +9,10 @@ import { parseScenario } from '../../emulator/scenario/parser';
 import { GUID_ALIASES, GUID_DESCRIPTIONS, isGuidText, resolveGuid } from '../../emulator/protocol/guid';
 import type { Scenario } from '../../emulator/scenario/ast';
 import { LANGUAGE_ID } from '../debug/configuration';
+import { toDiagnostics } from './diagnostics';
+import { usePreflightDiagnostics } from './preflight';
+
+export { toDiagnostics };
 
 const SELECTOR: vscode.DocumentSelector = [{ language: LANGUAGE_ID }];
 const GUID_OPTIONS = /(?:^|\s)(type|chtype|zone|guid|inst)=([\w-]*)$/;
@@ -30,18 +34,6 @@ class ParseCache {
   forget(doc: vscode.TextDocument): void {
     this.cache.delete(doc.uri.toString());
   }
-}
-
-export function toDiagnostics(scenario: Scenario): vscode.Diagnostic[] {
-  return scenario.diagnostics.map(d => {
-    const line = Math.max(0, d.line - 1);
-    const start = Math.max(0, d.column - 1);
-    const end = Math.max(start + 1, d.endColumn - 1);
-    const diag = new vscode.Diagnostic(new vscode.Range(line, start, line, end), d.message,
-      d.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Error);
-    diag.source = 'visor';
-    return diag;
-  });
 }
 
 /** Devices declared by `device create B:D type=…` lines: id -> type alias/GUID text. */
@@ -163,6 +155,7 @@ export class VisorCodeLensProvider implements vscode.CodeLensProvider {
 export function registerLanguageFeatures(context: vscode.ExtensionContext): vscode.DiagnosticCollection {
   const parses = new ParseCache();
   const diagnostics = vscode.languages.createDiagnosticCollection(LANGUAGE_ID);
+  usePreflightDiagnostics(diagnostics);
   const timers = new Map<string, ReturnType<typeof setTimeout>>();
 
   const update = (doc: vscode.TextDocument) => {

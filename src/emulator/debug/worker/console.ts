@@ -8,11 +8,15 @@ import type { Controller } from './controller';
 import { UserError } from './stopstate';
 import { channelTarget, hexRef, parseDeviceId, queuesOf } from './decode';
 import { evaluate, formatValue, modelContext, parseExpression } from './expr';
-import { parseScenario, COMMANDS } from '../../scenario/parser';
+import { parseScenario, COMMANDS, suggest } from '../../scenario/parser';
 import { CHANNEL_HEADER, SIGNAL_QUEUE_HEADER } from '../../protocol/layout';
 import { deviceState } from '../../inspect/fields';
+import { callbackFunction } from './stack';
 
 const SCENARIO_WORDS = new Set(COMMANDS.map((c) => c.name.split(' ')[0]).concat(['echo']));
+const CONSOLE_WORDS = ['help', 'ls', 'cat', 'echo'];
+/** Words an expression may start with on their own: fields of the frame's device and globals. */
+const BARE_WORDS = ['state', 'driver', 'typename', 'bus', 'dev', 'physaddr', 'nbytes', 'name', 'typeguid', 'jiffies', 'ms', 'hz', 'event', 'callback', 'result', 'status', 'errno', 'true', 'false'];
 
 const HELP = `Visorbus Debug Console
   ls [PATH]                 list a sysfs directory (default /sys/bus/visorbus/devices)
@@ -49,7 +53,11 @@ export class ReplConsole {
     if (context === 'repl') {
       const r = this.command(expr);
       if (r !== undefined) return { result: r, variablesReference: 0 };
+      this.checkFirstWord(expr);
     }
+    // Hovering a callback's device parameter (`dev` in `probe(dev)`) shows the device, not its `dev` field.
+    const hovered = context === 'hover' ? this.callbackDevice(expr, a.frameId) : undefined;
+    if (hovered) return this.deviceResult(hovered);
     const dev = /^(\d+:\d+|vbus\d+:dev\d+|controlvm)$/.test(expr) ? parseDeviceId(expr) : undefined;
     if (dev) return this.deviceResult(expr);
     const node = parseExpression(expr);
@@ -62,6 +70,22 @@ export class ReplConsole {
       if (typeof loc !== 'string') memoryReference = hexRef(loc.addr + loc.f.offset);
     }
     return { result: formatValue(v, hex), type: typeof v === 'bigint' ? 'u64' : typeof v, variablesReference: 0, ...(memoryReference ? { memoryReference } : {}) };
+  }
+
+  /** A first word that is neither a command nor a field is a mistyped command: say so, with the nearest word. */
+  private checkFirstWord(text: string): void {
+    const m = /^([A-Za-z_]\w*)(?![\w.[:])/.exec(text);
+    if (!m || BARE_WORDS.includes(m[1])) return;
+    const s = suggest(m[1], [...CONSOLE_WORDS, ...SCENARIO_WORDS, ...BARE_WORDS]);
+    throw new UserError(`unknown command '${m[1]}'${s ? ` — did you mean '${s}'?` : ''} (help lists the commands and fields)`);
+  }
+
+  /** The device when `expr` names the device parameter of the driver callback of the frame. */
+  private callbackDevice(expr: string, frameId: unknown): string | undefined {
+    const f = frameId === undefined ? undefined : this.ctl.stack.frameById(Number(frameId))?.model;
+    if (f?.kind !== 'driver' || !f.device || !f.callback || !/^[A-Za-z_$][\w$]*$/.test(expr)) return undefined;
+    const fn = callbackFunction(f.driver ? this.ctl.run?.emu.bus.drivers.get(f.driver) : undefined, f.callback);
+    return fn && firstParameter(fn) === expr ? f.device : undefined;
   }
 
   private deviceResult(expr: string): unknown {
@@ -219,4 +243,11 @@ export class ReplConsole {
     }
     return out;
   }
+}
+
+/** The name of a function's first parameter (`probe(dev) {…}`, `function (dev)`, `dev => …`), if it has a plain one. */
+export function firstParameter(fn: (...a: never[]) => unknown): string | undefined {
+  const src = Function.prototype.toString.call(fn);
+  const m = /^\s*(?:async\s*)?(?:function\b[^(]*|[\w$]+\s*)?\(\s*([A-Za-z_$][\w$]*)/.exec(src) ?? /^\s*(?:async\s+)?([A-Za-z_$][\w$]*)\s*=>/.exec(src);
+  return m?.[1];
 }

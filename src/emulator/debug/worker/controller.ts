@@ -30,7 +30,7 @@ import { Inspector } from './inspect';
 import { Views } from './views';
 import { ReplConsole } from './console';
 import { Level, Mode, Pos, StopInfo, StopState, UserError } from './stopstate';
-import { Output } from './output';
+import { markReplayed, Output } from './output';
 import { StackView } from './stackview';
 import { BreakpointBook } from './breakpointbook';
 import { Found, Journal, JournalEntry, RunPlan } from './journal';
@@ -581,12 +581,13 @@ export class Controller {
     }
     if (this.journal.replaying) return;
     const line = frames.length && frames[0].kind === 'scenario' ? frames[0].line : undefined;
-    if (this.opts?.trace) this.out.output('console', `${formatEvent(ev, this.run!.emu.engine.clock.hz)}  [${threadName(ev.thread)}]\n`, line);
+    const mark = this.journal.ranBefore(ev.n) ? markReplayed : (t: string) => t;
+    if (this.opts?.trace) this.out.output('console', mark(`${formatEvent(ev, this.run!.emu.engine.clock.hz)}  [${threadName(ev.thread)}]\n`), line);
     if (ev.data && typeof ev.data.level === 'string') {
       const lines = this.run!.emu.engine.klogLines;
       const text = lines[lines.length - 1];
-      if (text !== undefined) this.out.output(ev.data.level === 'err' ? 'stderr' : 'stdout', printable(text) + '\n', line);
-    } else if (ev.kind === 'uevent') this.out.output('console', `uevent: ${printable(ev.text)}\n`, line);
+      if (text !== undefined) this.out.output(ev.data.level === 'err' ? 'stderr' : 'stdout', mark(printable(text) + '\n'), line);
+    } else if (ev.kind === 'uevent') this.out.output('console', mark(`uevent: ${printable(ev.text)}\n`), line);
   }
 
   /** Record what a driver throws (its stack shows the throwing line); the model itself catches it. */

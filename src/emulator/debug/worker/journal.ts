@@ -84,6 +84,8 @@ export class Journal {
   private replay: ReplayPlan | undefined;
   /** The model's checksum at each position stopped at (a replay that differs is not deterministic). */
   private readonly visited = new Map<string, number>();
+  /** The furthest event stopped at: output up to it was printed once already. */
+  private furthest = 0;
   /**
    * The checksum at the event a replay is at, before the interventions made there are
    * applied again: the first visit was checksummed before the user made them.
@@ -135,6 +137,7 @@ export class Journal {
   forget(): void {
     this.entries = [];
     this.visited.clear();
+    this.furthest = 0;
   }
 
   // ---- standby workers (see checkpoints.ts in the session) ---------------------------------
@@ -232,7 +235,15 @@ export class Journal {
   }
 
   loadVisited(entries: [string, number][]): void {
-    for (const [k, v] of entries) this.visited.set(k, v);
+    for (const [k, v] of entries) {
+      this.visited.set(k, v);
+      this.furthest = Math.max(this.furthest, parseInt(k, 10) || 0);
+    }
+  }
+
+  /** Event n ran before in this session (the run went back in time past it): its output is printed again. */
+  ranBefore(n: number): boolean {
+    return n <= this.furthest;
   }
 
   /** The checksum a stop here is compared by: before this position's interventions when a replay arrives. */
@@ -248,6 +259,7 @@ export class Journal {
     const seen = this.visited.get(key);
     if (seen !== undefined && seen !== sum) this.out.output('stderr', `Warning: the state at event ${pos.n} differs from the first time it was reached; a driver is not deterministic (Date.now, Math.random, module state?), so replays may not match.\n`);
     this.visited.set(key, sum);
+    this.furthest = Math.max(this.furthest, pos.n);
   }
 
   /** Disk images the scenario attaches, as they were when this run started (replays must see the same bytes). */

@@ -25,6 +25,14 @@ export interface OutputHost {
   readonly state: WorkerState;
 }
 
+/** Marks output printed again after a step back (the run repeats what it printed before). */
+export const REPLAYED_MARKER = '[replayed] ';
+
+/** `text` with every line marked as printed again. */
+export function markReplayed(text: string): string {
+  return text.replace(/^(?=.)/gm, REPLAYED_MARKER);
+}
+
 export class Output {
   private out: { category: string; output: string; line?: number }[] = [];
   private lastFlush = 0;
