@@ -3,6 +3,7 @@
  * commands, `signal insert`, `memory write` …) executed through the runner at the stop,
  * and field expressions (also for watch and hover), with completions.
  */
+import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as path from 'node:path';
 import type { Controller } from './controller';
 import { UserError } from './stopstate';
@@ -40,7 +41,7 @@ export class ReplConsole {
     return this.ctl.stack.deviceOf(st.frames, st.ev);
   }
 
-  evaluate(a: Record<string, unknown>): unknown {
+  evaluate(a: DebugProtocol.EvaluateArguments): DebugProtocol.EvaluateResponse['body'] {
     const expr = String(a.expression ?? '').trim();
     const context = String(a.context ?? 'repl');
     const hex = !!(a.format as { hex?: boolean } | undefined)?.hex;
@@ -64,7 +65,7 @@ export class ReplConsole {
     return { result: formatValue(v, hex), type: typeof v === 'bigint' ? 'u64' : typeof v, variablesReference: 0, ...(memoryReference ? { memoryReference } : {}) };
   }
 
-  private deviceResult(expr: string): unknown {
+  private deviceResult(expr: string): DebugProtocol.EvaluateResponse['body'] {
     const emu = this.ctl.emu;
     const p = parseDeviceId(expr)!;
     const id = p === 'controlvm' ? 'controlvm' : `${p.bus}:${p.dev}`;
@@ -145,12 +146,12 @@ export class ReplConsole {
 
   // ---- completions ----------------------------------------------------------------------
 
-  completions(a: Record<string, unknown>): unknown {
+  completions(a: DebugProtocol.CompletionsArguments): DebugProtocol.CompletionsResponse['body'] {
     const text = String(a.text ?? '');
     const one = this.ctl.client.columnsStartAt1 !== false;
     const column = Number(a.column ?? text.length + (one ? 1 : 0));
     const prefix = text.slice(0, Math.max(0, column - (one ? 1 : 0)));
-    const targets: { label: string; text?: string; start?: number; length?: number; type?: string; detail?: string }[] = [];
+    const targets: DebugProtocol.CompletionItem[] = [];
     const at = (len: number) => prefix.length - len + (one ? 1 : 0);
     const emu = this.ctl.run?.emu;
 

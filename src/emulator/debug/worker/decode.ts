@@ -22,46 +22,23 @@ import {
 import { CONTROLVM_ID, ControlvmMessage, MSG, controlvmIdName } from '../../protocol/controlvm';
 import { GUIDS, GUID_DESCRIPTIONS, bytesToGuid } from '../../protocol/guid';
 import { BusDevice } from '../../visorbus/visordevice';
+import type { ChannelResponseBody, Field as ContractField, PendingSignal, QueueView as ContractQueueView } from '../contract';
 
-/** A decoded field: where it is (offset from the channel start), what it holds, whether it may be changed. */
-export interface Field {
-  name: string;
-  offset: number;
-  size: number;
-  value: string;
-  display: string;
-  writable: boolean;
-  /** The layout field (for setVariable), when the field comes from a struct table. */
+/** A decoded field (docs/dap-extensions.md), plus the layout field it comes from (for setVariable). */
+export interface Field extends ContractField {
   layout?: StructField;
 }
 
-export interface SignalView {
-  slot: number;
-  offset: number;
-  summary: string;
+export interface SignalView extends Omit<PendingSignal, 'fields'> {
   fields: Field[];
 }
 
-export interface QueueView {
-  index: number;
-  name: string;
-  offset: number;
+export interface QueueView extends Omit<ContractQueueView, 'fields' | 'pending'> {
   fields: Field[];
-  head: number;
-  tail: number;
-  maxSlots: number;
-  signalSize: number;
-  pendingCount: number;
   pending: SignalView[];
 }
 
-export interface ChannelView {
-  device: string;
-  physaddr: number;
-  nbytes: number;
-  memoryReference: string;
-  typeGuid: string;
-  typeName: string;
+export interface ChannelView extends Omit<ChannelResponseBody, 'header' | 'extra' | 'queues'> {
   header: Field[];
   extra: Field[];
   queues: QueueView[];

@@ -3,6 +3,7 @@
  * stopped model. Everything is read from guest memory directly (no model events); every
  * change goes through the controller's journal so replays repeat it.
  */
+import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as path from 'node:path';
 import type { Controller } from './controller';
 import { UserError } from './stopstate';
@@ -97,7 +98,7 @@ export class Inspector {
 
   // ---- scopes ------------------------------------------------------------------------------
 
-  scopes(a: Record<string, unknown>): unknown {
+  scopes(a: DebugProtocol.ScopesArguments): DebugProtocol.ScopesResponse['body'] {
     this.needStop();
     const f = this.ctl.stack.frameById(Number(a.frameId));
     if (!f) throw new UserError(`unknown frame ${String(a.frameId)} (frames are valid until the session resumes)`);
@@ -133,7 +134,7 @@ export class Inspector {
 
   // ---- variables -----------------------------------------------------------------------------
 
-  variables(a: Record<string, unknown>): unknown {
+  variables(a: DebugProtocol.VariablesArguments): DebugProtocol.VariablesResponse['body'] {
     const ref = Number(a.variablesReference);
     const c = this.handles.get(ref);
     if (!c) throw new UserError(this.ctl.stop ? `unknown variablesReference ${ref} (variables are valid until the session resumes)` : 'not stopped');
@@ -449,7 +450,7 @@ export class Inspector {
 
   // ---- changing memory ----------------------------------------------------------------------------
 
-  setVariable(a: Record<string, unknown>): unknown {
+  setVariable(a: DebugProtocol.SetVariableArguments): DebugProtocol.SetVariableResponse['body'] {
     this.needStop();
     const c = this.handles.get(Number(a.variablesReference));
     if (!c) throw new UserError(`unknown variablesReference ${String(a.variablesReference)}`);
@@ -492,7 +493,7 @@ export class Inspector {
     return { value: shown.display, type: f.type, variablesReference: 0, memoryReference: hexRef(at) };
   }
 
-  setExpression(a: Record<string, unknown>): unknown {
+  setExpression(a: DebugProtocol.SetExpressionArguments): DebugProtocol.SetExpressionResponse['body'] {
     this.needStop();
     const frame = a.frameId !== undefined ? this.ctl.stack.frameById(Number(a.frameId)) : undefined;
     const loc = this.fieldLocation(String(a.expression ?? ''), frame?.device ?? this.ctl.stack.deviceOf(this.ctl.stop!.frames, this.ctl.stop!.ev));
@@ -532,7 +533,7 @@ export class Inspector {
 
   // ---- data breakpoints ------------------------------------------------------------------------
 
-  dataBreakpointInfo(a: Record<string, unknown>): unknown {
+  dataBreakpointInfo(a: DebugProtocol.DataBreakpointInfoArguments): DebugProtocol.DataBreakpointInfoResponse['body'] {
     const name = String(a.name ?? '');
     const none = (why: string) => ({ dataId: null, description: why });
     if (!this.ctl.run) return none('no scenario is loaded');
@@ -593,7 +594,7 @@ export class Inspector {
 
   // ---- readMemory / writeMemory ----------------------------------------------------------------
 
-  readMemory(a: Record<string, unknown>): unknown {
+  readMemory(a: DebugProtocol.ReadMemoryArguments): DebugProtocol.ReadMemoryResponse['body'] {
     const base = parseAddress(a.memoryReference);
     const offset = Number(a.offset ?? 0);
     const count = Number(a.count ?? 0);
@@ -620,7 +621,7 @@ export class Inspector {
     return { address: hexRef(addr), data, ...(unreadable ? { unreadableBytes: unreadable } : {}) };
   }
 
-  writeMemory(a: Record<string, unknown>): unknown {
+  writeMemory(a: DebugProtocol.WriteMemoryArguments): DebugProtocol.WriteMemoryResponse['body'] {
     const base = parseAddress(a.memoryReference);
     const offset = Number(a.offset ?? 0);
     if (!Number.isSafeInteger(offset)) throw new UserError('writeMemory: offset must be an integer');

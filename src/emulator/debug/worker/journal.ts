@@ -13,7 +13,8 @@ import type { Scenario, ScenarioStep } from '../../scenario/ast';
 import { parseScenario } from '../../scenario/parser';
 import type { Emulator } from '../../emulator';
 import type { EmuEvent, Frame } from '../../engine/events';
-import type { LaunchOptions, WorkerState } from '../protocol';
+import type { WorkerState } from '../workerlink';
+import type { LaunchArguments } from '../contract';
 import type { Output } from './output';
 import type { BreakpointBook } from './breakpointbook';
 import { innermostDriver } from './stack';
@@ -43,7 +44,7 @@ export interface RunPlan {
   build: boolean;
   mode?: Mode;
   replay?: ReplayPlan;
-  fresh?: { opts: LaunchOptions; scenario: Scenario };
+  fresh?: { opts: LaunchArguments; scenario: Scenario };
 }
 
 export type JournalEntry =
