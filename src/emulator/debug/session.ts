@@ -13,12 +13,12 @@ import type { CheckpointsResponseBody } from './contract';
 import { ClientInfo, EXCEPTION_FILTERS, Pos, PoolJournalEntry } from './workerlink';
 import type { LaunchArguments } from './contract';
 import { BREAKPOINT_COMMANDS, isForwarded } from './requests';
+import { launchArgumentsError } from './launchschema';
 import { Checkpoints } from './checkpoints';
 import { TimeTravel } from './travel';
 
 /** Standby workers kept for time travel unless the launch configuration says otherwise. */
 export const DEFAULT_CHECKPOINTS = 2;
-import { kernelBugFixes } from '../kernel/kernelbugs';
 
 /** What the TCP server offers a session: keep a model alive for the next client, adopt one. */
 export interface SessionServices {
@@ -299,20 +299,10 @@ export class VisorbusSession extends DebugSession {
     return this.startModel(opts);
   }
 
-  private checkOptions(args: Record<string, unknown>, what: string): LaunchArguments & { noDebug?: boolean } {
-    const scenario = args.scenario;
-    if (typeof scenario !== 'string' || !scenario.trim()) throw new RequestError(`${what}: "scenario" must name a .visor file`, true);
-    if (args.drivers !== undefined && (!Array.isArray(args.drivers) || args.drivers.some((d) => typeof d !== 'string'))) throw new RequestError(`${what}: "drivers" must be an array of paths to driver modules`, true);
-    if (args.pollIntervalMs !== undefined && !(typeof args.pollIntervalMs === 'number' && args.pollIntervalMs > 0)) throw new RequestError(`${what}: "pollIntervalMs" must be a positive number, not ${JSON.stringify(args.pollIntervalMs)}`, true);
-    if (args.checkpoints !== undefined && !(Number.isInteger(args.checkpoints) && (args.checkpoints as number) >= 0 && (args.checkpoints as number) <= 8)) {
-      throw new RequestError(`${what}: "checkpoints" must be a whole number from 0 to 8, not ${JSON.stringify(args.checkpoints)}`, true);
-    }
-    const fixes = kernelBugFixes(args.fixKernelBugs);
-    if (typeof fixes === 'string') throw new RequestError(`${what}: ${fixes}`, true);
-    if (args.workspaceFolders !== undefined && (!Array.isArray(args.workspaceFolders) || args.workspaceFolders.some((d) => typeof d !== 'string'))) throw new RequestError(`${what}: "workspaceFolders" must be an array of folder paths`, true);
-    for (const k of ['stopOnEntry', 'stopAtEnd', 'autoload', 'trace', 'allowUserDrivers', 'allowOutsideFiles', 'noDebug']) {
-      if (args[k] !== undefined && typeof args[k] !== 'boolean') throw new RequestError(`${what}: "${k}" must be true or false, not ${JSON.stringify(args[k])}`, true);
-    }
+  private checkOptions(args: Record<string, unknown>, what: string): LaunchArguments {
+    const error = launchArgumentsError(args, what);
+    if (error) throw new RequestError(error, true);
+    const scenario = args.scenario as string;
     return {
       scenario: path.resolve(scenario),
       stopOnEntry: args.stopOnEntry as boolean | undefined,

@@ -25,6 +25,7 @@ import type { VisorDriver } from '../../visorbus/driver';
 import type { ClientInfo, WorkerRequest, WorkerState } from '../workerlink';
 import type { LaunchArguments } from '../contract';
 import type { AttachClientResult, LaunchResult } from '../requests';
+import { launchArgumentsError } from '../launchschema';
 import { Ctx, Handler, handlerOf, RequestTable, Resume, ResumeAction } from './requesttable';
 import { Link } from './link';
 import { ExprError } from './expr';
@@ -301,13 +302,8 @@ export class Controller {
   }
 
   private normalizeOpts(opts: LaunchArguments): LaunchArguments {
-    if (opts.drivers !== undefined && (!Array.isArray(opts.drivers) || opts.drivers.some((d) => typeof d !== 'string'))) {
-      throw new UserError('launch: "drivers" must be an array of paths to driver modules', true);
-    }
-    if (opts.pollIntervalMs !== undefined && !(typeof opts.pollIntervalMs === 'number' && opts.pollIntervalMs > 0)) {
-      throw new UserError(`launch: "pollIntervalMs" must be a positive number, not ${JSON.stringify(opts.pollIntervalMs)}`, true);
-    }
-    if (opts.stopAtEnd !== undefined && typeof opts.stopAtEnd !== 'boolean') throw new UserError(`launch: "stopAtEnd" must be true or false, not ${JSON.stringify(opts.stopAtEnd)}`, true);
+    const error = launchArgumentsError(opts as unknown as Record<string, unknown>, 'launch');
+    if (error) throw new UserError(error, true);
     return opts;
   }
 
