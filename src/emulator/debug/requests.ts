@@ -9,7 +9,7 @@
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { LaunchArguments, VisorbusRequests } from './contract';
 import type { ClientInfo, Pos, PoolJournalEntry, WorkerState } from './workerlink';
-import type { MoveArgs, StartArgs } from './worker/standby';
+import type { MoveArgs, PlanArguments, StartArgs } from './worker/standby';
 import type { TimelineHandOver } from './worker/timeline';
 import type { JournalEntry, ReplayPlan } from './worker/journal';
 
@@ -61,13 +61,6 @@ export interface AttachClientResult {
   state: WorkerState;
   scenario: string | undefined;
   stopped: { reason: string; description: string; threadId: number } | undefined;
-}
-
-/** What a step back, reverse-continue or goto asks of the worker that plans the trip. */
-export interface PlanArguments {
-  cmd: string;
-  granularity?: DebugProtocol.SteppingGranularity;
-  event?: number;
 }
 
 /** Requests the session makes itself: the lifecycle and requests it checks or answers in part first. */

@@ -5,10 +5,15 @@
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as path from 'node:path';
-import type { Controller } from './controller';
-import { UserError } from './stopstate';
+import { StopState, UserError } from './stopstate';
+import type { ClientInfo, WorkerState } from '../workerlink';
+import type { Journal } from './journal';
+import type { Scenario } from '../../scenario/ast';
+import type { Inspector } from './inspect';
+import type { StackView } from './stackview';
+import type { Views } from './views';
 import { channelTarget, hexRef, parseDeviceId, queuesOf } from './decode';
-import { evaluate, formatValue, modelContext, parseExpression } from './expr';
+import { evaluate, FieldSource, formatValue, modelContext, parseExpression } from './expr';
 import { parseScenario, COMMANDS } from '../../scenario/parser';
 import { CHANNEL_HEADER, SIGNAL_QUEUE_HEADER } from '../../protocol/layout';
 import { deviceState } from '../../inspect/fields';
@@ -28,8 +33,20 @@ const HELP = `Visorbus Debug Console
   fields: header.<field>  queue[N].<field>  queue[N].pending  state driver typename bus dev
           physaddr nbytes name typeguid;  globals: jiffies ms hz event callback result`;
 
+/** What the Debug Console needs of the worker: a read view of the model and the stop, and the other views it borrows from. */
+export interface ConsoleHost extends FieldSource {
+  readonly client: ClientInfo;
+  readonly scenario: Scenario | undefined;
+  readonly state: WorkerState;
+  readonly stop: StopState | undefined;
+  readonly journal: Pick<Journal, 'intervene'>;
+  readonly inspector: Pick<Inspector, 'fieldLocation' | 'handle'>;
+  readonly stack: Pick<StackView, 'deviceOf' | 'frameById'>;
+  readonly views: Pick<Views, 'cat' | 'ls' | 'write'>;
+}
+
 export class ReplConsole {
-  constructor(private readonly ctl: Controller) {}
+  constructor(private readonly ctl: ConsoleHost) {}
 
   private defaultDevice(frameId: unknown): string | undefined {
     const st = this.ctl.stop;

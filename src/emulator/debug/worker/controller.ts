@@ -347,6 +347,7 @@ export class Controller {
     emu.engine.log.hook = (ev, frames) => this.onEvent(ev, frames);
     emu.memory.setWriteWatcher((addr, len) => this.onWrite(addr, len));
     emu.onChanged(() => this.out.topologyChanged());
+    emu.onDriverRegistered((drv) => this.wrapDriver(drv));
     this.journal.passively(() => {
       for (const d of opts.drivers ?? []) {
         const file = path.resolve(path.dirname(scenario.file), d);
@@ -545,10 +546,6 @@ export class Controller {
 
   /** What every event does, stopped or not: output, driver wrapping, bookkeeping. */
   private common(ev: EmuEvent, frames: readonly Frame[]): void {
-    if (ev.kind === 'log' && ev.subject === 'visorbus' && ev.text.startsWith('registered driver ')) {
-      const drv = this.run?.emu.bus.drivers.get(ev.text.slice('registered driver '.length));
-      if (drv) this.wrapDriver(drv);
-    }
     if (this.journal.replaying) return;
     const line = frames.length && frames[0].kind === 'scenario' ? frames[0].line : undefined;
     if (this.opts?.trace) this.out.output('console', `${formatEvent(ev, this.run!.emu.engine.clock.hz)}  [${threadName(ev.thread)}]\n`, line);

@@ -5,8 +5,10 @@
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as path from 'node:path';
-import type { Controller } from './controller';
-import { UserError } from './stopstate';
+import { StopState, UserError } from './stopstate';
+import type { WorkerState } from '../workerlink';
+import type { Journal } from './journal';
+import type { StackView } from './stackview';
 import {
   ChannelTarget,
   Field,
@@ -26,7 +28,7 @@ import { CONTROLVM_ID } from '../../protocol/controlvm';
 import { GUID_DESCRIPTIONS, guidToBytes, resolveGuid } from '../../protocol/guid';
 import { deviceState } from '../../inspect/fields';
 import { Emulator } from '../../emulator';
-import { Node, parseExpression } from './expr';
+import { FieldSource, Node, parseExpression } from './expr';
 
 type Container =
   | { kind: 'device'; dev: string }
@@ -71,11 +73,19 @@ export function parseAddress(text: unknown, what = 'memoryReference'): number {
   return v;
 }
 
+/** What the Variables view, memory and data breakpoints need of the worker: a read view of the model and the stop, and the journal for writes. */
+export interface InspectHost extends FieldSource {
+  readonly state: WorkerState;
+  readonly stop: StopState | undefined;
+  readonly journal: Pick<Journal, 'intervene' | 'passively'>;
+  readonly stack: Pick<StackView, 'deviceOf' | 'frameById'>;
+}
+
 export class Inspector {
   private handles = new Map<number, Container>();
   private nextHandle = 1;
 
-  constructor(private readonly ctl: Controller) {}
+  constructor(private readonly ctl: InspectHost) {}
 
   reset(): void {
     this.handles.clear();

@@ -10,7 +10,7 @@ import * as vm from 'node:vm';
 import type { ScenarioRun } from '../../scenario/runner';
 import type { EmuEvent } from '../../engine/events';
 import type { WorkerState } from '../workerlink';
-import type { PlanArguments } from '../requests';
+import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { Link } from './link';
 import type { Output } from './output';
 import type { Timeline } from './timeline';
@@ -27,6 +27,13 @@ export interface StartArgs {
   plan?: ReplayPlan;
   entries: JournalEntry[];
   visited?: [string, number][];
+}
+
+/** What a step back, reverse-continue or goto asks of the worker that plans the trip. */
+export interface PlanArguments {
+  cmd: string;
+  granularity?: DebugProtocol.SteppingGranularity;
+  event?: number;
 }
 
 export interface MoveArgs {

@@ -4,8 +4,9 @@
  * controlvm channel's observer is silenced while sysfs attributes are read), so looking
  * does not change the history that replays repeat.
  */
-import type { Controller } from './controller';
-import { UserError } from './stopstate';
+import { StopState, UserError } from './stopstate';
+import type { Journal } from './journal';
+import type { Output } from './output';
 import { channelTarget, decodeChannel, hexRef, parseDeviceId, queuesOf } from './decode';
 import { deviceState } from '../../inspect/fields';
 import { SysfsError } from '../../sysfs/sysfs';
@@ -23,8 +24,16 @@ import type {
   TopologyResponseBody,
 } from '../contract';
 
+/** What the views need of the worker: the model, whether it is stopped, the journal for interventions, console output. */
+export interface ViewsHost {
+  readonly emu: Emulator;
+  readonly stop: StopState | undefined;
+  readonly journal: Pick<Journal, 'intervene' | 'passively' | 'record'>;
+  readonly out: Pick<Output, 'output' | 'flushOutput'>;
+}
+
 export class Views {
-  constructor(private readonly ctl: Controller) {}
+  constructor(private readonly ctl: ViewsHost) {}
 
   private get emu(): Emulator {
     return this.ctl.emu;
