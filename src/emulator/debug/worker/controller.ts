@@ -298,7 +298,7 @@ export class Controller {
     this.buildRun({ build: true, fresh: { opts, scenario } });
     for (const d of scenario.diagnostics) if (d.severity === 'warning') this.out.output('console', `${formatDiagnostic(d)}\n`);
     this.out.flushOutput();
-    return { scenario: scenario.file, steps: scenario.steps.length, checkpoints: this.journal.imageCount() === 0 };
+    return { scenario: scenario.file, steps: scenario.steps.length, checkpoints: this.journal.images.count() === 0 };
   }
 
   private normalizeOpts(opts: LaunchArguments): LaunchArguments {
@@ -329,9 +329,9 @@ export class Controller {
     const files = { roots: opts.workspaceFolders, allowOutside: opts.allowOutsideFiles };
     if (plan.fresh) {
       forgetFiles();
-      this.journal.snapshotImages(scenario, new HostFiles(files));
+      this.journal.images.snapshot(scenario, new HostFiles(files));
       this.timeline.reset();
-    } else if (plan.replay) this.journal.restoreImages(old?.emu.hostFiles);
+    } else if (plan.replay) this.journal.images.restore(old?.emu.hostFiles, (text) => this.out.output('stderr', text));
     let run: ScenarioRun;
     try {
       run = newRun(scenario, { autoload: opts.autoload, pollIntervalMs: opts.pollIntervalMs, allowUserDrivers: opts.allowUserDrivers, fixKernelBugs: opts.fixKernelBugs, files });
