@@ -1,4 +1,4 @@
-// The whole test suite, in order: lint, type-check, bundles, unit tests, CLI tests,
+// The whole test suite, in order: lint, type-check, import cycles, bundles, unit tests, CLI tests,
 // DAP tests (adapter as a separate process), robustness (fixed-seed fuzzing, fault
 // injection, a short soak), the VSIX, and the tests in a real VS Code.
 // Every step runs even when an earlier one failed; the exit code says whether all passed.
@@ -7,6 +7,8 @@ import { spawnSync } from 'node:child_process';
 const steps = [
   ['lint', 'npx', ['eslint', 'src', 'test']],
   ['type-check', 'npx', ['tsc', '-p', '.', '--noEmit']],
+  // No module may import itself through others, type-only imports included.
+  ['import cycles', 'npx', ['madge', '--circular', '--extensions', 'ts', '--ts-config', 'tsconfig.json', 'src']],
   ['build', 'node', ['scripts/build.mjs']],
   // out/src and out/test are emptied first so a test deleted from test/ cannot linger compiled.
   ['clean out/', 'node', ['-e', "for (const d of ['out/src', 'out/test']) require('fs').rmSync(d, { recursive: true, force: true })"]],

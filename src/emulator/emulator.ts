@@ -80,6 +80,7 @@ export class Emulator {
   /** Source file of each loaded user driver (for the debugger's stack frames). */
   readonly driverFiles = new Map<string, string>();
   private changeListeners: (() => void)[] = [];
+  private driverListeners: ((drv: VisorDriver) => void)[] = [];
   private readonly boundState = new Map<string, string>();
 
   /** The kernel defects this run corrects. */
@@ -99,6 +100,9 @@ export class Emulator {
       modprobe: (alias) => this.modprobe(alias),
       changestateComplete: (d, paused, status) => this.chipset.changestateComplete(d, paused, status),
       changed: (d) => this.changed(d),
+      driverRegistered: (drv) => {
+        for (const f of this.driverListeners) f(drv);
+      },
     });
     if (opts.pollIntervalMs !== undefined) this.bus.pollJiffies = Math.max(1, this.engine.clock.msToJiffies(opts.pollIntervalMs));
     this.kernel.runDriverTimer = (dev, label, fn) => {
@@ -131,6 +135,11 @@ export class Emulator {
     this.backends = opts.backends ?? [];
     const host = this.backendHost();
     for (const b of this.backends) b.attach(host);
+  }
+
+  /** Called when a driver registers, before it probes (the debugger wraps its callbacks). */
+  onDriverRegistered(fn: (drv: VisorDriver) => void): void {
+    this.driverListeners.push(fn);
   }
 
   onChanged(fn: () => void): () => void {

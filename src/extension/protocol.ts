@@ -1,101 +1,44 @@
 /**
- * The custom DAP requests and events of the visorbus adapter (docs/dap-extensions.md), typed for
- * the extension, plus small runtime checks: the adapter is another process, so what comes back is
- * checked before the views trust it.
+ * Runtime checks of the custom DAP requests and events of the visorbus adapter: their types are
+ * declared once in the emulator's contract (docs/dap-extensions.md); the adapter is another
+ * process, so what comes back is checked before the views trust it.
  */
 import type * as vscode from 'vscode';
-import type { ChangedEventBody, GotoArguments, TimelineArguments, TimelineResponseBody } from '../emulator/debug/contract';
+import type {
+  ChangedEventBody,
+  ChannelResponseBody,
+  DeviceAction,
+  DevicesResponseBody,
+  SysfsEntry,
+  TimelineArguments,
+  TimelineResponseBody,
+  TopologyResponseBody,
+  VisorbusCommand,
+  VisorbusEvent,
+  VisorbusRequests,
+} from '../emulator/debug/contract';
 
-export type { ChangedEventBody, Landmark, LandmarkKind, TimelineArguments, TimelineEventBody, TimelineResponseBody } from '../emulator/debug/contract';
+export type {
+  BusInfo,
+  ChangedEventBody,
+  ChannelResponseBody as ChannelView,
+  DeviceAction,
+  DeviceInfo,
+  DevicesResponseBody as DevicePage,
+  DriverInfo,
+  Field,
+  Landmark,
+  LandmarkKind,
+  QueueFill,
+  SysfsEntry,
+  TimelineArguments,
+  TimelineEventBody,
+  TimelineResponseBody,
+  TopologyResponseBody as Topology,
+} from '../emulator/debug/contract';
 
-export interface VirtualTime { jiffies: number; hz?: number; ms: number }
-
-export interface ChannelRef { physaddr: number; nbytes: number; typeGuid: string; memoryReference: string }
-
-export interface BusInfo {
-  bus: number;
-  name: string;
-  partitionName: string | null;
-  sysfsPath: string;
-  channel: ChannelRef;
-  deviceCount: number;
-}
-
-export interface ChannelTypeInfo { guid: string; name: string; minBytes: number; version: number }
-
-export interface DriverInfo { name: string; builtin: boolean; channelTypes: ChannelTypeInfo[]; devices: string[] }
-
-export interface Topology {
-  time: VirtualTime;
-  buses: BusInfo[];
-  drivers: DriverInfo[];
-  chipset: { initialized: boolean; features: number };
-}
-
-export type DeviceState = 'running' | 'paused' | 'unbound';
-
-export interface QueueFill { index: number; head: number; tail: number; maxSlots: number; pending: number; signalSize: number }
-
-export interface DeviceInfo {
-  id: string;
-  name: string;
-  bus: number;
-  dev: number;
-  state: DeviceState;
-  driver: string | null;
-  typeGuid: string;
-  typeName: string;
-  zoneGuid: string;
-  physaddr: number;
-  nbytes: number;
-  sysfsPath: string;
-  memoryReference: string;
-  queues: QueueFill[];
-}
-
-export interface DevicePage { total: number; devices: DeviceInfo[] }
-
-export interface SysfsEntry {
-  name: string;
-  path: string;
-  kind: 'dir' | 'file' | 'link';
-  value?: string;
-  target?: string;
-  writable: boolean;
-}
-
-export interface Field { name: string; offset: number; size: number; value: string; display: string; writable: boolean }
-
-export interface PendingSignal { slot: number; offset: number; summary: string; fields: Field[] }
-
-export interface QueueView {
-  index: number;
-  name: string;
-  offset: number;
-  fields: Field[];
-  head: number;
-  tail: number;
-  maxSlots: number;
-  signalSize: number;
-  pending: PendingSignal[];
-}
-
-export interface ChannelView {
-  device: string;
-  physaddr: number;
-  nbytes: number;
-  memoryReference: string;
-  typeGuid: string;
-  typeName: string;
-  header: Field[];
-  extra: Field[];
-  queues: QueueView[];
-}
-
-export type DeviceAction = 'pause' | 'resume' | 'destroy';
-
-export const CHANGED_EVENT = 'visorbus/changed';
-export const TIMELINE_EVENT = 'visorbus/timeline';
+export const CHANGED_EVENT: VisorbusEvent = 'visorbus/changed';
+export const TIMELINE_EVENT: VisorbusEvent = 'visorbus/timeline';
 export const DEVICE_PAGE_SIZE = 200;
 
 function isObject(x: unknown): x is Record<string, unknown> {
@@ -122,51 +65,55 @@ function expect(cond: boolean, request: string, what: string): void {
 export class VisorbusClient {
   constructor(readonly session: vscode.DebugSession) {}
 
-  async topology(): Promise<Topology> {
-    const body: unknown = await this.session.customRequest('visorbus/topology', {});
-    expect(isObject(body) && isArray(body.buses) && isArray(body.drivers), 'visorbus/topology', 'buses/drivers');
-    return body as unknown as Topology;
+  /** A custom request with the contract's arguments; the body still has to be checked. */
+  private request<K extends VisorbusCommand>(command: K, args: VisorbusRequests[K]['arguments']): Thenable<unknown> {
+    return this.session.customRequest(command, args);
   }
 
-  async devices(bus: number, start: number, count: number): Promise<DevicePage> {
-    const body: unknown = await this.session.customRequest('visorbus/devices', { bus, start, count });
+  async topology(): Promise<TopologyResponseBody> {
+    const body = await this.request('visorbus/topology', {});
+    expect(isObject(body) && isArray(body.buses) && isArray(body.drivers), 'visorbus/topology', 'buses/drivers');
+    return body as TopologyResponseBody;
+  }
+
+  async devices(bus: number, start: number, count: number): Promise<DevicesResponseBody> {
+    const body = await this.request('visorbus/devices', { bus, start, count });
     expect(isObject(body) && isArray(body.devices) && typeof body.total === 'number', 'visorbus/devices', 'devices/total');
-    return body as unknown as DevicePage;
+    return body as DevicesResponseBody;
   }
 
   async sysfs(path: string): Promise<SysfsEntry[]> {
-    const body: unknown = await this.session.customRequest('visorbus/sysfs', { path });
+    const body = await this.request('visorbus/sysfs', { path });
     expect(isObject(body) && isArray(body.entries), 'visorbus/sysfs', 'entries');
     return (body as { entries: SysfsEntry[] }).entries;
   }
 
   async sysfsWrite(path: string, value: string): Promise<void> {
-    await this.session.customRequest('visorbus/sysfsWrite', { path, value });
+    await this.request('visorbus/sysfsWrite', { path, value });
   }
 
-  async channel(device: string): Promise<ChannelView> {
-    const body: unknown = await this.session.customRequest('visorbus/channel', { device });
+  async channel(device: string): Promise<ChannelResponseBody> {
+    const body = await this.request('visorbus/channel', { device });
     expect(isObject(body) && isArray(body.header) && isArray(body.queues) && typeof body.memoryReference === 'string',
       'visorbus/channel', 'header/queues/memoryReference');
-    const ch = body as unknown as ChannelView;
+    const ch = body as ChannelResponseBody;
     if (!isArray(ch.extra)) ch.extra = [];
     return ch;
   }
 
   async deviceAction(device: string, action: DeviceAction): Promise<void> {
-    await this.session.customRequest('visorbus/deviceAction', { device, action });
+    await this.request('visorbus/deviceAction', { device, action });
   }
 
   async timeline(args: TimelineArguments): Promise<TimelineResponseBody> {
-    const body: unknown = await this.session.customRequest('visorbus/timeline', args);
+    const body = await this.request('visorbus/timeline', args);
     expect(isObject(body) && isArray(body.landmarks) && typeof body.total === 'number' && typeof body.reached === 'number', 'visorbus/timeline', 'landmarks/total/reached');
-    return body as unknown as TimelineResponseBody;
+    return body as TimelineResponseBody;
   }
 
   /** Travel to an event; the adapter answers at once and stops there (a `stopped` event, reason `goto`). */
   async goto(event: number): Promise<void> {
-    const args: GotoArguments = { event };
-    await this.session.customRequest('visorbus/goto', args);
+    await this.request('visorbus/goto', { event });
   }
 
   /** DAP readMemory; returns the bytes read (unreadable bytes are left out). */

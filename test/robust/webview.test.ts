@@ -105,7 +105,7 @@ const CHANNEL: ChannelView = {
   typeName: 'sparvhba',
   header: [field('signature', 0, 8, false), field('features', 24, 8, true), field('zone_guid', 80, 16, true)],
   extra: [],
-  queues: [{ index: 0, name: 'cmd', offset: 128, fields: [field('head', 188, 4, true), field('tail', 200, 4, true)], head: 0, tail: 0, maxSlots: 2, signalSize: 1216, pending: [] }],
+  queues: [{ index: 0, name: 'cmd', offset: 128, fields: [field('head', 188, 4, true), field('tail', 200, 4, true)], head: 0, tail: 0, maxSlots: 2, signalSize: 1216, pendingCount: 0, pending: [] }],
 };
 
 interface Client {

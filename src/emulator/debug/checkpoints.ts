@@ -10,7 +10,7 @@
  * docs/design.md (Time travel).
  */
 import { ModelHost } from './modelhost';
-import type { Pos, PoolFound, PoolJournalEntry, PoolPlan } from './protocol';
+import type { Pos, PoolFound, PoolJournalEntry, PoolPlan } from './workerlink';
 
 interface Standby {
   host: ModelHost;

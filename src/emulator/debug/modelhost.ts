@@ -7,7 +7,7 @@
  */
 import * as path from 'node:path';
 import { MessageChannel, MessagePort, Worker } from 'node:worker_threads';
-import { CTRL, CTRL_BYTES, WorkerMessage, WorkerState } from './protocol';
+import { CTRL, CTRL_BYTES, WorkerMessage, WorkerState } from './workerlink';
 import { releaseImageLocksOfThread } from '../backend/hostfiles';
 
 export class WorkerError extends Error {

@@ -10,14 +10,15 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { ModelHost, WorkerError } from './modelhost';
 import { handOverTimeline } from './timelinehandover';
 import type { CheckpointsResponseBody } from './contract';
-import { ClientInfo, EXCEPTION_FILTERS, LaunchOptions, Pos, PoolJournalEntry } from './protocol';
+import { ClientInfo, EXCEPTION_FILTERS, Pos, PoolJournalEntry } from './workerlink';
+import type { LaunchArguments } from './contract';
+import { BREAKPOINT_COMMANDS, isForwarded } from './requests';
+import { launchArgumentsError } from './launchschema';
 import { Checkpoints } from './checkpoints';
 import { TimeTravel } from './travel';
 
 /** Standby workers kept for time travel unless the launch configuration says otherwise. */
 export const DEFAULT_CHECKPOINTS = 2;
-const BREAKPOINT_REQUESTS = new Set(['setBreakpoints', 'setFunctionBreakpoints', 'setExceptionBreakpoints', 'setDataBreakpoints']);
-import { kernelBugFixes } from '../kernel/kernelbugs';
 
 /** What the TCP server offers a session: keep a model alive for the next client, adopt one. */
 export interface SessionServices {
@@ -88,7 +89,7 @@ export function capabilities(): DebugProtocol.Capabilities {
 export class VisorbusSession extends DebugSession {
   private host: ModelHost | undefined;
   private client: DebugProtocol.InitializeRequestArguments | undefined;
-  private launchArgs: (LaunchOptions & { noDebug?: boolean }) | undefined;
+  private launchArgs: (LaunchArguments & { noDebug?: boolean }) | undefined;
   private kind: 'launch' | 'attach' | undefined;
   private adopted = false;
   private ended = false;
@@ -260,32 +261,7 @@ export class VisorbusSession extends DebugSession {
         break;
     }
     if (LIFECYCLE_FREE.has(cmd)) return undefined;
-    const known = new Set([
-      'setBreakpoints',
-      'setFunctionBreakpoints',
-      'setExceptionBreakpoints',
-      'breakpointLocations',
-      'dataBreakpointInfo',
-      'setDataBreakpoints',
-      'continue',
-      'next',
-      'stepIn',
-      'stepOut',
-      'stepBack',
-      'reverseContinue',
-      'stackTrace',
-      'scopes',
-      'variables',
-      'setVariable',
-      'setExpression',
-      'evaluate',
-      'completions',
-      'exceptionInfo',
-      'loadedSources',
-      'readMemory',
-      'writeMemory',
-    ]);
-    if (!known.has(cmd) && !cmd.startsWith('visorbus/')) throw new RequestError(`unsupported request '${cmd}'`);
+    if (!isForwarded(cmd)) throw new RequestError(`unsupported request '${cmd}'`);
     const host = this.needHost(cmd);
     void response;
     if (this.travel?.busy && ['continue', 'next', 'stepIn', 'stepOut', 'stepBack', 'reverseContinue', 'visorbus/goto'].includes(cmd)) {
@@ -295,7 +271,7 @@ export class VisorbusSession extends DebugSession {
       return this.travel.start(host, cmd, args as unknown as DebugProtocol.StepBackArguments);
     }
     const body = await host.request(cmd, args);
-    if (BREAKPOINT_REQUESTS.has(cmd)) this.travel?.checkpoints.breakpoints(cmd, args);
+    if (BREAKPOINT_COMMANDS.has(cmd)) this.travel?.checkpoints.breakpoints(cmd, args);
     return body;
   }
 
@@ -323,20 +299,10 @@ export class VisorbusSession extends DebugSession {
     return this.startModel(opts);
   }
 
-  private checkOptions(args: Record<string, unknown>, what: string): LaunchOptions & { noDebug?: boolean } {
-    const scenario = args.scenario;
-    if (typeof scenario !== 'string' || !scenario.trim()) throw new RequestError(`${what}: "scenario" must name a .visor file`, true);
-    if (args.drivers !== undefined && (!Array.isArray(args.drivers) || args.drivers.some((d) => typeof d !== 'string'))) throw new RequestError(`${what}: "drivers" must be an array of paths to driver modules`, true);
-    if (args.pollIntervalMs !== undefined && !(typeof args.pollIntervalMs === 'number' && args.pollIntervalMs > 0)) throw new RequestError(`${what}: "pollIntervalMs" must be a positive number, not ${JSON.stringify(args.pollIntervalMs)}`, true);
-    if (args.checkpoints !== undefined && !(Number.isInteger(args.checkpoints) && (args.checkpoints as number) >= 0 && (args.checkpoints as number) <= 8)) {
-      throw new RequestError(`${what}: "checkpoints" must be a whole number from 0 to 8, not ${JSON.stringify(args.checkpoints)}`, true);
-    }
-    const fixes = kernelBugFixes(args.fixKernelBugs);
-    if (typeof fixes === 'string') throw new RequestError(`${what}: ${fixes}`, true);
-    if (args.workspaceFolders !== undefined && (!Array.isArray(args.workspaceFolders) || args.workspaceFolders.some((d) => typeof d !== 'string'))) throw new RequestError(`${what}: "workspaceFolders" must be an array of folder paths`, true);
-    for (const k of ['stopOnEntry', 'stopAtEnd', 'autoload', 'trace', 'allowUserDrivers', 'allowOutsideFiles', 'noDebug']) {
-      if (args[k] !== undefined && typeof args[k] !== 'boolean') throw new RequestError(`${what}: "${k}" must be true or false, not ${JSON.stringify(args[k])}`, true);
-    }
+  private checkOptions(args: Record<string, unknown>, what: string): LaunchArguments {
+    const error = launchArgumentsError(args, what);
+    if (error) throw new RequestError(error, true);
+    const scenario = args.scenario as string;
     return {
       scenario: path.resolve(scenario),
       stopOnEntry: args.stopOnEntry as boolean | undefined,
@@ -354,7 +320,7 @@ export class VisorbusSession extends DebugSession {
     };
   }
 
-  private async startModel(opts: LaunchOptions & { noDebug?: boolean }): Promise<unknown> {
+  private async startModel(opts: LaunchArguments & { noDebug?: boolean }): Promise<unknown> {
     this.trace = !!opts.trace;
     const host = new ModelHost();
     this.bindHost(host);
@@ -374,7 +340,7 @@ export class VisorbusSession extends DebugSession {
   }
 
   /** Standby workers, launched like the live one (not for a scenario with disk images: they would share the files). */
-  private startCheckpoints(opts: LaunchOptions & { noDebug?: boolean }, possible: boolean): void {
+  private startCheckpoints(opts: LaunchArguments & { noDebug?: boolean }, possible: boolean): void {
     this.travel?.dispose();
     this.travel = undefined;
     const slots = opts.checkpoints ?? DEFAULT_CHECKPOINTS;

@@ -8,7 +8,7 @@
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { ModelHost } from './modelhost';
 import type { Checkpoints } from './checkpoints';
-import type { Pos, PoolPlan } from './protocol';
+import type { Pos, PoolPlan } from './workerlink';
 import type { GotoArguments } from './contract';
 
 /** What a trip needs from its session. */

@@ -87,6 +87,8 @@ export interface BusEvents {
   changestateComplete(dev: BusDevice, paused: boolean, status: number): void;
   /** Topology or binding changed (views refresh); `dev` when only that object changed. */
   changed(dev?: BusDevice): void;
+  /** A driver was registered (before it probes the devices waiting for it). */
+  driverRegistered?(drv: VisorDriver): void;
 }
 
 export class VisorBus {
@@ -152,6 +154,7 @@ export class VisorBus {
     this.drivers.set(drv.name, drv);
     if (builtin) this.builtinNames.add(drv.name);
     this.engine.klog('info', 'visorbus', `registered driver ${drv.name}`);
+    this.events.driverRegistered?.(drv);
     // A driver that loads after its devices probes them now, in device_add order (driver_attach
     // walks the bus's klist, to which device_add appends).
     for (const d of this.inAddOrder()) {

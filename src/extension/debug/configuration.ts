@@ -8,25 +8,14 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { DEBUG_TYPE } from './sessions';
 import { scenarioReadyToLaunch } from '../language/preflight';
+import type { LaunchArguments } from '../../emulator/debug/contract';
+import { launchArgumentsError } from '../../emulator/debug/launchschema';
 
 export const LANGUAGE_ID = 'visor';
 
-export interface LaunchConfig extends vscode.DebugConfiguration {
+/** A launch configuration: the adapter's launch arguments (contract.ts), all optional until resolved. */
+export interface LaunchConfig extends vscode.DebugConfiguration, Partial<Omit<LaunchArguments, '__restart'>> {
   request: 'launch';
-  scenario?: string;
-  stopOnEntry?: boolean;
-  stopAtEnd?: boolean;
-  drivers?: string[];
-  autoload?: boolean;
-  pollIntervalMs?: number;
-  trace?: boolean;
-  checkpoints?: number;
-  /** Kernel defects to correct (true = all, or names); the adapter checks the names. */
-  fixKernelBugs?: boolean | string[];
-  /** Host files the scenario names may be outside its folder and the workspace. */
-  allowOutsideFiles?: boolean;
-  /** Set by the extension: the workspace folders, where the scenario's host files may also be. */
-  workspaceFolders?: string[];
 }
 
 export interface AttachConfig extends vscode.DebugConfiguration {
@@ -83,29 +72,8 @@ export function validate(config: vscode.DebugConfiguration): string | undefined 
     return undefined;
   }
   if (config.request !== 'launch') return `Visorbus: "request" must be "launch" or "attach", got ${JSON.stringify(config.request)}.`;
-  if (typeof config.scenario !== 'string' || config.scenario.trim() === '') {
-    return 'Visorbus launch: "scenario" must name a .visor file.';
-  }
-  if (config.drivers !== undefined && (!Array.isArray(config.drivers) || config.drivers.some((d: unknown) => typeof d !== 'string'))) {
-    return 'Visorbus launch: "drivers" must be an array of paths to driver modules.';
-  }
-  if (config.pollIntervalMs !== undefined && (typeof config.pollIntervalMs !== 'number' || !(config.pollIntervalMs > 0))) {
-    return `Visorbus launch: "pollIntervalMs" must be a positive number, got ${JSON.stringify(config.pollIntervalMs)}.`;
-  }
-  const cp: unknown = config.checkpoints;
-  if (cp !== undefined && !(typeof cp === 'number' && Number.isInteger(cp) && cp >= 0 && cp <= 8)) {
-    return `Visorbus launch: "checkpoints" must be a whole number from 0 to 8, got ${JSON.stringify(cp)}.`;
-  }
-  const fix: unknown = config.fixKernelBugs;
-  if (fix !== undefined && typeof fix !== 'boolean' && !(Array.isArray(fix) && fix.every((x: unknown) => typeof x === 'string'))) {
-    return `Visorbus launch: "fixKernelBugs" must be true, false or a list of names, got ${JSON.stringify(fix)}.`;
-  }
-  for (const key of ['stopOnEntry', 'stopAtEnd', 'autoload', 'trace', 'allowOutsideFiles']) {
-    if (config[key] !== undefined && typeof config[key] !== 'boolean') {
-      return `Visorbus launch: "${key}" must be true or false, got ${JSON.stringify(config[key])}.`;
-    }
-  }
-  return undefined;
+  const error = launchArgumentsError(config, 'Visorbus launch');
+  return error && `${error}.`;
 }
 
 export function isLoopback(host: string): boolean {

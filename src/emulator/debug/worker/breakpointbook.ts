@@ -5,10 +5,11 @@
  * log messages); and the stop that a hit means. Parsing and matching helpers live in
  * breakpoints.ts.
  */
+import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as path from 'node:path';
 import type { Scenario } from '../../scenario/ast';
 import type { EmuEvent, Frame } from '../../engine/events';
-import { EXCEPTION_FILTERS, ExceptionFilterId } from '../protocol';
+import { EXCEPTION_FILTERS, ExceptionFilterId } from '../workerlink';
 import type { Link } from './link';
 import type { Output } from './output';
 import { ExprContext, FieldSource, Node, evaluate, formatValue, modelContext, truthy } from './expr';
@@ -204,7 +205,7 @@ export class BreakpointBook {
     return info;
   }
 
-  setBreakpoints(a: Record<string, unknown>): unknown {
+  setBreakpoints(a: DebugProtocol.SetBreakpointsArguments): DebugProtocol.SetBreakpointsResponse['body'] {
     const source = (a.source ?? {}) as { path?: string; name?: string };
     // One answer per requested breakpoint, in order, whatever the client sent in each entry.
     const reqs = (Array.isArray(a.breakpoints) ? a.breakpoints : Array.isArray(a.lines) ? (a.lines as number[]).map((line) => ({ line })) : []).map((r: unknown) => (r && typeof r === 'object' ? r : {})) as {
@@ -242,7 +243,7 @@ export class BreakpointBook {
     return { breakpoints: out };
   }
 
-  private lineBpBody(bp: LineBp): Record<string, unknown> {
+  private lineBpBody(bp: LineBp): DebugProtocol.Breakpoint {
     return { id: bp.id, verified: bp.verified, line: bp.line, ...(bp.message ? { message: bp.message } : {}), ...(this.host.scenario ? { source: { name: path.basename(this.host.scenario.file), path: this.host.scenario.file } } : {}) };
   }
 
@@ -271,7 +272,7 @@ export class BreakpointBook {
     }
   }
 
-  breakpointLocations(a: Record<string, unknown>): unknown {
+  breakpointLocations(a: DebugProtocol.BreakpointLocationsArguments): DebugProtocol.BreakpointLocationsResponse['body'] {
     const source = (a.source ?? {}) as { path?: string };
     const line = Number(a.line);
     const endLine = a.endLine === undefined ? line : Number(a.endLine);
@@ -279,7 +280,7 @@ export class BreakpointBook {
     return { breakpoints: this.host.scenario.steps.filter((s) => s.loc.line >= line && s.loc.line <= endLine).map((s) => ({ line: s.loc.line, column: s.loc.column })) };
   }
 
-  setFunctionBreakpoints(a: Record<string, unknown>): unknown {
+  setFunctionBreakpoints(a: DebugProtocol.SetFunctionBreakpointsArguments): DebugProtocol.SetFunctionBreakpointsResponse['body'] {
     const reqs = (Array.isArray(a.breakpoints) ? a.breakpoints : []) as { name: string; condition?: string; hitCondition?: string }[];
     const list: FunctionBp[] = [];
     const out = reqs.map((r) => {
@@ -307,7 +308,7 @@ export class BreakpointBook {
     return !!this.host.scenario?.steps.some((s) => s.command.kind === 'driverLoad' && (s.command.name === name || path.basename(s.command.name).replace(/\.[jt]s$/, '') === name));
   }
 
-  setExceptionBreakpoints(a: Record<string, unknown>): unknown {
+  setExceptionBreakpoints(a: DebugProtocol.SetExceptionBreakpointsArguments): DebugProtocol.SetExceptionBreakpointsResponse['body'] {
     const filters = (Array.isArray(a.filters) ? a.filters : []) as string[];
     const options = (Array.isArray(a.filterOptions) ? a.filterOptions : []) as { filterId: string; condition?: string }[];
     const known = new Set<string>(EXCEPTION_FILTERS.map((f) => f.filter));
@@ -342,7 +343,7 @@ export class BreakpointBook {
     return { breakpoints: out };
   }
 
-  setDataBreakpoints(a: Record<string, unknown>): unknown {
+  setDataBreakpoints(a: DebugProtocol.SetDataBreakpointsArguments): DebugProtocol.SetDataBreakpointsResponse['body'] {
     const reqs = (Array.isArray(a.breakpoints) ? a.breakpoints : []) as { dataId: string; accessType?: string; condition?: string; hitCondition?: string }[];
     const list: DataBp[] = [];
     const out = reqs.map((r) => {

@@ -4,7 +4,7 @@
  * filters over the model's error events, and data breakpoints on guest memory.
  */
 import type { EmuEvent, Frame } from '../../engine/events';
-import { EXCEPTION_FILTERS, ExceptionFilterId } from '../protocol';
+import { EXCEPTION_FILTERS, ExceptionFilterId } from '../workerlink';
 import { ExprError, Node, parseExpression } from './expr';
 
 export const CALLBACKS = ['probe', 'remove', 'pause', 'resume', 'channel_interrupt'] as const;

@@ -3,11 +3,17 @@
  * commands, `signal insert`, `memory write` …) executed through the runner at the stop,
  * and field expressions (also for watch and hover), with completions.
  */
+import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as path from 'node:path';
-import type { Controller } from './controller';
-import { UserError } from './stopstate';
+import { StopState, UserError } from './stopstate';
+import type { ClientInfo, WorkerState } from '../workerlink';
+import type { Journal } from './journal';
+import type { Scenario } from '../../scenario/ast';
+import type { Inspector } from './inspect';
+import type { StackView } from './stackview';
+import type { Views } from './views';
 import { channelTarget, hexRef, parseDeviceId, queuesOf } from './decode';
-import { evaluate, formatValue, modelContext, parseExpression } from './expr';
+import { evaluate, FieldSource, formatValue, modelContext, parseExpression } from './expr';
 import { parseScenario, COMMANDS, suggest } from '../../scenario/parser';
 import { CHANNEL_HEADER, SIGNAL_QUEUE_HEADER } from '../../protocol/layout';
 import { deviceState } from '../../inspect/fields';
@@ -31,8 +37,20 @@ const HELP = `Visorbus Debug Console
   fields: header.<field>  queue[N].<field>  queue[N].pending  state driver typename bus dev
           physaddr nbytes name typeguid;  globals: jiffies ms hz event callback result`;
 
+/** What the Debug Console needs of the worker: a read view of the model and the stop, and the other views it borrows from. */
+export interface ConsoleHost extends FieldSource {
+  readonly client: ClientInfo;
+  readonly scenario: Scenario | undefined;
+  readonly state: WorkerState;
+  readonly stop: StopState | undefined;
+  readonly journal: Pick<Journal, 'intervene'>;
+  readonly inspector: Pick<Inspector, 'fieldLocation' | 'handle'>;
+  readonly stack: Pick<StackView, 'deviceOf' | 'frameById'>;
+  readonly views: Pick<Views, 'cat' | 'ls' | 'write'>;
+}
+
 export class ReplConsole {
-  constructor(private readonly ctl: Controller) {}
+  constructor(private readonly ctl: ConsoleHost) {}
 
   private defaultDevice(frameId: unknown): string | undefined {
     const st = this.ctl.stop;
@@ -44,7 +62,7 @@ export class ReplConsole {
     return this.ctl.stack.deviceOf(st.frames, st.ev);
   }
 
-  evaluate(a: Record<string, unknown>): unknown {
+  evaluate(a: DebugProtocol.EvaluateArguments): DebugProtocol.EvaluateResponse['body'] {
     const expr = String(a.expression ?? '').trim();
     const context = String(a.context ?? 'repl');
     const hex = !!(a.format as { hex?: boolean } | undefined)?.hex;
@@ -88,7 +106,7 @@ export class ReplConsole {
     return fn && firstParameter(fn) === expr ? f.device : undefined;
   }
 
-  private deviceResult(expr: string): unknown {
+  private deviceResult(expr: string): DebugProtocol.EvaluateResponse['body'] {
     const emu = this.ctl.emu;
     const p = parseDeviceId(expr)!;
     const id = p === 'controlvm' ? 'controlvm' : `${p.bus}:${p.dev}`;
@@ -169,12 +187,12 @@ export class ReplConsole {
 
   // ---- completions ----------------------------------------------------------------------
 
-  completions(a: Record<string, unknown>): unknown {
+  completions(a: DebugProtocol.CompletionsArguments): DebugProtocol.CompletionsResponse['body'] {
     const text = String(a.text ?? '');
     const one = this.ctl.client.columnsStartAt1 !== false;
     const column = Number(a.column ?? text.length + (one ? 1 : 0));
     const prefix = text.slice(0, Math.max(0, column - (one ? 1 : 0)));
-    const targets: { label: string; text?: string; start?: number; length?: number; type?: string; detail?: string }[] = [];
+    const targets: DebugProtocol.CompletionItem[] = [];
     const at = (len: number) => prefix.length - len + (one ? 1 : 0);
     const emu = this.ctl.run?.emu;
 

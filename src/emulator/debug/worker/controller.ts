@@ -22,7 +22,11 @@ import { EmuEvent, Frame, THREAD, threadName } from '../../engine/events';
 import { formatEvent, formatRunError } from '../../host/report';
 import { FieldError } from '../../inspect/fields';
 import type { VisorDriver } from '../../visorbus/driver';
-import { ClientInfo, LaunchOptions, WorkerRequest, WorkerState } from '../protocol';
+import type { ClientInfo, WorkerRequest, WorkerState } from '../workerlink';
+import type { LaunchArguments } from '../contract';
+import type { AttachClientResult, LaunchResult } from '../requests';
+import { launchArgumentsError } from '../launchschema';
+import { Ctx, Handler, handlerOf, RequestTable, Resume, ResumeAction } from './requesttable';
 import { Link } from './link';
 import { ExprError } from './expr';
 import { captureJsStack, forgetFiles, innermostDriver, innermostDriverIndex, wrapCallbacks } from './stack';
@@ -43,26 +47,15 @@ class AbortRun {
   constructor(readonly plan: RunPlan) {}
 }
 
-type ResumeAction =
-  | { kind: 'continue' }
-  | { kind: 'free' }
-  | { kind: 'step'; step: 'next' | 'stepIn' | 'stepOut'; instruction: boolean }
-  | { kind: 'plan'; plan: RunPlan };
-
 /** An internal error as the client sees it: its message (a RangeError's too), never a stack. */
 function internalText(e: unknown): string {
   return printable(e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e));
 }
 
-/** Requests that resume the model. */
-function isDebugRequest(cmd: string): boolean {
-  return ['continue', 'next', 'stepIn', 'stepOut', 'stepBack', 'reverseContinue'].includes(cmd);
-}
-
 export class Controller {
   // ---- session -------------------------------------------------------------------------
   client: ClientInfo = {};
-  opts: LaunchOptions | undefined;
+  opts: LaunchArguments | undefined;
   scenario: Scenario | undefined;
   run: ScenarioRun | undefined;
   state: WorkerState = 'idle';
@@ -93,6 +86,7 @@ export class Controller {
    */
   role: Role = 'live';
   readonly standby: StandbyRole;
+  private readonly table: RequestTable = this.requestTable();
 
   constructor(readonly link: Link) {
     this.out = new Output(this);
@@ -125,9 +119,8 @@ export class Controller {
     }
   }
 
-  private respond(req: WorkerRequest, body?: unknown): undefined {
+  private respond(req: WorkerRequest, body?: unknown): void {
     this.link.post({ type: 'response', id: req.id, ok: true, body });
-    return undefined;
   }
 
   private fail(req: WorkerRequest, e: unknown): void {
@@ -153,151 +146,133 @@ export class Controller {
    * stopped inside the model, or running (between two events). Returns a resume action
    * for the caller to carry out (after the response has been sent).
    */
-  handle(req: WorkerRequest, ctx: 'top' | 'stopped' | 'running'): ResumeAction | undefined {
+  handle(req: WorkerRequest, ctx: Ctx): ResumeAction | undefined {
     try {
-      const a = (req.args ?? {}) as Record<string, unknown>;
-      switch (req.cmd) {
-        case 'initialize':
-          this.client = a as ClientInfo;
-          return this.respond(req);
-        case 'launch':
-          return this.respond(req, this.launch(a as unknown as LaunchOptions));
-        case 'configurationDone':
-          this.respond(req);
-          if (ctx === 'top' && this.state === 'idle' && this.run) {
-            this.detached = false;
-            const mode: Mode = a.noDebug ? { kind: 'free' } : this.opts?.stopOnEntry ? { kind: 'entry' } : { kind: 'continue' };
-            return { kind: 'plan', plan: { build: false, mode } };
-          }
-          return undefined;
-        case 'attachClient':
-          this.detached = false;
-          // Nothing was checked while it ran free: the breakpoint hits before here are unknown.
-          this.journal.breakpointsChanged(this.here());
-          // A model left running without a client ran free; the new client's breakpoints apply.
-          if (this.mode.kind === 'free') this.mode = { kind: 'continue' };
-          return this.respond(req, { state: this.state, scenario: this.scenario?.file, stopped: this.stop ? { reason: this.stop.reason, description: this.stop.description, threadId: this.stop.threadId } : undefined });
-        case 'resendStop':
-          this.respond(req);
-          if (this.stop) this.announceStop(this.stop, true);
-          return undefined;
-        case 'detach':
-          return this.detach(req, ctx, a.suspend === true);
-        case 'setBreakpoints':
-          this.journal.breakpointsChanged(this.here());
-          return this.respond(req, this.book.setBreakpoints(a));
-        case 'breakpointLocations':
-          return this.respond(req, this.book.breakpointLocations(a));
-        case 'setFunctionBreakpoints':
-          this.journal.breakpointsChanged(this.here());
-          return this.respond(req, this.book.setFunctionBreakpoints(a));
-        case 'setExceptionBreakpoints':
-          this.journal.breakpointsChanged(this.here());
-          return this.respond(req, this.book.setExceptionBreakpoints(a));
-        case 'dataBreakpointInfo':
-          return this.respond(req, this.inspector.dataBreakpointInfo(a));
-        case 'setDataBreakpoints':
-          this.journal.breakpointsChanged(this.here());
-          return this.respond(req, this.book.setDataBreakpoints(a));
-        case 'continue':
-        case 'next':
-        case 'stepIn':
-        case 'stepOut':
-        case 'stepBack':
-        case 'reverseContinue':
-          return this.resumeRequest(req, ctx, a);
-        case 'pause':
-          if (ctx === 'stopped') {
-            this.link.clearPause();
-            return this.respond(req);
-          }
-          if (ctx === 'running') return this.respond(req);
-          this.link.clearPause();
-          throw new UserError(this.state === 'ended' ? 'the scenario has ended' : 'the scenario is not running');
-        case 'restart':
-          return this.restart(req, ctx, a as unknown as LaunchOptions);
-        case 'shutdown':
-          return this.shutdown(req);
-        case 'threads':
-          return this.respond(req, { threads: this.stack.threads() });
-        case 'stackTrace':
-          return this.respond(req, this.stack.stackTrace(a));
-        case 'scopes':
-          return this.respond(req, this.inspector.scopes(a));
-        case 'variables':
-          return this.respond(req, this.inspector.variables(a));
-        case 'setVariable':
-          return this.respond(req, this.inspector.setVariable(a));
-        case 'setExpression':
-          return this.respond(req, this.inspector.setExpression(a));
-        case 'exceptionInfo':
-          return this.respond(req, this.stack.exceptionInfo());
-        case 'source':
-          return this.respond(req, this.stack.source(a));
-        case 'loadedSources':
-          return this.respond(req, { sources: this.stack.loadedSources() });
-        case 'evaluate':
-          return this.respond(req, this.repl.evaluate(a));
-        case 'completions':
-          return this.respond(req, this.repl.completions(a));
-        case 'readMemory':
-          return this.respond(req, this.inspector.readMemory(a));
-        case 'writeMemory':
-          return this.respond(req, this.inspector.writeMemory(a));
-        case 'visorbus/topology':
-          return this.respond(req, this.views.topology());
-        case 'visorbus/devices':
-          return this.respond(req, this.views.devices(a));
-        case 'visorbus/sysfs':
-          return this.respond(req, this.views.sysfs(a));
-        case 'visorbus/sysfsWrite':
-          return this.respond(req, this.views.sysfsWrite(a));
-        case 'visorbus/channel':
-          return this.respond(req, this.views.channel(a));
-        case 'visorbus/deviceAction':
-          return this.respond(req, this.views.deviceAction(a));
-        case 'visorbus/timeline':
-          return this.respond(req, this.timeline.page(a));
-        case 'visorbus/goto':
-          return this.travel(req, ctx, this.timeline.gotoPlan(a));
-        case 'pool/timelineHandOver':
-          return this.respond(req, this.timeline.handOver());
-        case 'pool/timelineAdopt':
-          return this.respond(req, this.timeline.adopt(a));
-        case 'pool/plan':
-          return this.respond(req, this.standby.plan(a));
-        case 'pool/standby':
-        case 'pool/travel': {
-          const plan = this.standby.start(req.cmd, ctx, a as unknown as StartArgs);
-          this.respond(req);
-          return { kind: 'plan', plan };
-        }
-        case 'pool/advance':
-        case 'pool/promote':
-        case 'pool/scout':
-          return this.standby.move(req.cmd, ctx, a as unknown as MoveArgs, () => this.respond(req)) ? { kind: 'continue' } : undefined;
-        case 'pool/memory':
-          return this.respond(req, this.standby.memory());
-        case 'journal/append':
-          this.journal.append(a.entry as JournalEntry, this.here());
-          return this.respond(req);
-        case 'journal/truncate':
-          this.journal.truncate(a.pos as Pos);
-          return this.respond(req);
-        default:
-          throw new UserError(`unknown request '${req.cmd}'`);
-      }
+      const handler = handlerOf(this.table, req.cmd);
+      if (!handler) throw new UserError(`unknown request '${req.cmd}'`);
+      const result = handler(req.args ?? {}, ctx, (body) => this.respond(req, body));
+      if (result instanceof Resume) return result.action;
+      this.respond(req, result);
+      return undefined;
     } catch (e) {
       this.fail(req, e);
       return undefined;
     }
   }
 
+  /** Every request the worker serves (requests.ts), by command. */
+  private requestTable(): RequestTable {
+    const changesBreakpoints = <A, B>(fn: (a: A) => B) => (a: A): B => {
+      this.journal.breakpointsChanged(this.here());
+      return fn(a);
+    };
+    const resume = <K extends 'continue' | 'next' | 'stepIn' | 'stepOut' | 'stepBack' | 'reverseContinue'>(cmd: K): Handler<K> => (a, ctx, answer) => new Resume(this.resumeRequest(cmd, a, ctx, answer));
+    return {
+      initialize: (a) => void (this.client = a),
+      launch: (a) => this.launch(a),
+      configurationDone: (a, ctx, answer) => new Resume(this.configurationDone(a.noDebug === true, ctx, answer)),
+      attachClient: () => this.attachClient(),
+      resendStop: (_a, _ctx, answer) => {
+        answer(undefined);
+        if (this.stop) this.announceStop(this.stop, true);
+        return new Resume(undefined);
+      },
+      detach: (a, ctx, answer) => new Resume(this.detach(answer, ctx, a.suspend === true)),
+      setBreakpoints: changesBreakpoints((a) => this.book.setBreakpoints(a)),
+      breakpointLocations: (a) => this.book.breakpointLocations(a),
+      setFunctionBreakpoints: changesBreakpoints((a) => this.book.setFunctionBreakpoints(a)),
+      setExceptionBreakpoints: changesBreakpoints((a) => this.book.setExceptionBreakpoints(a)),
+      dataBreakpointInfo: (a) => this.inspector.dataBreakpointInfo(a),
+      setDataBreakpoints: changesBreakpoints((a) => this.book.setDataBreakpoints(a)),
+      continue: resume('continue'),
+      next: resume('next'),
+      stepIn: resume('stepIn'),
+      stepOut: resume('stepOut'),
+      stepBack: resume('stepBack'),
+      reverseContinue: resume('reverseContinue'),
+      pause: (_a, ctx) => this.pause(ctx),
+      restart: (a, ctx, answer) => new Resume(this.restart(answer, ctx, a)),
+      shutdown: (_a, _ctx, answer) => this.shutdown(answer),
+      threads: () => ({ threads: this.stack.threads() }),
+      stackTrace: (a) => this.stack.stackTrace(a),
+      scopes: (a) => this.inspector.scopes(a),
+      variables: (a) => this.inspector.variables(a),
+      setVariable: (a) => this.inspector.setVariable(a),
+      setExpression: (a) => this.inspector.setExpression(a),
+      exceptionInfo: () => this.stack.exceptionInfo(),
+      source: (a) => this.stack.source(a),
+      loadedSources: () => ({ sources: this.stack.loadedSources() }),
+      evaluate: (a) => this.repl.evaluate(a),
+      completions: (a) => this.repl.completions(a),
+      readMemory: (a) => this.inspector.readMemory(a),
+      writeMemory: (a) => this.inspector.writeMemory(a),
+      'visorbus/topology': () => this.views.topology(),
+      'visorbus/devices': (a) => this.views.devices(a),
+      'visorbus/sysfs': (a) => this.views.sysfs(a),
+      'visorbus/sysfsWrite': (a) => this.views.sysfsWrite(a),
+      'visorbus/channel': (a) => this.views.channel(a),
+      'visorbus/deviceAction': (a) => this.views.deviceAction(a),
+      'visorbus/timeline': (a) => this.timeline.page(a),
+      'visorbus/goto': (a, ctx, answer) => new Resume(this.travel('visorbus/goto', answer, ctx, this.timeline.gotoPlan(a))),
+      'pool/timelineHandOver': () => this.timeline.handOver(),
+      'pool/timelineAdopt': (a) => void this.timeline.adopt(a),
+      'pool/plan': (a) => this.standby.plan(a),
+      'pool/standby': (a, ctx, answer) => this.startRole('pool/standby', ctx, a, answer),
+      'pool/travel': (a, ctx, answer) => this.startRole('pool/travel', ctx, a, answer),
+      'pool/advance': (a, ctx, answer) => this.moveRole('pool/advance', ctx, a, answer),
+      'pool/promote': (a, ctx, answer) => this.moveRole('pool/promote', ctx, a, answer),
+      'pool/scout': (a, ctx, answer) => this.moveRole('pool/scout', ctx, a, answer),
+      'pool/memory': () => this.standby.memory(),
+      'journal/append': (a) => void this.journal.append(a.entry as JournalEntry, this.here()),
+      'journal/truncate': (a) => void this.journal.truncate(a.pos),
+    };
+  }
+
+  private configurationDone(noDebug: boolean, ctx: Ctx, answer: (body: undefined) => void): ResumeAction | undefined {
+    answer(undefined);
+    if (ctx !== 'top' || this.state !== 'idle' || !this.run) return undefined;
+    this.detached = false;
+    const mode: Mode = noDebug ? { kind: 'free' } : this.opts?.stopOnEntry ? { kind: 'entry' } : { kind: 'continue' };
+    return { kind: 'plan', plan: { build: false, mode } };
+  }
+
+  private attachClient(): AttachClientResult {
+    this.detached = false;
+    // Nothing was checked while it ran free: the breakpoint hits before here are unknown.
+    this.journal.breakpointsChanged(this.here());
+    // A model left running without a client ran free; the new client's breakpoints apply.
+    if (this.mode.kind === 'free') this.mode = { kind: 'continue' };
+    const st = this.stop;
+    return { state: this.state, scenario: this.scenario?.file, stopped: st ? { reason: st.reason, description: st.description, threadId: st.threadId } : undefined };
+  }
+
+  private pause(ctx: Ctx): undefined {
+    if (ctx === 'stopped') {
+      this.link.clearPause();
+      return undefined;
+    }
+    if (ctx === 'running') return undefined;
+    this.link.clearPause();
+    throw new UserError(this.state === 'ended' ? 'the scenario has ended' : 'the scenario is not running');
+  }
+
+  /** A new worker becomes a standby checkpoint or a traveller (standby.ts). */
+  private startRole(cmd: 'pool/standby' | 'pool/travel', ctx: Ctx, a: StartArgs, answer: (body: undefined) => void): Resume {
+    const plan = this.standby.start(cmd, ctx, a);
+    answer(undefined);
+    return new Resume({ kind: 'plan', plan });
+  }
+
+  /** A parked standby worker moves on (standby.ts); it answers before the model runs. */
+  private moveRole(cmd: 'pool/advance' | 'pool/promote' | 'pool/scout', ctx: Ctx, a: MoveArgs, answer: (body: undefined) => void): Resume {
+    return new Resume(this.standby.move(cmd, ctx, a, () => answer(undefined)) ? { kind: 'continue' } : undefined);
+  }
+
   // =======================================================================================
   // launch, runs, restart
   // =======================================================================================
 
-  private readScenario(opts: LaunchOptions): Scenario {
+  private readScenario(opts: LaunchArguments): Scenario {
     if (typeof opts.scenario !== 'string' || !opts.scenario.trim()) throw new UserError('launch: "scenario" must name a .visor file', true);
     const file = path.resolve(opts.scenario);
     let text: string;
@@ -317,23 +292,18 @@ export class Controller {
     return sc;
   }
 
-  private launch(opts: LaunchOptions): unknown {
+  private launch(opts: LaunchArguments): LaunchResult {
     if (this.run) throw new UserError('a scenario is already running in this session (use restart)');
     const scenario = this.readScenario(opts);
     this.buildRun({ build: true, fresh: { opts, scenario } });
     for (const d of scenario.diagnostics) if (d.severity === 'warning') this.out.output('console', `${formatDiagnostic(d)}\n`);
     this.out.flushOutput();
-    return { scenario: scenario.file, steps: scenario.steps.length, checkpoints: this.journal.imageCount() === 0 };
+    return { scenario: scenario.file, steps: scenario.steps.length, checkpoints: this.journal.images.count() === 0 };
   }
 
-  private normalizeOpts(opts: LaunchOptions): LaunchOptions {
-    if (opts.drivers !== undefined && (!Array.isArray(opts.drivers) || opts.drivers.some((d) => typeof d !== 'string'))) {
-      throw new UserError('launch: "drivers" must be an array of paths to driver modules', true);
-    }
-    if (opts.pollIntervalMs !== undefined && !(typeof opts.pollIntervalMs === 'number' && opts.pollIntervalMs > 0)) {
-      throw new UserError(`launch: "pollIntervalMs" must be a positive number, not ${JSON.stringify(opts.pollIntervalMs)}`, true);
-    }
-    if (opts.stopAtEnd !== undefined && typeof opts.stopAtEnd !== 'boolean') throw new UserError(`launch: "stopAtEnd" must be true or false, not ${JSON.stringify(opts.stopAtEnd)}`, true);
+  private normalizeOpts(opts: LaunchArguments): LaunchArguments {
+    const error = launchArgumentsError(opts as unknown as Record<string, unknown>, 'launch');
+    if (error) throw new UserError(error, true);
     return opts;
   }
 
@@ -359,12 +329,12 @@ export class Controller {
     const files = { roots: opts.workspaceFolders, allowOutside: opts.allowOutsideFiles };
     if (plan.fresh) {
       forgetFiles();
-      this.journal.snapshotImages(scenario, new HostFiles(files));
+      this.journal.images.snapshot(scenario, new HostFiles(files));
       this.timeline.reset();
-    } else if (plan.replay) this.journal.restoreImages(old?.emu.hostFiles);
+    } else if (plan.replay) this.journal.images.restore(old?.emu.hostFiles, (text) => this.out.output('stderr', text));
     let run: ScenarioRun;
     try {
-      run = newRun(scenario, { autoload: opts.autoload, pollIntervalMs: opts.pollIntervalMs, allowUserDrivers: opts.allowUserDrivers, hz: opts.hz, fixKernelBugs: opts.fixKernelBugs, files });
+      run = newRun(scenario, { autoload: opts.autoload, pollIntervalMs: opts.pollIntervalMs, allowUserDrivers: opts.allowUserDrivers, fixKernelBugs: opts.fixKernelBugs, files });
     } catch (e) {
       if (e instanceof EmulatorError) throw new UserError(`the emulator did not start: ${e.message}`, true);
       throw e;
@@ -377,6 +347,7 @@ export class Controller {
     emu.engine.log.hook = (ev, frames) => this.onEvent(ev, frames);
     emu.memory.setWriteWatcher((addr, len) => this.onWrite(addr, len));
     emu.onChanged(() => this.out.topologyChanged());
+    emu.onDriverRegistered((drv) => this.wrapDriver(drv));
     this.journal.passively(() => {
       for (const d of opts.drivers ?? []) {
         const file = path.resolve(path.dirname(scenario.file), d);
@@ -404,17 +375,17 @@ export class Controller {
     this.run = undefined;
   }
 
-  private shutdown(req: WorkerRequest): never {
-    this.respond(req);
+  private shutdown(answer: (body: undefined) => void): never {
+    answer(undefined);
     this.disposeRun();
     process.exit(0);
   }
 
-  private restart(req: WorkerRequest, ctx: 'top' | 'stopped' | 'running', a: LaunchOptions): ResumeAction | undefined {
-    const opts = { ...this.opts, ...a } as LaunchOptions;
+  private restart(answer: (body: undefined) => void, ctx: Ctx, a: LaunchArguments): ResumeAction | undefined {
+    const opts = { ...this.opts, ...a } as LaunchArguments;
     const scenario = this.readScenario(opts);
     this.normalizeOpts(opts);
-    this.respond(req);
+    answer(undefined);
     this.journal.forget();
     const plan: RunPlan = { build: true, fresh: { opts, scenario }, mode: opts.stopOnEntry ? { kind: 'entry' } : { kind: 'continue' } };
     this.out.output('console', `Restarting ${path.basename(scenario.file)}\n`);
@@ -425,10 +396,10 @@ export class Controller {
     return { kind: 'plan', plan };
   }
 
-  private detach(req: WorkerRequest, ctx: 'top' | 'stopped' | 'running', suspend: boolean): ResumeAction | undefined {
+  private detach(answer: (body: undefined) => void, ctx: Ctx, suspend: boolean): ResumeAction | undefined {
     this.book.clear();
     this.detached = true;
-    this.respond(req);
+    answer(undefined);
     if (ctx === 'running') {
       this.mode = { kind: 'free' };
       return undefined;
@@ -575,10 +546,6 @@ export class Controller {
 
   /** What every event does, stopped or not: output, driver wrapping, bookkeeping. */
   private common(ev: EmuEvent, frames: readonly Frame[]): void {
-    if (ev.kind === 'log' && ev.subject === 'visorbus' && ev.text.startsWith('registered driver ')) {
-      const drv = this.run?.emu.bus.drivers.get(ev.text.slice('registered driver '.length));
-      if (drv) this.wrapDriver(drv);
-    }
     if (this.journal.replaying) return;
     const line = frames.length && frames[0].kind === 'scenario' ? frames[0].line : undefined;
     const mark = this.journal.ranBefore(ev.n) ? markReplayed : (t: string) => t;
@@ -762,9 +729,8 @@ export class Controller {
     }
   }
 
-  private resumeRequest(req: WorkerRequest, ctx: 'top' | 'stopped' | 'running', a: Record<string, unknown>): ResumeAction | undefined {
-    const cmd = req.cmd;
-    const instruction = a.granularity === 'instruction';
+  private resumeRequest(cmd: string, a: object, ctx: Ctx, answer: (body: { allThreadsContinued?: boolean } | undefined) => void): ResumeAction | undefined {
+    const instruction = (a as { granularity?: unknown }).granularity === 'instruction';
     if (ctx === 'running') throw new UserError(`cannot ${cmd}: the scenario is running (pause it first)`);
     if (ctx === 'top') {
       if (this.state === 'idle') throw new UserError(`cannot ${cmd}: the scenario has not started (configurationDone first)`);
@@ -773,18 +739,18 @@ export class Controller {
     }
     if (cmd === 'stepBack' || cmd === 'reverseContinue') {
       const plan = this.journal.backPlan(cmd, instruction);
-      this.respond(req);
+      answer(undefined);
       return { kind: 'plan', plan };
     }
-    this.respond(req, cmd === 'continue' ? { allThreadsContinued: true } : undefined);
+    answer(cmd === 'continue' ? { allThreadsContinued: true } : undefined);
     if (cmd === 'continue') return { kind: 'continue' };
     return { kind: 'step', step: cmd as 'next' | 'stepIn' | 'stepOut', instruction };
   }
 
   /** Carry out a travel plan: now, or (while running) at the next event boundary. */
-  private travel(req: WorkerRequest, ctx: 'top' | 'stopped' | 'running', plan: RunPlan): ResumeAction | undefined {
-    if (ctx === 'top' && this.state === 'idle') throw new UserError(`cannot ${req.cmd}: the scenario has not started (configurationDone first)`);
-    this.respond(req);
+  private travel(cmd: string, answer: (body: undefined) => void, ctx: Ctx, plan: RunPlan): ResumeAction | undefined {
+    if (ctx === 'top' && this.state === 'idle') throw new UserError(`cannot ${cmd}: the scenario has not started (configurationDone first)`);
+    answer(undefined);
     if (ctx !== 'running') return { kind: 'plan', plan };
     this.abortAfterDrain = plan;
     return undefined;
@@ -837,5 +803,3 @@ export class Controller {
     throw this.aborting;
   }
 }
-
-export { isDebugRequest };

@@ -3,9 +3,12 @@
  * stopped model. Everything is read from guest memory directly (no model events); every
  * change goes through the controller's journal so replays repeat it.
  */
+import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as path from 'node:path';
-import type { Controller } from './controller';
-import { UserError } from './stopstate';
+import { StopState, UserError } from './stopstate';
+import type { WorkerState } from '../workerlink';
+import type { Journal } from './journal';
+import type { StackView } from './stackview';
 import {
   ChannelTarget,
   Field,
@@ -20,12 +23,12 @@ import {
   queueGeometry,
   queuesOf,
 } from './decode';
-import { CHANNEL_HEADER, ENUMS, SIGNAL_QUEUE_HEADER, StructField } from '../../protocol/layout';
-import { CONTROLVM_ID } from '../../protocol/controlvm';
-import { GUID_DESCRIPTIONS, guidToBytes, resolveGuid } from '../../protocol/guid';
+import { CHANNEL_HEADER, SIGNAL_QUEUE_HEADER, StructField } from '../../protocol/layout';
+import { GUID_DESCRIPTIONS } from '../../protocol/guid';
 import { deviceState } from '../../inspect/fields';
 import { Emulator } from '../../emulator';
-import { Node, parseExpression } from './expr';
+import { FieldSource, Node, parseExpression } from './expr';
+import { bytesGuid, encodeValue, preview, typeName } from './valuetext';
 
 type Container =
   | { kind: 'device'; dev: string }
@@ -70,11 +73,19 @@ export function parseAddress(text: unknown, what = 'memoryReference'): number {
   return v;
 }
 
+/** What the Variables view, memory and data breakpoints need of the worker: a read view of the model and the stop, and the journal for writes. */
+export interface InspectHost extends FieldSource {
+  readonly state: WorkerState;
+  readonly stop: StopState | undefined;
+  readonly journal: Pick<Journal, 'intervene' | 'passively'>;
+  readonly stack: Pick<StackView, 'deviceOf' | 'frameById'>;
+}
+
 export class Inspector {
   private handles = new Map<number, Container>();
   private nextHandle = 1;
 
-  constructor(private readonly ctl: Controller) {}
+  constructor(private readonly ctl: InspectHost) {}
 
   reset(): void {
     this.handles.clear();
@@ -97,7 +108,7 @@ export class Inspector {
 
   // ---- scopes ------------------------------------------------------------------------------
 
-  scopes(a: Record<string, unknown>): unknown {
+  scopes(a: DebugProtocol.ScopesArguments): DebugProtocol.ScopesResponse['body'] {
     this.needStop();
     const f = this.ctl.stack.frameById(Number(a.frameId));
     if (!f) throw new UserError(`unknown frame ${String(a.frameId)} (frames are valid until the session resumes)`);
@@ -133,7 +144,7 @@ export class Inspector {
 
   // ---- variables -----------------------------------------------------------------------------
 
-  variables(a: Record<string, unknown>): unknown {
+  variables(a: DebugProtocol.VariablesArguments): DebugProtocol.VariablesResponse['body'] {
     const ref = Number(a.variablesReference);
     const c = this.handles.get(ref);
     if (!c) throw new UserError(this.ctl.stop ? `unknown variablesReference ${ref} (variables are valid until the session resumes)` : 'not stopped');
@@ -449,7 +460,7 @@ export class Inspector {
 
   // ---- changing memory ----------------------------------------------------------------------------
 
-  setVariable(a: Record<string, unknown>): unknown {
+  setVariable(a: DebugProtocol.SetVariableArguments): DebugProtocol.SetVariableResponse['body'] {
     this.needStop();
     const c = this.handles.get(Number(a.variablesReference));
     if (!c) throw new UserError(`unknown variablesReference ${String(a.variablesReference)}`);
@@ -492,7 +503,7 @@ export class Inspector {
     return { value: shown.display, type: f.type, variablesReference: 0, memoryReference: hexRef(at) };
   }
 
-  setExpression(a: Record<string, unknown>): unknown {
+  setExpression(a: DebugProtocol.SetExpressionArguments): DebugProtocol.SetExpressionResponse['body'] {
     this.needStop();
     const frame = a.frameId !== undefined ? this.ctl.stack.frameById(Number(a.frameId)) : undefined;
     const loc = this.fieldLocation(String(a.expression ?? ''), frame?.device ?? this.ctl.stack.deviceOf(this.ctl.stop!.frames, this.ctl.stop!.ev));
@@ -532,7 +543,7 @@ export class Inspector {
 
   // ---- data breakpoints ------------------------------------------------------------------------
 
-  dataBreakpointInfo(a: Record<string, unknown>): unknown {
+  dataBreakpointInfo(a: DebugProtocol.DataBreakpointInfoArguments): DebugProtocol.DataBreakpointInfoResponse['body'] {
     const name = String(a.name ?? '');
     const none = (why: string) => ({ dataId: null, description: why });
     if (!this.ctl.run) return none('no scenario is loaded');
@@ -593,7 +604,7 @@ export class Inspector {
 
   // ---- readMemory / writeMemory ----------------------------------------------------------------
 
-  readMemory(a: Record<string, unknown>): unknown {
+  readMemory(a: DebugProtocol.ReadMemoryArguments): DebugProtocol.ReadMemoryResponse['body'] {
     const base = parseAddress(a.memoryReference);
     const offset = Number(a.offset ?? 0);
     const count = Number(a.count ?? 0);
@@ -620,7 +631,7 @@ export class Inspector {
     return { address: hexRef(addr), data, ...(unreadable ? { unreadableBytes: unreadable } : {}) };
   }
 
-  writeMemory(a: Record<string, unknown>): unknown {
+  writeMemory(a: DebugProtocol.WriteMemoryArguments): DebugProtocol.WriteMemoryResponse['body'] {
     const base = parseAddress(a.memoryReference);
     const offset = Number(a.offset ?? 0);
     if (!Number.isSafeInteger(offset)) throw new UserError('writeMemory: offset must be an integer');
@@ -650,100 +661,3 @@ function dataLabel(l: { addr: number; size: number; device?: string; field?: str
   }
   return `${hexRef(l.addr)} (${l.size} bytes)`;
 }
-
-function bytesGuid(raw: Uint8Array): string {
-  const h = [...raw].map((x) => x.toString(16).padStart(2, '0')).join('');
-  return `{${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}}`;
-}
-
-/** A value typed by the user for a field, as the bytes to store. */
-export function encodeValue(f: StructField, text: string): Uint8Array {
-  let t = text.trim();
-  switch (f.type) {
-    case 'guid': {
-      const g = resolveGuid(t.replace(/^\{|\}$/g, '').split(' ')[0]);
-      if (!g) throw new UserError(`'${t}' is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx or an alias like vhba)`);
-      return guidToBytes(g);
-    }
-    case 'char': {
-      if (/^".*"$/.test(t)) t = JSON.parse(t) as string;
-      const b = Buffer.from(t, 'latin1');
-      if (b.length >= f.size) throw new UserError(`'${t}' is too long for ${f.name} (at most ${f.size - 1} characters)`);
-      const out = new Uint8Array(f.size);
-      out.set(b);
-      return out;
-    }
-    case 'bytes': {
-      const hex = t.replace(/^hex:/, '').replace(/[\s:]/g, '');
-      if (!/^([0-9a-f]{2})*$/i.test(hex)) throw new UserError(`'${t}' is not hex bytes (e.g. 45 43 4e 4c)`);
-      const b = Buffer.from(hex, 'hex');
-      if (b.length > f.size) throw new UserError(`${b.length} bytes do not fit in ${f.name} (${f.size} bytes)`);
-      return new Uint8Array(b);
-    }
-    default: {
-      let v: bigint | undefined;
-      const paren = /\((\d+)\)\s*$/.exec(t);
-      const word = t.split(/[\s(]/)[0];
-      if (/^0x[0-9a-f]+$/i.test(t)) v = BigInt(t);
-      else if (/^\d+$/.test(t)) v = BigInt(t);
-      else if (f.enumName && ENUMS[f.enumName]) {
-        const e = Object.entries(ENUMS[f.enumName]).find(([, n]) => n === word);
-        if (e) v = BigInt(e[0]);
-      } else if (f.enumName === 'controlvm_id') {
-        const e = Object.entries(CONTROLVM_ID).find(([k]) => `CONTROLVM_${k}` === word || k === word);
-        if (e) v = BigInt(e[1]);
-      }
-      if (v === undefined && /^0x[0-9a-f]+/i.test(word)) v = BigInt(word);
-      if (v === undefined && paren) v = BigInt(paren[1]);
-      if (v === undefined) {
-        const names = f.enumName && ENUMS[f.enumName] ? ` or one of ${Object.values(ENUMS[f.enumName]).join(', ')}` : '';
-        throw new UserError(`'${t}' is not a number for ${f.name} (decimal or 0x hex${names})`);
-      }
-      if (v < 0n || v >= 1n << BigInt(8 * f.size)) throw new UserError(`${v} does not fit in ${f.name} (${f.type})`);
-      const out = new Uint8Array(f.size);
-      for (let i = 0; i < f.size; i++) out[i] = Number((v >> BigInt(8 * i)) & 0xffn);
-      return out;
-    }
-  }
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'Array';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'Object';
-  return typeof v;
-}
-
-/** A short, safe preview of a JavaScript value (no getters run beyond own keys). */
-export function preview(v: unknown, depth = 0): string {
-  switch (typeof v) {
-    case 'string':
-      return JSON.stringify(v.length > 200 ? v.slice(0, 200) + '…' : v);
-    case 'number':
-    case 'boolean':
-      return String(v);
-    case 'bigint':
-      return `${v}n`;
-    case 'undefined':
-      return 'undefined';
-    case 'symbol':
-      return v.toString();
-    case 'function':
-      return `ƒ ${v.name || '(anonymous)'}()`;
-  }
-  if (v === null) return 'null';
-  try {
-    if (v instanceof Map) return `Map(${v.size})`;
-    if (v instanceof Set) return `Set(${v.size})`;
-    if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as Uint8Array).length ?? v.byteLength})`;
-    if (Array.isArray(v)) return depth ? `Array(${v.length})` : `Array(${v.length}) [${v.slice(0, 5).map((x) => preview(x, 1)).join(', ')}${v.length > 5 ? ', …' : ''}]`;
-    const name = (v as object).constructor?.name;
-    const keys = Object.keys(v as object);
-    const prefix = name && name !== 'Object' ? `${name} ` : '';
-    if (depth) return `${prefix}{…}`;
-    return `${prefix}{${keys.slice(0, 5).map((k) => `${k}: ${preview((v as Record<string, unknown>)[k], 1)}`).join(', ')}${keys.length > 5 ? ', …' : ''}}`;
-  } catch {
-    return '{…}';
-  }
-}
-

@@ -6,18 +6,18 @@
  * the start, repeats every intervention at its position, and stops at the earlier
  * position (finding it first when it is not known). See docs/design.md.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ScenarioRun } from '../../scenario/runner';
 import type { Scenario, ScenarioStep } from '../../scenario/ast';
 import { parseScenario } from '../../scenario/parser';
 import type { Emulator } from '../../emulator';
 import type { EmuEvent, Frame } from '../../engine/events';
-import type { LaunchOptions, WorkerState } from '../protocol';
+import type { WorkerState } from '../workerlink';
+import type { LaunchArguments } from '../contract';
 import type { Output } from './output';
 import type { BreakpointBook } from './breakpointbook';
 import { innermostDriver } from './stack';
-import type { HostFiles } from '../../backend/hostfiles';
+import { DiskImages } from './diskimages';
 import { MAX_JOURNAL_WRITE_BYTES } from '../../limits';
 import { Mode, Pos, StopInfo, StopState, UserError, posCmp } from './stopstate';
 
@@ -43,7 +43,7 @@ export interface RunPlan {
   build: boolean;
   mode?: Mode;
   replay?: ReplayPlan;
-  fresh?: { opts: LaunchOptions; scenario: Scenario };
+  fresh?: { opts: LaunchArguments; scenario: Scenario };
 }
 
 export type JournalEntry =
@@ -106,6 +106,8 @@ export class Journal {
    */
   private hits: Found[] = [];
   private hitsKnownFrom: Pos = { n: 0, w: 0 };
+  /** The disk images replays must find as the first run did. */
+  readonly images = new DiskImages();
 
   constructor(
     private readonly host: JournalHost,
@@ -262,60 +264,11 @@ export class Journal {
     this.furthest = Math.max(this.furthest, pos.n);
   }
 
-  /** Disk images the scenario attaches, as they were when this run started (replays must see the same bytes). */
-  private images: { file: string; content: Buffer | undefined }[] = [];
-  /** Images the session's runs opened so far (real path -> created by the session): only those are restored. */
-  private readonly used = new Map<string, { created: boolean }>();
-
-  snapshotImages(sc: Scenario, files: HostFiles): void {
-    this.images = [];
-    this.used.clear();
-    const dir = path.dirname(sc.file);
-    for (const st of sc.steps) {
-      const c = st.command;
-      if (c.kind !== 'backend' || c.family !== 'disk' || c.verb !== 'attach' || typeof c.options.image !== 'string') continue;
-      let file: string;
-      try {
-        file = files.resolve(c.options.image, dir, 'disk image');
-      } catch {
-        continue; // refused at its line: never read, never restored
-      }
-      if (this.images.some((i) => i.file === file)) continue;
-      try {
-        const st2 = fs.statSync(file);
-        if (!st2.isFile() || st2.size > 64 * 1024 * 1024) continue;
-        this.images.push({ file, content: fs.readFileSync(file) });
-      } catch {
-        this.images.push({ file, content: undefined });
-      }
-    }
-  }
-
-  /** Before a replay: put back the images the runs so far created (delete) or attached (rewrite); nothing else. */
-  restoreImages(last: HostFiles | undefined): void {
-    for (const [file, u] of last?.images ?? []) this.used.set(file, { created: u.created || !!this.used.get(file)?.created });
-    for (const img of this.images) {
-      const u = this.used.get(img.file);
-      if (!u || (img.content === undefined && !u.created)) continue;
-      try {
-        if (img.content === undefined) fs.rmSync(img.file, { force: true });
-        else fs.writeFileSync(img.file, img.content);
-      } catch (e) {
-        this.out.output('stderr', `Could not restore disk image ${img.file} for the replay (${(e as Error).message}); the replay may differ.\n`);
-      }
-    }
-  }
-
   /** The last `count` scenario-line starts before event n, most recent first (where checkpoints help most). */
   recentLineStarts(n: number, count: number): number[] {
     const r: number[] = [];
     for (let i = this.stepNs.length - 1; i >= 0 && r.length < count; i--) if (this.stepNs[i] < n) r.push(this.stepNs[i]);
     return r;
-  }
-
-  /** Disk images the scenario attaches: workers replaying side by side would share them, so no checkpoints then. */
-  imageCount(): number {
-    return this.images.length;
   }
 
   lastStepN(): number | undefined {

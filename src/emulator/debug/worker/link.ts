@@ -5,7 +5,7 @@
  * synchronously with receiveMessageOnPort.
  */
 import { MessagePort, receiveMessageOnPort } from 'node:worker_threads';
-import { CTRL, WorkerMessage, WorkerRequest } from '../protocol';
+import { CTRL, WorkerMessage, WorkerRequest } from '../workerlink';
 
 export class Link {
   /** Doorbell value up to which requests have been fetched. */

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { ScenarioRun } from '../../scenario/runner';
 import type { Scenario } from '../../scenario/ast';
-import type { ClientInfo, WorkerState } from '../protocol';
+import type { ClientInfo, WorkerState } from '../workerlink';
 import type { ChangedEventBody, ChangedReason } from '../contract';
 import type { Link } from './link';
 import { hexRef } from './decode';

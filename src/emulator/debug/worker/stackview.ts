@@ -4,12 +4,13 @@
  * details, and the sources behind the frames. Also which device a frame or event is about,
  * the default for conditions, the Variables view and the Debug Console.
  */
+import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ScenarioRun } from '../../scenario/runner';
 import type { Scenario } from '../../scenario/ast';
 import { EmuEvent, Frame, THREAD, threadName } from '../../engine/events';
-import type { WorkerState } from '../protocol';
+import type { WorkerState } from '../workerlink';
 import type { Link } from './link';
 import { Loc, Sources, callbackFunction, classify, functionLocation, innermostDriver, locateModelFrames, selfFile } from './stack';
 import { StopState, UserError } from './stopstate';
@@ -106,7 +107,7 @@ export class StackView {
     return callbackFunction(run.emu.bus.drivers.get(driver), callback);
   }
 
-  threads(): { id: number; name: string }[] {
+  threads(): DebugProtocol.Thread[] {
     if (!this.host.run) return [];
     const emu = this.host.run.emu;
     const ids = new Set<number>([THREAD.scenario, THREAD.controlvm]);
@@ -194,7 +195,7 @@ export class StackView {
     return this.presentedFrames().find((f) => f.id === id);
   }
 
-  stackTrace(a: Record<string, unknown>): unknown {
+  stackTrace(a: DebugProtocol.StackTraceArguments): DebugProtocol.StackTraceResponse['body'] {
     const st = this.host.stop;
     if (!st) throw new UserError(this.host.state === 'running' ? 'the scenario is running: pause it to see the stack' : 'not stopped: there is no stack to show');
     const threadId = a.threadId;
@@ -225,8 +226,8 @@ export class StackView {
     return 'idle';
   }
 
-  private dapFrame(f: PFrame): Record<string, unknown> {
-    const base: Record<string, unknown> = { id: f.id, name: f.name, line: 0, column: 0 };
+  private dapFrame(f: PFrame): DebugProtocol.StackFrame {
+    const base: DebugProtocol.StackFrame = { id: f.id, name: f.name, line: 0, column: 0 };
     if (f.label) return { ...base, presentationHint: 'label' };
     if (f.scenarioLine !== undefined && this.host.scenario) {
       const step = this.host.scenario.steps.find((s) => s.loc.line === f.scenarioLine);
@@ -241,7 +242,7 @@ export class StackView {
     return { ...base, presentationHint: 'subtle' };
   }
 
-  exceptionInfo(): unknown {
+  exceptionInfo(): DebugProtocol.ExceptionInfoResponse['body'] {
     const st = this.host.stop;
     if (!st) throw new UserError('not stopped');
     const ex = st.exception;
@@ -254,7 +255,7 @@ export class StackView {
     };
   }
 
-  source(a: Record<string, unknown>): unknown {
+  source(a: DebugProtocol.SourceArguments): DebugProtocol.SourceResponse['body'] {
     const ref = Number(a.sourceReference ?? (a.source as Record<string, unknown> | undefined)?.sourceReference ?? 0);
     if (ref > 0) {
       const c = this.sources.content(ref);
@@ -280,8 +281,8 @@ export class StackView {
     return this.shown.has(f);
   }
 
-  loadedSources(): unknown[] {
-    const out: unknown[] = [];
+  loadedSources(): DebugProtocol.Source[] {
+    const out: DebugProtocol.Source[] = [];
     if (this.host.scenario) out.push({ name: path.basename(this.host.scenario.file), path: this.host.scenario.file });
     for (const f of this.host.run?.emu.driverFiles.values() ?? []) out.push({ name: path.basename(f), path: f });
     return out;

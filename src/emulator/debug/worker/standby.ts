@@ -9,7 +9,8 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import type { ScenarioRun } from '../../scenario/runner';
 import type { EmuEvent } from '../../engine/events';
-import type { WorkerState } from '../protocol';
+import type { WorkerState } from '../workerlink';
+import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { Link } from './link';
 import type { Output } from './output';
 import type { Timeline } from './timeline';
@@ -26,6 +27,13 @@ export interface StartArgs {
   plan?: ReplayPlan;
   entries: JournalEntry[];
   visited?: [string, number][];
+}
+
+/** What a step back, reverse-continue or goto asks of the worker that plans the trip. */
+export interface PlanArguments {
+  cmd: string;
+  granularity?: DebugProtocol.SteppingGranularity;
+  event?: number;
 }
 
 export interface MoveArgs {
@@ -56,11 +64,11 @@ export class StandbyRole {
   constructor(private readonly host: StandbyHost) {}
 
   /** Where a step back, reverse-continue or goto from this stop goes, without going: the session picks the worker. */
-  plan(a: Record<string, unknown>): { plan: ReplayPlan; pos: Pos; visited: [string, number][] } {
+  plan(a: PlanArguments): { plan: ReplayPlan; pos: Pos; visited: [string, number][] } {
     const h = this.host;
     if (!h.run) throw new UserError('no scenario is loaded');
     // The plan first: its errors say more ("nothing to step back to", "outside the recorded history").
-    const plan = a.cmd === 'visorbus/goto' ? h.timeline.gotoPlan(a) : h.journal.backPlan(a.cmd === 'reverseContinue' ? 'reverseContinue' : 'stepBack', a.granularity === 'instruction');
+    const plan = a.cmd === 'visorbus/goto' ? h.timeline.gotoPlan({ event: a.event as number }) : h.journal.backPlan(a.cmd === 'reverseContinue' ? 'reverseContinue' : 'stepBack', a.granularity === 'instruction');
     if (h.state !== 'stopped' && h.state !== 'ended') throw new UserError('the scenario is not stopped');
     const pos = h.stop?.pos ?? { n: h.run.emu.engine.log.count, w: 0 };
     return { plan: plan.replay!, pos, visited: h.journal.visitedEntries() };

@@ -54,6 +54,13 @@ export function landmarkKind(ev: EmuEvent, frames: readonly Frame[]): LandmarkKi
 }
 
 /** What the timeline needs from the session (the controller). */
+/** The recorded history a worker hands to the one that takes over from it. */
+export interface TimelineHandOver {
+  store: StoreDump;
+  reached: number;
+  firstLine: number | undefined;
+}
+
 export interface TimelineHost {
   readonly link: Link;
   readonly run: ScenarioRun | undefined;
@@ -127,13 +134,12 @@ export class Timeline {
   }
 
   /** The recorded history, for the worker that takes over from this one (a trip through checkpoints). */
-  handOver(): { store: StoreDump; reached: number; firstLine: number | undefined } {
+  handOver(): TimelineHandOver {
     return { store: this.store.dump(), reached: this.reached, firstLine: this.firstLine };
   }
 
   /** Take over the history a previous worker recorded: it reaches further than this one has run. */
-  adopt(a: Record<string, unknown>): void {
-    const d = a as unknown as ReturnType<Timeline['handOver']>;
+  adopt(d: TimelineHandOver): void {
     if (!d.store || typeof d.reached !== 'number' || d.reached < this.reached) return;
     this.store.load(d.store);
     this.reached = d.reached;
@@ -144,8 +150,7 @@ export class Timeline {
   }
 
   /** `visorbus/timeline`: one page of the landmarks, oldest first. */
-  page(a: Record<string, unknown>): TimelineResponseBody {
-    const args = a as TimelineArguments;
+  page(args: TimelineArguments): TimelineResponseBody {
     const start = args.start ?? 0;
     const count = args.count ?? 200;
     if (!Number.isInteger(start) || start < 0) throw new UserError(`visorbus/timeline: "start" must be a whole number >= 0, not ${JSON.stringify(args.start)}`);
@@ -174,8 +179,8 @@ export class Timeline {
   }
 
   /** `visorbus/goto`: a replay that stops at the event (before or after the current position). */
-  gotoPlan(a: Record<string, unknown>): RunPlan {
-    const n = (a as Partial<GotoArguments>).event;
+  gotoPlan(a: GotoArguments): RunPlan {
+    const n: unknown = a.event;
     if (typeof n !== 'number' || !Number.isInteger(n)) throw new UserError(`visorbus/goto: "event" must be an event number, not ${JSON.stringify(n)}`);
     const first = this.firstLine;
     if (first === undefined || n < first || n > this.reached) {

@@ -4,21 +4,42 @@
  * controlvm channel's observer is silenced while sysfs attributes are read), so looking
  * does not change the history that replays repeat.
  */
-import type { Controller } from './controller';
-import { UserError } from './stopstate';
+import { StopState, UserError } from './stopstate';
+import type { Journal } from './journal';
+import type { Output } from './output';
 import { channelTarget, decodeChannel, hexRef, parseDeviceId, queuesOf } from './decode';
 import { deviceState } from '../../inspect/fields';
 import { SysfsError } from '../../sysfs/sysfs';
 import type { Emulator } from '../../emulator';
+import type {
+  ChannelArguments,
+  ChannelResponseBody,
+  DeviceActionArguments,
+  DevicesArguments,
+  DevicesResponseBody,
+  EmptyBody,
+  SysfsArguments,
+  SysfsResponseBody,
+  SysfsWriteArguments,
+  TopologyResponseBody,
+} from '../contract';
+
+/** What the views need of the worker: the model, whether it is stopped, the journal for interventions, console output. */
+export interface ViewsHost {
+  readonly emu: Emulator;
+  readonly stop: StopState | undefined;
+  readonly journal: Pick<Journal, 'intervene' | 'passively' | 'record'>;
+  readonly out: Pick<Output, 'output' | 'flushOutput'>;
+}
 
 export class Views {
-  constructor(private readonly ctl: Controller) {}
+  constructor(private readonly ctl: ViewsHost) {}
 
   private get emu(): Emulator {
     return this.ctl.emu;
   }
 
-  topology(): unknown {
+  topology(): TopologyResponseBody {
     const emu = this.emu;
     const e = emu.engine;
     const drivers = [...emu.bus.drivers.values()].map((drv) => ({
@@ -42,7 +63,7 @@ export class Views {
     };
   }
 
-  devices(a: Record<string, unknown>): unknown {
+  devices(a: DevicesArguments): DevicesResponseBody {
     const bus = Number(a.bus);
     if (!Number.isInteger(bus) || bus < 0) throw new UserError(`visorbus/devices: "bus" must be a bus number, not ${JSON.stringify(a.bus)}`);
     const start = Math.max(0, Number(a.start ?? 0) || 0);
@@ -92,7 +113,7 @@ export class Views {
     }
   }
 
-  sysfs(a: Record<string, unknown>): unknown {
+  sysfs(a: SysfsArguments): SysfsResponseBody {
     const p = String(a.path ?? '');
     if (!p.startsWith('/')) throw new UserError(`visorbus/sysfs: "path" must be an absolute path such as /sys/bus/visorbus, not ${JSON.stringify(a.path)}`);
     const emu = this.emu;
@@ -124,7 +145,7 @@ export class Views {
     }
   }
 
-  sysfsWrite(a: Record<string, unknown>): unknown {
+  sysfsWrite(a: SysfsWriteArguments): EmptyBody {
     const p = String(a.path ?? '');
     if (!p.startsWith('/')) throw new UserError(`visorbus/sysfsWrite: "path" must be an absolute sysfs path, not ${JSON.stringify(a.path)}`);
     if (typeof a.value !== 'string' && typeof a.value !== 'number') throw new UserError('visorbus/sysfsWrite: "value" must be a string');
@@ -141,7 +162,7 @@ export class Views {
     }
   }
 
-  channel(a: Record<string, unknown>): unknown {
+  channel(a: ChannelArguments): ChannelResponseBody {
     const id = String(a.device ?? '');
     const emu = this.emu;
     if (!parseDeviceId(id)) throw new UserError(`visorbus/channel: '${id}' is not a device (use BUS:DEV like 2:0, or controlvm)`);
@@ -160,7 +181,7 @@ export class Views {
     };
   }
 
-  deviceAction(a: Record<string, unknown>): unknown {
+  deviceAction(a: DeviceActionArguments): EmptyBody {
     const id = String(a.device ?? '');
     const action = String(a.action ?? '');
     if (!['pause', 'resume', 'destroy'].includes(action)) throw new UserError(`visorbus/deviceAction: action must be pause, resume or destroy, not '${action}'`);

@@ -14,11 +14,6 @@ export const CTRL = {
 } as const;
 export const CTRL_BYTES = 16;
 
-/** Data the worker starts with. */
-export interface WorkerData {
-  ctrl: SharedArrayBuffer;
-}
-
 export interface WorkerRequest {
   id: number;
   cmd: string;
@@ -72,28 +67,6 @@ export type PoolPlan =
 export interface PoolJournalEntry {
   kind: string;
   pos: Pos;
-}
-
-/** The launch (and attach-with-scenario) options the worker understands. */
-export interface LaunchOptions {
-  scenario: string;
-  stopOnEntry?: boolean;
-  /** Stop at the end of the scenario (default) instead of ending the session. */
-  stopAtEnd?: boolean;
-  drivers?: string[];
-  autoload?: boolean;
-  pollIntervalMs?: number;
-  trace?: boolean;
-  allowUserDrivers?: boolean;
-  /** Host files a scenario names may be outside its folder and the workspace (the user opted in). */
-  allowOutsideFiles?: boolean;
-  /** Folders a scenario's host files may be in besides its own (the workspace). */
-  workspaceFolders?: string[];
-  hz?: number;
-  /** Standby workers kept for time travel (0: none; step back re-runs from the start). */
-  checkpoints?: number;
-  /** Kernel defects to correct: true = all, or a list of names (kernel/kernelbugs.ts). */
-  fixKernelBugs?: boolean | string[];
 }
 
 /** Client capabilities the worker adapts its output to. */
