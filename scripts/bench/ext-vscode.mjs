@@ -33,7 +33,8 @@ async function sample(browser, url, workspace) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   try {
     const page = await context.newPage();
-    page.setDefaultTimeout(120000);
+    // a loaded shared machine can take minutes to bring up a window and its extension host
+    page.setDefaultTimeout(300000);
     await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
     await page.locator('.monaco-workbench').waitFor();
     await page.keyboard.press('F1');
