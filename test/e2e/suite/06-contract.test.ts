@@ -16,6 +16,9 @@ import type { DeviceInfo } from '../../../src/extension/protocol';
 /** A bus item's description ends with its device count (after the partition name, when it has one). */
 const count = (n: number) => new RegExp(`(^|· )${n} devices$`);
 
+/** How long the views may take to follow the adapter: a loaded extension host answers slowly. */
+const VIEWS_MS = 120000;
+
 /** Generous: creating 10,000 devices takes tens of seconds on a loaded machine. */
 const RUN_MS = 240000;
 
@@ -92,7 +95,7 @@ suite('real adapter over TCP (attach): a bus of 10,000 devices', function () {
     dap.dispose();
   });
 
-  const views = <T>(what: string, check: () => Promise<T | undefined>) => waitFor(what, a.model.onDidInvalidate, check, 30000);
+  const views = <T>(what: string, check: () => Promise<T | undefined>) => waitFor(what, a.model.onDidInvalidate, check, VIEWS_MS);
 
   test('attach resolves host 127.0.0.1; before the chipset is up the view says so', async () => {
     assert.strictEqual(real.session.configuration.host, '127.0.0.1');
@@ -158,7 +161,7 @@ suite('real adapter over TCP (attach): vhba and vnic devices in the tree and the
     dap.dispose();
   });
 
-  const views = <T>(what: string, check: () => Promise<T | undefined>) => waitFor(what, a.model.onDidInvalidate, check, 30000);
+  const views = <T>(what: string, check: () => Promise<T | undefined>) => waitFor(what, a.model.onDidInvalidate, check, VIEWS_MS);
   const device = async (name: string) => {
     const bus = await views(`visorbus${name[4]}`, () => childByLabel(a.devices, `visorbus${name[4]}`));
     return views(name, () => childByLabel(a.devices, name, bus));
@@ -236,7 +239,7 @@ suite('real adapter over TCP (attach): context actions on vhba and vnic devices,
     dap.dispose();
   });
 
-  const views = <T>(what: string, check: () => Promise<T | undefined>) => waitFor(what, a.model.onDidInvalidate, check, 30000);
+  const views = <T>(what: string, check: () => Promise<T | undefined>) => waitFor(what, a.model.onDidInvalidate, check, VIEWS_MS);
   const device = async (name: string) => {
     const bus = await views(`visorbus${name[4]}`, () => childByLabel(a.devices, `visorbus${name[4]}`));
     return views(name, () => childByLabel(a.devices, name, bus));
@@ -279,7 +282,8 @@ suite('real adapter over TCP (attach): context actions on vhba and vnic devices,
     assert.strictEqual(r.entries.find((e: { name: string }) => e.name === 'textid')?.value, '7');
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.sysfs.write', '/sys/devices/visorbus2/vbus2:dev0/typeguid', 'x'), false);
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.revealInSysfs', await device('vbus2:dev0')), true);
-    assert.strictEqual((a.views.sysfs.selection[0] as { path: string }).path, '/sys/devices/visorbus2/vbus2:dev0');
+    const selected = () => (a.views.sysfs.selection[0] as { path?: string } | undefined)?.path === '/sys/devices/visorbus2/vbus2:dev0' || undefined;
+    await waitFor('vbus2:dev0 selected in sysfs', a.views.sysfs.onDidChangeSelection, selected, VIEWS_MS);
   });
 
   test('Function Drivers lists what visorbus/topology says; the status bar shows its time', async () => {
