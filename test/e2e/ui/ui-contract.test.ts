@@ -86,27 +86,27 @@ async function inspectAndEdit(wb: Workbench): Promise<void> {
   assert.strictEqual(await frame.locator('svg.ring').count(), 2);
   assert.ok(await frame.locator('svg.ring').first().locator('path.slot').count() > 1, 'the ring has its slots');
   // hover: the field's bytes light up in the hex view
-  await frame.locator('tr[data-field="chtype"]').hover();
+  await frame.locator('tr[data-key="header/chtype/32"]').hover();
   await frame.locator('.byte.hl').nth(15).waitFor();
   assert.strictEqual(await frame.locator('.byte.hl').count(), 16);
-  assert.match(await frame.locator('tr[data-field="chtype"]').innerText(), new RegExp(VHBA_GUID));
+  assert.match(await frame.locator('tr[data-key="header/chtype/32"]').innerText(), new RegExp(VHBA_GUID));
   await wb.screenshot('inspector-hover');
   // keyboard: focus the features row, Enter opens the editor, Enter writes; the value shown is re-read from the adapter
-  const features = frame.locator('tr[data-field="features"]');
+  const features = frame.locator('tr[data-key="header/features/24"]');
   await features.focus();
   await wb.page.keyboard.press('Enter');
   const editor = frame.locator('input.editor');
   await editor.waitFor();
   await editor.fill('0x48');
   await wb.page.keyboard.press('Enter');
-  await frame.locator('tr[data-field="features"] td.value', { hasText: /^72$/ }).waitFor();
+  await frame.locator('tr[data-key="header/features/24"] td.value', { hasText: /^72$/ }).waitFor();
   // a bad value is refused with a message, nothing written
   await features.focus();
   await wb.page.keyboard.press('Enter');
   await frame.locator('input.editor').fill('nonsense');
   await wb.page.keyboard.press('Enter');
   await frame.locator('#error', { hasText: /features: expected a number/ }).waitFor();
-  await frame.locator('tr[data-field="features"] td.value', { hasText: /^72$/ }).waitFor();
+  await frame.locator('tr[data-key="header/features/24"] td.value', { hasText: /^72$/ }).waitFor();
   await wb.screenshot('inspector-edit');
 }
 
