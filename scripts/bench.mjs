@@ -7,7 +7,8 @@
  *   2. emulator throughput (1,000 buses x 16 devices) vs a bare-clock dispatch floor, and the
  *      scaling curve (10 .. 10,000 devices) of wall time and memory
  *   3. adapter latency over stdio vs a do-nothing adapter (bench/floor-adapter.js)
- *   4. extension activation vs a minimal extension, bundle and VSIX sizes, and the Buses &
+ *   4. extension activation in VS Code (scripts/bench/ext-vscode.mjs) and in plain Node with a
+ *      stand-in `vscode` vs a minimal extension, bundle and VSIX sizes, and the Buses &
  *      Devices tree for 10,000 devices vs fetching the same pages without the tree
  *   5. time travel: stepBack and reverseContinue with checkpoints at histories of 10^5, 10^6
  *      and 10^7 events vs the forward-execution rate of the same run
@@ -29,6 +30,7 @@ import { summary, median, slope } from './bench/stats.mjs';
 import { summarizeProfile, busiestProfile } from './bench/profile.mjs';
 import { writeAdapterScenario, runAdapterBench } from './bench/dap.mjs';
 import { runTimeTravelBench } from './bench/timetravel.mjs';
+import { measureVsCodeActivation } from './bench/ext-vscode.mjs';
 import { renderMarkdown, renderScalingSvg, SOAK_PLACEHOLDER, extractSection } from './bench/report.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -391,6 +393,8 @@ async function extension(results) {
     else x.vsix = { ok: false, file: null, ms: p.ms, bytes: null, note: `${note}; the fallback packaging failed too: ${tail(q.stderr + ' ' + q.stdout, 300)}` };
   }
   x.vsix.entries = x.vsix.file ? vsixEntries(path.join(ROOT, x.vsix.file)) : [];
+  log('extension: activation in VS Code (the e2e suite\'s code-server, VS Code\'s own activation time)');
+  x.activationVsCode = await measureVsCodeActivation({ samples: QUICK ? 2 : 5, vsix: x.vsix.file ? path.join(ROOT, x.vsix.file) : null, log });
   log(`extension: VSIX ${x.vsix.bytes} bytes${x.vsix.ok ? '' : x.vsix.fallback ? ' (npm run package failed; measured the fallback package)' : ' (packaging failed)'}`);
 
   x.tree = {};
@@ -499,7 +503,9 @@ function targets(results) {
   }
   const x = results.extension;
   if (x) {
-    add('activation', 'Extension activation (require + activate), median', '≤ 50 ms', `${f2(x.activation.real.total.median)} ms`, x.activation.real.total.median <= 50, `floor ${f2(x.activation.floor.total.median)} ms`);
+    const v = x.activationVsCode;
+    add('activationVsCode', 'Extension activation in VS Code (code loading + activate), median', '≤ 50 ms', v?.ok ? `${f2(v.total.median)} ms` : 'not measured', v?.ok ? v.total.median <= 50 : null, v?.ok ? `${v.total.n} windows, VS Code's own figure` : v?.note ?? 'not measured');
+    add('activation', 'Extension activation in Node with a stand-in `vscode` (require + activate), median', '≤ 50 ms', `${f2(x.activation.real.total.median)} ms`, x.activation.real.total.median <= 50, `floor ${f2(x.activation.floor.total.median)} ms`);
     if (x.vsix.bytes !== null) add('vsix', 'VSIX size', '≤ 1 MB (1,000,000 bytes)', `${x.vsix.bytes.toLocaleString('en-US')} bytes${x.vsix.fallback ? ' (fallback package: npm run package failed)' : ''}`, x.vsix.bytes <= 1e6, `${(x.vsix.bytes / 1e6).toFixed(2)} of the limit`);
   }
   return t;

@@ -76,8 +76,8 @@ shows where it goes; at 16,000 devices much of it is memory traffic (see the sca
     const b = at(L?.to);
     return `Build time, heap, RSS and guest pages per device stay flat or fall; the cost that grows is
 the one of a poll (CPU µs per device-second in the scaling table). No step of the polling path
-scans the devices — the timer heap is O(log n), and this change removed the per-signal region
-search and the quadratic region map — yet the same poll costs more at ${int(L?.to)} devices. The functions
+scans the devices — the timer heap is O(log n), and there is no per-signal region search or
+quadratic region map — yet the same poll costs more at ${int(L?.to)} devices. The functions
 that grow most in the table below are the ones that touch per-device memory: \`doRemove\` reading
 the channel's queue header (each channel's header is in its own 4 KiB page), the event and
 frame bookkeeping of the poll, the poll timer — and the garbage
@@ -103,22 +103,23 @@ of 100 samples is the second-slowest one. Compare the floor's p99 in the same ru
 pending signals) in the worker; the time is the number of requests (one per expanded
 variable) times a worker round trip.`,
   stepBack: (r) => {
-    const st = r.adapter?.real?.stats?.stepBack;
     const ev = r.adapter?.real?.facts?.eventsBeforeStepBack;
-    const usPerEvent = st?.median && ev ? (st.median * 1000) / ev : undefined;
     const emuRate = r.emulator?.throughput?.eventsPerSec;
-    return `Step back re-executes the scenario from its start up to the earlier position (the model is
-deterministic; src/emulator/debug/worker/controller.ts, \`backPlan\` and the replay): it builds a
-new emulator, runs every event so far again with the stop hook checking each one, and stops
-at the target. Its cost is therefore the whole history — here the topology build plus ${int(ev)} events,
-${usPerEvent ? `${f(usPerEvent)} µs per event of history` : 'all of it'}${emuRate ? ` (the emulator alone runs an event in ${f(1e6 / emuRate)} µs in figure 2)` : ''} — set by the
-emulator's event rate, not by the adapter. Meeting 50 ms after 100,000 events needs
-checkpoints — a copy of the model state (guest memory pages, bus and driver state) every N
-events — so that a step back restores the nearest one and replays at most N events; a faster
-event path (figure 2) only divides the cost, it does not stop it growing with the history.`;
+    return `A step back goes to the earlier position from a checkpoint: one of the standby workers
+(docs/design.md, "Checkpoints"; src/emulator/debug/checkpoints.ts and travel.ts) that replayed the
+scenario to an earlier event and waits parked there. When one is parked at or before the target it
+runs only the distance and takes over from the live worker; when none is (no checkpoints, or the
+trip outruns them), the scenario is re-executed deterministically from its start — the topology
+build plus ${int(ev)} events here${emuRate ? ` (the emulator alone runs an event in ${f(1e6 / emuRate)} µs in figure 2)` : ''}.
+This row's adapter runs use the default checkpoints; a step taken before the standby workers have
+parked at the new position (they re-place themselves at every stop, on the other core) pays the
+replay from the start. Figure 5 separates paced steps from bursts.`;
   },
   activation: `Most of activation is \`require\` of the bundle (parse and compile); the profile shows which
 modules' top-level code runs.`,
+  activationVsCode: `VS Code's figure adds the extension host's module loading and its API objects (the real
+\`vscode\` module, registrations sent to the workbench) to the bundle's own cost, on a machine
+shared with the browser and code-server; the plain-Node row and its profile show the bundle's part.`,
   vsix: `The VSIX carries dist/*.js and their source maps; the maps are most of the bytes.`,
 };
 
@@ -368,11 +369,16 @@ function extSection(r) {
   const x = r.extension;
   if (!x) return '';
   const A = x.activation;
+  const V = x.activationVsCode;
+  const vsRow = V?.ok
+    ? ['dist/extension.js in VS Code 1.100.3 (code-server)', '—', '—', f(V.total.median), f(V.total.p99), String(V.total.n)]
+    : ['dist/extension.js in VS Code 1.100.3 (code-server)', '—', '—', V?.note ?? 'not measured', '—', '0'];
   const act = table(
-    ['', 'require (median ms)', 'activate (median ms)', 'Total median (ms)', 'Total p99 (ms)', 'n'],
+    ['', 'require / code loading (median ms)', 'activate (median ms)', 'Total median (ms)', 'Total p99 (ms)', 'n'],
     [
-      ['dist/extension.js', f(A.real.require.median), f(A.real.activate.median), f(A.real.total.median), f(A.real.total.p99), String(A.real.total.n)],
-      ['floor (bench/floor-extension.js)', f(A.floor.require.median), f(A.floor.activate.median), f(A.floor.total.median), f(A.floor.total.p99), String(A.floor.total.n)],
+      vsRow,
+      ['dist/extension.js in Node, stand-in `vscode`', f(A.real.require.median), f(A.real.activate.median), f(A.real.total.median), f(A.real.total.p99), String(A.real.total.n)],
+      ['floor (bench/floor-extension.js) in Node, stand-in `vscode`', f(A.floor.require.median), f(A.floor.activate.median), f(A.floor.total.median), f(A.floor.total.p99), String(A.floor.total.n)],
     ],
   );
   const bundles = table(
@@ -396,14 +402,27 @@ function extSection(r) {
 
 ### Activation
 
-Measured in plain Node, one fresh process per sample (cold: the bundle is parsed and compiled each
-time): a \`Module._resolveFilename\` hook maps \`require('vscode')\` to a minimal fake
-(\`scripts/bench/fakevscode.cjs\`: real EventEmitter, TreeItem, ThemeIcon, MarkdownString, Uri and
-registration functions returning disposables; inert stubs for the rest), then the time of
-\`require('./dist/extension.js')\` plus \`activate(context)\` is taken. It does not include VS Code's
-own extension-host work (reading the manifest, the activation event), which is the same for any
-extension. **Reference:** \`bench/floor-extension.js\` (one output channel, one tree view, one
-command), loaded the same way, alternating with the real one. Ratio ${ratio(x.activation.ratio)}.
+Two rows, measured differently.
+
+**In VS Code** (first row): the e2e suite's code-server (VS Code 1.100.3, started by
+\`scripts/e2e/codeserver.mjs\`) with the VSIX installed, on a copy of examples/workspace, whose .visor
+files activate the extension at start-up (\`workspaceContains\`). The figure is VS Code's own: its
+extension host times loading the extension's code and the call of \`activate()\`, and
+"Developer: Show Running Extensions" shows their sum (\`Activation: N ms\`, whole milliseconds);
+\`scripts/bench/ext-vscode.mjs\` reads it there, so nothing of the extension times itself.
+\`activate()\` returns its API synchronously, so nothing is added while a promise resolves.
+Each sample is a fresh browser window, which gets its own extension host: a cold load of the bundle
+in a new process each time. It covers what follows the activation event for this extension: its
+code loading and \`activate()\`, in the real extension host with the real \`vscode\` module.${V?.ok ? '' : ` (This run: ${V?.note ?? 'not measured'}.)`}
+
+**In plain Node with a stand-in \`vscode\`** (second and third rows): one fresh process per sample
+(cold: the bundle is parsed and compiled each time); a \`Module._resolveFilename\` hook maps
+\`require('vscode')\` to a minimal fake (\`scripts/bench/fakevscode.cjs\`: real EventEmitter, TreeItem,
+ThemeIcon, MarkdownString, Uri and registration functions returning disposables; inert stubs for
+the rest), then the time of \`require('./dist/extension.js')\` plus \`activate(context)\` is taken.
+Without VS Code around it, it isolates the bundle's own cost and can be profiled.
+**Reference:** \`bench/floor-extension.js\` (one output channel, one tree view, one command),
+loaded the same way, alternating with the real one. Ratio ${ratio(x.activation.ratio)}.
 
 ${act}
 
@@ -488,8 +507,10 @@ absolute times drift. No test asserts any timing.
 
 **Reproduce** from a fresh clone: \`npm ci && npm run bench\` (needs Node 20; gcc for the C reference,
 skipped with a note without it; no network). It builds the bundles (\`npm run build\`), bundles the
-harnesses in scripts/bench/ into out/bench/, compiles bench/c/ring.c, and packages the VSIX. This run took
-${f(r.durationSec, 0)} s${r.quick ? ' with `--quick` (smaller sizes and fewer samples: not the reference figures)' : ''}. Options: \`--quick\`, \`--skip-build\`, \`--only=ring,emu,dap,ext\` (the other sections keep their last figures), \`--no-profile\`, \`--report-only\` (rewrite this file from bench/results.json).
+harnesses in scripts/bench/ into out/bench/, compiles bench/c/ring.c, and packages the VSIX. The activation
+row measured in VS Code also needs the e2e suite's code-server and Chromium (\`npm run e2e:install\`, or
+\`E2E_CS_DIR\` naming an install); without them that row says "not measured". This run took
+${f(r.durationSec, 0)} s${r.quick ? ' with `--quick` (smaller sizes and fewer samples: not the reference figures)' : ''}. Options: \`--quick\`, \`--skip-build\`, \`--only=ring,emu,dap,ext,travel\` (the other sections keep their last figures), \`--no-profile\`, \`--report-only\` (rewrite this file from bench/results.json).
 
 | Run | |
 |---|---|

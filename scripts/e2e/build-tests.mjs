@@ -1,6 +1,6 @@
 // Compiles the e2e tests with esbuild: test/e2e/suite/*.ts and test/e2e/untrusted/*.ts (mocha
 // inside the VS Code extension host; `vscode` and `mocha` stay external) and test/e2e/ui/*.ts (Playwright driving the web UI)
-// and test/e2e/fixtures/*.ts (helper processes the tests start) into out/e2e/. Kept apart from the extension bundle: tests never ship in the VSIX.
+// into out/e2e/ (test/e2e/lib holds what both kinds share and is bundled into them). Kept apart from the extension bundle: tests never ship in the VSIX.
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +16,6 @@ export async function buildTests() {
     esbuild.build({ ...common, entryPoints: list('test/e2e/suite'), outdir: path.join(ROOT, 'out', 'e2e', 'suite'), external: ['vscode', 'mocha'] }),
     esbuild.build({ ...common, entryPoints: list('test/e2e/untrusted'), outdir: path.join(ROOT, 'out', 'e2e', 'untrusted'), external: ['vscode', 'mocha'] }),
     esbuild.build({ ...common, entryPoints: list('test/e2e/ui'), outdir: path.join(ROOT, 'out', 'e2e', 'ui'), external: ['playwright-core', 'mocha'] }),
-    esbuild.build({ ...common, entryPoints: list('test/e2e/fixtures'), outdir: path.join(ROOT, 'out', 'e2e', 'fixtures') }),
   ]);
 }
 

@@ -11,21 +11,16 @@
 //   6. run the untrusted-workspace suite in a second code-server with workspace trust on.
 // Options: --only exthost|ui|untrusted, --grep PATTERN (exthost and ui), --keep (keep the temp dir).
 // Env: E2E_CODE_SERVER (default .e2e/code-server/node_modules/.bin/code-server), E2E_CHROMIUM (/usr/bin/chromium).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import util from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { buildTests } from './build-tests.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, CODE_SERVER, ROOT, installVsix, serverDirs, startCodeServer } from './codeserver.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(path.join(ROOT, 'package.json'));
-const CODE_SERVER = process.env.E2E_CODE_SERVER ||
-  path.join(process.env.E2E_CS_DIR || path.join(ROOT, '.e2e', 'code-server'), 'node_modules', '.bin', 'code-server');
-const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test-output', 'e2e');
 const VSIX = path.join(ROOT, 'dist', 'visorbus-studio.vsix');
 const EXTHOST_TIMEOUT_MS = 10 * 60 * 1000;
@@ -52,36 +47,6 @@ function run(cmd, argv, options = {}) {
   const r = spawnSync(cmd, argv, { cwd: ROOT, stdio: 'inherit', ...options });
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} exited with ${r.status ?? r.signal}`);
 }
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitHealthy(url, child, timeoutMs) {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`code-server exited early with ${child.exitCode}`);
-    try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise(r => setTimeout(r, 250));
-  }
-  throw new Error(`code-server did not answer ${url}/healthz within ${timeoutMs} ms`);
-}
-
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 
 /** Mocha inside code-server's node extension host (the suite in out/e2e/<suite>); resolves with its exit code. */
 async function runExtensionHostTests(url, workspace, logFile, suite = 'suite') {
@@ -133,28 +98,15 @@ async function runExtensionHostTests(url, workspace, logFile, suite = 'suite') {
  */
 async function runUntrusted(RUN, workspace) {
   const dir = path.join(RUN, 'untrusted');
-  fs.mkdirSync(path.join(dir, 'data', 'User'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'data', 'User', 'settings.json'), JSON.stringify({
-    'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false,
-    'update.mode': 'none', 'workbench.tips.enabled': false, 'workbench.enableExperiments': false, 'chat.commandCenter.enabled': false,
+  const dirs = serverDirs(dir, {
     'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never',
     'security.workspace.trust.emptyWindow': false,
-  }, null, 2));
-  const args = ['--config', path.join(dir, 'config.yaml'), '--user-data-dir', path.join(dir, 'data'), '--extensions-dir', path.join(dir, 'exts')];
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const log = fs.openSync(path.join(SHOTS, 'server-untrusted.log'), 'w');
-  const server = spawn(CODE_SERVER, [...args, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry',
-    '--disable-update-check', '--disable-getting-started-override', '--ignore-last-opened'],
-  { cwd: RUN, detached: true, stdio: ['ignore', log, log], env: { ...process.env, VISORBUS_E2E: '1' } });
+  });
+  const cs = await startCodeServer(dirs, { logFile: path.join(SHOTS, 'server-untrusted.log'), cwd: RUN, trust: true });
   try {
-    await waitHealthy(url, server, 60000);
-    return await runExtensionHostTests(url, workspace, path.join(SHOTS, 'exthost-untrusted-console.log'), 'untrusted');
+    return await runExtensionHostTests(cs.url, workspace, path.join(SHOTS, 'exthost-untrusted-console.log'), 'untrusted');
   } finally {
-    try { process.kill(-server.pid, 'SIGTERM'); } catch { /* gone */ }
-    await Promise.race([new Promise(r => server.once('exit', r)), new Promise(r => setTimeout(r, 5000))]);
-    try { process.kill(-server.pid, 'SIGKILL'); } catch { /* gone */ }
-    fs.closeSync(log);
+    await cs.stop();
   }
 }
 
@@ -180,44 +132,23 @@ async function main() {
   console.log(`${path.relative(ROOT, VSIX)}: ${(vsixBytes / 1024).toFixed(1)} KiB`);
 
   const RUN = fs.mkdtempSync(path.join(os.tmpdir(), 'visorbus-e2e-'));
-  fs.mkdirSync(path.join(RUN, 'data', 'User'), { recursive: true });
-  fs.writeFileSync(path.join(RUN, 'data', 'User', 'settings.json'), JSON.stringify({
-    'workbench.startupEditor': 'none',
-    'telemetry.telemetryLevel': 'off',
-    'extensions.autoCheckUpdates': false,
-    'extensions.autoUpdate': false,
-    'update.mode': 'none',
-    'workbench.tips.enabled': false,
-    'security.workspace.trust.enabled': false,
-    'workbench.enableExperiments': false,
-    'chat.commandCenter.enabled': false,
-    'window.commandCenter': false,
-  }, null, 2));
+  const csArgs = serverDirs(RUN, { 'security.workspace.trust.enabled': false, 'window.commandCenter': false });
   copyDir(path.join(ROOT, 'examples', 'workspace'), path.join(RUN, 'ws-exthost'));
   copyDir(path.join(ROOT, 'examples', 'workspace'), path.join(RUN, 'ws-ui'));
   copyDir(path.join(ROOT, 'examples', 'workspace'), path.join(RUN, 'ws-contract'));
   copyDir(path.join(ROOT, 'examples', 'workspace'), path.join(RUN, 'ws-untrusted'));
-  const csArgs = ['--config', path.join(RUN, 'config.yaml'), '--user-data-dir', path.join(RUN, 'data'), '--extensions-dir', path.join(RUN, 'exts')];
 
-  await step('install VSIX into a fresh code-server', () => run(CODE_SERVER, [...csArgs, '--install-extension', VSIX]));
+  await step('install VSIX into a fresh code-server', () => installVsix(csArgs, VSIX));
 
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const serverLog = fs.openSync(path.join(SHOTS, 'server.log'), 'w');
-  // detached: the server leads its own process group (extension hosts, adapters, file watchers)
-  const server = spawn(CODE_SERVER, [...csArgs, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry',
-    '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened'],
-  { cwd: RUN, detached: true, stdio: ['ignore', serverLog, serverLog], env: { ...process.env, VISORBUS_E2E: '1' } });
-  const stopServer = () => {
-    try { process.kill(-server.pid, 'SIGTERM'); } catch { /* already gone */ }
-  };
-  const onSignal = sig => { stopServer(); process.exit(sig === 'SIGINT' ? 130 : 143); };
+  const cs = await step('start code-server', () => startCodeServer(csArgs, { logFile: path.join(SHOTS, 'server.log'), cwd: RUN }));
+  const url = cs.url;
+  console.log(`code-server on ${url}`);
+  const onSignal = sig => { cs.kill('SIGTERM'); process.exit(sig === 'SIGINT' ? 130 : 143); };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
   const failures = [];
   try {
-    await step(`start code-server on ${url}`, () => waitHealthy(url, server, 60000));
     if (!only || only === 'exthost') {
       const code = await step('extension-host tests (mocha in the real VS Code extension host)', () => {
         fs.writeFileSync(path.join(ROOT, 'out', 'e2e', 'suite', 'options.json'), JSON.stringify({ grep: grep ?? null }));
@@ -233,7 +164,7 @@ async function main() {
           failures.push('UI tests (no *.test.js in out/e2e/ui)');
           return;
         }
-        const r = spawnSync(process.execPath, [mocha, '--ui', 'tdd', '--timeout', '120000', '--enable-source-maps', '--fail-zero',
+        const r = spawnSync(process.execPath, [mocha, '--ui', 'tdd', '--timeout', '120000', '--enable-source-maps', '--fail-zero', '--forbid-pending', '--forbid-only',
           ...(grep ? ['--grep', grep] : []), ...uiFiles.map(f => path.join(ROOT, 'out', 'e2e', 'ui', f))], {
           cwd: ROOT, stdio: 'inherit',
           env: { ...process.env, E2E_URL: url, E2E_WORKSPACE: path.join(RUN, 'ws-ui'), E2E_CONTRACT_WORKSPACE: path.join(RUN, 'ws-contract'),
@@ -247,26 +178,7 @@ async function main() {
       if (code !== 0) failures.push(`untrusted-workspace tests (exit ${code})`);
     }
   } finally {
-    await step('stop code-server (process group)', async () => {
-      stopServer();
-      const exited = await Promise.race([
-        new Promise(r => server.once('exit', () => r(true))),
-        new Promise(r => setTimeout(() => r(false), 5000)),
-      ]);
-      if (!exited || server.exitCode === null) {
-        try { process.kill(-server.pid, 'SIGKILL'); } catch { /* gone */ }
-      }
-      // anything of the group still alive (zombies aside) gets a little time, then SIGKILL
-      const alive = () => spawnSync('pgrep', ['-a', '-g', String(server.pid)], { encoding: 'utf8' }).stdout
-        .split('\n').filter(l => l.trim() && !l.includes('<defunct>'));
-      for (let i = 0; i < 30 && alive().length; i++) await new Promise(r => setTimeout(r, 100));
-      const left = alive();
-      if (left.length) {
-        console.log(`still running in process group ${server.pid}, killing:\n${left.join('\n')}`);
-        try { process.kill(-server.pid, 'SIGKILL'); } catch { /* gone */ }
-      }
-      fs.closeSync(serverLog);
-    });
+    await step('stop code-server (process group)', () => cs.stop());
     if (!keep) fs.rmSync(RUN, { recursive: true, force: true });
     else console.log(`kept ${RUN}`);
   }

@@ -23,4 +23,16 @@ describe('e2e extension-host runner (test/e2e/suite/index.ts)', () => {
     await assert.rejects(runTestsIn(folder(one), 'nothing matches this'), /no test ran: 1 file\(s\)/);
     await runTestsIn(folder(one));
   });
+
+  it('fails when a test is skipped, by this.skip() or for want of a body', async () => {
+    const skips = { 'skip.test.js': "suite('s', () => { test('runs', () => {}); test('skips', function () { this.skip(); }); });\n" };
+    await assert.rejects(runTestsIn(folder(skips)), /1 test\(s\) failed/);
+    const bodiless = { 'todo.test.js': "suite('s', () => { test('runs', () => {}); test('todo'); });\n" };
+    await assert.rejects(runTestsIn(folder(bodiless)), /1 test\(s\) failed/);
+  });
+
+  it('fails when a test file was left with .only', async () => {
+    const only = { 'only.test.js': "suite('s', () => { test.only('runs', () => {}); test('other', () => {}); });\n" };
+    await assert.rejects(runTestsIn(folder(only)), /only/i);
+  });
 });

@@ -1,159 +1,298 @@
-// The views, the channel inspector and the device actions against the documented DAP contract
-// (docs/dap-extensions.md): VS Code attaches over TCP (the `attach` path: DebugAdapterServer) to a
-// small server that answers the visorbus requests with fixed data, including a bus of 10,000 devices.
+// The views, the channel inspector and the device actions against the real debug adapter, reached
+// the way `attach` reaches it: over TCP (DebugAdapterServer) to `visorbus-emu dap --port N`, with
+// the token that server requires. Two real scenarios: a bus of 10,000 devices (paging) and an IO
+// bus with vhba and vnic devices (inspector edits, the tree's context actions, sysfs, drivers).
+// What the views show is compared with what the adapter answers to the same visorbus requests.
 import * as assert from 'assert';
-import { ChildProcess } from 'child_process';
-import { startContractAdapter } from '../lib/contractAdapter';
+import * as path from 'path';
 import * as vscode from 'vscode';
-import { api, childByLabel, DapRecorder, labels, removeAllBreakpoints, stopAllSessions, waitFor } from './helpers';
+import { DapServer, startDapServer } from '../lib/dapServer';
+import { BULK_DEVICES, Scenario, VHBA_GUID, writeBulkScenario, writeIoScenario } from '../lib/scenarios';
+import { api, childByLabel, DapRecorder, EXTENSION_ID, labels, removeAllBreakpoints, stopAllSessions, waitFor, workspaceDir } from './helpers';
 import type { VisorbusApi } from '../../../src/extension/extension';
 import type { ChannelInspector } from '../../../src/extension/inspector/inspector';
+import type { DeviceInfo } from '../../../src/extension/protocol';
 
+/** A bus item's description ends with its device count (after the partition name, when it has one). */
+const count = (n: number) => new RegExp(`(^|· )${n} devices$`);
 
-suite('views against the DAP contract (attach over TCP)', function () {
-  this.timeout(60000);
+/** How long the views may take to follow the adapter: a loaded extension host answers slowly. */
+const VIEWS_MS = 120000;
+
+/** Generous: creating 10,000 devices takes tens of seconds on a loaded machine. */
+const RUN_MS = 240000;
+
+/** One attach session on the real adapter, stopped at the first `wait` after the scenario's devices. */
+class RealSession {
+  server!: DapServer;
+  session!: vscode.DebugSession;
+  threadId = 1;
+
+  constructor(readonly dap: DapRecorder) {}
+
+  async start(scenario: Scenario): Promise<void> {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+    this.server = await startDapServer(path.join(ext.extensionPath, 'dist', 'emulator.js'));
+    const mark = this.dap.mark;
+    const config = { type: 'visorbus', request: 'attach', name: `real ${path.basename(scenario.file)}`, port: this.server.port, token: this.server.token, scenario: scenario.file, stopOnEntry: true, checkpoints: 0 };
+    assert.ok(await vscode.debug.startDebugging(undefined, config), 'startDebugging returned true');
+    const entry = await this.dap.event('stopped', b => b.reason === 'entry', mark);
+    this.threadId = (entry.body?.threadId as number) ?? 1;
+    this.session = vscode.debug.activeDebugSession!;
+  }
+
+  /** Continue to a line breakpoint on the scenario's first settling `wait`. */
+  async runToSettle(scenario: Scenario): Promise<void> {
+    vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(vscode.Uri.file(scenario.file), new vscode.Position(scenario.settleLine - 1, 0)))]);
+    await waitFor('the breakpoint to be set', vscode.debug.onDidChangeBreakpoints, () => vscode.debug.breakpoints.length === 1 || undefined);
+    const mark = this.dap.mark;
+    await this.session.customRequest('continue', { threadId: this.threadId });
+    const stopped = await this.dap.event('stopped', () => true, mark, RUN_MS);
+    assert.strictEqual(stopped.body?.reason, 'breakpoint', JSON.stringify(stopped.body));
+    this.threadId = (stopped.body?.threadId as number) ?? this.threadId;
+    removeAllBreakpoints();
+  }
+
+  /** Step over scenario lines until `check` holds (queued device actions land at the guest's next poll). */
+  async stepUntil(what: string, check: () => Promise<boolean>): Promise<void> {
+    for (let i = 0; i < 6; i++) {
+      const mark = this.dap.mark;
+      await this.session.customRequest('next', { threadId: this.threadId });
+      await this.dap.event('stopped', () => true, mark);
+      if (await check()) return;
+    }
+    assert.fail(`${what}: not after 6 steps`);
+  }
+
+  async devices(bus: number, start = 0, count = 200): Promise<{ total: number; devices: DeviceInfo[] }> {
+    return this.session.customRequest('visorbus/devices', { bus, start, count });
+  }
+
+  async stop(): Promise<void> {
+    await stopAllSessions();
+    removeAllBreakpoints();
+    this.server?.stop();
+  }
+}
+
+suite('real adapter over TCP (attach): a bus of 10,000 devices', function () {
+  this.timeout(RUN_MS + 60000);
   let a: VisorbusApi;
   let dap: DapRecorder;
-  let adapter: ChildProcess;
-  let session: vscode.DebugSession;
+  let real: RealSession;
+  let scenario: Scenario;
 
   suiteSetup(async () => {
     a = await api();
     removeAllBreakpoints();
     dap = new DapRecorder();
-    const { child, port } = await startContractAdapter();
-    adapter = child;
-    const mark = dap.mark;
-    assert.ok(await vscode.debug.startDebugging(undefined, { type: 'visorbus', request: 'attach', name: 'contract', port }));
-    await dap.event('stopped', b => b.reason === 'entry', mark);
-    session = vscode.debug.activeDebugSession!;
+    real = new RealSession(dap);
+    scenario = writeBulkScenario(path.join(workspaceDir(), 'contract'));
+    await real.start(scenario);
   });
-
   suiteTeardown(async () => {
-    await stopAllSessions();
-    removeAllBreakpoints();
+    await real?.stop();
     dap.dispose();
-    adapter?.kill();
   });
 
-  const views = <T>(what: string, check: () => Promise<T | undefined>) => waitFor(what, a.model.onDidInvalidate, check, 15000);
+  const views = <T>(what: string, check: () => Promise<T | undefined>) => waitFor(what, a.model.onDidInvalidate, check, VIEWS_MS);
 
   test('attach resolves host 127.0.0.1; before the chipset is up the view says so', async () => {
-    assert.strictEqual(session.configuration.host, '127.0.0.1');
+    assert.strictEqual(real.session.configuration.host, '127.0.0.1');
+    assert.strictEqual(real.session.configuration.token, real.server.token);
     await views('the "chipset not initialized" message', async () => ((await labels(a.devices))[0] === 'chipset not initialized yet') || undefined);
   });
 
-  test('a bus of 10,000 devices is paged 200 at a time with "Load more…"', async () => {
-    vscode.debug.addBreakpoints([new vscode.FunctionBreakpoint('probe')]);
-    const mark = dap.mark;
-    await session.customRequest('continue', { threadId: 1 });
-    assert.strictEqual((await dap.event('stopped', () => true, mark)).body?.reason, 'function breakpoint');
+  test('the 10,000 devices are paged 200 at a time with "Load more…", as visorbus/devices pages them', async () => {
+    await real.runToSettle(scenario);
     const bus3 = await views('visorbus3', () => childByLabel(a.devices, 'visorbus3'));
+    assert.match(String((await a.devices.getTreeItem(bus3)).description), count(BULK_DEVICES));
     const page1 = (await a.devices.getChildren(bus3))!;
     assert.strictEqual(page1.length, 201, '200 devices and a "Load more…" item');
-    const more = page1[200];
-    const moreItem = await a.devices.getTreeItem(more);
+    const moreItem = await a.devices.getTreeItem(page1[200]);
     assert.strictEqual(moreItem.label, 'Load more…');
-    assert.strictEqual(moreItem.description, '200 of 10000 shown');
+    assert.strictEqual(moreItem.description, `200 of ${BULK_DEVICES} shown`);
     assert.strictEqual(moreItem.command?.command, 'visorbus.loadMore');
     const loaded = waitFor('the bus to reload', a.devices.onDidChangeTreeData, () => true);
     await vscode.commands.executeCommand(moreItem.command!.command, ...moreItem.command!.arguments!);
     await loaded;
     const page2 = (await a.devices.getChildren(bus3))!;
     assert.strictEqual(page2.length, 401);
-    assert.strictEqual((await a.devices.getTreeItem(page2[399])).label, 'vbus3:dev399');
-    assert.strictEqual((await a.devices.getTreeItem(page2[400])).description, '400 of 10000 shown');
+    assert.strictEqual((await a.devices.getTreeItem(page2[400])).description, `400 of ${BULK_DEVICES} shown`);
+    const shown = await Promise.all(page2.slice(200, 400).map(async n => (await a.devices.getTreeItem(n)).label));
+    const { total, devices } = await real.devices(3, 200, 200);
+    assert.strictEqual(total, BULK_DEVICES);
+    assert.deepStrictEqual(shown, devices.map(d => d.name), 'the second page is the adapter\'s second page');
+    assert.strictEqual(shown[199], 'vbus3:dev399');
   });
 
-  test('device items: state icon, driver, type, channel, queue fill, GUID and sysfs in the tooltip', async () => {
-    const dev = (await childByLabel(a.devices, 'vbus2:dev0', await childByLabel(a.devices, 'visorbus2')))!;
+  test('Destroy Device on a tree item: the bus loses it in the tree and in visorbus/devices', async () => {
+    const bus3 = (await childByLabel(a.devices, 'visorbus3'))!;
+    const dev0 = (await childByLabel(a.devices, 'vbus3:dev0', bus3))!;
+    assert.strictEqual((await a.devices.getTreeItem(dev0)).contextValue, 'deviceUnbound');
+    assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.destroy', dev0), true);
+    await real.stepUntil('vbus3:dev0 destroyed', async () => (await real.devices(3, 0, 1)).total === BULK_DEVICES - 1);
+    assert.strictEqual((await real.devices(3, 0, 1)).devices[0].name, 'vbus3:dev1');
+    await views('bus 3 with 9999 devices and no vbus3:dev0', async () => {
+      const bus = (await childByLabel(a.devices, 'visorbus3'))!;
+      const gone = !(await childByLabel(a.devices, 'vbus3:dev0', bus));
+      return (gone && count(BULK_DEVICES - 1).test(String((await a.devices.getTreeItem(bus)).description))) || undefined;
+    });
+  });
+});
+
+suite('real adapter over TCP (attach): vhba and vnic devices in the tree and the channel inspector', function () {
+  this.timeout(RUN_MS);
+  let a: VisorbusApi;
+  let dap: DapRecorder;
+  let real: RealSession;
+
+  suiteSetup(async () => {
+    a = await api();
+    removeAllBreakpoints();
+    dap = new DapRecorder();
+    real = new RealSession(dap);
+    const scenario = writeIoScenario(path.join(workspaceDir(), 'contract'));
+    await real.start(scenario);
+    await real.runToSettle(scenario);
+  });
+  suiteTeardown(async () => {
+    await real?.stop();
+    dap.dispose();
+  });
+
+  const views = <T>(what: string, check: () => Promise<T | undefined>) => waitFor(what, a.model.onDidInvalidate, check, VIEWS_MS);
+  const device = async (name: string) => {
+    const bus = await views(`visorbus${name[4]}`, () => childByLabel(a.devices, `visorbus${name[4]}`));
+    return views(name, () => childByLabel(a.devices, name, bus));
+  };
+
+  test('device items show what visorbus/devices says: state icon, driver, type, channel, queue fill, GUID, sysfs', async () => {
+    const dev = await device('vbus2:dev0');
     const item = await a.devices.getTreeItem(dev);
-    assert.strictEqual(item.description, 'visorhba · sparvhba · 0x103000 (65536 bytes) · q 1/15 0/15');
+    const info = (await real.devices(2)).devices.find(d => d.name === 'vbus2:dev0')!;
+    const fill = info.queues.map(q => `${q.pending}/${q.maxSlots - 1}`).join(' ');
+    assert.strictEqual(item.description, `visorhba · sparvhba · 0x${info.physaddr.toString(16)} (65536 bytes) · q ${fill}`);
     assert.strictEqual((item.iconPath as vscode.ThemeIcon).id, 'pass-filled');
+    assert.strictEqual(item.contextValue, 'deviceRunning');
     const tip = (item.tooltip as vscode.MarkdownString).value;
-    assert.match(tip, /414815ed-c58c-11da-95a9-00e08161165f/);
+    assert.match(tip, new RegExp(VHBA_GUID));
     assert.match(tip, /\/sys\/devices\/visorbus2\/vbus2:dev0/);
-    const video = await a.devices.getTreeItem((await childByLabel(a.devices, 'vbus1:dev3', await childByLabel(a.devices, 'visorbus1')))!);
-    assert.strictEqual(video.contextValue, 'deviceUnbound');
-    assert.strictEqual(await vscode.commands.executeCommand('visorbus.copyGuid', dev), '414815ed-c58c-11da-95a9-00e08161165f');
-    assert.strictEqual(await vscode.env.clipboard.readText(), '414815ed-c58c-11da-95a9-00e08161165f');
+    assert.strictEqual((await a.devices.getTreeItem(await device('vbus1:dev3'))).contextValue, 'deviceUnbound');
+    assert.strictEqual(await vscode.commands.executeCommand('visorbus.copyGuid', dev), VHBA_GUID);
+    assert.strictEqual(await vscode.env.clipboard.readText(), VHBA_GUID);
   });
 
-  test('channel inspector: decoded header, field edit through writeMemory, bad messages refused', async () => {
-    const inspector = (await vscode.commands.executeCommand<ChannelInspector>('visorbus.openChannelInspector', 'vbus2:dev0'))!;
-    const sig = inspector.current!.channel.header.find(f => f.name === 'signature')!;
-    assert.match(sig.display, /ECNL/);
+  test('channel inspector: a field edited from the webview is written, and read back from the adapter', async () => {
+    const inspector = (await vscode.commands.executeCommand<ChannelInspector>('visorbus.device.inspect', await device('vbus2:dev0')))!;
+    const channel = () => inspector.current!.channel;
+    assert.match(channel().header.find(f => f.name === 'signature')!.display, /ECNL/);
     assert.strictEqual(inspector.current!.window.bytes.length, 512);
     assert.deepStrictEqual([...inspector.current!.window.bytes.subarray(0, 4)], [0x45, 0x43, 0x4e, 0x4c]);
-    const features = () => inspector.current!.channel.header.find(f => f.name === 'features')!.value;
-    assert.strictEqual(features(), '8');
+    const features = () => channel().header.find(f => f.name === 'features')!;
+    assert.deepStrictEqual([features().offset, features().size, features().value, features().writable], [24, 8, '8', true]);
+    const readBack = async () => {
+      const r = await real.session.customRequest('readMemory', { memoryReference: channel().memoryReference, offset: 24, count: 8 });
+      return [...Buffer.from(r.data, 'base64')];
+    };
     // a well-formed edit from the webview: writeMemory, then the `memory` event refreshes the inspector
     const mark = dap.mark;
     await inspector.onMessage({ type: 'writeField', name: 'features', offset: 24, size: 8, value: '0x48' });
-    await dap.event('memory', b => b.offset === 24 && b.count === 8, mark);
-    await waitFor('features = 0x48', inspector.onDidRefresh, () => features() === '72' || undefined);
-    // malformed or not-allowed messages change nothing
+    await dap.event('memory', () => true, mark);
+    await waitFor('features = 0x48', inspector.onDidRefresh, () => features().value === '72' || undefined);
+    assert.deepStrictEqual(await readBack(), [0x48, 0, 0, 0, 0, 0, 0, 0]);
+    // malformed or mismatched messages change nothing
     const before = dap.mark;
     await inspector.onMessage({ type: 'writeField', name: 'features', offset: -1, size: 8, value: '1' });
     await inspector.onMessage({ type: 'writeField', name: 'features', offset: 24, size: 8, value: 'not a number' });
-    await inspector.onMessage({ type: 'writeField', name: 'size', offset: 16, size: 8, value: '1' });
+    await inspector.onMessage({ type: 'writeField', name: 'size', offset: 24, size: 8, value: '1' });
     await inspector.onMessage({ type: 'writeField', name: 'features', offset: 24, size: 8, value: String(2n ** 64n) });
     await inspector.onMessage({ type: 'eval', code: 'x' });
     await inspector.onMessage('writeField');
     assert.ok(!dap.messages.slice(before).some(m => m.event === 'memory'), 'no memory was written');
-    assert.strictEqual(features(), '72');
+    assert.deepStrictEqual(await readBack(), [0x48, 0, 0, 0, 0, 0, 0, 0]);
+    assert.strictEqual(features().value, '72');
     // the hex window moves
     await inspector.onMessage({ type: 'window', offset: 0x210 });
     assert.strictEqual(inspector.current!.window.offset, 0x210);
     inspector.panel.dispose();
   });
+});
 
-  test('pause a device: delivered on the next step; the item turns paused', async () => {
+suite('real adapter over TCP (attach): context actions on vhba and vnic devices, sysfs, drivers', function () {
+  this.timeout(RUN_MS);
+  let a: VisorbusApi;
+  let dap: DapRecorder;
+  let real: RealSession;
+
+  suiteSetup(async () => {
+    a = await api();
     removeAllBreakpoints();
-    assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.pause', 'vbus2:dev1'), true);
-    const mark = dap.mark;
-    await session.customRequest('next', { threadId: 1 });
-    await dap.event('stopped', () => true, mark);
-    await views('vbus2:dev1 paused', async () => {
-      const it = await a.devices.getTreeItem((await childByLabel(a.devices, 'vbus2:dev1', await childByLabel(a.devices, 'visorbus2')))!);
-      return it.contextValue === 'devicePaused' || undefined;
+    dap = new DapRecorder();
+    real = new RealSession(dap);
+    const scenario = writeIoScenario(path.join(workspaceDir(), 'contract'));
+    await real.start(scenario);
+    await real.runToSettle(scenario);
+  });
+  suiteTeardown(async () => {
+    await real?.stop();
+    dap.dispose();
+  });
+
+  const views = <T>(what: string, check: () => Promise<T | undefined>) => waitFor(what, a.model.onDidInvalidate, check, VIEWS_MS);
+  const device = async (name: string) => {
+    const bus = await views(`visorbus${name[4]}`, () => childByLabel(a.devices, `visorbus${name[4]}`));
+    return views(name, () => childByLabel(a.devices, name, bus));
+  };
+  const stateOf = async (bus: number, name: string) => (await real.devices(bus)).devices.find(d => d.name === name)?.state;
+
+  test('Pause Device on a tree item: paused in visorbus/devices after a step, and the item turns paused', async () => {
+    assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.pause', await device('vbus2:dev1')), true);
+    await real.stepUntil('vbus2:dev1 paused', async () => (await stateOf(2, 'vbus2:dev1')) === 'paused');
+    await views('vbus2:dev1 paused in the tree', async () => {
+      const it = await a.devices.getTreeItem(await device('vbus2:dev1'));
+      return (it.contextValue === 'devicePaused' && (it.iconPath as vscode.ThemeIcon).id === 'debug-pause') || undefined;
     });
   });
 
-  test('resume and destroy reach the adapter; the bus loses the destroyed device', async () => {
-    assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.resume', 'vbus2:dev1'), true);
-    assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.destroy', 'vbus3:dev9999'), true);
-    const mark = dap.mark;
-    await session.customRequest('next', { threadId: 1 });
-    await dap.event('stopped', () => true, mark);
-    await views('vbus2:dev1 running and bus 3 with 9999 devices', async () => {
-      const it = await a.devices.getTreeItem((await childByLabel(a.devices, 'vbus2:dev1', await childByLabel(a.devices, 'visorbus2')))!);
-      const bus3 = await a.devices.getTreeItem((await childByLabel(a.devices, 'visorbus3'))!);
-      return (it.contextValue === 'deviceRunning' && /9999 devices/.test(String(bus3.description))) || undefined;
+  test('Resume and Destroy on tree items: running again, and the bus loses the destroyed device', async () => {
+    assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.resume', await device('vbus2:dev1')), true);
+    assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.destroy', await device('vbus2:dev2')), true);
+    await real.stepUntil('vbus2:dev1 running and vbus2:dev2 gone', async () => {
+      const { devices } = await real.devices(2);
+      return devices.find(d => d.name === 'vbus2:dev1')?.state === 'running' && !devices.some(d => d.name === 'vbus2:dev2');
     });
+    await views('vbus2:dev1 running and bus 2 with 2 devices', async () => {
+      const it = await a.devices.getTreeItem(await device('vbus2:dev1'));
+      const bus2 = await a.devices.getTreeItem((await childByLabel(a.devices, 'visorbus2'))!);
+      return (it.contextValue === 'deviceRunning' && count(2).test(String(bus2.description))) || undefined;
+    });
+    assert.deepStrictEqual(await labels(a.devices, await childByLabel(a.devices, 'visorbus2')), ['vbus2:dev0', 'vbus2:dev1']);
   });
 
   test('sysfs: values shown, writable attribute written, read-only refused, reveal', async () => {
-    const chipset = await childByLabel(a.sysfs, '/sys/devices/platform/visorchipset');
-    const install = await childByLabel(a.sysfs, 'install', chipset);
-    const textid = (await childByLabel(a.sysfs, 'textid', install))!;
+    const install = async () => childByLabel(a.sysfs, 'install', await childByLabel(a.sysfs, '/sys/devices/platform/visorchipset'));
+    const textid = (await childByLabel(a.sysfs, 'textid', await install()))!;
     const item = await a.sysfs.getTreeItem(textid);
     assert.strictEqual(item.contextValue, 'sysfsWritable');
     assert.strictEqual(item.description, '0');
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.sysfs.write', textid, '7'), true);
-    await views('textid = 7', async () => {
-      const n = await childByLabel(a.sysfs, 'textid', await childByLabel(a.sysfs, 'install', await childByLabel(a.sysfs, '/sys/devices/platform/visorchipset')));
-      return (await a.sysfs.getTreeItem(n!)).description === '7' || undefined;
-    });
-    assert.strictEqual(await vscode.commands.executeCommand('visorbus.sysfs.write', '/sys/devices/platform/visorchipset/install/error', '1'), false);
-    assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.revealInSysfs', 'vbus2:dev0'), true);
-    assert.strictEqual((a.views.sysfs.selection[0] as { path: string }).path, '/sys/devices/visorbus2/vbus2:dev0');
+    await views('textid = 7', async () => (await a.sysfs.getTreeItem((await childByLabel(a.sysfs, 'textid', await install()))!)).description === '7' || undefined);
+    const r = await real.session.customRequest('visorbus/sysfs', { path: '/sys/devices/platform/visorchipset/install' });
+    assert.strictEqual(r.entries.find((e: { name: string }) => e.name === 'textid')?.value, '7');
+    assert.strictEqual(await vscode.commands.executeCommand('visorbus.sysfs.write', '/sys/devices/visorbus2/vbus2:dev0/typeguid', 'x'), false);
+    assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.revealInSysfs', await device('vbus2:dev0')), true);
+    const selected = () => (a.views.sysfs.selection[0] as { path?: string } | undefined)?.path === '/sys/devices/visorbus2/vbus2:dev0' || undefined;
+    await waitFor('vbus2:dev0 selected in sysfs', a.views.sysfs.onDidChangeSelection, selected, VIEWS_MS);
   });
 
-  test('Function Drivers and the status bar', async () => {
-    assert.deepStrictEqual(await labels(a.drivers), ['visorhba', 'visornic', 'visorinput']);
-    const bound = await labels(a.drivers, await childByLabel(a.drivers, 'Bound devices', await childByLabel(a.drivers, 'visorhba')));
-    assert.deepStrictEqual(bound, ['vbus2:dev0', 'vbus2:dev2']);
-    assert.match(a.statusBar.item.text, /visorbus 12 ms · stopped/);
+  test('Function Drivers lists what visorbus/topology says; the status bar shows its time', async () => {
+    const topo = await real.session.customRequest('visorbus/topology', {});
+    const names: string[] = topo.drivers.map((d: { name: string }) => d.name);
+    assert.deepStrictEqual([...(await labels(a.drivers))].sort(), [...names].sort());
+    const hba = topo.drivers.find((d: { name: string }) => d.name === 'visorhba');
+    assert.deepStrictEqual(hba.devices, ['vbus2:dev0']);
+    assert.deepStrictEqual(await labels(a.drivers, await childByLabel(a.drivers, 'Bound devices', await childByLabel(a.drivers, 'visorhba'))), hba.devices);
+    assert.match(a.statusBar.item.text, new RegExp(`visorbus ${topo.time.ms} ms · stopped`));
   });
 });
