@@ -54,17 +54,22 @@ sparse (a region per channel, 4 KiB pages allocated on first write, every access
 against the mapping and the channel's cached size, \`UnmappedError\` turned into -EIO), and
 \`signalInsert\`/\`signalRemove\` also check for the channel's guard and observer hooks (unset here). The flat JS ring
 column shows what the algorithm alone costs in JavaScript in the same process; the rest of the
-gap is that memory model. The hot path already reads and updates the queue header in place
-when it lies in one written page of the channel's (cached) region and copies a signal without a
-temporary buffer; what remains (see the profile) is a call per step, the page and region checks
-and the copy through a page view. Going further would mean giving a channel a flat
-view of its own memory, which changes how unmapping and page allocation are observed.`,
+gap is that memory model. Each queue keeps a window on its header fields (one DataView made once,
+valid while the memory layout is unchanged), a signal is copied straight to or from its page when
+it lies in one page of the channel's region, \`ch_space_offset\` is kept as a number beside the
+cached header, and the observer's detail object is reused; the TypeScript ring is about half the
+speed of the flat JS ring in the same process. What remains (see the profile) is a call per step,
+the kernel's bounds and oops checks, and the writes reported to the memory watcher. The C
+reference without a barrier is several times faster than even the flat JS ring: that part of
+the gap is JavaScript itself.`,
   dispatch: `Every channel_interrupt poll goes through \`VisorBus.poll\` → \`callDriver\`
 (src/emulator/visorbus/visorbus.ts). The poll timer is re-armed in place, the callback's frame,
 event texts, data and checksum signature are built once per device and callback, and the
-channel guard keeps its device; what is left per poll is two event objects (\`call\` and
-\`return\`, kept in the event ring for the debugger), the frame pushes, the checksum step, the
-driver's own \`signalremove\` through the checked memory model, and the timer heap. The floor
+channel guard keeps its device; a headless run keeps its recent events in a ring of parallel
+arrays (no object per event unless the debugger's hook or a listener takes one), and timers sit
+in one bucket per due jiffy. What is left per poll is the two events (\`call\` and \`return\`:
+the ring stores and the checksum step), the frame pushes, the driver guard, the channel guard
+and the driver's own \`signalremove\` through the checked memory model. The floor
 in the same process runs the same timers on the same \`Clock\` and the same empty
 \`signalremove\` with none of that; the remaining difference is the price of every poll being
 an observable, numbered, checksummed event that a debugger can stop at. The profile below
@@ -76,7 +81,7 @@ shows where it goes; at 16,000 devices much of it is memory traffic (see the sca
     const b = at(L?.to);
     return `Build time, heap, RSS and guest pages per device stay flat or fall; the cost that grows is
 the one of a poll (CPU µs per device-second in the scaling table). No step of the polling path
-scans the devices — the timer heap is O(log n), and there is no per-signal region search or
+scans the devices — timers are kept in per-jiffy buckets (O(1) to arm and fire), and there is no per-signal region search or
 quadratic region map — yet the same poll costs more at ${int(L?.to)} devices. The functions
 that grow most in the table below are the ones that touch per-device memory: \`doRemove\` reading
 the channel's queue header (each channel's header is in its own 4 KiB page), the event and
