@@ -18,10 +18,9 @@ import { newRun, readScenarioFile, ScenarioFileError } from '../../host/scenario
 import { Emulator, EmulatorError } from '../../emulator';
 import { HostFiles } from '../../backend/hostfiles';
 import { printable } from '../../protocol/printable';
-import { EmuEvent, Frame, THREAD, threadName } from '../../engine/events';
-import { formatEvent, formatRunError } from '../../host/report';
+import { EmuEvent, Frame, THREAD } from '../../engine/events';
+import { formatRunError } from '../../host/report';
 import { FieldError } from '../../inspect/fields';
-import type { VisorDriver } from '../../visorbus/driver';
 import type { ClientInfo, WorkerRequest, WorkerState } from '../workerlink';
 import type { LaunchArguments } from '../contract';
 import type { AttachClientResult, LaunchResult } from '../requests';
@@ -29,28 +28,20 @@ import { launchArgumentsError } from '../launchschema';
 import { Ctx, Handler, handlerOf, RequestTable, Resume, ResumeAction } from './requesttable';
 import { Link } from './link';
 import { ExprError } from './expr';
-import { captureJsStack, forgetFiles, innermostDriver, innermostDriverIndex, wrapCallbacks } from './stack';
+import { captureJsStack, forgetFiles, innermostDriver, innermostDriverIndex } from './stack';
 import { Inspector } from './inspect';
 import { Views } from './views';
 import { ReplConsole } from './console';
 import { Level, Mode, Pos, StopInfo, StopState, UserError } from './stopstate';
-import { markReplayed, Output } from './output';
+import { Output } from './output';
 import { StackView } from './stackview';
 import { BreakpointBook } from './breakpointbook';
 import { Found, Journal, JournalEntry, RunPlan } from './journal';
 import { MoveArgs, Role, StandbyRole, StartArgs } from './standby';
 import { Timeline } from './timeline';
+import { AbortRun, internalText } from './abortrun';
+import { EventHook } from './eventhook';
 import { AT_END_MESSAGE, endStopInfo, lastLineFrames } from './endofrun';
-
-/** Thrown through the model to abandon a run (restart, step back); never an Error, never caught by the model on purpose. */
-class AbortRun {
-  constructor(readonly plan: RunPlan) {}
-}
-
-/** An internal error as the client sees it: its message (a RangeError's too), never a stack. */
-function internalText(e: unknown): string {
-  return printable(e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e));
-}
 
 export class Controller {
   // ---- session -------------------------------------------------------------------------
@@ -67,16 +58,13 @@ export class Controller {
   readonly book: BreakpointBook;
   readonly journal: Journal;
   readonly timeline: Timeline;
-  /** Internal errors already reported (once each). */
-  private readonly warned = new Set<string>();
 
   // ---- execution ------------------------------------------------------------------------
-  private mode: Mode = { kind: 'continue' };
+  mode: Mode = { kind: 'continue' };
   stop: StopState | undefined;
   private stopSeq = 0;
-  private aborting: AbortRun | undefined;
+  aborting: AbortRun | undefined;
   private abortAfterDrain: RunPlan | undefined;
-  private readonly callNs = new WeakMap<Frame, number>();
   private faults = 0;
   detached = false;
   /**
@@ -87,6 +75,7 @@ export class Controller {
   role: Role = 'live';
   readonly standby: StandbyRole;
   private readonly table: RequestTable = this.requestTable();
+  private readonly hook = new EventHook(this);
 
   constructor(readonly link: Link) {
     this.out = new Output(this);
@@ -344,10 +333,10 @@ export class Controller {
     this.journal.newRun(plan.replay);
     this.book.newRun();
     const emu = run.emu;
-    emu.engine.log.hook = (ev, frames) => this.onEvent(ev, frames);
-    emu.memory.setWriteWatcher((addr, len) => this.onWrite(addr, len));
+    emu.engine.log.hook = (ev, frames) => this.hook.onEvent(ev, frames);
+    emu.memory.setWriteWatcher((addr, len) => this.hook.onWrite(addr, len));
     emu.onChanged(() => this.out.topologyChanged());
-    emu.onDriverRegistered((drv) => this.wrapDriver(drv));
+    emu.onDriverRegistered((drv) => this.hook.wrapDriver(drv));
     this.journal.passively(() => {
       for (const d of opts.drivers ?? []) {
         const file = path.resolve(path.dirname(scenario.file), d);
@@ -502,135 +491,6 @@ export class Controller {
   }
 
   // =======================================================================================
-  // the hook and the write watcher
-  // =======================================================================================
-
-  private onEvent(ev: EmuEvent, frames: readonly Frame[]): void {
-    if (this.aborting) throw this.aborting;
-    try {
-      this.eventBoundary(ev, frames);
-    } catch (e) {
-      if (e instanceof AbortRun) throw e;
-      this.ownError(e);
-    }
-  }
-
-  /** A bug in the debugger itself must not reach the model (a driver's caller would take it for the driver's). */
-  private ownError(e: unknown): void {
-    const key = `own:${e instanceof Error ? e.message : String(e)}`;
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.out.output('stderr', `Internal error in the debug adapter (the run goes on): ${internalText(e)}\n`);
-  }
-
-  private eventBoundary(ev: EmuEvent, frames: readonly Frame[]): void {
-    this.common(ev, frames);
-    if (this.journal.passive) return;
-    this.timeline.note(ev, frames);
-    this.journal.atEvent(ev);
-    if (ev.kind === 'call') this.callNs.set(frames[frames.length - 1], ev.n);
-    if (this.journal.replaying) {
-      if (this.role === 'live' && this.link.pauseRequested()) return this.cancelReplay(ev);
-      return this.journal.replayEvent(ev, frames);
-    }
-    if ((this.out.countEvent() & 255) === 0) this.out.tick();
-    if (this.link.pending()) this.drainRunning();
-    if (this.abortAfterDrain) {
-      const plan = this.abortAfterDrain;
-      this.abortAfterDrain = undefined;
-      this.abort(plan);
-    }
-    if (this.mode.kind === 'free') return;
-    this.decide(ev, frames);
-  }
-
-  /** What every event does, stopped or not: output, driver wrapping, bookkeeping. */
-  private common(ev: EmuEvent, frames: readonly Frame[]): void {
-    if (this.journal.replaying) return;
-    const line = frames.length && frames[0].kind === 'scenario' ? frames[0].line : undefined;
-    const mark = this.journal.ranBefore(ev.n) ? markReplayed : (t: string) => t;
-    if (this.opts?.trace) this.out.output('console', mark(`${formatEvent(ev, this.run!.emu.engine.clock.hz)}  [${threadName(ev.thread)}]\n`), line);
-    if (ev.data && typeof ev.data.level === 'string') {
-      const lines = this.run!.emu.engine.klogLines;
-      const text = lines[lines.length - 1];
-      if (text !== undefined) this.out.output(ev.data.level === 'err' ? 'stderr' : 'stdout', mark(printable(text) + '\n'), line);
-    } else if (ev.kind === 'uevent') this.out.output('console', mark(`uevent: ${printable(ev.text)}\n`), line);
-  }
-
-  /** Record what a driver throws (its stack shows the throwing line); the model itself catches it. */
-  private wrapDriver(drv: VisorDriver): void {
-    wrapCallbacks(drv, (e) => {
-      if (!(e instanceof AbortRun)) this.book.noteThrow(e);
-    });
-  }
-
-  private onWrite(addr: number, len: number): void {
-    if (this.aborting || !this.run) return;
-    if (this.journal.passive) {
-      this.journal.collect(addr, len);
-      return;
-    }
-    try {
-      this.memoryWrite(addr, len);
-    } catch (e) {
-      if (e instanceof AbortRun) throw e;
-      this.ownError(e);
-    }
-  }
-
-  private memoryWrite(addr: number, len: number): void {
-    this.journal.writeSeq++;
-    if (this.journal.replaying) return this.journal.replayWrite(addr, len);
-    if (!this.book.dataBps.length || this.mode.kind === 'free') return;
-    const hit = this.book.checkDataBps(addr, len, false);
-    if (!hit) return;
-    this.journal.noteHit({ n: this.run!.emu.engine.log.count, w: this.journal.writeSeq }, hit);
-    this.stopHere(hit, undefined);
-  }
-
-  /** Requests that arrive while running are answered at the next event boundary. */
-  private drainRunning(): void {
-    for (;;) {
-      const req = this.link.poll();
-      if (!req) return;
-      this.handle(req, 'running');
-    }
-  }
-
-  private decide(ev: EmuEvent, frames: readonly Frame[]): void {
-    // The first line ends "stop on entry" even when a breakpoint there is the reason shown.
-    const entry = this.mode.kind === 'entry' && ev.kind === 'step';
-    if (entry) this.mode = { kind: 'continue' };
-    const bp = this.book.checkBreakpoints(ev, frames, false);
-    if (bp) {
-      this.journal.noteHit({ n: ev.n, w: 0 }, bp);
-      return this.stopHere(bp, ev);
-    }
-    if (this.link.pauseRequested()) {
-      this.link.clearPause();
-      return this.stopHere({ reason: 'pause', description: `Paused at ${this.eventText(ev)}` }, ev);
-    }
-    if (entry) return this.stopHere({ reason: 'entry', description: `Stopped on entry: ${ev.text}` }, ev);
-    const m = this.mode;
-    if (m.kind === 'step' && m.pred(ev, frames)) {
-      this.mode = { kind: 'continue' };
-      return this.stopHere({ reason: 'step', description: this.eventText(ev) }, ev);
-    }
-  }
-
-  /** Pause (or cancel) while replaying in this worker: stop where the replay is. */
-  private cancelReplay(ev: EmuEvent): void {
-    this.link.clearPause();
-    this.journal.cancelReplay({ n: ev.n, w: 0 });
-    this.stopHere({ reason: 'pause', description: `Cancelled on the way back: stopped at event ${ev.n}` }, ev);
-  }
-
-  eventText(ev: EmuEvent | undefined): string {
-    if (!ev) return 'the end of the scenario';
-    return `${ev.text} (event ${ev.n})`;
-  }
-
-  // =======================================================================================
   // stops
   // =======================================================================================
 
@@ -641,9 +501,9 @@ export class Controller {
     const copy = frames.slice();
     const di = innermostDriverIndex(copy);
     const atReturn = ev?.kind === 'return' && di === copy.length - 1;
-    const level: Level = di >= 0 && !atReturn ? { kind: 'driver', act: copy[di], callN: this.callNs.get(copy[di]) ?? -1 } : { kind: 'line' };
+    const level: Level = di >= 0 && !atReturn ? { kind: 'driver', act: copy[di], callN: this.hook.callN(copy[di]) } : { kind: 'line' };
     const threadId = ev ? ev.thread : copy.length ? copy[copy.length - 1].thread : THREAD.scenario;
-    const activation = di >= 0 ? { act: copy[di], callN: this.callNs.get(copy[di]) ?? -1 } : undefined;
+    const activation = di >= 0 ? { act: copy[di], callN: this.hook.callN(copy[di]) } : undefined;
     const sum = this.journal.stopChecksum(emu.engine.log.checksum);
     return { ...info, id: ++this.stopSeq, pos, ev, frames: copy, js: topLevel ? [] : captureJsStack(), threadId, level, activation, topLevel, sum };
   }
@@ -795,6 +655,12 @@ export class Controller {
     this.link.event('pool/stop', { pos: st.pos, lines: this.journal.recentLineStarts(st.pos.n, 4) });
     this.announceStop(st);
     this.out.changed('stopped');
+  }
+
+  takeAbortAfterDrain(): RunPlan | undefined {
+    const plan = this.abortAfterDrain;
+    this.abortAfterDrain = undefined;
+    return plan;
   }
 
   /** Abandon the run: the model unwinds to runLoop, which carries out the plan. */
