@@ -13,10 +13,8 @@
 import * as path from 'node:path';
 import { ScenarioRun } from '../../scenario/runner';
 import type { Scenario } from '../../scenario/ast';
-import { parseScenario, formatDiagnostic } from '../../scenario/parser';
-import { newRun, readScenarioFile, ScenarioFileError } from '../../host/scenariofile';
-import { Emulator, EmulatorError } from '../../emulator';
-import { HostFiles } from '../../backend/hostfiles';
+import { formatDiagnostic } from '../../scenario/parser';
+import type { Emulator } from '../../emulator';
 import { printable } from '../../protocol/printable';
 import { EmuEvent, Frame, THREAD } from '../../engine/events';
 import { formatRunError } from '../../host/report';
@@ -24,11 +22,10 @@ import { FieldError } from '../../inspect/fields';
 import type { ClientInfo, WorkerRequest, WorkerState } from '../workerlink';
 import type { LaunchArguments } from '../contract';
 import type { AttachClientResult, LaunchResult } from '../requests';
-import { launchArgumentsError } from '../launchschema';
 import { Ctx, Handler, handlerOf, RequestTable, Resume, ResumeAction } from './requesttable';
 import { Link } from './link';
 import { ExprError } from './expr';
-import { captureJsStack, forgetFiles, innermostDriver, innermostDriverIndex } from './stack';
+import { captureJsStack, innermostDriver, innermostDriverIndex } from './stack';
 import { Inspector } from './inspect';
 import { Views } from './views';
 import { ReplConsole } from './console';
@@ -41,6 +38,7 @@ import { MoveArgs, Role, StandbyRole, StartArgs } from './standby';
 import { Timeline } from './timeline';
 import { AbortRun, internalText } from './abortrun';
 import { EventHook } from './eventhook';
+import { disposeRun, normalizeOpts, openRun, readScenario, startRun } from './runsetup';
 import { AT_END_MESSAGE, endStopInfo, lastLineFrames } from './endofrun';
 
 export class Controller {
@@ -261,119 +259,41 @@ export class Controller {
   // launch, runs, restart
   // =======================================================================================
 
-  private readScenario(opts: LaunchArguments): Scenario {
-    if (typeof opts.scenario !== 'string' || !opts.scenario.trim()) throw new UserError('launch: "scenario" must name a .visor file', true);
-    const file = path.resolve(opts.scenario);
-    let text: string;
-    try {
-      text = readScenarioFile(file);
-    } catch (e) {
-      if (e instanceof ScenarioFileError) throw new UserError(`Cannot debug ${file}: ${e.message.startsWith(file) ? e.message.slice(file.length + 2) : e.message}`, true);
-      throw e;
-    }
-    const sc = parseScenario(text, file);
-    const errors = sc.diagnostics.filter((d) => d.severity === 'error');
-    if (errors.length) {
-      const shown = errors.slice(0, 20).map((d) => formatDiagnostic(d));
-      if (errors.length > 20) shown.push(`... and ${errors.length - 20} more`);
-      throw new UserError(`The scenario has ${errors.length} error(s):\n${shown.join('\n')}`, true);
-    }
-    return sc;
-  }
-
   private launch(opts: LaunchArguments): LaunchResult {
     if (this.run) throw new UserError('a scenario is already running in this session (use restart)');
-    const scenario = this.readScenario(opts);
+    const scenario = readScenario(opts);
     this.buildRun({ build: true, fresh: { opts, scenario } });
     for (const d of scenario.diagnostics) if (d.severity === 'warning') this.out.output('console', `${formatDiagnostic(d)}\n`);
     this.out.flushOutput();
     return { scenario: scenario.file, steps: scenario.steps.length, checkpoints: this.journal.images.count() === 0 };
   }
 
-  private normalizeOpts(opts: LaunchArguments): LaunchArguments {
-    const error = launchArgumentsError(opts as unknown as Record<string, unknown>, 'launch');
-    if (error) throw new UserError(error, true);
-    return opts;
-  }
-
   /** A fresh ScenarioRun for the plan (a new scenario, a restart, or a replay of the same one). */
   private buildRun(plan: RunPlan): void {
     if (plan.fresh) {
-      this.opts = this.normalizeOpts(plan.fresh.opts);
+      this.opts = normalizeOpts(plan.fresh.opts);
       this.scenario = plan.fresh.scenario;
     }
-    const opts = this.opts!;
-    const scenario = this.scenario!;
     const old = this.run;
-    const userFiles = old ? [...old.emu.driverFiles.values()] : [];
-    this.disposeRun();
-    // User driver modules start from a clean module state in every run (determinism, reloads).
-    for (const f of [...userFiles, ...(opts.drivers ?? []).map((d) => path.resolve(path.dirname(scenario.file), d))]) {
-      try {
-        delete require.cache[require.resolve(f)];
-      } catch {
-        /* not loaded */
-      }
-    }
-    const files = { roots: opts.workspaceFolders, allowOutside: opts.allowOutsideFiles };
-    if (plan.fresh) {
-      forgetFiles();
-      this.journal.images.snapshot(scenario, new HostFiles(files));
-      this.timeline.reset();
-    } else if (plan.replay) this.journal.images.restore(old?.emu.hostFiles, (text) => this.out.output('stderr', text));
-    let run: ScenarioRun;
-    try {
-      run = newRun(scenario, { autoload: opts.autoload, pollIntervalMs: opts.pollIntervalMs, allowUserDrivers: opts.allowUserDrivers, fixKernelBugs: opts.fixKernelBugs, files });
-    } catch (e) {
-      if (e instanceof EmulatorError) throw new UserError(`the emulator did not start: ${e.message}`, true);
-      throw e;
-    }
+    disposeRun(old);
+    this.run = undefined;
+    const run = openRun(this, plan, this.opts!, this.scenario!, old);
     this.run = run;
     this.faults = 0;
-    this.journal.newRun(plan.replay);
-    this.book.newRun();
-    const emu = run.emu;
-    emu.engine.log.hook = (ev, frames) => this.hook.onEvent(ev, frames);
-    emu.memory.setWriteWatcher((addr, len) => this.hook.onWrite(addr, len));
-    emu.onChanged(() => this.out.topologyChanged());
-    emu.onDriverRegistered((drv) => this.hook.wrapDriver(drv));
-    this.journal.passively(() => {
-      for (const d of opts.drivers ?? []) {
-        const file = path.resolve(path.dirname(scenario.file), d);
-        const err = emu.loadDriver(file, true, false);
-        if (err) throw new UserError(`driver module ${d}: ${err}`, true);
-      }
-    });
-    for (const f of emu.driverFiles.values()) this.stack.sources.generated.add(f);
-    // Interventions made before the first step (stopped at nothing yet) apply now.
-    this.journal.applyUpTo(emu.engine.log.count);
-    this.book.readDataValues();
-    if (plan.fresh) this.book.verifyLineBps(true);
-  }
-
-  private disposeRun(): void {
-    const old = this.run;
-    if (!old) return;
-    old.emu.engine.log.hook = undefined;
-    old.emu.memory.setWriteWatcher(undefined);
-    try {
-      old.emu.shutdown();
-    } catch {
-      /* a back-end failing to close must not stop a restart */
-    }
-    this.run = undefined;
+    startRun(this, this.hook, run, plan, this.opts!, this.scenario!);
   }
 
   private shutdown(answer: (body: undefined) => void): never {
     answer(undefined);
-    this.disposeRun();
+    disposeRun(this.run);
+    this.run = undefined;
     process.exit(0);
   }
 
   private restart(answer: (body: undefined) => void, ctx: Ctx, a: LaunchArguments): ResumeAction | undefined {
     const opts = { ...this.opts, ...a } as LaunchArguments;
-    const scenario = this.readScenario(opts);
-    this.normalizeOpts(opts);
+    const scenario = readScenario(opts);
+    normalizeOpts(opts);
     answer(undefined);
     this.journal.forget();
     const plan: RunPlan = { build: true, fresh: { opts, scenario }, mode: opts.stopOnEntry ? { kind: 'entry' } : { kind: 'continue' } };
