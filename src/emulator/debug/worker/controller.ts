@@ -1,12 +1,13 @@
 /**
- * The worker's stop controller: owns the run, the stop hook and the write watcher,
- * decides at every event boundary whether to stop, and while stopped serves the
- * session's requests synchronously with the model's whole call context still on the
- * JavaScript stack. Step-back and reverse-continue re-execute the same scenario from the
- * start (deterministic) and stop at the earlier position; see docs/design.md.
+ * The worker's stop controller: owns the run and its mode, and serves the session's
+ * requests: at the top level, between two events, and while stopped, with the model's
+ * whole call context still on the JavaScript stack. Step-back and reverse-continue
+ * re-execute the same scenario from the start (deterministic) and stop at the earlier
+ * position; see docs/design.md.
  *
- * It coordinates; the parts keep their own state: breakpointbook.ts (breakpoints and
- * whether an event hits one), journal.ts (positions, interventions, replay plans),
+ * It coordinates; the parts keep their own state: eventhook.ts (whether to stop at an
+ * event or a write), stops.ts (a stop and serving it), runsetup.ts (opening a run),
+ * breakpointbook.ts (breakpoints), journal.ts (positions, interventions, replay plans),
  * stackview.ts (threads, frames, sources), output.ts (console output, progress, change
  * events). Each reaches the session through a narrow host interface this class implements.
  */
@@ -15,9 +16,7 @@ import { ScenarioRun } from '../../scenario/runner';
 import type { Scenario } from '../../scenario/ast';
 import { formatDiagnostic } from '../../scenario/parser';
 import type { Emulator } from '../../emulator';
-import { printable } from '../../protocol/printable';
-import { EmuEvent, Frame, THREAD } from '../../engine/events';
-import { formatRunError } from '../../host/report';
+import type { EmuEvent } from '../../engine/events';
 import { FieldError } from '../../inspect/fields';
 import type { ClientInfo, WorkerRequest, WorkerState } from '../workerlink';
 import type { LaunchArguments } from '../contract';
@@ -25,11 +24,10 @@ import type { AttachClientResult, LaunchResult } from '../requests';
 import { Ctx, Handler, handlerOf, RequestTable, Resume, ResumeAction } from './requesttable';
 import { Link } from './link';
 import { ExprError } from './expr';
-import { captureJsStack, innermostDriver, innermostDriverIndex } from './stack';
 import { Inspector } from './inspect';
 import { Views } from './views';
 import { ReplConsole } from './console';
-import { Level, Mode, Pos, StopInfo, StopState, UserError } from './stopstate';
+import { Mode, Pos, StopInfo, StopState, UserError } from './stopstate';
 import { Output } from './output';
 import { StackView } from './stackview';
 import { BreakpointBook } from './breakpointbook';
@@ -38,8 +36,9 @@ import { MoveArgs, Role, StandbyRole, StartArgs } from './standby';
 import { Timeline } from './timeline';
 import { AbortRun, internalText } from './abortrun';
 import { EventHook } from './eventhook';
+import { Stops, stepPredicate } from './stops';
 import { disposeRun, normalizeOpts, openRun, readScenario, startRun } from './runsetup';
-import { AT_END_MESSAGE, endStopInfo, lastLineFrames } from './endofrun';
+import { AT_END_MESSAGE, endStopInfo, faultStopInfo, lastLineFrames, runSummary } from './endofrun';
 
 export class Controller {
   // ---- session -------------------------------------------------------------------------
@@ -59,8 +58,6 @@ export class Controller {
 
   // ---- execution ------------------------------------------------------------------------
   mode: Mode = { kind: 'continue' };
-  stop: StopState | undefined;
-  private stopSeq = 0;
   aborting: AbortRun | undefined;
   private abortAfterDrain: RunPlan | undefined;
   private faults = 0;
@@ -74,6 +71,7 @@ export class Controller {
   readonly standby: StandbyRole;
   private readonly table: RequestTable = this.requestTable();
   private readonly hook = new EventHook(this);
+  private readonly stops = new Stops(this, this.hook);
 
   constructor(readonly link: Link) {
     this.out = new Output(this);
@@ -86,6 +84,11 @@ export class Controller {
     this.inspector = new Inspector(this);
     this.views = new Views(this);
     this.repl = new ReplConsole(this);
+  }
+
+  /** The stop being served, if any. */
+  get stop(): StopState | undefined {
+    return this.stops.current;
   }
 
   get emu(): Emulator {
@@ -122,7 +125,7 @@ export class Controller {
     this.link.post({ type: 'response', id: req.id, ok: false, error: message, showUser });
   }
 
-  private setState(s: WorkerState): void {
+  setState(s: WorkerState): void {
     if (this.state === s) return;
     this.state = s;
     this.link.post({ type: 'state', state: s });
@@ -161,7 +164,7 @@ export class Controller {
       attachClient: () => this.attachClient(),
       resendStop: (_a, _ctx, answer) => {
         answer(undefined);
-        if (this.stop) this.announceStop(this.stop, true);
+        if (this.stop) this.stops.announce(this.stop, true);
         return new Resume(undefined);
       },
       detach: (a, ctx, answer) => new Resume(this.detach(answer, ctx, a.suspend === true)),
@@ -359,16 +362,7 @@ export class Controller {
   private endOfRun(): void {
     this.out.endProgress();
     this.journal.endOfRun();
-    const run = this.run!;
-    const emu = run.emu;
-    const failed = run.expects.filter((r) => !r.pass);
-    const secs = (emu.engine.jiffies / emu.engine.clock.hz).toFixed(3);
-    const bad = failed.length + run.errors.length + this.faults;
-    const lines = [
-      `Scenario finished: ${emu.engine.log.count} events, virtual time ${secs} s; expect: ${run.expects.length - failed.length} passed, ${failed.length} failed; ${run.errors.length} error(s)${this.faults ? `; ${this.faults} internal error(s)` : ''}`,
-    ];
-    for (const r of failed) lines.push(`${r.file}:${r.line}:${r.column}: expect failed: ${printable(r.subject)} ${r.op} ${printable(r.expected)} (actual: ${printable(r.actual)})`);
-    for (const e of run.errors) lines.push(formatRunError(e));
+    const { lines, bad } = runSummary(this.run!, this.faults);
     this.out.output(bad ? 'stderr' : 'console', lines.join('\n') + '\n');
     this.out.flushOutput();
     if (this.opts?.stopAtEnd !== false) return this.stopAtEnd(lines[0]);
@@ -380,7 +374,7 @@ export class Controller {
   /** The end is a stop at the top level: the final state stays inspectable, and travel back starts from it. */
   private stopAtEnd(summary: string): void {
     for (;;) {
-      const action = this.serveStop(this.makeStop(endStopInfo(summary), undefined, lastLineFrames(this.run!), true));
+      const action = this.stops.serve(this.stops.make(endStopInfo(summary), undefined, lastLineFrames(this.run!), true));
       if (action.kind === 'plan') return this.resumeFromTop(action);
       if (action.kind !== 'free') this.out.output('console', AT_END_MESSAGE);
     }
@@ -395,18 +389,8 @@ export class Controller {
     if (!this.run) return;
     this.faults++;
     const frames = lastLineFrames(this.run);
-    const st = this.makeStop(
-      {
-        reason: 'exception',
-        description: `Internal error in the emulator: ${message}`,
-        text: message,
-        exception: { id: 'internal', description: `Internal error in the emulator: ${message}`, message, typeName: e instanceof Error ? e.name : typeof e },
-      },
-      undefined,
-      frames,
-      true,
-    );
-    const action = this.serveStop(st);
+    const st = this.stops.make(faultStopInfo(e, message), undefined, frames, true);
+    const action = this.stops.serve(st);
     this.resumeFromTop(action);
   }
 
@@ -414,64 +398,11 @@ export class Controller {
   // stops
   // =======================================================================================
 
-  private makeStop(info: StopInfo, ev: EmuEvent | undefined, frames: readonly Frame[], topLevel: boolean): StopState {
-    const emu = this.run!.emu;
-    // A stop at an event is at that event, even when interventions applied there since emitted events of their own.
-    const pos: Pos = ev ? { n: ev.n, w: 0 } : topLevel ? { n: emu.engine.log.count, w: 0 } : { n: emu.engine.log.count, w: this.journal.writeSeq };
-    const copy = frames.slice();
-    const di = innermostDriverIndex(copy);
-    const atReturn = ev?.kind === 'return' && di === copy.length - 1;
-    const level: Level = di >= 0 && !atReturn ? { kind: 'driver', act: copy[di], callN: this.hook.callN(copy[di]) } : { kind: 'line' };
-    const threadId = ev ? ev.thread : copy.length ? copy[copy.length - 1].thread : THREAD.scenario;
-    const activation = di >= 0 ? { act: copy[di], callN: this.hook.callN(copy[di]) } : undefined;
-    const sum = this.journal.stopChecksum(emu.engine.log.checksum);
-    return { ...info, id: ++this.stopSeq, pos, ev, frames: copy, js: topLevel ? [] : captureJsStack(), threadId, level, activation, topLevel, sum };
-  }
-
   /** Stop inside the model (hook or watcher) and serve until told to resume. */
   stopHere(info: StopInfo, ev: EmuEvent | undefined): void {
-    const st = this.makeStop(info, ev, this.run!.emu.engine.log.frames, false);
-    const action = this.serveStop(st);
+    const st = this.stops.make(info, ev, this.run!.emu.engine.log.frames, false);
+    const action = this.stops.serve(st);
     this.applyResume(action, st);
-  }
-
-  private announceStop(st: StopState, again = false): void {
-    this.link.event('stopped', {
-      reason: st.reason,
-      description: st.description,
-      threadId: st.threadId,
-      allThreadsStopped: true,
-      ...(st.text ? { text: st.text } : {}),
-      ...(st.hitBreakpointIds?.length ? { hitBreakpointIds: st.hitBreakpointIds } : {}),
-      ...(again ? { preserveFocusHint: false } : {}),
-    });
-  }
-
-  private serveStop(st: StopState): ResumeAction {
-    this.out.endProgress();
-    this.stop = st;
-    this.journal.visit(st.pos, st.sum);
-    this.timeline.noteStop(st);
-    this.out.flushOutput();
-    this.stack.announceThreads();
-    this.setState('stopped');
-    // A traveller's first stop is where it arrived (or the end, when its replay ran out first): it is live from here.
-    if (this.role === 'traveller') this.role = 'live';
-    if (this.role === 'standby') this.link.event('pool/parked', { pos: st.pos });
-    else this.link.event('pool/stop', { pos: st.pos, lines: this.journal.recentLineStarts(st.pos.n, 4) });
-    if (!this.detached) this.announceStop(st);
-    this.out.changed('stopped');
-    try {
-      for (;;) {
-        const req = this.link.next();
-        const action = this.handle(req, 'stopped');
-        if (action) return action;
-      }
-    } finally {
-      this.stop = undefined;
-      this.inspector.reset();
-      this.setState('running');
-    }
   }
 
   private applyResume(action: ResumeAction, st: StopState): void {
@@ -483,29 +414,10 @@ export class Controller {
         this.mode = { kind: 'free' };
         return;
       case 'step':
-        this.mode = { kind: 'step', pred: action.instruction ? () => true : this.stepPredicate(action.step, st) };
+        this.mode = { kind: 'step', pred: action.instruction ? () => true : stepPredicate(action.step, st) };
         return;
       case 'plan':
         return this.abort(action.plan);
-    }
-  }
-
-  /** When a step from `st` ends (see docs/design.md: next, stepIn, stepOut). */
-  private stepPredicate(step: 'next' | 'stepIn' | 'stepOut', st: StopState): (ev: EmuEvent, frames: readonly Frame[]) => boolean {
-    const lvl = st.level;
-    if (lvl.kind === 'line') {
-      if (step === 'stepIn') return (ev) => ev.kind === 'call' || ev.kind === 'step';
-      return (ev) => ev.kind === 'step';
-    }
-    const act = lvl.act;
-    const inside = (frames: readonly Frame[]) => innermostDriver(frames) === act;
-    switch (step) {
-      case 'next':
-        return (ev, frames) => ev.kind === 'step' || ((ev.kind === 'channel' || ev.kind === 'return') && inside(frames));
-      case 'stepIn':
-        return (ev, frames) => ev.kind === 'step' || (ev.kind === 'call' && frames.includes(act)) || ((ev.kind === 'channel' || ev.kind === 'return') && inside(frames));
-      case 'stepOut':
-        return (ev, frames) => ev.kind === 'step' || (ev.kind === 'return' && frames[frames.length - 1] === act);
     }
   }
 
@@ -571,10 +483,7 @@ export class Controller {
 
   /** A standby worker promoted where it is parked: the parked stop becomes the user's stop. */
   stopHereNow(st: StopState): void {
-    this.stack.announceThreads();
-    this.link.event('pool/stop', { pos: st.pos, lines: this.journal.recentLineStarts(st.pos.n, 4) });
-    this.announceStop(st);
-    this.out.changed('stopped');
+    this.stops.promoted(st);
   }
 
   takeAbortAfterDrain(): RunPlan | undefined {
