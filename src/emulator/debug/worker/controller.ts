@@ -1,56 +1,44 @@
 /**
- * The worker's stop controller: owns the run, the stop hook and the write watcher,
- * decides at every event boundary whether to stop, and while stopped serves the
- * session's requests synchronously with the model's whole call context still on the
- * JavaScript stack. Step-back and reverse-continue re-execute the same scenario from the
- * start (deterministic) and stop at the earlier position; see docs/design.md.
+ * The worker's stop controller: owns the run and its mode, and serves the session's
+ * requests: at the top level, between two events, and while stopped, with the model's
+ * whole call context still on the JavaScript stack. Step-back and reverse-continue
+ * re-execute the same scenario from the start (deterministic) and stop at the earlier
+ * position; see docs/design.md.
  *
- * It coordinates; the parts keep their own state: breakpointbook.ts (breakpoints and
- * whether an event hits one), journal.ts (positions, interventions, replay plans),
+ * It coordinates; the parts keep their own state: eventhook.ts (whether to stop at an
+ * event or a write), stops.ts (a stop and serving it), runsetup.ts (opening a run),
+ * breakpointbook.ts (breakpoints), journal.ts (positions, interventions, replay plans),
  * stackview.ts (threads, frames, sources), output.ts (console output, progress, change
  * events). Each reaches the session through a narrow host interface this class implements.
  */
 import * as path from 'node:path';
 import { ScenarioRun } from '../../scenario/runner';
 import type { Scenario } from '../../scenario/ast';
-import { parseScenario, formatDiagnostic } from '../../scenario/parser';
-import { newRun, readScenarioFile, ScenarioFileError } from '../../host/scenariofile';
-import { Emulator, EmulatorError } from '../../emulator';
-import { HostFiles } from '../../backend/hostfiles';
-import { printable } from '../../protocol/printable';
-import { EmuEvent, Frame, THREAD, threadName } from '../../engine/events';
-import { formatEvent, formatRunError } from '../../host/report';
+import { formatDiagnostic } from '../../scenario/parser';
+import type { Emulator } from '../../emulator';
+import type { EmuEvent } from '../../engine/events';
 import { FieldError } from '../../inspect/fields';
-import type { VisorDriver } from '../../visorbus/driver';
 import type { ClientInfo, WorkerRequest, WorkerState } from '../workerlink';
 import type { LaunchArguments } from '../contract';
 import type { AttachClientResult, LaunchResult } from '../requests';
-import { launchArgumentsError } from '../launchschema';
 import { Ctx, Handler, handlerOf, RequestTable, Resume, ResumeAction } from './requesttable';
 import { Link } from './link';
 import { ExprError } from './expr';
-import { captureJsStack, forgetFiles, innermostDriver, innermostDriverIndex, wrapCallbacks } from './stack';
 import { Inspector } from './inspect';
 import { Views } from './views';
 import { ReplConsole } from './console';
-import { Level, Mode, Pos, StopInfo, StopState, UserError } from './stopstate';
-import { markReplayed, Output } from './output';
+import { Mode, Pos, StopInfo, StopState, UserError } from './stopstate';
+import { Output } from './output';
 import { StackView } from './stackview';
 import { BreakpointBook } from './breakpointbook';
 import { Found, Journal, JournalEntry, RunPlan } from './journal';
 import { MoveArgs, Role, StandbyRole, StartArgs } from './standby';
 import { Timeline } from './timeline';
-import { AT_END_MESSAGE, endStopInfo, lastLineFrames } from './endofrun';
-
-/** Thrown through the model to abandon a run (restart, step back); never an Error, never caught by the model on purpose. */
-class AbortRun {
-  constructor(readonly plan: RunPlan) {}
-}
-
-/** An internal error as the client sees it: its message (a RangeError's too), never a stack. */
-function internalText(e: unknown): string {
-  return printable(e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e));
-}
+import { AbortRun, internalText } from './abortrun';
+import { EventHook } from './eventhook';
+import { Stops, stepPredicate } from './stops';
+import { disposeRun, normalizeOpts, openRun, readScenario, startRun } from './runsetup';
+import { AT_END_MESSAGE, endStopInfo, faultStopInfo, lastLineFrames, runSummary } from './endofrun';
 
 export class Controller {
   // ---- session -------------------------------------------------------------------------
@@ -67,16 +55,11 @@ export class Controller {
   readonly book: BreakpointBook;
   readonly journal: Journal;
   readonly timeline: Timeline;
-  /** Internal errors already reported (once each). */
-  private readonly warned = new Set<string>();
 
   // ---- execution ------------------------------------------------------------------------
-  private mode: Mode = { kind: 'continue' };
-  stop: StopState | undefined;
-  private stopSeq = 0;
-  private aborting: AbortRun | undefined;
+  mode: Mode = { kind: 'continue' };
+  aborting: AbortRun | undefined;
   private abortAfterDrain: RunPlan | undefined;
-  private readonly callNs = new WeakMap<Frame, number>();
   private faults = 0;
   detached = false;
   /**
@@ -87,6 +70,8 @@ export class Controller {
   role: Role = 'live';
   readonly standby: StandbyRole;
   private readonly table: RequestTable = this.requestTable();
+  private readonly hook = new EventHook(this);
+  private readonly stops = new Stops(this, this.hook);
 
   constructor(readonly link: Link) {
     this.out = new Output(this);
@@ -99,6 +84,11 @@ export class Controller {
     this.inspector = new Inspector(this);
     this.views = new Views(this);
     this.repl = new ReplConsole(this);
+  }
+
+  /** The stop being served, if any. */
+  get stop(): StopState | undefined {
+    return this.stops.current;
   }
 
   get emu(): Emulator {
@@ -135,7 +125,7 @@ export class Controller {
     this.link.post({ type: 'response', id: req.id, ok: false, error: message, showUser });
   }
 
-  private setState(s: WorkerState): void {
+  setState(s: WorkerState): void {
     if (this.state === s) return;
     this.state = s;
     this.link.post({ type: 'state', state: s });
@@ -174,7 +164,7 @@ export class Controller {
       attachClient: () => this.attachClient(),
       resendStop: (_a, _ctx, answer) => {
         answer(undefined);
-        if (this.stop) this.announceStop(this.stop, true);
+        if (this.stop) this.stops.announce(this.stop, true);
         return new Resume(undefined);
       },
       detach: (a, ctx, answer) => new Resume(this.detach(answer, ctx, a.suspend === true)),
@@ -272,119 +262,41 @@ export class Controller {
   // launch, runs, restart
   // =======================================================================================
 
-  private readScenario(opts: LaunchArguments): Scenario {
-    if (typeof opts.scenario !== 'string' || !opts.scenario.trim()) throw new UserError('launch: "scenario" must name a .visor file', true);
-    const file = path.resolve(opts.scenario);
-    let text: string;
-    try {
-      text = readScenarioFile(file);
-    } catch (e) {
-      if (e instanceof ScenarioFileError) throw new UserError(`Cannot debug ${file}: ${e.message.startsWith(file) ? e.message.slice(file.length + 2) : e.message}`, true);
-      throw e;
-    }
-    const sc = parseScenario(text, file);
-    const errors = sc.diagnostics.filter((d) => d.severity === 'error');
-    if (errors.length) {
-      const shown = errors.slice(0, 20).map((d) => formatDiagnostic(d));
-      if (errors.length > 20) shown.push(`... and ${errors.length - 20} more`);
-      throw new UserError(`The scenario has ${errors.length} error(s):\n${shown.join('\n')}`, true);
-    }
-    return sc;
-  }
-
   private launch(opts: LaunchArguments): LaunchResult {
     if (this.run) throw new UserError('a scenario is already running in this session (use restart)');
-    const scenario = this.readScenario(opts);
+    const scenario = readScenario(opts);
     this.buildRun({ build: true, fresh: { opts, scenario } });
     for (const d of scenario.diagnostics) if (d.severity === 'warning') this.out.output('console', `${formatDiagnostic(d)}\n`);
     this.out.flushOutput();
     return { scenario: scenario.file, steps: scenario.steps.length, checkpoints: this.journal.images.count() === 0 };
   }
 
-  private normalizeOpts(opts: LaunchArguments): LaunchArguments {
-    const error = launchArgumentsError(opts as unknown as Record<string, unknown>, 'launch');
-    if (error) throw new UserError(error, true);
-    return opts;
-  }
-
   /** A fresh ScenarioRun for the plan (a new scenario, a restart, or a replay of the same one). */
   private buildRun(plan: RunPlan): void {
     if (plan.fresh) {
-      this.opts = this.normalizeOpts(plan.fresh.opts);
+      this.opts = normalizeOpts(plan.fresh.opts);
       this.scenario = plan.fresh.scenario;
     }
-    const opts = this.opts!;
-    const scenario = this.scenario!;
     const old = this.run;
-    const userFiles = old ? [...old.emu.driverFiles.values()] : [];
-    this.disposeRun();
-    // User driver modules start from a clean module state in every run (determinism, reloads).
-    for (const f of [...userFiles, ...(opts.drivers ?? []).map((d) => path.resolve(path.dirname(scenario.file), d))]) {
-      try {
-        delete require.cache[require.resolve(f)];
-      } catch {
-        /* not loaded */
-      }
-    }
-    const files = { roots: opts.workspaceFolders, allowOutside: opts.allowOutsideFiles };
-    if (plan.fresh) {
-      forgetFiles();
-      this.journal.images.snapshot(scenario, new HostFiles(files));
-      this.timeline.reset();
-    } else if (plan.replay) this.journal.images.restore(old?.emu.hostFiles, (text) => this.out.output('stderr', text));
-    let run: ScenarioRun;
-    try {
-      run = newRun(scenario, { autoload: opts.autoload, pollIntervalMs: opts.pollIntervalMs, allowUserDrivers: opts.allowUserDrivers, fixKernelBugs: opts.fixKernelBugs, files });
-    } catch (e) {
-      if (e instanceof EmulatorError) throw new UserError(`the emulator did not start: ${e.message}`, true);
-      throw e;
-    }
+    disposeRun(old);
+    this.run = undefined;
+    const run = openRun(this, plan, this.opts!, this.scenario!, old);
     this.run = run;
     this.faults = 0;
-    this.journal.newRun(plan.replay);
-    this.book.newRun();
-    const emu = run.emu;
-    emu.engine.log.hook = (ev, frames) => this.onEvent(ev, frames);
-    emu.memory.setWriteWatcher((addr, len) => this.onWrite(addr, len));
-    emu.onChanged(() => this.out.topologyChanged());
-    emu.onDriverRegistered((drv) => this.wrapDriver(drv));
-    this.journal.passively(() => {
-      for (const d of opts.drivers ?? []) {
-        const file = path.resolve(path.dirname(scenario.file), d);
-        const err = emu.loadDriver(file, true, false);
-        if (err) throw new UserError(`driver module ${d}: ${err}`, true);
-      }
-    });
-    for (const f of emu.driverFiles.values()) this.stack.sources.generated.add(f);
-    // Interventions made before the first step (stopped at nothing yet) apply now.
-    this.journal.applyUpTo(emu.engine.log.count);
-    this.book.readDataValues();
-    if (plan.fresh) this.book.verifyLineBps(true);
-  }
-
-  private disposeRun(): void {
-    const old = this.run;
-    if (!old) return;
-    old.emu.engine.log.hook = undefined;
-    old.emu.memory.setWriteWatcher(undefined);
-    try {
-      old.emu.shutdown();
-    } catch {
-      /* a back-end failing to close must not stop a restart */
-    }
-    this.run = undefined;
+    startRun(this, this.hook, run, plan, this.opts!, this.scenario!);
   }
 
   private shutdown(answer: (body: undefined) => void): never {
     answer(undefined);
-    this.disposeRun();
+    disposeRun(this.run);
+    this.run = undefined;
     process.exit(0);
   }
 
   private restart(answer: (body: undefined) => void, ctx: Ctx, a: LaunchArguments): ResumeAction | undefined {
     const opts = { ...this.opts, ...a } as LaunchArguments;
-    const scenario = this.readScenario(opts);
-    this.normalizeOpts(opts);
+    const scenario = readScenario(opts);
+    normalizeOpts(opts);
     answer(undefined);
     this.journal.forget();
     const plan: RunPlan = { build: true, fresh: { opts, scenario }, mode: opts.stopOnEntry ? { kind: 'entry' } : { kind: 'continue' } };
@@ -450,16 +362,7 @@ export class Controller {
   private endOfRun(): void {
     this.out.endProgress();
     this.journal.endOfRun();
-    const run = this.run!;
-    const emu = run.emu;
-    const failed = run.expects.filter((r) => !r.pass);
-    const secs = (emu.engine.jiffies / emu.engine.clock.hz).toFixed(3);
-    const bad = failed.length + run.errors.length + this.faults;
-    const lines = [
-      `Scenario finished: ${emu.engine.log.count} events, virtual time ${secs} s; expect: ${run.expects.length - failed.length} passed, ${failed.length} failed; ${run.errors.length} error(s)${this.faults ? `; ${this.faults} internal error(s)` : ''}`,
-    ];
-    for (const r of failed) lines.push(`${r.file}:${r.line}:${r.column}: expect failed: ${printable(r.subject)} ${r.op} ${printable(r.expected)} (actual: ${printable(r.actual)})`);
-    for (const e of run.errors) lines.push(formatRunError(e));
+    const { lines, bad } = runSummary(this.run!, this.faults);
     this.out.output(bad ? 'stderr' : 'console', lines.join('\n') + '\n');
     this.out.flushOutput();
     if (this.opts?.stopAtEnd !== false) return this.stopAtEnd(lines[0]);
@@ -471,7 +374,7 @@ export class Controller {
   /** The end is a stop at the top level: the final state stays inspectable, and travel back starts from it. */
   private stopAtEnd(summary: string): void {
     for (;;) {
-      const action = this.serveStop(this.makeStop(endStopInfo(summary), undefined, lastLineFrames(this.run!), true));
+      const action = this.stops.serve(this.stops.make(endStopInfo(summary), undefined, lastLineFrames(this.run!), true));
       if (action.kind === 'plan') return this.resumeFromTop(action);
       if (action.kind !== 'free') this.out.output('console', AT_END_MESSAGE);
     }
@@ -486,212 +389,20 @@ export class Controller {
     if (!this.run) return;
     this.faults++;
     const frames = lastLineFrames(this.run);
-    const st = this.makeStop(
-      {
-        reason: 'exception',
-        description: `Internal error in the emulator: ${message}`,
-        text: message,
-        exception: { id: 'internal', description: `Internal error in the emulator: ${message}`, message, typeName: e instanceof Error ? e.name : typeof e },
-      },
-      undefined,
-      frames,
-      true,
-    );
-    const action = this.serveStop(st);
+    const st = this.stops.make(faultStopInfo(e, message), undefined, frames, true);
+    const action = this.stops.serve(st);
     this.resumeFromTop(action);
-  }
-
-  // =======================================================================================
-  // the hook and the write watcher
-  // =======================================================================================
-
-  private onEvent(ev: EmuEvent, frames: readonly Frame[]): void {
-    if (this.aborting) throw this.aborting;
-    try {
-      this.eventBoundary(ev, frames);
-    } catch (e) {
-      if (e instanceof AbortRun) throw e;
-      this.ownError(e);
-    }
-  }
-
-  /** A bug in the debugger itself must not reach the model (a driver's caller would take it for the driver's). */
-  private ownError(e: unknown): void {
-    const key = `own:${e instanceof Error ? e.message : String(e)}`;
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.out.output('stderr', `Internal error in the debug adapter (the run goes on): ${internalText(e)}\n`);
-  }
-
-  private eventBoundary(ev: EmuEvent, frames: readonly Frame[]): void {
-    this.common(ev, frames);
-    if (this.journal.passive) return;
-    this.timeline.note(ev, frames);
-    this.journal.atEvent(ev);
-    if (ev.kind === 'call') this.callNs.set(frames[frames.length - 1], ev.n);
-    if (this.journal.replaying) {
-      if (this.role === 'live' && this.link.pauseRequested()) return this.cancelReplay(ev);
-      return this.journal.replayEvent(ev, frames);
-    }
-    if ((this.out.countEvent() & 255) === 0) this.out.tick();
-    if (this.link.pending()) this.drainRunning();
-    if (this.abortAfterDrain) {
-      const plan = this.abortAfterDrain;
-      this.abortAfterDrain = undefined;
-      this.abort(plan);
-    }
-    if (this.mode.kind === 'free') return;
-    this.decide(ev, frames);
-  }
-
-  /** What every event does, stopped or not: output, driver wrapping, bookkeeping. */
-  private common(ev: EmuEvent, frames: readonly Frame[]): void {
-    if (this.journal.replaying) return;
-    const line = frames.length && frames[0].kind === 'scenario' ? frames[0].line : undefined;
-    const mark = this.journal.ranBefore(ev.n) ? markReplayed : (t: string) => t;
-    if (this.opts?.trace) this.out.output('console', mark(`${formatEvent(ev, this.run!.emu.engine.clock.hz)}  [${threadName(ev.thread)}]\n`), line);
-    if (ev.data && typeof ev.data.level === 'string') {
-      const lines = this.run!.emu.engine.klogLines;
-      const text = lines[lines.length - 1];
-      if (text !== undefined) this.out.output(ev.data.level === 'err' ? 'stderr' : 'stdout', mark(printable(text) + '\n'), line);
-    } else if (ev.kind === 'uevent') this.out.output('console', mark(`uevent: ${printable(ev.text)}\n`), line);
-  }
-
-  /** Record what a driver throws (its stack shows the throwing line); the model itself catches it. */
-  private wrapDriver(drv: VisorDriver): void {
-    wrapCallbacks(drv, (e) => {
-      if (!(e instanceof AbortRun)) this.book.noteThrow(e);
-    });
-  }
-
-  private onWrite(addr: number, len: number): void {
-    if (this.aborting || !this.run) return;
-    if (this.journal.passive) {
-      this.journal.collect(addr, len);
-      return;
-    }
-    try {
-      this.memoryWrite(addr, len);
-    } catch (e) {
-      if (e instanceof AbortRun) throw e;
-      this.ownError(e);
-    }
-  }
-
-  private memoryWrite(addr: number, len: number): void {
-    this.journal.writeSeq++;
-    if (this.journal.replaying) return this.journal.replayWrite(addr, len);
-    if (!this.book.dataBps.length || this.mode.kind === 'free') return;
-    const hit = this.book.checkDataBps(addr, len, false);
-    if (!hit) return;
-    this.journal.noteHit({ n: this.run!.emu.engine.log.count, w: this.journal.writeSeq }, hit);
-    this.stopHere(hit, undefined);
-  }
-
-  /** Requests that arrive while running are answered at the next event boundary. */
-  private drainRunning(): void {
-    for (;;) {
-      const req = this.link.poll();
-      if (!req) return;
-      this.handle(req, 'running');
-    }
-  }
-
-  private decide(ev: EmuEvent, frames: readonly Frame[]): void {
-    // The first line ends "stop on entry" even when a breakpoint there is the reason shown.
-    const entry = this.mode.kind === 'entry' && ev.kind === 'step';
-    if (entry) this.mode = { kind: 'continue' };
-    const bp = this.book.checkBreakpoints(ev, frames, false);
-    if (bp) {
-      this.journal.noteHit({ n: ev.n, w: 0 }, bp);
-      return this.stopHere(bp, ev);
-    }
-    if (this.link.pauseRequested()) {
-      this.link.clearPause();
-      return this.stopHere({ reason: 'pause', description: `Paused at ${this.eventText(ev)}` }, ev);
-    }
-    if (entry) return this.stopHere({ reason: 'entry', description: `Stopped on entry: ${ev.text}` }, ev);
-    const m = this.mode;
-    if (m.kind === 'step' && m.pred(ev, frames)) {
-      this.mode = { kind: 'continue' };
-      return this.stopHere({ reason: 'step', description: this.eventText(ev) }, ev);
-    }
-  }
-
-  /** Pause (or cancel) while replaying in this worker: stop where the replay is. */
-  private cancelReplay(ev: EmuEvent): void {
-    this.link.clearPause();
-    this.journal.cancelReplay({ n: ev.n, w: 0 });
-    this.stopHere({ reason: 'pause', description: `Cancelled on the way back: stopped at event ${ev.n}` }, ev);
-  }
-
-  eventText(ev: EmuEvent | undefined): string {
-    if (!ev) return 'the end of the scenario';
-    return `${ev.text} (event ${ev.n})`;
   }
 
   // =======================================================================================
   // stops
   // =======================================================================================
 
-  private makeStop(info: StopInfo, ev: EmuEvent | undefined, frames: readonly Frame[], topLevel: boolean): StopState {
-    const emu = this.run!.emu;
-    // A stop at an event is at that event, even when interventions applied there since emitted events of their own.
-    const pos: Pos = ev ? { n: ev.n, w: 0 } : topLevel ? { n: emu.engine.log.count, w: 0 } : { n: emu.engine.log.count, w: this.journal.writeSeq };
-    const copy = frames.slice();
-    const di = innermostDriverIndex(copy);
-    const atReturn = ev?.kind === 'return' && di === copy.length - 1;
-    const level: Level = di >= 0 && !atReturn ? { kind: 'driver', act: copy[di], callN: this.callNs.get(copy[di]) ?? -1 } : { kind: 'line' };
-    const threadId = ev ? ev.thread : copy.length ? copy[copy.length - 1].thread : THREAD.scenario;
-    const activation = di >= 0 ? { act: copy[di], callN: this.callNs.get(copy[di]) ?? -1 } : undefined;
-    const sum = this.journal.stopChecksum(emu.engine.log.checksum);
-    return { ...info, id: ++this.stopSeq, pos, ev, frames: copy, js: topLevel ? [] : captureJsStack(), threadId, level, activation, topLevel, sum };
-  }
-
   /** Stop inside the model (hook or watcher) and serve until told to resume. */
   stopHere(info: StopInfo, ev: EmuEvent | undefined): void {
-    const st = this.makeStop(info, ev, this.run!.emu.engine.log.frames, false);
-    const action = this.serveStop(st);
+    const st = this.stops.make(info, ev, this.run!.emu.engine.log.frames, false);
+    const action = this.stops.serve(st);
     this.applyResume(action, st);
-  }
-
-  private announceStop(st: StopState, again = false): void {
-    this.link.event('stopped', {
-      reason: st.reason,
-      description: st.description,
-      threadId: st.threadId,
-      allThreadsStopped: true,
-      ...(st.text ? { text: st.text } : {}),
-      ...(st.hitBreakpointIds?.length ? { hitBreakpointIds: st.hitBreakpointIds } : {}),
-      ...(again ? { preserveFocusHint: false } : {}),
-    });
-  }
-
-  private serveStop(st: StopState): ResumeAction {
-    this.out.endProgress();
-    this.stop = st;
-    this.journal.visit(st.pos, st.sum);
-    this.timeline.noteStop(st);
-    this.out.flushOutput();
-    this.stack.announceThreads();
-    this.setState('stopped');
-    // A traveller's first stop is where it arrived (or the end, when its replay ran out first): it is live from here.
-    if (this.role === 'traveller') this.role = 'live';
-    if (this.role === 'standby') this.link.event('pool/parked', { pos: st.pos });
-    else this.link.event('pool/stop', { pos: st.pos, lines: this.journal.recentLineStarts(st.pos.n, 4) });
-    if (!this.detached) this.announceStop(st);
-    this.out.changed('stopped');
-    try {
-      for (;;) {
-        const req = this.link.next();
-        const action = this.handle(req, 'stopped');
-        if (action) return action;
-      }
-    } finally {
-      this.stop = undefined;
-      this.inspector.reset();
-      this.setState('running');
-    }
   }
 
   private applyResume(action: ResumeAction, st: StopState): void {
@@ -703,29 +414,10 @@ export class Controller {
         this.mode = { kind: 'free' };
         return;
       case 'step':
-        this.mode = { kind: 'step', pred: action.instruction ? () => true : this.stepPredicate(action.step, st) };
+        this.mode = { kind: 'step', pred: action.instruction ? () => true : stepPredicate(action.step, st) };
         return;
       case 'plan':
         return this.abort(action.plan);
-    }
-  }
-
-  /** When a step from `st` ends (see docs/design.md: next, stepIn, stepOut). */
-  private stepPredicate(step: 'next' | 'stepIn' | 'stepOut', st: StopState): (ev: EmuEvent, frames: readonly Frame[]) => boolean {
-    const lvl = st.level;
-    if (lvl.kind === 'line') {
-      if (step === 'stepIn') return (ev) => ev.kind === 'call' || ev.kind === 'step';
-      return (ev) => ev.kind === 'step';
-    }
-    const act = lvl.act;
-    const inside = (frames: readonly Frame[]) => innermostDriver(frames) === act;
-    switch (step) {
-      case 'next':
-        return (ev, frames) => ev.kind === 'step' || ((ev.kind === 'channel' || ev.kind === 'return') && inside(frames));
-      case 'stepIn':
-        return (ev, frames) => ev.kind === 'step' || (ev.kind === 'call' && frames.includes(act)) || ((ev.kind === 'channel' || ev.kind === 'return') && inside(frames));
-      case 'stepOut':
-        return (ev, frames) => ev.kind === 'step' || (ev.kind === 'return' && frames[frames.length - 1] === act);
     }
   }
 
@@ -791,10 +483,13 @@ export class Controller {
 
   /** A standby worker promoted where it is parked: the parked stop becomes the user's stop. */
   stopHereNow(st: StopState): void {
-    this.stack.announceThreads();
-    this.link.event('pool/stop', { pos: st.pos, lines: this.journal.recentLineStarts(st.pos.n, 4) });
-    this.announceStop(st);
-    this.out.changed('stopped');
+    this.stops.promoted(st);
+  }
+
+  takeAbortAfterDrain(): RunPlan | undefined {
+    const plan = this.abortAfterDrain;
+    this.abortAfterDrain = undefined;
+    return plan;
   }
 
   /** Abandon the run: the model unwinds to runLoop, which carries out the plan. */

@@ -1,7 +1,9 @@
 /**
- * Scopes, variables, setVariable, data breakpoint targets and guest-memory access for a
- * stopped model. Everything is read from guest memory directly (no model events); every
- * change goes through the controller's journal so replays repeat it.
+ * Scopes, variables and setVariable for a stopped model, and the requests whose own parts
+ * live beside it: datatargets.ts (data breakpoint targets), guestmemory.ts (readMemory,
+ * writeMemory), jsvars.ts (a driver's JavaScript values). Everything is read from guest
+ * memory directly (no model events); every change goes through the controller's journal
+ * so replays repeat it.
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as path from 'node:path';
@@ -27,8 +29,13 @@ import { CHANNEL_HEADER, SIGNAL_QUEUE_HEADER, StructField } from '../../protocol
 import { GUID_DESCRIPTIONS } from '../../protocol/guid';
 import { deviceState } from '../../inspect/fields';
 import { Emulator } from '../../emulator';
-import { FieldSource, Node, parseExpression } from './expr';
-import { bytesGuid, encodeValue, preview, typeName } from './valuetext';
+import { FieldSource } from './expr';
+import { bytesGuid, encodeValue } from './valuetext';
+import { DataTargets } from './datatargets';
+import { GuestMemory } from './guestmemory';
+import { JsVars, ro, Var } from './jsvars';
+
+export type { Var } from './jsvars';
 
 type Container =
   | { kind: 'device'; dev: string }
@@ -44,35 +51,6 @@ type Container =
   | { kind: 'object'; label: string; entries: () => Var[] }
   | { kind: 'js'; value: object };
 
-export interface Var {
-  name: string;
-  value: string;
-  variablesReference: number;
-  type?: string;
-  evaluateName?: string;
-  memoryReference?: string;
-  indexedVariables?: number;
-  namedVariables?: number;
-  presentationHint?: { kind?: string; attributes?: string[] };
-}
-
-function ro(v: Var): Var {
-  v.presentationHint = { ...(v.presentationHint ?? {}), attributes: [...(v.presentationHint?.attributes ?? []), 'readOnly'] };
-  return v;
-}
-
-/** Parse a memoryReference / address: "0x10000000" or decimal. */
-export function parseAddress(text: unknown, what = 'memoryReference'): number {
-  if (typeof text !== 'string' && typeof text !== 'number') throw new UserError(`${what} is missing`);
-  const t = String(text).trim();
-  let v: number;
-  if (/^0x[0-9a-f]+$/i.test(t)) v = parseInt(t.slice(2), 16);
-  else if (/^\d+$/.test(t)) v = Number(t);
-  else throw new UserError(`bad ${what} '${t}': expected a guest-physical address such as 0x10000000`);
-  if (!Number.isSafeInteger(v)) throw new UserError(`${what} '${t}' is out of range`);
-  return v;
-}
-
 /** What the Variables view, memory and data breakpoints need of the worker: a read view of the model and the stop, and the journal for writes. */
 export interface InspectHost extends FieldSource {
   readonly state: WorkerState;
@@ -85,7 +63,14 @@ export class Inspector {
   private handles = new Map<number, Container>();
   private nextHandle = 1;
 
-  constructor(private readonly ctl: InspectHost) {}
+  private readonly targets: DataTargets;
+  private readonly memory: GuestMemory;
+  private readonly js = new JsVars((value) => this.handle({ kind: 'js', value }));
+
+  constructor(private readonly ctl: InspectHost) {
+    this.targets = new DataTargets(ctl, (ref) => this.handles.get(ref));
+    this.memory = new GuestMemory(ctl);
+  }
 
   reset(): void {
     this.handles.clear();
@@ -262,7 +247,7 @@ export class Inspector {
       case 'object':
         return c.entries();
       case 'js':
-        return this.jsVars(c.value);
+        return this.js.children(c.value);
     }
   }
 
@@ -317,7 +302,7 @@ export class Inspector {
     ];
     if (file) vars.push(ro({ name: 'module', value: file, variablesReference: 0 }));
     vars.push(ro({ name: 'channel types', value: types.join('; '), variablesReference: 0 }));
-    vars.push(this.jsVar('driverData', d.driverData));
+    vars.push(this.js.variable('driverData', d.driverData));
     return vars;
   }
 
@@ -407,57 +392,6 @@ export class Inspector {
     return vars;
   }
 
-  // ---- JavaScript values (a driver's own state) ---------------------------------------------------
-
-  private jsVar(name: string, value: unknown): Var {
-    const v: Var = { name, value: preview(value), variablesReference: 0, type: typeName(value) };
-    if (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value !== 'function') {
-      v.variablesReference = this.handle({ kind: 'js', value: value as object });
-      if (Array.isArray(value)) v.indexedVariables = value.length;
-    }
-    return ro(v);
-  }
-
-  private jsVars(obj: object): Var[] {
-    const out: Var[] = [];
-    const limit = 1000;
-    try {
-      if (obj instanceof Map) {
-        let i = 0;
-        for (const [k, v] of obj) {
-          if (i++ >= limit) break;
-          out.push(this.jsVar(`[${preview(k)}]`, v));
-        }
-      } else if (obj instanceof Set) {
-        let i = 0;
-        for (const v of obj) {
-          if (i >= limit) break;
-          out.push(this.jsVar(`[${i++}]`, v));
-        }
-      } else if (ArrayBuffer.isView(obj)) {
-        const b = new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength);
-        for (let i = 0; i < Math.min(b.length, 4096); i += 16) {
-          out.push(ro({ name: `[${i}]`, value: Buffer.from(b.subarray(i, Math.min(i + 16, b.length))).toString('hex').replace(/(..)/g, '$1 ').trim(), variablesReference: 0 }));
-        }
-      } else if (Array.isArray(obj)) {
-        for (let i = 0; i < Math.min(obj.length, limit); i++) out.push(this.jsVar(`[${i}]`, obj[i]));
-      } else {
-        for (const k of Object.keys(obj).slice(0, limit)) {
-          let v: unknown;
-          try {
-            v = (obj as Record<string, unknown>)[k];
-          } catch (e) {
-            v = `<${(e as Error).message}>`;
-          }
-          out.push(this.jsVar(k, v));
-        }
-      }
-    } catch (e) {
-      out.push(ro({ name: '<error>', value: (e as Error).message, variablesReference: 0 }));
-    }
-    return out;
-  }
-
   // ---- changing memory ----------------------------------------------------------------------------
 
   setVariable(a: DebugProtocol.SetVariableArguments): DebugProtocol.SetVariableResponse['body'] {
@@ -513,151 +447,26 @@ export class Inspector {
     return { value: fieldAt(this.emu.memory, loc.addr, loc.addr, loc.f).display };
   }
 
+  // ---- data breakpoints and guest memory (datatargets.ts, guestmemory.ts) ----------------------
+
   /** Where a field expression (`2:0.queue[0].head`, `header.size` with a default device) lives in memory. */
   fieldLocation(expr: string, defaultDevice: string | undefined): { addr: number; f: StructField; device: string; field: string } | string {
-    let n: Node;
-    try {
-      n = parseExpression(expr);
-    } catch (e) {
-      return (e as Error).message;
-    }
-    if (n.k !== 'ref') return `'${expr}' is not a channel field`;
-    const device = n.device ?? defaultDevice;
-    if (!device) return `'${expr}' needs a device: write it as BUS:DEV.${n.path}`;
-    const t = channelTarget(this.emu, device);
-    if (!t) return `device ${device} has no channel`;
-    const hm = /^header\.(\w+)$/.exec(n.path);
-    if (hm) {
-      const f = CHANNEL_HEADER.fields.find((x) => x.name === hm[1]);
-      return f ? { addr: t.physaddr, f, device, field: n.path } : `no channel_header field '${hm[1]}'`;
-    }
-    const qm = /^queue\[(\d+)\]\.(\w+)$/.exec(n.path);
-    if (qm) {
-      const g = queueGeometry(this.emu.memory, t, Number(qm[1]));
-      if (!g) return `queue ${qm[1]} does not exist in the channel of ${device}`;
-      const f = SIGNAL_QUEUE_HEADER.fields.find((x) => x.name === qm[2]);
-      return f ? { addr: t.physaddr + g.offset, f, device, field: n.path } : `no signal_queue_header field '${qm[2]}'`;
-    }
-    return `'${n.path}' is not in guest memory (use header.<field> or queue[N].<field>)`;
+    return this.targets.fieldLocation(expr, defaultDevice);
   }
-
-  // ---- data breakpoints ------------------------------------------------------------------------
 
   dataBreakpointInfo(a: DebugProtocol.DataBreakpointInfoArguments): DebugProtocol.DataBreakpointInfoResponse['body'] {
-    const name = String(a.name ?? '');
-    const none = (why: string) => ({ dataId: null, description: why });
-    if (!this.ctl.run) return none('no scenario is loaded');
-    let loc: { addr: number; size: number; device?: string; field?: string } | undefined;
-    if (a.asAddress) {
-      let addr: number;
-      try {
-        addr = parseAddress(name, 'address');
-      } catch (e) {
-        return none((e as Error).message);
-      }
-      const size = Number(a.bytes ?? 4);
-      if (!(size >= 1 && size <= 16)) return none('data breakpoints watch 1 to 16 bytes');
-      loc = { addr, size };
-    } else if (a.variablesReference !== undefined && a.variablesReference !== 0) {
-      const c = this.handles.get(Number(a.variablesReference));
-      if (!c) return none('the variable is no longer valid');
-      if (c.kind === 'header') {
-        const t = channelTarget(this.emu, c.dev);
-        const f = CHANNEL_HEADER.fields.find((x) => x.name === name) ?? (t ? extraLayout(channelKind(t.typeGuid)).find((x) => x.name === name) : undefined);
-        if (!t || !f) return none(`${name} is not a channel field`);
-        loc = { addr: t.physaddr + f.offset, size: f.size, device: c.dev, field: CHANNEL_HEADER.fields.includes(f) ? `header.${name}` : name };
-      } else if (c.kind === 'queue') {
-        const t = channelTarget(this.emu, c.dev);
-        const g = t && queueGeometry(this.emu.memory, t, c.q);
-        const f = SIGNAL_QUEUE_HEADER.fields.find((x) => x.name === name);
-        if (!t || !g || !f) return none(`${name} is not a signal queue field`);
-        loc = { addr: t.physaddr + g.offset + f.offset, size: f.size, device: c.dev, field: `queue[${c.q}].${name}` };
-      } else return none('data breakpoints can be set on channel header and signal queue fields (guest memory)');
-    } else {
-      const frame = a.frameId !== undefined ? this.ctl.stack.frameById(Number(a.frameId)) : undefined;
-      const l = this.fieldLocation(name, frame?.device ?? (this.ctl.stop ? this.ctl.stack.deviceOf(this.ctl.stop.frames, this.ctl.stop.ev) : undefined));
-      if (typeof l === 'string') return none(l);
-      loc = { addr: l.addr + l.f.offset, size: l.f.size, device: l.device, field: l.field };
-    }
-    if (loc.size > 16) return none(`${name} is ${loc.size} bytes; data breakpoints watch at most 16`);
-    const dataId = `${loc.device ?? 'mem'}|${loc.field ?? ''}|${hexRef(loc.addr)}|${loc.size}`;
-    return { dataId, description: dataLabel(loc), accessTypes: ['write'], canPersist: true };
+    return this.targets.info(a);
   }
 
-  /** A dataId back to an address (a device's field is looked up again: it may have moved after a restart). */
   resolveDataId(dataId: string): { address: number; size: number; label: string; device?: string; field?: string } | string {
-    const m = /^([^|]*)\|([^|]*)\|(0x[0-9a-f]+)\|(\d+)$/i.exec(dataId);
-    if (!m) return `'${dataId}' is not a data breakpoint id of this debugger`;
-    const device = m[1] === 'mem' ? undefined : m[1];
-    const field = m[2] || undefined;
-    let address = parseInt(m[3].slice(2), 16);
-    let size = Number(m[4]);
-    if (device && field && this.ctl.run) {
-      const l = this.fieldLocation(`${device}.${field}`, undefined);
-      if (typeof l !== 'string') {
-        address = l.addr + l.f.offset;
-        size = l.f.size;
-      }
-    }
-    return { address, size, label: dataLabel({ addr: address, size, device, field }), device, field };
+    return this.targets.resolve(dataId);
   }
-
-  // ---- readMemory / writeMemory ----------------------------------------------------------------
 
   readMemory(a: DebugProtocol.ReadMemoryArguments): DebugProtocol.ReadMemoryResponse['body'] {
-    const base = parseAddress(a.memoryReference);
-    const offset = Number(a.offset ?? 0);
-    const count = Number(a.count ?? 0);
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(count) || count < 0) throw new UserError('readMemory: offset and count must be integers, count >= 0');
-    const addr = base + offset;
-    if (addr < 0) throw new UserError(`readMemory: address ${addr} is negative`);
-    const want = Math.min(count, 1 << 20);
-    const mem = this.emu.memory;
-    const regions = mem.listRegions();
-    const r = regions.find((x) => addr >= x.base && addr < x.base + x.size);
-    if (!r) {
-      const next = regions.find((x) => x.base > addr);
-      const gap = next ? next.base - addr : want;
-      return { address: hexRef(addr), unreadableBytes: Math.min(want, gap) };
-    }
-    const n = Math.min(want, r.base + r.size - addr);
-    const data = Buffer.from(mem.read(addr, n)).toString('base64');
-    let unreadable = 0;
-    if (n < want) {
-      const after = addr + n;
-      const next = regions.find((x) => x.base >= after);
-      unreadable = Math.min(want - n, next ? next.base - after : want - n);
-    }
-    return { address: hexRef(addr), data, ...(unreadable ? { unreadableBytes: unreadable } : {}) };
+    return this.memory.read(a);
   }
 
   writeMemory(a: DebugProtocol.WriteMemoryArguments): DebugProtocol.WriteMemoryResponse['body'] {
-    const base = parseAddress(a.memoryReference);
-    const offset = Number(a.offset ?? 0);
-    if (!Number.isSafeInteger(offset)) throw new UserError('writeMemory: offset must be an integer');
-    const text = String(a.data ?? '');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text.replace(/\s/g, ''))) throw new UserError('writeMemory: data is not base64');
-    const bytes = Buffer.from(text, 'base64');
-    const addr = base + offset;
-    const mem = this.emu.memory;
-    if (bytes.length === 0) return { bytesWritten: 0 };
-    let n = bytes.length;
-    if (!mem.isMapped(addr, n)) {
-      const r = mem.listRegions().find((x) => addr >= x.base && addr < x.base + x.size);
-      const avail = r ? r.base + r.size - addr : 0;
-      if (!a.allowPartial || avail === 0) throw new UserError(`writeMemory: ${hexRef(addr)} +${bytes.length} is not mapped guest memory${avail ? ` (only ${avail} bytes are; set allowPartial)` : ''}`);
-      n = avail;
-    }
-    this.ctl.journal.intervene({ kind: 'mem', pos: { n: 0, w: 0 }, addr, bytes: Uint8Array.from(bytes.subarray(0, n)) });
-    return { bytesWritten: n };
+    return this.memory.write(a);
   }
-}
-
-function dataLabel(l: { addr: number; size: number; device?: string; field?: string }): string {
-  if (l.device && l.field) {
-    const p = parseDeviceId(l.device);
-    const name = p && p !== 'controlvm' && p.dev !== undefined ? `vbus${p.bus}:dev${p.dev}` : l.device;
-    return `${name} ${l.field}`;
-  }
-  return `${hexRef(l.addr)} (${l.size} bytes)`;
 }

@@ -13,44 +13,16 @@ import { parseScenario } from '../../scenario/parser';
 import type { Emulator } from '../../emulator';
 import type { EmuEvent, Frame } from '../../engine/events';
 import type { WorkerState } from '../workerlink';
-import type { LaunchArguments } from '../contract';
 import type { Output } from './output';
 import type { BreakpointBook } from './breakpointbook';
 import { innermostDriver } from './stack';
 import { DiskImages } from './diskimages';
 import { MAX_JOURNAL_WRITE_BYTES } from '../../limits';
-import { Mode, Pos, StopInfo, StopState, UserError, posCmp } from './stopstate';
+import { Pos, StopInfo, StopState, UserError, posCmp } from './stopstate';
 
-type Finder =
-  | { kind: 'event' }
-  | { kind: 'activation'; callN: number; act?: Frame }
-  | { kind: 'breakpoints' };
+import type { Finder, Found, JournalEntry, ReplayPlan, RunPlan } from './runplan';
 
-interface Found {
-  pos: Pos;
-  info: StopInfo;
-}
-
-export type ReplayPlan =
-  /** `scout`: a standby worker searches its part of the history and reports what it found instead of going there. */
-  | { phase: 'find'; finder: Finder; limit: Pos; found?: Found; fallback: Found; label: string; scout?: boolean }
-  | { phase: 'goto'; target: Pos; info: StopInfo; label: string };
-
-export type { Finder, Found };
-
-/** How the controller starts (or restarts) a run: a new scenario, a replay, or the same run going on. */
-export interface RunPlan {
-  build: boolean;
-  mode?: Mode;
-  replay?: ReplayPlan;
-  fresh?: { opts: LaunchArguments; scenario: Scenario };
-}
-
-export type JournalEntry =
-  | { kind: 'mem'; pos: Pos; addr: number; bytes: Uint8Array }
-  | { kind: 'sysfsWrite'; pos: Pos; path: string; value: string }
-  | { kind: 'sysfsRead'; pos: Pos; path: string }
-  | { kind: 'command'; pos: Pos; text: string };
+export type { Finder, Found, JournalEntry, ReplayPlan, RunPlan } from './runplan';
 
 /** What the journal needs from the session (the controller). */
 export interface JournalHost {
