@@ -19,8 +19,6 @@ interface Standby {
   parked: boolean;
   /** Park requests (standby, advance) it has not parked for yet: only the last one's position counts. */
   moves: number;
-  /** Replaying from the start and not parked yet. */
-  fresh?: boolean;
   /** Set while it searches the history for a reverse-continue. */
   scouting?: (found: PoolFound | null) => void;
   /** Where its progress goes while it searches. */
@@ -145,12 +143,8 @@ export class Checkpoints {
     this.planning = this.planning.then(() => this.place(wanted)).catch(() => undefined);
   }
 
-  /** The positions a placement could not serve yet (a fresh worker was still replaying). */
-  private deferred: number[] | undefined;
-
   private place(wanted: number[]): void {
     if (this.disposed) return;
-    this.deferred = undefined;
     const free = new Set(this.standby.filter((s) => !s.scouting));
     for (const n of wanted) {
       const there = [...free].find((s) => s.target === n);
@@ -163,12 +157,7 @@ export class Checkpoints {
       if (from) {
         free.delete(from);
         this.advance(from, n);
-      } else if (this.standby.length < this.slots) {
-        // One replay from the start at a time: two would take both cores of a small machine
-        // from the live worker the user is stepping. The next is placed when this one parks.
-        if (this.standby.some((s) => s.fresh)) this.deferred = wanted;
-        else this.create(n);
-      }
+      } else if (this.standby.length < this.slots) this.create(n);
     }
     // More than the slots (a follower that was not promoted): the unused ones go.
     for (const s of free) if (this.standby.length > this.slots) this.drop(s);
@@ -194,7 +183,7 @@ export class Checkpoints {
   /** A new standby worker replays from the start to n. It counts as a checkpoint at once: a trip may pick it before it parks. */
   private create(n: number): Standby {
     const { host, launched } = this.launched();
-    const s: Standby = { host, target: n, parked: false, moves: 1, fresh: true };
+    const s: Standby = { host, target: n, parked: false, moves: 1 };
     this.standby.push(s);
     host.attach({ event: (e, b) => this.standbyEvent(s, e, b), gone: () => this.drop(s) });
     this.startWorker(host, launched, 'pool/standby', { target: { n, w: 0 }, entries: this.entries }).catch(() => this.drop(s));
@@ -210,11 +199,6 @@ export class Checkpoints {
       // A worker that parked anywhere else (the run ended first) is no checkpoint.
       if (at !== s.target) this.drop(s);
       else s.parked = true;
-      if (s.fresh) {
-        s.fresh = false;
-        const wanted = this.deferred;
-        if (wanted) this.planning = this.planning.then(() => this.place(wanted)).catch(() => undefined);
-      }
       this.wakeParkWaiters();
       if (s.parked) s.onParked?.();
     } else if (event.startsWith('progress') && s.scouting) s.progress?.(event, body);
@@ -230,9 +214,6 @@ export class Checkpoints {
     this.standby = this.standby.filter((x) => x !== s);
     s.scouting?.(null);
     void s.host.dispose();
-    const wanted = s.fresh ? this.deferred : undefined;
-    s.fresh = false;
-    if (wanted) this.planning = this.planning.then(() => this.place(wanted)).catch(() => undefined);
     this.wakeParkWaiters();
   }
 
