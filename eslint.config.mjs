@@ -13,6 +13,11 @@ export default tseslint.config(
     },
   },
   {
+    // Sources stay small enough to read: one concept a file, functions that fit a screen.
+    files: ['src/**/*.ts'],
+    rules: { 'max-lines': ['error', { max: 500 }], 'max-lines-per-function': ['error', { max: 80 }] },
+  },
+  {
     // The emulator model must stay free of VS Code: it runs in the CLI and the DAP host.
     files: ['src/emulator/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: ['vscode'] }] },
