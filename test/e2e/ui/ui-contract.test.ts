@@ -67,6 +67,9 @@ async function attachAndPage(wb: Workbench, scenario: Scenario): Promise<void> {
   await wb.screenshot('devices');
 }
 
+/** How the adapter shows features = 0x48: the value in hex and its feature bits by name. */
+const FEATURES_0X48 = /^0x48 \(VISOR_CHANNEL_IS_POLLING \| VISOR_DRIVER_ENHANCED_RCVBUF_CHECKING\)$/;
+
 /** The channel inspector of vbus2:dev0, opened from its row's inline action: rendering, hover, keyboard edit. */
 async function inspectAndEdit(wb: Workbench): Promise<void> {
   const devices = wb.pane('Buses & Devices');
@@ -93,20 +96,22 @@ async function inspectAndEdit(wb: Workbench): Promise<void> {
   await wb.screenshot('inspector-hover');
   // keyboard: focus the features row, Enter opens the editor, Enter writes; the value shown is re-read from the adapter
   const features = frame.locator('tr[data-key="header/features/24"]');
+  // the vhba driver set only VISOR_CHANNEL_IS_POLLING at probe, so 0x48 is a change the user sees
+  assert.match(await features.locator('td.value').innerText(), /^0x8 \(VISOR_CHANNEL_IS_POLLING\)$/);
   await features.focus();
   await wb.page.keyboard.press('Enter');
   const editor = frame.locator('input.editor');
   await editor.waitFor();
   await editor.fill('0x48');
   await wb.page.keyboard.press('Enter');
-  await frame.locator('tr[data-key="header/features/24"] td.value', { hasText: /^72$/ }).waitFor();
+  await frame.locator('tr[data-key="header/features/24"] td.value', { hasText: FEATURES_0X48 }).waitFor();
   // a bad value is refused with a message, nothing written
   await features.focus();
   await wb.page.keyboard.press('Enter');
   await frame.locator('input.editor').fill('nonsense');
   await wb.page.keyboard.press('Enter');
   await frame.locator('#error', { hasText: /features: expected a number/ }).waitFor();
-  await frame.locator('tr[data-key="header/features/24"] td.value', { hasText: /^72$/ }).waitFor();
+  await frame.locator('tr[data-key="header/features/24"] td.value', { hasText: FEATURES_0X48 }).waitFor();
   await wb.screenshot('inspector-edit');
 }
 
