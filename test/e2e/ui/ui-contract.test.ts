@@ -57,8 +57,14 @@ async function attachAndPage(wb: Workbench, scenario: Scenario): Promise<void> {
     await page.keyboard.press('End');
   };
   const moreShows = (text: string) => devices.locator('.monaco-list-row', { hasText: 'Load more…' }).locator('.label-description', { hasText: text }).waitFor();
+  // a refresh (any stop or change event does one) re-reads the tree while its old rows stay on
+  // screen: Enter on such a "Load more…" row must still load the next page
+  await wb.palette('Visorbus: Refresh');
   await toEnd();
   await moreShows(`200 of ${BULK_DEVICES} shown`);
+  // End may land before bus 3's page is listed (its children load after its row): Enter goes to
+  // whatever row has the focus, so wait until it is "Load more…"
+  await devices.locator('.monaco-list-row.focused', { hasText: 'Load more…' }).waitFor();
   await page.keyboard.press('Enter');
   await wb.row('vbus3:dev200', devices).waitFor(); // the new page follows the old last row
   await toEnd();
