@@ -155,6 +155,8 @@ suite('UI: views and channel inspector on the real adapter (attach over TCP)', f
   test('Pause Device from the context menu: after the run goes on, the item is paused', async () => {
     const devices = wb.pane('Buses & Devices');
     await wb.contextMenu(wb.row('vbus2:dev1', devices), 'Pause Device');
+    // the action is queued only while the run is stopped: continue once the status bar says it is
+    await wb.page.locator('.statusbar-item', { hasText: 'pause of vbus2:dev1 queued' }).first().waitFor();
     await wb.page.keyboard.press('F5'); // the queued pause lands at the guest's next poll; the run stops at its end (status bar: finished)
     await wb.page.locator('.statusbar-item', { hasText: /visorbus .* · finished/ }).first().waitFor({ timeout: RUN_MS });
     await devices.locator('.monaco-list-row[aria-label^="vbus2:dev1, paused"]').waitFor();
