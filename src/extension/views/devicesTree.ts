@@ -71,6 +71,7 @@ export class DevicesTreeProvider implements vscode.TreeDataProvider<DevicesNode>
   private readonly buses = new Map<number, BusNode>();
   private readonly devices = new Map<string, DeviceNode>();
   private readonly subscriptions: vscode.Disposable[];
+  private readonly loadMoreCommands = new Set<number>();
 
   constructor(private readonly model: VisorbusModel) {
     this.subscriptions = [
@@ -196,13 +197,27 @@ export class DevicesTreeProvider implements vscode.TreeDataProvider<DevicesNode>
       item.id = `bus/${node.parent.info.bus}/more`;
       item.description = `${node.shown} of ${node.total} shown`;
       item.iconPath = new vscode.ThemeIcon('ellipsis');
-      item.command = { command: 'visorbus.loadMore', title: `Load ${DEVICE_PAGE_SIZE} more`, arguments: [node] };
+      item.command = { command: this.loadMoreCommand(node.parent.info.bus), title: `Load ${DEVICE_PAGE_SIZE} more` };
       item.contextValue = 'more';
       return item;
     }
     const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
     item.iconPath = new vscode.ThemeIcon(node.error ? 'error' : 'info');
     return item;
+  }
+
+  /**
+   * The command of a bus's "Load more…" item: one without arguments per bus. A tree item command
+   * with arguments is only a cached reference that VS Code drops when the tree refreshes, so Enter
+   * on a row still showing the old item would do nothing ("Actual command not found").
+   */
+  private loadMoreCommand(bus: number): string {
+    const id = `visorbus.loadMore.bus${bus}`;
+    if (!this.loadMoreCommands.has(bus)) {
+      this.loadMoreCommands.add(bus);
+      this.subscriptions.push(vscode.commands.registerCommand(id, () => this.model.loadMore(bus)));
+    }
+    return id;
   }
 
   dispose(): void {

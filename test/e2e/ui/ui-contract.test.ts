@@ -57,8 +57,14 @@ async function attachAndPage(wb: Workbench, scenario: Scenario): Promise<void> {
     await page.keyboard.press('End');
   };
   const moreShows = (text: string) => devices.locator('.monaco-list-row', { hasText: 'Load more…' }).locator('.label-description', { hasText: text }).waitFor();
+  // a refresh (any stop or change event does one) re-reads the tree while its old rows stay on
+  // screen: Enter on such a "Load more…" row must still load the next page
+  await wb.palette('Visorbus: Refresh');
   await toEnd();
   await moreShows(`200 of ${BULK_DEVICES} shown`);
+  // End may land before bus 3's page is listed (its children load after its row): Enter goes to
+  // whatever row has the focus, so wait until it is "Load more…"
+  await devices.locator('.monaco-list-row.focused', { hasText: 'Load more…' }).waitFor();
   await page.keyboard.press('Enter');
   await wb.row('vbus3:dev200', devices).waitFor(); // the new page follows the old last row
   await toEnd();
@@ -66,6 +72,9 @@ async function attachAndPage(wb: Workbench, scenario: Scenario): Promise<void> {
   await wb.row('vbus3:dev399', devices).waitFor();
   await wb.screenshot('devices');
 }
+
+/** How the adapter shows features = 0x48: the value in hex and its feature bits by name. */
+const FEATURES_0X48 = /^0x48 \(VISOR_CHANNEL_IS_POLLING \| VISOR_DRIVER_ENHANCED_RCVBUF_CHECKING\)$/;
 
 /** The channel inspector of vbus2:dev0, opened from its row's inline action: rendering, hover, keyboard edit. */
 async function inspectAndEdit(wb: Workbench): Promise<void> {
@@ -93,20 +102,22 @@ async function inspectAndEdit(wb: Workbench): Promise<void> {
   await wb.screenshot('inspector-hover');
   // keyboard: focus the features row, Enter opens the editor, Enter writes; the value shown is re-read from the adapter
   const features = frame.locator('tr[data-key="header/features/24"]');
+  // the vhba driver set only VISOR_CHANNEL_IS_POLLING at probe, so 0x48 is a change the user sees
+  assert.match(await features.locator('td.value').innerText(), /^0x8 \(VISOR_CHANNEL_IS_POLLING\)$/);
   await features.focus();
   await wb.page.keyboard.press('Enter');
   const editor = frame.locator('input.editor');
   await editor.waitFor();
   await editor.fill('0x48');
   await wb.page.keyboard.press('Enter');
-  await frame.locator('tr[data-key="header/features/24"] td.value', { hasText: /^72$/ }).waitFor();
+  await frame.locator('tr[data-key="header/features/24"] td.value', { hasText: FEATURES_0X48 }).waitFor();
   // a bad value is refused with a message, nothing written
   await features.focus();
   await wb.page.keyboard.press('Enter');
   await frame.locator('input.editor').fill('nonsense');
   await wb.page.keyboard.press('Enter');
   await frame.locator('#error', { hasText: /features: expected a number/ }).waitFor();
-  await frame.locator('tr[data-key="header/features/24"] td.value', { hasText: /^72$/ }).waitFor();
+  await frame.locator('tr[data-key="header/features/24"] td.value', { hasText: FEATURES_0X48 }).waitFor();
   await wb.screenshot('inspector-edit');
 }
 
@@ -144,6 +155,8 @@ suite('UI: views and channel inspector on the real adapter (attach over TCP)', f
   test('Pause Device from the context menu: after the run goes on, the item is paused', async () => {
     const devices = wb.pane('Buses & Devices');
     await wb.contextMenu(wb.row('vbus2:dev1', devices), 'Pause Device');
+    // the action is queued only while the run is stopped: continue once the status bar says it is
+    await wb.page.locator('.statusbar-item', { hasText: 'pause of vbus2:dev1 queued' }).first().waitFor();
     await wb.page.keyboard.press('F5'); // the queued pause lands at the guest's next poll; the run stops at its end (status bar: finished)
     await wb.page.locator('.statusbar-item', { hasText: /visorbus .* · finished/ }).first().waitFor({ timeout: RUN_MS });
     await devices.locator('.monaco-list-row[aria-label^="vbus2:dev1, paused"]').waitFor();
