@@ -106,25 +106,11 @@ export class GuestMemory {
   }
 
   /**
-   * Hot-path access to a small structure (a signal queue header): the allocated page that
-   * holds all of [addr, addr+len), with the offset of `addr` in it left in `spanOffset`.
-   * Undefined when the range is unmapped, crosses a page, or was never written (reads as
-   * zero) — callers then use the ordinary accessors. Only for reading; writes go through
-   * the write methods so the watcher sees them.
+   * Hot-path access to a small structure (a signal queue header) in region `r`, found by
+   * regionOf() at the current layoutVersion: the allocated page that holds all of
+   * [addr, addr+len), with the offset of `addr` in it left in `spanOffset`. Undefined when the
+   * range leaves the region, crosses a page, or was never written (reads as zero).
    */
-  pageSpan(addr: number, len: number): Uint8Array | undefined {
-    const r = this.regionOf(addr, len);
-    if (!r) return undefined;
-    const o = addr - r.base;
-    const po = o & (PAGE_SIZE - 1);
-    if (po + len > PAGE_SIZE) return undefined;
-    const page = r.pages[o >>> PAGE_SHIFT];
-    if (!page) return undefined;
-    this.spanOffset = po;
-    return page;
-  }
-
-  /** pageSpan() for a range of region `r`, found by regionOf() at the current layoutVersion: no lookup. */
   pageSpanIn(r: Region, addr: number, len: number): Uint8Array | undefined {
     const o = addr - r.base;
     if (o < 0 || o + len > r.size) return undefined;
@@ -136,7 +122,7 @@ export class GuestMemory {
     return page;
   }
 
-  /** Offset in the page returned by the last successful pageSpan(). */
+  /** Offset in the page returned by the last successful pageSpanIn(). */
   spanOffset = 0;
 
   /**
@@ -150,11 +136,6 @@ export class GuestMemory {
   /** Tell the write watcher about bytes a hot path wrote through pageForWrite() or a cached page. */
   notifyWrite(addr: number, len: number): void {
     if (this.watcher) this.watcher(addr, len);
-  }
-
-  /** Whether a write watcher is installed (hot paths then use the ordinary write methods). */
-  get watching(): boolean {
-    return this.watcher !== undefined;
   }
 
   isMapped(addr: number, len: number): boolean {

@@ -9,7 +9,7 @@
  * through the window tell the memory's watcher, so data breakpoints and memory events see
  * exactly the writes the ordinary path would have made.
  */
-import { GuestMemory, PAGE_SIZE, Region } from '../memory/guestmemory';
+import { GuestMemory, Region } from '../memory/guestmemory';
 import { SQ } from '../protocol/layout';
 
 /** Every header field the ring uses lies in the header's first 76 bytes (tail ends there). */
@@ -32,16 +32,11 @@ export class QueueWindow {
   attach(r: Region | undefined, a: number): boolean {
     const m = this.memory;
     this.dv = undefined;
-    if (r === undefined) return false;
-    const off = a - r.base;
-    if (off < 0 || off + QUEUE_FIELDS_END > r.size) return false;
-    const po = off & (PAGE_SIZE - 1);
-    if (po + QUEUE_FIELDS_END > PAGE_SIZE) return false;
-    const page = r.pages[Math.floor(off / PAGE_SIZE)];
-    // A header never written reads as zero: the ordinary path handles it (and allocates on write).
+    // A header across pages, or never written (reads as zero), is left to the ordinary path.
+    const page = r === undefined ? undefined : m.pageSpanIn(r, a, QUEUE_FIELDS_END);
     if (page === undefined) return false;
     this.dv = new DataView(page.buffer, page.byteOffset, page.byteLength);
-    this.o = po;
+    this.o = m.spanOffset;
     this.addr = a;
     this.version = m.layoutVersion;
     return true;
