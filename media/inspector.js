@@ -17,6 +17,10 @@
   /** @type {{offset:number,size:number}|null} */
   let highlighted = null;
   let editing = false;
+  // the last refused write: stays shown across refreshes until the next edit or a successful write
+  let writeError = '';
+  /** @type {any} */
+  let view = null;         // last view (status, notice, error) applied
 
   const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -71,10 +75,8 @@
         applyView(m);
         break;
       case 'writeResult':
-        if (!m.ok) {
-          $('error').hidden = false;
-          $('error').textContent = `${m.name}: ${m.message}`;
-        }
+        writeError = m.ok ? '' : `${m.name}: ${m.message}`;
+        showError(view);
         break;
     }
   });
@@ -86,16 +88,23 @@
    */
   function applyView(v) {
     if (!v) return;
+    view = v;
     $('status').textContent = v.status;
     document.body.classList.toggle('stale', !!v.stale);
     document.body.setAttribute('data-view', v.kind);
     const isError = v.kind === 'error';
     $('notice').hidden = isError || !v.notice;
     $('notice').textContent = isError ? '' : (v.notice || '');
-    $('error').hidden = !isError;
-    $('error').textContent = isError ? (v.notice || '') : '';
+    showError(v);
     if (v.kind === 'missing' || (v.kind === 'noSession' && !v.stale)) clearChannel();
     /** @type {HTMLButtonElement} */ ($('binary')).disabled = v.kind !== 'live';
+  }
+
+  /** The view's own error first, else the last refused write. */
+  function showError(v) {
+    const text = v && v.kind === 'error' ? (v.notice || '') : writeError;
+    $('error').hidden = !text;
+    $('error').textContent = text;
   }
 
   function clearChannel() {
@@ -173,6 +182,8 @@
   function startEdit(f, cell, row) {
     if (editing) return;
     editing = true;
+    writeError = '';
+    showError(view);
     const input = el('input', { type: 'text', value: f.value, class: 'editor', spellcheck: 'false',
       'aria-label': `New value of ${f.name} (number, 0x hex, GUID, "text" or hex:bytes)` });
     cell.replaceChildren(input);

@@ -50,7 +50,7 @@ export function registerViews(core: VisorbusCore): VisorbusViews {
       void vscode.window.showInformationMessage(`Visorbus: ${p} is outside the sysfs trees shown.`);
       return false;
     }
-    await sysfsView.reveal(sysfs.node(p), { select: true, focus: true, expand: true });
+    await revealIn(sysfsView, 'visorbus.sysfs', sysfs.node(p), { select: true, focus: true, expand: true });
     return true;
   };
 
@@ -69,7 +69,7 @@ export function registerViews(core: VisorbusCore): VisorbusViews {
     }),
     vscode.commands.registerCommand('visorbus.device.reveal', async (name: string) => {
       const node = devices.deviceNode(deviceIdFromName(name)) ?? devices.deviceNode(name);
-      if (node) await devicesView.reveal(node, { select: true, focus: true });
+      if (node) await revealIn(devicesView, 'visorbus.devices', node, { select: true, focus: true });
       else void vscode.window.showInformationMessage(`Visorbus: ${deviceDisplayName(name)} is not loaded in Buses & Devices (use "Load more…").`);
     }),
     vscode.commands.registerCommand('visorbus.sysfs.followLink', async (node: SysfsNode) => {
@@ -82,6 +82,29 @@ export function registerViews(core: VisorbusCore): VisorbusViews {
     devices, drivers, sysfs, timeline: timeline.provider, revealSysfs,
     views: { devices: devicesView as vscode.TreeView<unknown>, drivers: driversView as vscode.TreeView<unknown>, sysfs: sysfsView as vscode.TreeView<unknown>, timeline: timeline.view },
   };
+}
+
+/** How long a hidden view may take to open before the reveal is tried anyway. */
+const SHOW_VIEW_MS = 5000;
+
+/**
+ * Reveal an item in a view that may be hidden. VS Code silently drops a reveal into a view that is
+ * still opening (its tree has not fetched its roots yet), so the view is opened first and the
+ * reveal waits until VS Code reports it shown.
+ */
+async function revealIn<T>(view: vscode.TreeView<T>, viewId: string, node: T, options: { select: boolean; focus: boolean; expand?: boolean }): Promise<void> {
+  if (!view.visible) {
+    const subs: vscode.Disposable[] = [];
+    const shown = new Promise<void>(resolve => {
+      subs.push(view.onDidChangeVisibility(e => e.visible && resolve()));
+      const timer = setTimeout(resolve, SHOW_VIEW_MS);
+      subs.push({ dispose: () => clearTimeout(timer) });
+    });
+    await vscode.commands.executeCommand(`${viewId}.focus`);
+    if (!view.visible) await shown;
+    subs.forEach(d => d.dispose());
+  }
+  await view.reveal(node, options);
 }
 
 /** `echo VALUE > PATH` in the session's sysfs (asks for the value when none is given). */

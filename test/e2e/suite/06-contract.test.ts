@@ -244,6 +244,12 @@ suite('real adapter over TCP (attach): context actions on vhba and vnic devices,
     const bus = await views(`visorbus${name[4]}`, () => childByLabel(a.devices, `visorbus${name[4]}`));
     return views(name, () => childByLabel(a.devices, name, bus));
   };
+  /** Show the Explorer instead of the Visorbus side bar, and wait until VS Code says its views are hidden. */
+  const hideVisorbusViews = async () => {
+    await vscode.commands.executeCommand('workbench.view.explorer');
+    const hidden = () => (!a.views.sysfs.visible && !a.views.devices.visible) || undefined;
+    await waitFor('Visorbus views hidden', e => vscode.Disposable.from(a.views.sysfs.onDidChangeVisibility(e), a.views.devices.onDidChangeVisibility(e)), hidden, VIEWS_MS);
+  };
   const stateOf = async (bus: number, name: string) => (await real.devices(bus)).devices.find(d => d.name === name)?.state;
 
   test('Pause Device on a tree item: paused in visorbus/devices after a step, and the item turns paused', async () => {
@@ -281,9 +287,20 @@ suite('real adapter over TCP (attach): context actions on vhba and vnic devices,
     const r = await real.session.customRequest('visorbus/sysfs', { path: '/sys/devices/platform/visorchipset/install' });
     assert.strictEqual(r.entries.find((e: { name: string }) => e.name === 'textid')?.value, '7');
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.sysfs.write', '/sys/devices/visorbus2/vbus2:dev0/typeguid', 'x'), false);
+    // a reveal into a hidden view (another side bar shown) must still land
+    await hideVisorbusViews();
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.revealInSysfs', await device('vbus2:dev0')), true);
+    assert.strictEqual(a.views.sysfs.visible, true);
     const selected = () => (a.views.sysfs.selection[0] as { path?: string } | undefined)?.path === '/sys/devices/visorbus2/vbus2:dev0' || undefined;
     await waitFor('vbus2:dev0 selected in sysfs', a.views.sysfs.onDidChangeSelection, selected, VIEWS_MS);
+  });
+
+  test('Show in Buses & Devices (a bound device of Function Drivers) selects the device, also from another side bar', async () => {
+    await hideVisorbusViews();
+    await vscode.commands.executeCommand('visorbus.device.reveal', 'vbus2:dev1');
+    const selected = () => (a.views.devices.selection[0] as { info?: { name: string } } | undefined)?.info?.name === 'vbus2:dev1' || undefined;
+    await waitFor('vbus2:dev1 selected in Buses & Devices', a.views.devices.onDidChangeSelection, selected, VIEWS_MS);
+    assert.strictEqual(a.views.devices.visible, true);
   });
 
   test('Function Drivers lists what visorbus/topology says; the status bar shows its time', async () => {
