@@ -10,7 +10,7 @@
   const WINDOW = 512;
 
   /** @type {any} */
-  let state = null;        // last 'update' message
+  let state = null; // last 'update' message
   let windowOffset = 0;
   /** @type {Uint8Array} */
   let windowBytes = new Uint8Array(0);
@@ -20,7 +20,7 @@
   // the last refused write: stays shown across refreshes until the next edit or a successful write
   let writeError = '';
   /** @type {any} */
-  let view = null;         // last view (status, notice, error) applied
+  let view = null; // last view (status, notice, error) applied
 
   const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -56,7 +56,7 @@
   // The device this tab shows: kept in the webview state so VS Code can restore the tab after a reload.
   vscode.setState({ device: document.body.getAttribute('data-device') });
 
-  window.addEventListener('message', ev => {
+  window.addEventListener('message', (ev) => {
     const m = ev.data;
     if (!m || typeof m.type !== 'string') return;
     switch (m.type) {
@@ -94,7 +94,7 @@
     document.body.setAttribute('data-view', v.kind);
     const isError = v.kind === 'error';
     $('notice').hidden = isError || !v.notice;
-    $('notice').textContent = isError ? '' : (v.notice || '');
+    $('notice').textContent = isError ? '' : v.notice || '';
     showError(v);
     if (v.kind === 'missing' || (v.kind === 'noSession' && !v.stale)) clearChannel();
     /** @type {HTMLButtonElement} */ ($('binary')).disabled = v.kind !== 'live';
@@ -102,7 +102,7 @@
 
   /** The view's own error first, else the last refused write. */
   function showError(v) {
-    const text = v && v.kind === 'error' ? (v.notice || '') : writeError;
+    const text = v && v.kind === 'error' ? v.notice || '' : writeError;
     $('error').hidden = !text;
     $('error').textContent = text;
   }
@@ -125,7 +125,12 @@
     const focusedKey = document.activeElement && document.activeElement.getAttribute('data-key');
     const scrollY = window.scrollY;
     root.replaceChildren();
-    root.append(el('p', { class: 'summary', text: `${state.name} · physaddr ${hex(ch.physaddr)} · ${ch.nbytes} bytes · type ${ch.typeGuid} · memoryReference ${ch.memoryReference}` }));
+    root.append(
+      el('p', {
+        class: 'summary',
+        text: `${state.name} · physaddr ${hex(ch.physaddr)} · ${ch.nbytes} bytes · type ${ch.typeGuid} · memoryReference ${ch.memoryReference}`,
+      }),
+    );
     root.append(section('Channel header', 'header', ch.header));
     if (ch.extra && ch.extra.length) root.append(section(`${ch.typeName || 'Type-specific'} fields`, 'extra', ch.extra));
     for (const q of ch.queues) root.append(queueSection(q));
@@ -139,42 +144,73 @@
 
   function section(title, key, fields) {
     const id = `sec-${key}`;
-    return el('section', { class: 'block', 'aria-labelledby': id },
-      el('h2', { id, text: title }),
-      fieldTable(fields, key));
+    return el('section', { class: 'block', 'aria-labelledby': id }, el('h2', { id, text: title }), fieldTable(fields, key));
   }
 
   function fieldTable(fields, key) {
     const body = el('tbody');
     for (const f of fields) body.append(fieldRow(f, key));
-    return el('table', { class: 'fields' },
-      el('thead', {}, el('tr', {},
-        el('th', { scope: 'col', text: 'field' }), el('th', { scope: 'col', text: 'offset' }),
-        el('th', { scope: 'col', text: 'size' }), el('th', { scope: 'col', text: 'value' }), el('th', { scope: 'col', text: '' }))),
-      body);
+    return el(
+      'table',
+      { class: 'fields' },
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          el('th', { scope: 'col', text: 'field' }),
+          el('th', { scope: 'col', text: 'offset' }),
+          el('th', { scope: 'col', text: 'size' }),
+          el('th', { scope: 'col', text: 'value' }),
+          el('th', { scope: 'col', text: '' }),
+        ),
+      ),
+      body,
+    );
   }
 
   function fieldRow(f, key) {
     const valueCell = el('td', { class: 'value', title: f.value }, f.display);
     const rowKey = `${key}/${f.name}/${f.offset}`;
-    const row = el('tr', {
-      tabindex: 0, 'data-key': rowKey, 'data-offset': f.offset, 'data-size': f.size, 'data-field': f.name,
-      'aria-label': `${f.name}, offset ${hex(f.offset)}, ${f.size} bytes, ${f.display}${f.writable ? ', editable: press Enter' : ''}`,
-    },
-    el('th', { scope: 'row', class: 'name', text: f.name }),
-    el('td', { class: 'off', text: hex(f.offset) }),
-    el('td', { class: 'size', text: f.size }),
-    valueCell,
-    el('td', { class: 'act' }, f.writable ? el('button', {
-      type: 'button', class: 'edit', tabindex: -1, 'aria-label': `Edit ${f.name}`, text: 'Edit',
-      onclick: () => startEdit(f, valueCell, row),
-    }) : null));
+    const row = el(
+      'tr',
+      {
+        tabindex: 0,
+        'data-key': rowKey,
+        'data-offset': f.offset,
+        'data-size': f.size,
+        'data-field': f.name,
+        'aria-label': `${f.name}, offset ${hex(f.offset)}, ${f.size} bytes, ${f.display}${f.writable ? ', editable: press Enter' : ''}`,
+      },
+      el('th', { scope: 'row', class: 'name', text: f.name }),
+      el('td', { class: 'off', text: hex(f.offset) }),
+      el('td', { class: 'size', text: f.size }),
+      valueCell,
+      el(
+        'td',
+        { class: 'act' },
+        f.writable
+          ? el('button', {
+              type: 'button',
+              class: 'edit',
+              tabindex: -1,
+              'aria-label': `Edit ${f.name}`,
+              text: 'Edit',
+              onclick: () => startEdit(f, valueCell, row),
+            })
+          : null,
+      ),
+    );
     const show = () => highlight(f.offset, f.size, true);
     row.addEventListener('mouseenter', show);
     row.addEventListener('focus', show);
     row.addEventListener('mouseleave', () => highlight(null));
-    row.addEventListener('keydown', ev => {
-      if (ev.key === 'Enter' && f.writable && !editing) { ev.preventDefault(); startEdit(f, valueCell, row); }
+    row.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' && f.writable && !editing) {
+        ev.preventDefault();
+        startEdit(f, valueCell, row);
+      }
     });
     return row;
   }
@@ -184,8 +220,13 @@
     editing = true;
     writeError = '';
     showError(view);
-    const input = el('input', { type: 'text', value: f.value, class: 'editor', spellcheck: 'false',
-      'aria-label': `New value of ${f.name} (number, 0x hex, GUID, "text" or hex:bytes)` });
+    const input = el('input', {
+      type: 'text',
+      value: f.value,
+      class: 'editor',
+      spellcheck: 'false',
+      'aria-label': `New value of ${f.name} (number, 0x hex, GUID, "text" or hex:bytes)`,
+    });
     cell.replaceChildren(input);
     input.focus();
     input.select();
@@ -199,9 +240,14 @@
         vscode.postMessage({ type: 'writeField', name: f.name, offset: f.offset, size: f.size, value });
       }
     };
-    input.addEventListener('keydown', ev => {
-      if (ev.key === 'Enter') { ev.preventDefault(); finish(true); }
-      else if (ev.key === 'Escape') { ev.preventDefault(); finish(false); }
+    input.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter') {
+        ev.preventDefault();
+        finish(true);
+      } else if (ev.key === 'Escape') {
+        ev.preventDefault();
+        finish(false);
+      }
       ev.stopPropagation();
     });
     input.addEventListener('blur', () => finish(false));
@@ -210,10 +256,16 @@
   function queueSection(q) {
     const id = `q-${q.index}`;
     const cap = Math.max(0, q.maxSlots - 1);
-    const pendingCount = ((q.head - q.tail) % q.maxSlots + q.maxSlots) % (q.maxSlots || 1);
-    const sec = el('section', { class: 'block queue', 'aria-labelledby': id },
+    const pendingCount = (((q.head - q.tail) % q.maxSlots) + q.maxSlots) % (q.maxSlots || 1);
+    const sec = el(
+      'section',
+      { class: 'block queue', 'aria-labelledby': id },
       el('h2', { id, text: `Queue ${q.name}` }),
-      el('p', { class: 'summary', text: `header at ${hex(q.offset)} · head ${q.head} · tail ${q.tail} · ${pendingCount}/${cap} pending · ${q.maxSlots} slots × ${q.signalSize} bytes` }));
+      el('p', {
+        class: 'summary',
+        text: `header at ${hex(q.offset)} · head ${q.head} · tail ${q.tail} · ${pendingCount}/${cap} pending · ${q.maxSlots} slots × ${q.signalSize} bytes`,
+      }),
+    );
     const row = el('div', { class: 'queue-row' });
     row.append(ring(q, pendingCount, cap));
     row.append(fieldTable(q.fields, `q${q.index}`));
@@ -221,9 +273,12 @@
     const list = el('div', { class: 'pending', role: 'list', 'aria-label': `Pending signals of queue ${q.name}` });
     if (!q.pending.length) list.append(el('p', { class: 'muted', text: 'no pending signal' }));
     for (const p of q.pending) {
-      const det = el('details', { role: 'listitem', class: 'signal' },
+      const det = el(
+        'details',
+        { role: 'listitem', class: 'signal' },
         el('summary', { 'data-offset': p.offset, 'data-size': q.signalSize, text: `slot ${p.slot} @ ${hex(p.offset)} — ${p.summary}` }),
-        fieldTable(p.fields, `q${q.index}s${p.slot}`));
+        fieldTable(p.fields, `q${q.index}s${p.slot}`),
+      );
       const sum = det.querySelector('summary');
       const show = () => highlight(p.offset, q.signalSize, true);
       sum.addEventListener('mouseenter', show);
@@ -237,9 +292,18 @@
   /** The ring of slots: pending slots filled, head and tail marked. */
   function ring(q, pendingCount, cap) {
     const n = Math.max(1, q.maxSlots);
-    const size = 180, c = size / 2, ro = 78, ri = 56;
-    const s = svg('svg', { viewBox: `0 0 ${size} ${size}`, width: size, height: size, class: 'ring', role: 'img',
-      'aria-label': `Queue ${q.name}: ${pendingCount} of ${cap} signals pending, head ${q.head}, tail ${q.tail}` });
+    const size = 180,
+      c = size / 2,
+      ro = 78,
+      ri = 56;
+    const s = svg('svg', {
+      viewBox: `0 0 ${size} ${size}`,
+      width: size,
+      height: size,
+      class: 'ring',
+      role: 'img',
+      'aria-label': `Queue ${q.name}: ${pendingCount} of ${cap} signals pending, head ${q.head}, tail ${q.tail}`,
+    });
     const pending = new Set();
     for (let i = 1; i <= pendingCount; i++) pending.add((q.tail + i) % n);
     // at most 256 segments: above that a segment stands for several slots
@@ -247,15 +311,18 @@
     const per = n / segs;
     const pt = (r, a) => `${(c + r * Math.cos(a)).toFixed(2)} ${(c + r * Math.sin(a)).toFixed(2)}`;
     for (let k = 0; k < segs; k++) {
-      const first = Math.floor(k * per), last = Math.floor((k + 1) * per) - 1;
+      const first = Math.floor(k * per),
+        last = Math.floor((k + 1) * per) - 1;
       let full = false;
       for (let i = first; i <= last && !full; i++) full = pending.has(i);
       const gap = segs > 1 ? Math.min(0.02, (Math.PI / segs) * 0.3) : 0;
-      const a0 = (2 * Math.PI * k) / segs - Math.PI / 2 + gap, a1 = (2 * Math.PI * (k + 1)) / segs - Math.PI / 2 - gap;
+      const a0 = (2 * Math.PI * k) / segs - Math.PI / 2 + gap,
+        a1 = (2 * Math.PI * (k + 1)) / segs - Math.PI / 2 - gap;
       const large = a1 - a0 > Math.PI ? 1 : 0;
-      const d = segs === 1
-        ? `M ${pt(ro, 0)} A ${ro} ${ro} 0 1 1 ${pt(ro, Math.PI)} A ${ro} ${ro} 0 1 1 ${pt(ro, 0)} Z`
-        : `M ${pt(ro, a0)} A ${ro} ${ro} 0 ${large} 1 ${pt(ro, a1)} L ${pt(ri, a1)} A ${ri} ${ri} 0 ${large} 0 ${pt(ri, a0)} Z`;
+      const d =
+        segs === 1
+          ? `M ${pt(ro, 0)} A ${ro} ${ro} 0 1 1 ${pt(ro, Math.PI)} A ${ro} ${ro} 0 1 1 ${pt(ro, 0)} Z`
+          : `M ${pt(ro, a0)} A ${ro} ${ro} 0 ${large} 1 ${pt(ro, a1)} L ${pt(ri, a1)} A ${ri} ${ri} 0 ${large} 0 ${pt(ri, a0)} Z`;
       const p = svg('path', { d, class: full ? 'slot full' : 'slot' });
       const t = svg('title', {});
       t.textContent = per === 1 ? `slot ${first}${full ? ' (pending)' : ''}` : `slots ${first}–${last}${full ? ' (some pending)' : ''}`;
@@ -264,7 +331,15 @@
     }
     const marker = (idx, cls, label) => {
       const a = (2 * Math.PI * ((idx % n) + 0.5)) / n - Math.PI / 2;
-      s.append(svg('line', { x1: c + 30 * Math.cos(a), y1: c + 30 * Math.sin(a), x2: c + (ro + 8) * Math.cos(a), y2: c + (ro + 8) * Math.sin(a), class: `marker ${cls}` }));
+      s.append(
+        svg('line', {
+          x1: c + 30 * Math.cos(a),
+          y1: c + 30 * Math.sin(a),
+          x2: c + (ro + 8) * Math.cos(a),
+          y2: c + (ro + 8) * Math.sin(a),
+          class: `marker ${cls}`,
+        }),
+      );
       const tx = svg('text', { x: c + 40 * Math.cos(a), y: c + 40 * Math.sin(a) + 4, class: `mlabel ${cls}`, 'text-anchor': 'middle' });
       tx.textContent = label;
       s.append(tx);
@@ -274,8 +349,12 @@
     const mid = svg('text', { x: c, y: c + 5, 'text-anchor': 'middle', class: 'center' });
     mid.textContent = `${pendingCount}/${cap}`;
     s.append(mid);
-    const fig = el('figure', { class: 'ringfig' }, s,
-      el('figcaption', {}, el('span', { class: 'key head', text: 'H head' }), ' ', el('span', { class: 'key tail', text: 'T tail' })));
+    const fig = el(
+      'figure',
+      { class: 'ringfig' },
+      s,
+      el('figcaption', {}, el('span', { class: 'key head', text: 'H head' }), ' ', el('span', { class: 'key tail', text: 'T tail' })),
+    );
     return fig;
   }
 
@@ -325,7 +404,8 @@
     // field under the mouse away
     const box = $('hex');
     if (first && box.scrollHeight > box.clientHeight) {
-      const r = first.getBoundingClientRect(), b = box.getBoundingClientRect();
+      const r = first.getBoundingClientRect(),
+        b = box.getBoundingClientRect();
       if (r.top < b.top || r.bottom > b.bottom) box.scrollTop += r.top - b.top - b.height / 2;
     }
   }
@@ -337,13 +417,14 @@
   }
 
   // hovering a byte highlights the field that holds it
-  $('hexBody').addEventListener('mouseover', ev => {
+  $('hexBody').addEventListener('mouseover', (ev) => {
     const t = /** @type {HTMLElement} */ (ev.target);
     if (!t.classList || !t.classList.contains('byte') || !state) return;
     const o = Number(t.getAttribute('data-o'));
     let best = null;
     for (const row of document.querySelectorAll('tr[data-offset]')) {
-      const off = Number(row.getAttribute('data-offset')), size = Number(row.getAttribute('data-size'));
+      const off = Number(row.getAttribute('data-offset')),
+        size = Number(row.getAttribute('data-size'));
       if (o >= off && o < off + size && (!best || size < Number(best.getAttribute('data-size')))) best = row;
     }
     for (const r of document.querySelectorAll('tr.hl')) r.classList.remove('hl');
@@ -355,7 +436,7 @@
 
   $('hexPrev').addEventListener('click', () => requestWindow(Math.max(0, windowOffset - WINDOW)));
   $('hexNext').addEventListener('click', () => requestWindow(windowOffset + WINDOW));
-  $('hexGoto').addEventListener('keydown', ev => {
+  $('hexGoto').addEventListener('keydown', (ev) => {
     if (ev.key !== 'Enter') return;
     const v = /** @type {HTMLInputElement} */ (ev.target).value.trim();
     const n = /^0x[0-9a-f]+$/i.test(v) ? parseInt(v, 16) : /^\d+$/.test(v) ? parseInt(v, 10) : NaN;

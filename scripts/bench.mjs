@@ -145,7 +145,12 @@ async function ring(results) {
     log('ring: gcc missing, C reference skipped');
   } else {
     const c = await run('gcc', ['-O2', '-std=c11', '-Wall', '-o', bin, path.join(ROOT, 'bench', 'c', 'ring.c')]);
-    r.c = { available: c.code === 0, compiler: gcc.stdout.split('\n')[0], flags: '-O2 -std=c11', note: c.code === 0 ? undefined : `gcc failed: ${tail(c.stderr)}` };
+    r.c = {
+      available: c.code === 0,
+      compiler: gcc.stdout.split('\n')[0],
+      flags: '-O2 -std=c11',
+      note: c.code === 0 ? undefined : `gcc failed: ${tail(c.stderr)}`,
+    };
   }
   const alternations = QUICK ? 1 : 3;
   const minSeconds = QUICK ? '0.15' : '0.25';
@@ -174,7 +179,9 @@ async function ring(results) {
         ratioBarrier: cRes ? ts.pairsPerSec / cRes.mb.pairsPerSec : null,
         flatRatio: cRes && flat ? flat / cRes.nomb.pairsPerSec : null,
       });
-      log(`ring ${size} B: TS ${(ts.pairsPerSec / 1e6).toFixed(2)} M pairs/s (flat JS ring ${((flat ?? 0) / 1e6).toFixed(2)} M)${cRes ? `, C ${(cRes.mb.pairsPerSec / 1e6).toFixed(2)} M (no barrier ${(cRes.nomb.pairsPerSec / 1e6).toFixed(2)} M)` : ''}`);
+      log(
+        `ring ${size} B: TS ${(ts.pairsPerSec / 1e6).toFixed(2)} M pairs/s (flat JS ring ${((flat ?? 0) / 1e6).toFixed(2)} M)${cRes ? `, C ${(cRes.mb.pairsPerSec / 1e6).toFixed(2)} M (no barrier ${(cRes.nomb.pairsPerSec / 1e6).toFixed(2)} M)` : ''}`,
+      );
     }
     row.ts = median(row.runs.map((x) => x.ts));
     row.flat = median(row.runs.map((x) => x.flat));
@@ -228,7 +235,9 @@ async function emulator(results) {
       deterministic: runs.every((x) => x.checksum === runs[0].checksum),
     };
     e.scaling.push(row);
-    log(`emulator ${n} devices: build ${row.buildMs.toFixed(0)} ms, bind ${row.bindMs.toFixed(0)} ms, 1 virtual s ${row.runMs.toFixed(0)} ms (CPU ${row.runCpuMs.toFixed(0)} ms), heap ${(row.heapBytes / 1e6).toFixed(1)} MB, resident ${(row.residentBytes / 1e6).toFixed(1)} MB`);
+    log(
+      `emulator ${n} devices: build ${row.buildMs.toFixed(0)} ms, bind ${row.bindMs.toFixed(0)} ms, 1 virtual s ${row.runMs.toFixed(0)} ms (CPU ${row.runCpuMs.toFixed(0)} ms), heap ${(row.heapBytes / 1e6).toFixed(1)} MB, resident ${(row.residentBytes / 1e6).toFixed(1)} MB`,
+    );
   }
   const big = QUICK ? 2000 : 16000;
   log(`emulator throughput: ${big / 16} buses x 16 devices, one virtual second, plus the dispatch floor`);
@@ -255,7 +264,9 @@ async function emulator(results) {
     deterministic: true,
     throughputRun: true,
   });
-  log(`emulator throughput: ${(t.eventsPerSec / 1e6).toFixed(2)} M events/s, ${(t.dispatchesPerSec / 1e6).toFixed(3)} M dispatches/s (floor ${(t.floor.dispatchesPerSec / 1e6).toFixed(2)} M/s; CPU share of the wall time ${(t.cpuShare * 100).toFixed(0)} %)`);
+  log(
+    `emulator throughput: ${(t.eventsPerSec / 1e6).toFixed(2)} M events/s, ${(t.dispatchesPerSec / 1e6).toFixed(3)} M dispatches/s (floor ${(t.floor.dispatchesPerSec / 1e6).toFixed(2)} M/s; CPU share of the wall time ${(t.cpuShare * 100).toFixed(0)} %)`,
+  );
   // linearity: log-log slopes from 1,000 to 10,000 devices (1.0 = cost per device flat), on the
   // main thread's CPU time: unlike wall time it does not grow when other processes share the
   // cores, and unlike process CPU time it leaves out the GC's parallel helper threads.
@@ -282,7 +293,12 @@ async function emulator(results) {
 
 /** Lines enough for every step of the script (see writeAdapterScenario). */
 function adapterScenarioShape(c) {
-  return { devices: QUICK ? 200 : 1000, steps: c.nSteps + 20, bigWaitMs: Math.max(QUICK ? 300 : 600, 10 * Math.max(c.nVars, c.nMem) + 200), after: c.nBack + 20 };
+  return {
+    devices: QUICK ? 200 : 1000,
+    steps: c.nSteps + 20,
+    bigWaitMs: Math.max(QUICK ? 300 : 600, 10 * Math.max(c.nVars, c.nMem) + 200),
+    after: c.nBack + 20,
+  };
 }
 
 /** Does `node dist/emulator.js dap` answer initialize? */
@@ -308,7 +324,10 @@ async function adapter(results) {
   a.counts = counts;
   const probe = fs.existsSync(path.join(ROOT, 'dist', 'emulator.js')) ? await adapterAnswers() : { ok: false, error: 'dist/emulator.js does not exist' };
   log('adapter: floor (bench/floor-adapter.js)');
-  const floor = await runAdapterBench({ command: NODE, args: [path.join(ROOT, 'bench', 'floor-adapter.js')], cwd: ROOT, label: 'floor' }, scen, { ...counts, log });
+  const floor = await runAdapterBench({ command: NODE, args: [path.join(ROOT, 'bench', 'floor-adapter.js')], cwd: ROOT, label: 'floor' }, scen, {
+    ...counts,
+    log,
+  });
   a.floor = { facts: floor.facts, stats: mapStats(floor.samples) };
   if (!probe.ok) {
     a.real = { skipped: true, note: `node dist/emulator.js dap did not answer initialize: ${probe.error}` };
@@ -316,8 +335,16 @@ async function adapter(results) {
     return;
   }
   log('adapter: real (node dist/emulator.js dap)');
-  const real = await runAdapterBench({ command: NODE, args: [path.join(ROOT, 'dist', 'emulator.js'), 'dap'], cwd: ROOT, label: 'real' }, scen, { ...counts, log });
-  a.real = { facts: real.facts, stats: mapStats(real.samples), over5: Object.fromEntries(Object.entries(real.samples).map(([k, v]) => [k, v.filter((x) => x > 5).length])), slowNext: real.samples.next.map((ms, i) => ({ i: i + 1, ms: +ms.toFixed(2) })).filter((x) => x.ms > 5) };
+  const real = await runAdapterBench({ command: NODE, args: [path.join(ROOT, 'dist', 'emulator.js'), 'dap'], cwd: ROOT, label: 'real' }, scen, {
+    ...counts,
+    log,
+  });
+  a.real = {
+    facts: real.facts,
+    stats: mapStats(real.samples),
+    over5: Object.fromEntries(Object.entries(real.samples).map(([k, v]) => [k, v.filter((x) => x > 5).length])),
+    slowNext: real.samples.next.map((ms, i) => ({ i: i + 1, ms: +ms.toFixed(2) })).filter((x) => x.ms > 5),
+  };
   if (!real.facts.ok) log(`adapter: real adapter failed: ${real.facts.error}`);
   a.ratios = {};
   for (const k of Object.keys(a.real.stats)) {
@@ -327,13 +354,19 @@ async function adapter(results) {
   }
   for (const k of Object.keys(a.real.stats)) {
     const r = a.real.stats[k];
-    if (r.n) log(`adapter ${k}: median ${r.median.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (floor ${a.floor.stats[k].median?.toFixed(2)} / ${a.floor.stats[k].p99?.toFixed(2)} ms)`);
+    if (r.n)
+      log(
+        `adapter ${k}: median ${r.median.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (floor ${a.floor.stats[k].median?.toFixed(2)} / ${a.floor.stats[k].p99?.toFixed(2)} ms)`,
+      );
   }
 }
 
 async function timeTravel(results) {
   log('time travel: node dist/emulator.js dap, checkpoints 2');
-  results.timeTravel = await runTimeTravelBench({ command: NODE, args: [path.join(ROOT, 'dist', 'emulator.js'), 'dap'], cwd: ROOT, label: 'real' }, { root: ROOT, outDir: OUT, quick: QUICK, log });
+  results.timeTravel = await runTimeTravelBench(
+    { command: NODE, args: [path.join(ROOT, 'dist', 'emulator.js'), 'dap'], cwd: ROOT, label: 'real' },
+    { root: ROOT, outDir: OUT, quick: QUICK, log },
+  );
   if (!results.timeTravel.ok) throw new Error(`time travel: ${results.timeTravel.error}`);
 }
 
@@ -361,8 +394,14 @@ async function extension(results) {
     }
   }
   x.activation = {
-    method: 'fresh node process per sample; Module._resolveFilename hook maps `vscode` to scripts/bench/fakevscode.cjs; time of require(dist/extension.js) + activate(fakeContext)',
-    real: { total: summary(real.map((r) => r.totalMs)), require: summary(real.map((r) => r.requireMs)), activate: summary(real.map((r) => r.activateMs)), subscriptions: real[0].subscriptions },
+    method:
+      'fresh node process per sample; Module._resolveFilename hook maps `vscode` to scripts/bench/fakevscode.cjs; time of require(dist/extension.js) + activate(fakeContext)',
+    real: {
+      total: summary(real.map((r) => r.totalMs)),
+      require: summary(real.map((r) => r.requireMs)),
+      activate: summary(real.map((r) => r.activateMs)),
+      subscriptions: real[0].subscriptions,
+    },
     floor: { total: summary(floor.map((r) => r.totalMs)), require: summary(floor.map((r) => r.requireMs)), activate: summary(floor.map((r) => r.activateMs)) },
   };
   x.activation.ratio = x.activation.real.total.median / x.activation.floor.total.median;
@@ -387,15 +426,39 @@ async function extension(results) {
     const alt = path.join(OUT, 'visorbus-studio.vsix');
     fs.rmSync(alt, { force: true });
     const vsce = path.join(ROOT, 'node_modules', '.bin', process.platform === 'win32' ? 'vsce.cmd' : 'vsce');
-    const q = await run(vsce, ['package', '--no-dependencies', '--allow-missing-repository', '--baseContentUrl', 'https://example.invalid/', '--baseImagesUrl', 'https://example.invalid/', '-o', alt], { timeoutMs: 300000 });
+    const q = await run(
+      vsce,
+      [
+        'package',
+        '--no-dependencies',
+        '--allow-missing-repository',
+        '--baseContentUrl',
+        'https://example.invalid/',
+        '--baseImagesUrl',
+        'https://example.invalid/',
+        '-o',
+        alt,
+      ],
+      { timeoutMs: 300000 },
+    );
     const note = `npm run package failed (exit ${p.code}): ${tail(p.stderr + ' ' + p.stdout, 300)}`;
-    if (q.code === 0 && fs.existsSync(alt)) x.vsix = { ok: false, fallback: true, file: path.relative(ROOT, alt), ms: q.ms, bytes: fs.statSync(alt).size, note: `${note} — measured instead: the same vsce package command with placeholder --baseContentUrl/--baseImagesUrl, written to ${path.relative(ROOT, alt)}` };
+    if (q.code === 0 && fs.existsSync(alt))
+      x.vsix = {
+        ok: false,
+        fallback: true,
+        file: path.relative(ROOT, alt),
+        ms: q.ms,
+        bytes: fs.statSync(alt).size,
+        note: `${note} — measured instead: the same vsce package command with placeholder --baseContentUrl/--baseImagesUrl, written to ${path.relative(ROOT, alt)}`,
+      };
     else x.vsix = { ok: false, file: null, ms: p.ms, bytes: null, note: `${note}; the fallback packaging failed too: ${tail(q.stderr + ' ' + q.stdout, 300)}` };
   }
   x.vsix.entries = x.vsix.file ? vsixEntries(path.join(ROOT, x.vsix.file)) : [];
-  log('extension: activation in VS Code (the e2e suite\'s code-server, VS Code\'s own activation time)');
+  log("extension: activation in VS Code (the e2e suite's code-server, VS Code's own activation time)");
   x.activationVsCode = await measureVsCodeActivation({ samples: QUICK ? 2 : 5, vsix: x.vsix.file ? path.join(ROOT, x.vsix.file) : null, log });
-  log(`extension: VSIX ${x.vsix.bytes} bytes${x.vsix.ok ? '' : x.vsix.fallback ? ' (npm run package failed; measured the fallback package)' : ' (packaging failed)'}`);
+  log(
+    `extension: VSIX ${x.vsix.bytes} bytes${x.vsix.ok ? '' : x.vsix.fallback ? ' (npm run package failed; measured the fallback package)' : ' (packaging failed)'}`,
+  );
 
   x.tree = {};
   for (const [label, perBus] of [
@@ -420,7 +483,9 @@ async function extension(results) {
       floorMs: s((q) => q.floorMs),
     };
     x.tree[label].ratio = x.tree[label].allChildrenMs.median / x.tree[label].floorMs.median;
-    log(`extension tree (${label}): all children ${x.tree[label].allChildrenMs.median.toFixed(1)} ms, getTreeItem ${x.tree[label].treeItemsMs.median.toFixed(1)} ms (floor ${x.tree[label].floorMs.median.toFixed(1)} ms)`);
+    log(
+      `extension tree (${label}): all children ${x.tree[label].allChildrenMs.median.toFixed(1)} ms, getTreeItem ${x.tree[label].treeItemsMs.median.toFixed(1)} ms (floor ${x.tree[label].floorMs.median.toFixed(1)} ms)`,
+    );
   }
 }
 
@@ -462,27 +527,62 @@ function targets(results) {
   const ring = results.ring;
   if (ring) {
     for (const s of ring.sizes) {
-      add(`ring${s.signalSize}`, `Signal queue, ${s.signalSize === 1024 ? '1 KiB' : s.signalSize + '-byte'} signals`, '≥ 0.5× the C reference', s.ratio === null ? 'no C reference' : `${s.ratio.toFixed(3)}×`, s.ratio === null ? null : s.ratio >= 0.5, s.c ? `C (no barrier) ${fmtRate(s.c)} pairs/s${s.ratioBarrier ? `; ${s.ratioBarrier.toFixed(3)}× the C ring with mb()` : ''}` : 'gcc missing');
+      add(
+        `ring${s.signalSize}`,
+        `Signal queue, ${s.signalSize === 1024 ? '1 KiB' : s.signalSize + '-byte'} signals`,
+        '≥ 0.5× the C reference',
+        s.ratio === null ? 'no C reference' : `${s.ratio.toFixed(3)}×`,
+        s.ratio === null ? null : s.ratio >= 0.5,
+        s.c ? `C (no barrier) ${fmtRate(s.c)} pairs/s${s.ratioBarrier ? `; ${s.ratioBarrier.toFixed(3)}× the C ring with mb()` : ''}` : 'gcc missing',
+      );
     }
   }
   const e = results.emulator;
   if (e?.throughput) {
     const d = e.throughput.dispatchesPerSec;
-    add('dispatch', `channel_interrupt dispatches/s (${e.throughput.buses} buses × ${e.throughput.perBus})`, '≥ 1,000,000 /s', `${fmtRate(d)} /s`, d >= 1e6, `floor ${fmtRate(e.throughput.floor.dispatchesPerSec)} /s (${(d / e.throughput.floor.dispatchesPerSec).toFixed(2)}×)`);
+    add(
+      'dispatch',
+      `channel_interrupt dispatches/s (${e.throughput.buses} buses × ${e.throughput.perBus})`,
+      '≥ 1,000,000 /s',
+      `${fmtRate(d)} /s`,
+      d >= 1e6,
+      `floor ${fmtRate(e.throughput.floor.dispatchesPerSec)} /s (${(d / e.throughput.floor.dispatchesPerSec).toFixed(2)}×)`,
+    );
   }
   if (e?.linearity) {
     const L = e.linearity;
     const worst = Math.max(...['build', 'run', 'heap', 'resident'].map((k) => L[k] ?? 0));
-    add('linear', `Scaling ${L.from.toLocaleString('en-US')} → ${L.to.toLocaleString('en-US')} devices`, 'linear (log-log slope ≤ 1.10)', `slopes: build ${f2(L.build)}, 1 s run ${f2(L.run)}, heap ${f2(L.heap)}, resident ${f2(L.resident)}`, worst <= 1.1, `the ${L.from.toLocaleString('en-US')}-device point; the bare dispatch floor's slope over the same range: ${f2(L.floor)}`);
+    add(
+      'linear',
+      `Scaling ${L.from.toLocaleString('en-US')} → ${L.to.toLocaleString('en-US')} devices`,
+      'linear (log-log slope ≤ 1.10)',
+      `slopes: build ${f2(L.build)}, 1 s run ${f2(L.run)}, heap ${f2(L.heap)}, resident ${f2(L.resident)}`,
+      worst <= 1.1,
+      `the ${L.from.toLocaleString('en-US')}-device point; the bare dispatch floor's slope over the same range: ${f2(L.floor)}`,
+    );
   }
   const a = results.adapter;
   if (a?.real?.stats && a.real.facts?.ok !== false) {
     const s = a.real.stats;
     const fl = a.floor.stats;
     add('next', `Adapter \`next\` p99 (${a.scenario.devices} devices)`, '≤ 5 ms', `${f2(s.next.p99)} ms`, s.next.p99 <= 5, `floor p99 ${f2(fl.next.p99)} ms`);
-    add('variables', `Adapter channel variables p99 (${a.scenario.devices} devices)`, '≤ 20 ms', `${f2(s.variables.p99)} ms`, s.variables.p99 <= 20, `floor p99 ${f2(fl.variables.p99)} ms`);
+    add(
+      'variables',
+      `Adapter channel variables p99 (${a.scenario.devices} devices)`,
+      '≤ 20 ms',
+      `${f2(s.variables.p99)} ms`,
+      s.variables.p99 <= 20,
+      `floor p99 ${f2(fl.variables.p99)} ms`,
+    );
     if (s.stepBack.n)
-      add('stepBack', `Adapter \`stepBack\` p99 after ${(a.real.facts.eventsBeforeStepBack ?? 0).toLocaleString('en-US')} events`, '≤ 50 ms', `${f2(s.stepBack.p99)} ms`, s.stepBack.p99 <= 50 && (a.real.facts.eventsBeforeStepBack ?? 0) >= 100000, `floor p99 ${f2(fl.stepBack.p99)} ms`);
+      add(
+        'stepBack',
+        `Adapter \`stepBack\` p99 after ${(a.real.facts.eventsBeforeStepBack ?? 0).toLocaleString('en-US')} events`,
+        '≤ 50 ms',
+        `${f2(s.stepBack.p99)} ms`,
+        s.stepBack.p99 <= 50 && (a.real.facts.eventsBeforeStepBack ?? 0) >= 100000,
+        `floor p99 ${f2(fl.stepBack.p99)} ms`,
+      );
   } else if (a) {
     add('next', 'Adapter latency', '≤ 5 ms / 20 ms / 50 ms', 'not measured', null, a.real?.note ?? a.real?.facts?.error ?? '');
   }
@@ -490,23 +590,66 @@ function targets(results) {
   if (tt?.ok) {
     for (const h of tt.histories) {
       const H = h.eventsAtStop.toLocaleString('en-US');
-      add(`stepBack@${h.history}`, `\`stepBack\` p99 after ${H} events (checkpoints settled)`, '≤ 50 ms', `${f2(h.stepBackPaced.p99)} ms`, h.stepBackPaced.p99 <= 50, `back-to-back p99 ${f2(h.stepBackBurst.p99)} ms; forward ${fmtRate(h.forward.eventsPerSec)} events/s`);
+      add(
+        `stepBack@${h.history}`,
+        `\`stepBack\` p99 after ${H} events (checkpoints settled)`,
+        '≤ 50 ms',
+        `${f2(h.stepBackPaced.p99)} ms`,
+        h.stepBackPaced.p99 <= 50,
+        `back-to-back p99 ${f2(h.stepBackBurst.p99)} ms; forward ${fmtRate(h.forward.eventsPerSec)} events/s`,
+      );
       if (h.reverseFar) {
         const budget = (1e6 / h.forward.eventsPerSec) * 1000;
-        add(`reverseFar@${h.history}`, `\`reverseContinue\` ~10^6 events back after ${H} events`, '≤ forward time of 10^6 events', `${f2(h.reverseFar.ms)} ms`, h.reverseFar.ms <= budget && h.reverseFar.ok, `10^6 events forward: ${f2(budget)} ms`);
+        add(
+          `reverseFar@${h.history}`,
+          `\`reverseContinue\` ~10^6 events back after ${H} events`,
+          '≤ forward time of 10^6 events',
+          `${f2(h.reverseFar.ms)} ms`,
+          h.reverseFar.ms <= budget && h.reverseFar.ok,
+          `10^6 events forward: ${f2(budget)} ms`,
+        );
       }
       if (h.memory?.checkpointBytes && h.memory.liveBytes) {
         const r = h.memory.checkpointBytes / h.memory.liveBytes;
-        add(`cpmem@${h.history}`, `Checkpoint memory after ${H} events`, '≤ 2× the model', `${(h.memory.checkpointBytes / 2 ** 20).toFixed(0)} MiB (${r.toFixed(2)}×)`, r <= 2, `the live model ${(h.memory.liveBytes / 2 ** 20).toFixed(0)} MiB`);
+        add(
+          `cpmem@${h.history}`,
+          `Checkpoint memory after ${H} events`,
+          '≤ 2× the model',
+          `${(h.memory.checkpointBytes / 2 ** 20).toFixed(0)} MiB (${r.toFixed(2)}×)`,
+          r <= 2,
+          `the live model ${(h.memory.liveBytes / 2 ** 20).toFixed(0)} MiB`,
+        );
       }
     }
   }
   const x = results.extension;
   if (x) {
     const v = x.activationVsCode;
-    add('activationVsCode', 'Extension activation in VS Code (code loading + activate), median', '≤ 50 ms', v?.ok ? `${f2(v.total.median)} ms` : 'not measured', v?.ok ? v.total.median <= 50 : null, v?.ok ? `${v.total.n} windows, VS Code's own figure` : v?.note ?? 'not measured');
-    add('activation', 'Extension activation in Node with a stand-in `vscode` (require + activate), median', '≤ 50 ms', `${f2(x.activation.real.total.median)} ms`, x.activation.real.total.median <= 50, `floor ${f2(x.activation.floor.total.median)} ms`);
-    if (x.vsix.bytes !== null) add('vsix', 'VSIX size', '≤ 1 MB (1,000,000 bytes)', `${x.vsix.bytes.toLocaleString('en-US')} bytes${x.vsix.fallback ? ' (fallback package: npm run package failed)' : ''}`, x.vsix.bytes <= 1e6, `${(x.vsix.bytes / 1e6).toFixed(2)} of the limit`);
+    add(
+      'activationVsCode',
+      'Extension activation in VS Code (code loading + activate), median',
+      '≤ 50 ms',
+      v?.ok ? `${f2(v.total.median)} ms` : 'not measured',
+      v?.ok ? v.total.median <= 50 : null,
+      v?.ok ? `${v.total.n} windows, VS Code's own figure` : (v?.note ?? 'not measured'),
+    );
+    add(
+      'activation',
+      'Extension activation in Node with a stand-in `vscode` (require + activate), median',
+      '≤ 50 ms',
+      `${f2(x.activation.real.total.median)} ms`,
+      x.activation.real.total.median <= 50,
+      `floor ${f2(x.activation.floor.total.median)} ms`,
+    );
+    if (x.vsix.bytes !== null)
+      add(
+        'vsix',
+        'VSIX size',
+        '≤ 1 MB (1,000,000 bytes)',
+        `${x.vsix.bytes.toLocaleString('en-US')} bytes${x.vsix.fallback ? ' (fallback package: npm run package failed)' : ''}`,
+        x.vsix.bytes <= 1e6,
+        `${(x.vsix.bytes / 1e6).toFixed(2)} of the limit`,
+      );
   }
   return t;
 }
@@ -522,7 +665,17 @@ function fmtRate(v) {
 // ---- profiles of missed targets ----------------------------------------------------------
 
 async function profiles(results) {
-  const ran = { ring64: 'ring', ring1024: 'ring', dispatch: 'emu', linear: 'emu', next: 'dap', variables: 'dap', stepBack: 'dap', activation: 'ext', vsix: 'ext' };
+  const ran = {
+    ring64: 'ring',
+    ring1024: 'ring',
+    dispatch: 'emu',
+    linear: 'emu',
+    next: 'dap',
+    variables: 'dap',
+    stepBack: 'dap',
+    activation: 'ext',
+    vsix: 'ext',
+  };
   const missed = new Set(results.targets.filter((t) => t.met === false && ONLY.includes(ran[t.id])).map((t) => t.id));
   const p = {};
   results.profiles = p;
@@ -540,14 +693,22 @@ async function profiles(results) {
   };
   if (missed.has('ring64') || missed.has('ring1024')) {
     log('profile: signal queue (64-byte signals)');
-    p.ring = { what: 'node --cpu-prof out/bench/ring.js 64 64 0.3 3 ts (insert+remove pairs through VisorChannel)', ...(await cpuProf('ring', [path.join(OUT, 'ring.js'), '64', '64', '0.3', '3', 'ts'])) };
+    p.ring = {
+      what: 'node --cpu-prof out/bench/ring.js 64 64 0.3 3 ts (insert+remove pairs through VisorChannel)',
+      ...(await cpuProf('ring', [path.join(OUT, 'ring.js'), '64', '64', '0.3', '3', 'ts'])),
+    };
   }
   if (missed.has('dispatch')) {
     const n = QUICK ? 2000 : 16000;
     log(`profile: emulator, ${n} devices, the virtual second only`);
     const f = path.join(dir, 'emu-run.cpuprofile');
-    const r = await run(NODE, ['--expose-gc', path.join(OUT, 'emu.js'), String(n), '--root', ROOT, '--virtual-ms', '400', '--profile', f], { timeoutMs: 600000 });
-    p.dispatch = r.code === 0 && fs.existsSync(f) ? { what: `inspector profile of \`wait 400ms\` on ${n} devices (polling only)`, ...summarizeProfile(f, 12, ROOT), file: path.relative(ROOT, f) } : { error: tail(r.stderr) };
+    const r = await run(NODE, ['--expose-gc', path.join(OUT, 'emu.js'), String(n), '--root', ROOT, '--virtual-ms', '400', '--profile', f], {
+      timeoutMs: 600000,
+    });
+    p.dispatch =
+      r.code === 0 && fs.existsSync(f)
+        ? { what: `inspector profile of \`wait 400ms\` on ${n} devices (polling only)`, ...summarizeProfile(f, 12, ROOT), file: path.relative(ROOT, f) }
+        : { error: tail(r.stderr) };
   }
   if (missed.has('linear')) {
     // Profile the phase whose slope is too steep at both ends of the range and set the
@@ -559,7 +720,9 @@ async function profiles(results) {
     const per = [];
     for (const n of sizes) {
       const f = path.join(dir, `scale-${phase}-${n}.cpuprofile`);
-      const r = await run(NODE, ['--expose-gc', path.join(OUT, 'emu.js'), String(n), '--root', ROOT, phase === 'run' ? '--profile' : '--profile-build', f], { timeoutMs: 600000 });
+      const r = await run(NODE, ['--expose-gc', path.join(OUT, 'emu.js'), String(n), '--root', ROOT, phase === 'run' ? '--profile' : '--profile-build', f], {
+        timeoutMs: 600000,
+      });
       if (r.code !== 0 || !fs.existsSync(f)) {
         per.push({ devices: n, error: tail(r.stderr) });
         continue;
@@ -574,8 +737,24 @@ async function profiles(results) {
       const cost = (prof, x) => (x.share * prof.profiledMs * 1000) / prof.units; // µs per unit
       const am = new Map(a.top.map((x) => [key(x), cost(a, x)]));
       const rows = b.top.slice(0, 14).map((x) => ({ fn: x.fn, where: x.where, small: am.get(key(x)) ?? 0, large: cost(b, x) }));
-      p.linear = { what: `inspector profiles of the ${phase === 'run' ? '`wait 1000ms` line' : 'build'} at ${sizes.map((n) => n.toLocaleString('en-US')).join(' and ')} devices`, phase, unit: phase === 'run' ? 'µs per channel_interrupt dispatch' : 'µs per device', from: a.devices, to: b.devices, totalSmall: (a.profiledMs * 1000) / a.units, totalLarge: (b.profiledMs * 1000) / b.units, rows };
-    } else p.linear = { error: per.map((x) => x.error).filter(Boolean).join('; ') || 'no profile' };
+      p.linear = {
+        what: `inspector profiles of the ${phase === 'run' ? '`wait 1000ms` line' : 'build'} at ${sizes.map((n) => n.toLocaleString('en-US')).join(' and ')} devices`,
+        phase,
+        unit: phase === 'run' ? 'µs per channel_interrupt dispatch' : 'µs per device',
+        from: a.devices,
+        to: b.devices,
+        totalSmall: (a.profiledMs * 1000) / a.units,
+        totalLarge: (b.profiledMs * 1000) / b.units,
+        rows,
+      };
+    } else
+      p.linear = {
+        error:
+          per
+            .map((x) => x.error)
+            .filter(Boolean)
+            .join('; ') || 'no profile',
+      };
   }
   if ((missed.has('next') || missed.has('variables') || missed.has('stepBack')) && results.adapter?.real?.facts?.ok) {
     log('profile: adapter worker thread during the adapter script (step back dominates)');
@@ -583,13 +762,27 @@ async function profiles(results) {
     fs.mkdirSync(d, { recursive: true });
     const counts = { nSteps: 20, nVars: 5, nMem: 2, nBack: 4 };
     const scen = writeAdapterScenario(ROOT, OUT, adapterScenarioShape(counts));
-    const r = await runAdapterBench({ command: NODE, args: ['--cpu-prof', `--cpu-prof-dir=${d}`, path.join(ROOT, 'dist', 'emulator.js'), 'dap'], cwd: ROOT, label: 'profile' }, scen, counts);
+    const r = await runAdapterBench(
+      { command: NODE, args: ['--cpu-prof', `--cpu-prof-dir=${d}`, path.join(ROOT, 'dist', 'emulator.js'), 'dap'], cwd: ROOT, label: 'profile' },
+      scen,
+      counts,
+    );
     const f = busiestProfile(d);
-    p.adapter = f ? { what: `node --cpu-prof dist/emulator.js dap, busiest thread (the model worker; \`Link.next\`, where it blocks waiting for the next request, is left out); 20 next, 20 stepIn, 5 variable fetches, 4 step-backs after ${QUICK ? 'the big wait' : 'more than 100,000 events'}`, ...summarizeProfile(f, 12, ROOT, [(x) => x.fn === 'next' && /worker\/link\.ts/.test(x.where)]), file: path.relative(ROOT, f), ok: r.facts.ok } : { error: 'no profile written' };
+    p.adapter = f
+      ? {
+          what: `node --cpu-prof dist/emulator.js dap, busiest thread (the model worker; \`Link.next\`, where it blocks waiting for the next request, is left out); 20 next, 20 stepIn, 5 variable fetches, 4 step-backs after ${QUICK ? 'the big wait' : 'more than 100,000 events'}`,
+          ...summarizeProfile(f, 12, ROOT, [(x) => x.fn === 'next' && /worker\/link\.ts/.test(x.where)]),
+          file: path.relative(ROOT, f),
+          ok: r.facts.ok,
+        }
+      : { error: 'no profile written' };
   }
   if (missed.has('activation')) {
     log('profile: extension activation');
-    p.activation = { what: 'node --cpu-prof scripts/bench/ext.cjs activate dist/extension.js', ...(await cpuProf('activation', [path.join(ROOT, 'scripts', 'bench', 'ext.cjs'), 'activate', ROOT, 'dist/extension.js'])) };
+    p.activation = {
+      what: 'node --cpu-prof scripts/bench/ext.cjs activate dist/extension.js',
+      ...(await cpuProf('activation', [path.join(ROOT, 'scripts', 'bench', 'ext.cjs'), 'activate', ROOT, 'dist/extension.js'])),
+    };
   }
 }
 
@@ -637,7 +830,8 @@ async function main() {
       results[key] = prev[key];
       kept.push(`${sec} (from the run of ${prev.generatedAt})`);
     }
-    if (kept.length) results.build.notes.push(`--only=${ONLY.join(',')}: these sections are the figures of an earlier run, not re-measured: ${kept.join(', ')}`);
+    if (kept.length)
+      results.build.notes.push(`--only=${ONLY.join(',')}: these sections are the figures of an earlier run, not re-measured: ${kept.join(', ')}`);
   }
   results.targets = targets(results);
   await profiles(results);

@@ -27,31 +27,71 @@ const MUTANTS = [
   [CHANNEL, 'next slot without the modulo', 'return ((index + 1) >>> 0) % max;', 'return (index + 1) >>> 0;'],
   [CHANNEL, 'full test off by one', 'if (newHead === q.tail) {', 'if (newHead === q.head) {'],
   [CHANNEL, 'overflow not counted', 'this.writeField(SQ.num_overflows, this.readField64(SQ.num_overflows) + 1, 8);', '/* num_overflows not bumped */'],
-  [CHANNEL, 'full queue accepted', "      return -EIO;\n    }\n    const n = q.signalSize;", '    }\n    const n = q.signalSize;'],
+  [CHANNEL, 'full queue accepted', '      return -EIO;\n    }\n    const n = q.signalSize;', '    }\n    const n = q.signalSize;'],
   [CHANNEL, 'num_sent/num_received not incremented', 'const count = this.readField64(countField) + 1;', 'const count = this.readField64(countField);'],
   [CHANNEL, 'head/tail not published', 'this.writeField(indexField, index, 4);', '/* index not written */'],
   [CHANNEL, 'empty test inverted in remove', 'if (q.head === q.tail) return -EAGAIN;', 'if (q.head !== q.tail) return -EAGAIN;'],
   [CHANNEL, 'signalEmpty inverted', 'return this.q.head === this.q.tail;\n  }\n}', 'return this.q.head !== this.q.tail;\n  }\n}'],
-  [CHANNEL, 'insert writes the current head slot', 'r = this.copy(this.slotOffset(newHead), data, n, true);', 'r = this.copy(this.slotOffset(q.head), data, n, true);'],
+  [
+    CHANNEL,
+    'insert writes the current head slot',
+    'r = this.copy(this.slotOffset(newHead), data, n, true);',
+    'r = this.copy(this.slotOffset(q.head), data, n, true);',
+  ],
   [CHANNEL, 'remove reads the current tail slot', 'const off = this.slotOffset(newTail);', 'const off = this.slotOffset(q.tail);'],
-  [CHANNEL, 'queue header stride', 'return (this.headerView.getUint32(CH.ch_space_offset, true) + queue * 128) | 0;', 'return (this.headerView.getUint32(CH.ch_space_offset, true) + queue * 64) | 0;'],
+  [
+    CHANNEL,
+    'queue header stride',
+    'return (this.headerView.getUint32(CH.ch_space_offset, true) + queue * 128) | 0;',
+    'return (this.headerView.getUint32(CH.ch_space_offset, true) + queue * 64) | 0;',
+  ],
   [CHANNEL, 'short signal not padded to signal_size', 'if (msg.length < n) {', 'if (false) {'],
   // controlvm messages (the ACK and response headers)
-  [CONTROLVM, 'ACK keeps payload_vm_offset', 'm.setU64(MSG.payload_vm_offset, 0).setU32(MSG.payload_max_bytes, 0).setU32(MSG.payload_bytes, 0);', 'm.setU32(MSG.payload_max_bytes, 0).setU32(MSG.payload_bytes, 0);'],
+  [
+    CONTROLVM,
+    'ACK keeps payload_vm_offset',
+    'm.setU64(MSG.payload_vm_offset, 0).setU32(MSG.payload_max_bytes, 0).setU32(MSG.payload_bytes, 0);',
+    'm.setU32(MSG.payload_max_bytes, 0).setU32(MSG.payload_bytes, 0);',
+  ],
   [CHIPSET, 'ACK is the whole message', 'const ack = msg.headerCopy();', 'const ack = new ControlvmMessage(msg.bytes);'],
   // visorchipset (reference §4)
   [CHIPSET, 'failed flag not set', 'm.setU32(MSG.flags, m.flags | FLAG.failed);', '/* failed flag not set */'],
   [CHIPSET, 'completion_status not negated', 'm.setU32(MSG.completion_status, -r);', 'm.setU32(MSG.completion_status, r);'],
-  [CHIPSET, 'features without PARA_HOTPLUG mask', 'this.features = (msg.u32(MSG.init_features) & CHIPSET_FEATURE.PARA_HOTPLUG) | CHIPSET_FEATURE.REPLY;', 'this.features = msg.u32(MSG.init_features) | CHIPSET_FEATURE.REPLY;'],
-  [CHIPSET, 'features without REPLY', 'this.features = (msg.u32(MSG.init_features) & CHIPSET_FEATURE.PARA_HOTPLUG) | CHIPSET_FEATURE.REPLY;', 'this.features = msg.u32(MSG.init_features) & CHIPSET_FEATURE.PARA_HOTPLUG;'],
+  [
+    CHIPSET,
+    'features without PARA_HOTPLUG mask',
+    'this.features = (msg.u32(MSG.init_features) & CHIPSET_FEATURE.PARA_HOTPLUG) | CHIPSET_FEATURE.REPLY;',
+    'this.features = msg.u32(MSG.init_features) | CHIPSET_FEATURE.REPLY;',
+  ],
+  [
+    CHIPSET,
+    'features without REPLY',
+    'this.features = (msg.u32(MSG.init_features) & CHIPSET_FEATURE.PARA_HOTPLUG) | CHIPSET_FEATURE.REPLY;',
+    'this.features = msg.u32(MSG.init_features) & CHIPSET_FEATURE.PARA_HOTPLUG;',
+  ],
   [CHIPSET, 'duplicate device accepted', 'if (!err && existing && existing.created) err = -EEXIST;', '/* duplicate accepted */'],
   [CHIPSET, 'pending header does not block CHANGESTATE', 'if (dev.pendingMsgHdr) return -EIO;', '/* pending header ignored */'],
-  [CHIPSET, 'idle poll interval', 'this.schedule(idle ? POLLJIFFIES_CONTROLVM_SLOW : POLLJIFFIES_CONTROLVM_FAST);', 'this.schedule(POLLJIFFIES_CONTROLVM_FAST);'],
-  [CHIPSET, 'pause/resume state decoding swapped', 'if (alive && operating) r = this.bus.resumeDevice(dev);', 'if (alive && operating) r = this.bus.pauseDevice(dev);'],
+  [
+    CHIPSET,
+    'idle poll interval',
+    'this.schedule(idle ? POLLJIFFIES_CONTROLVM_SLOW : POLLJIFFIES_CONTROLVM_FAST);',
+    'this.schedule(POLLJIFFIES_CONTROLVM_FAST);',
+  ],
+  [
+    CHIPSET,
+    'pause/resume state decoding swapped',
+    'if (alive && operating) r = this.bus.resumeDevice(dev);',
+    'if (alive && operating) r = this.bus.pauseDevice(dev);',
+  ],
   // visorbus core (reference §5)
   [BUS, 'second enable_channel_interrupts accepted', 'if (d.beingRemoved || d.timerActive) return -EINVAL;', 'if (d.beingRemoved) return -EINVAL;'],
   [BUS, 'enable during removal accepted', 'if (d.beingRemoved || d.timerActive) return -EINVAL;', 'if (d.timerActive) return -EINVAL;'],
-  [BUS, 'poll period doubled', 'd.timer = this.engine.clock.schedule(this.pollJiffies, THREAD.busPoll', 'd.timer = this.engine.clock.schedule(this.pollJiffies * 2, THREAD.busPoll'],
+  [
+    BUS,
+    'poll period doubled',
+    'd.timer = this.engine.clock.schedule(this.pollJiffies, THREAD.busPoll',
+    'd.timer = this.engine.clock.schedule(this.pollJiffies * 2, THREAD.busPoll',
+  ],
   [BUS, 'poll not re-armed', 'if (d.timerActive && d.timer === t && t) this.engine.clock.rearm(t, this.pollJiffies);', '/* not re-armed */'],
   [BUS, 'disable does not cancel the timer', 'this.engine.clock.cancel(d.timer);\n    d.timer = undefined;', 'd.timer = undefined;'],
   [BUS, 'a throwing callback returns 0', 'rc = -EINVAL;\n      }\n      if (!quiet)', 'rc = 0;\n      }\n      if (!quiet)'],
@@ -68,7 +108,10 @@ function outFile(src) {
 
 function testsPass() {
   for (const config of configs) {
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--config', config, '--reporter', 'dot', '--bail'], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--config', config, '--reporter', 'dot', '--bail'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     if (r.status !== 0) return false;
   }
   return true;
@@ -120,5 +163,7 @@ for (const [src, what, find, replace] of MUTANTS) {
 
 const counted = results.filter((r) => r.status !== 'stale');
 const killed = counted.filter((r) => r.status === 'killed').length;
-console.log(`\nmutation score (${suite}): ${killed}/${counted.length} killed${counted.length ? ` (${((100 * killed) / counted.length).toFixed(0)} %)` : ''}; ${results.length - counted.length} stale`);
+console.log(
+  `\nmutation score (${suite}): ${killed}/${counted.length} killed${counted.length ? ` (${((100 * killed) / counted.length).toFixed(0)} %)` : ''}; ${results.length - counted.length} stale`,
+);
 process.exit(killed === counted.length && counted.length === results.length ? 0 : 1);

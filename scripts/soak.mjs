@@ -209,27 +209,56 @@ async function parent() {
   const t0 = Date.now();
   await bundle();
   const lib = createRequire(import.meta.url)(LIB);
-  const loadStart = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  const loadStart = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   process.stdout.write(`soak: ${fmt(EVENTS)} events, ${RUNS} runs (one after the other, each in a fresh process), workload dir ${DIR}\n`);
   const results = [];
   for (let i = 0; i < RUNS; i++) results.push(await runChild(i));
   fs.rmSync(DIR, { recursive: true, force: true });
   const verdicts = [];
   const sums = results.map((r) => r.checksum >>> 0);
-  verdicts.push({ name: 'Trace checksums identical across runs', ok: sums.every((c) => c === sums[0]), detail: sums.map((c) => `0x${c.toString(16)}`).join(' vs ') });
-  verdicts.push({ name: 'Same event count and virtual time', ok: results.every((r) => r.events === results[0].events && r.jiffies === results[0].jiffies), detail: results.map((r) => `${r.events}@${r.jiffies}`).join(' vs ') });
-  verdicts.push({ name: 'Every workload step succeeded', ok: results.every((r) => r.stepErrors.length === 0), detail: results.flatMap((r) => r.stepErrors).slice(0, 3).join('; ') });
+  verdicts.push({
+    name: 'Trace checksums identical across runs',
+    ok: sums.every((c) => c === sums[0]),
+    detail: sums.map((c) => `0x${c.toString(16)}`).join(' vs '),
+  });
+  verdicts.push({
+    name: 'Same event count and virtual time',
+    ok: results.every((r) => r.events === results[0].events && r.jiffies === results[0].jiffies),
+    detail: results.map((r) => `${r.events}@${r.jiffies}`).join(' vs '),
+  });
+  verdicts.push({
+    name: 'Every workload step succeeded',
+    ok: results.every((r) => r.stepErrors.length === 0),
+    detail: results
+      .flatMap((r) => r.stepErrors)
+      .slice(0, 3)
+      .join('; '),
+  });
   for (const [i, r] of results.entries()) {
     const f = lib.flatness(r.samples, WARMUP, HEAP_ALLOWANCE);
-    verdicts.push({ name: `Memory flat after warm-up (run ${i + 1}: heap trend within ${mib(HEAP_ALLOWANCE)} MiB; guest pages, regions, timers constant)`, ok: f.flat, detail: f.why.join('; ') });
+    verdicts.push({
+      name: `Memory flat after warm-up (run ${i + 1}: heap trend within ${mib(HEAP_ALLOWANCE)} MiB; guest pages, regions, timers constant)`,
+      ok: f.flat,
+      detail: f.why.join('; '),
+    });
   }
   const bad = ['exception', 'driver', 'controlvm', 'overflow', 'probe'];
-  verdicts.push({ name: 'No exception, driver, controlvm, overflow or probe error events', ok: results.every((r) => bad.every((c) => !r.errorEvents[c])), detail: JSON.stringify(results.map((r) => r.errorEvents)) });
+  verdicts.push({
+    name: 'No exception, driver, controlvm, overflow or probe error events',
+    ok: results.every((r) => bad.every((c) => !r.errorEvents[c])),
+    detail: JSON.stringify(results.map((r) => r.errorEvents)),
+  });
   const meta = {
     date: new Date().toISOString().slice(0, 10),
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'cpu'}, ${mib(os.totalmem() / 1024)} GiB`,
     loadStart,
-    loadEnd: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+    loadEnd: os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' '),
     commit: gitCommit(),
   };
   const text = section(results, verdicts, lib, meta);

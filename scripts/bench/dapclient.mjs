@@ -38,7 +38,8 @@ export class DapClient {
       this.exited = true;
       for (const [, p] of this.pending) p.reject(new Error(`adapter exited (${code}): ${this.stderr.slice(-400)}`));
       this.pending.clear();
-      for (const [, ws] of this.waiters) for (const w of ws) w.reject(new Error(`adapter exited (${code}) while waiting for an event: ${this.stderr.slice(-400)}`));
+      for (const [, ws] of this.waiters)
+        for (const w of ws) w.reject(new Error(`adapter exited (${code}) while waiting for an event: ${this.stderr.slice(-400)}`));
       this.waiters.clear();
     });
   }
@@ -49,7 +50,10 @@ export class DapClient {
       if (!p) return;
       this.pending.delete(msg.request_seq);
       if (msg.success) p.resolve(msg);
-      else p.reject(Object.assign(new Error(`${msg.command}: ${msg.message ?? 'failed'}${msg.body?.error ? ` (${msg.body.error.format})` : ''}`), { response: msg }));
+      else
+        p.reject(
+          Object.assign(new Error(`${msg.command}: ${msg.message ?? 'failed'}${msg.body?.error ? ` (${msg.body.error.format})` : ''}`), { response: msg }),
+        );
     } else if (msg.type === 'event') {
       for (const l of this.listeners) l(msg);
       const ws = this.waiters.get(msg.event);

@@ -26,7 +26,8 @@ import { summary } from './stats.mjs';
 import { CHROMIUM, CHROMIUM_ARGS, ROOT, codeServerInstalled, installVsix, serverDirs, startCodeServer } from '../e2e/codeserver.mjs';
 
 const EXTENSION_NAME = 'Visorbus Studio';
-const METHOD = 'code-server 4.100.3 (VS Code 1.100.3) with the VSIX installed; one fresh browser window (its own extension host) per sample on a workspace with .visor files; VS Code\'s own activation time from Developer: Show Running Extensions (code loading + activate() call, whole ms)';
+const METHOD =
+  "code-server 4.100.3 (VS Code 1.100.3) with the VSIX installed; one fresh browser window (its own extension host) per sample on a workspace with .visor files; VS Code's own activation time from Developer: Show Running Extensions (code loading + activate() call, whole ms)";
 
 /** One window: open the workspace, show Running Extensions, read our row's activation time. */
 async function sample(browser, url, workspace) {
@@ -74,7 +75,7 @@ export async function measureVsCodeActivation({ samples = 5, vsix = path.join(RO
       out.push(await sample(browser, cs.url, workspace));
       log(`extension in VS Code: sample ${i + 1}/${samples}: ${out[i].ms} ms${out[i].startup ? ' (start-up activation)' : ''}`);
     }
-    return { ok: true, method: METHOD, samples: out, total: summary(out.map(s => s.ms)) };
+    return { ok: true, method: METHOD, samples: out, total: summary(out.map((s) => s.ms)) };
   } catch (e) {
     return { ok: false, note: `not measured: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };
   } finally {
@@ -86,6 +87,6 @@ export async function measureVsCodeActivation({ samples = 5, vsix = path.join(RO
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const n = Number(process.argv[2] ?? 5);
-  const r = await measureVsCodeActivation({ samples: n, log: m => process.stderr.write(m + '\n') });
+  const r = await measureVsCodeActivation({ samples: n, log: (m) => process.stderr.write(m + '\n') });
   process.stdout.write(JSON.stringify(r) + '\n');
 }

@@ -71,7 +71,12 @@ function fakeSession(devices, perBus, id = 'bench-session') {
       name: `visorbus${b}`,
       partitionName: null,
       sysfsPath: `/sys/devices/visorbus${b}`,
-      channel: { physaddr: 0x8000000 + b * 0x2000, nbytes: 8192, typeGuid: '193b331b-c58f-11da-95a9-00e08161165f', memoryReference: '0x' + (0x8000000 + b * 0x2000).toString(16) },
+      channel: {
+        physaddr: 0x8000000 + b * 0x2000,
+        nbytes: 8192,
+        typeGuid: '193b331b-c58f-11da-95a9-00e08161165f',
+        memoryReference: '0x' + (0x8000000 + b * 0x2000).toString(16),
+      },
       deviceCount: list.length,
     });
   }

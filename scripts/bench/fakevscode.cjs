@@ -310,7 +310,16 @@ function createApi() {
     languages: withFallback('languages', {
       createDiagnosticCollection: (name) => {
         const m = new Map();
-        return { name, set: (u, d) => m.set(String(u), d), delete: (u) => m.delete(String(u)), clear: () => m.clear(), get: (u) => m.get(String(u)), forEach() {}, has: (u) => m.has(String(u)), dispose() {} };
+        return {
+          name,
+          set: (u, d) => m.set(String(u), d),
+          delete: (u) => m.delete(String(u)),
+          clear: () => m.clear(),
+          get: (u) => m.get(String(u)),
+          forEach() {},
+          has: (u) => m.has(String(u)),
+          dispose() {},
+        };
       },
       registerCompletionItemProvider: () => new Disposable(),
       registerHoverProvider: () => new Disposable(),
@@ -322,7 +331,12 @@ function createApi() {
       isTrusted: true,
       workspaceFolders: undefined,
       textDocuments: [],
-      getConfiguration: () => ({ get: (k, d) => (k in settings ? settings[k] : d), has: (k) => k in settings, inspect: () => undefined, update: async () => undefined }),
+      getConfiguration: () => ({
+        get: (k, d) => (k in settings ? settings[k] : d),
+        has: (k) => k in settings,
+        inspect: () => undefined,
+        update: async () => undefined,
+      }),
       onDidOpenTextDocument: noEvent,
       onDidChangeTextDocument: noEvent,
       onDidCloseTextDocument: noEvent,

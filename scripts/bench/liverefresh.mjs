@@ -79,7 +79,9 @@ const live = [];
 for (let r = 0; r < RUNS; r++) {
   quiet.push(await measure(file, false));
   live.push(await measure(file, true));
-  process.stdout.write(`run ${r + 1}: listening ${quiet[r].rate.toFixed(0)} events/s, views refreshing ${live[r].rate.toFixed(0)} events/s (${live[r].refreshes} refreshes)\n`);
+  process.stdout.write(
+    `run ${r + 1}: listening ${quiet[r].rate.toFixed(0)} events/s, views refreshing ${live[r].rate.toFixed(0)} events/s (${live[r].refreshes} refreshes)\n`,
+  );
 }
 const q = median(quiet.map((x) => x.rate));
 const l = median(live.map((x) => x.rate));

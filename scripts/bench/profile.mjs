@@ -100,7 +100,7 @@ export function summarizeProfile(file, n = 10, root, skip = []) {
     if (!cf.url && name !== '(garbage collector)') continue;
     total += t;
     const js = cf.url ? cf.url.replace(/^file:\/\//, '') : '';
-    const where = js ? originalLocation(js, cf.lineNumber, cf.columnNumber, root) ?? `${path.basename(js)}:${cf.lineNumber + 1}` : '';
+    const where = js ? (originalLocation(js, cf.lineNumber, cf.columnNumber, root) ?? `${path.basename(js)}:${cf.lineNumber + 1}`) : '';
     if (skip.some((f) => f({ fn: name, where }))) continue;
     const key = `${name}\u0000${where}`;
     self.set(key, (self.get(key) ?? 0) + t);

@@ -236,7 +236,18 @@ function emuSection(r) {
   const per = (x, n) => (x === null || x === undefined ? '—' : (x / n).toFixed(1));
   const thr = t
     ? table(
-        ['Topology', 'Virtual time', 'Wall time', 'CPU / wall', 'Events', 'Events/s', 'channel_interrupt dispatches', 'Dispatches/s', 'Floor dispatches/s', 'Ratio to floor'],
+        [
+          'Topology',
+          'Virtual time',
+          'Wall time',
+          'CPU / wall',
+          'Events',
+          'Events/s',
+          'channel_interrupt dispatches',
+          'Dispatches/s',
+          'Floor dispatches/s',
+          'Ratio to floor',
+        ],
         [
           [
             `${int(t.buses)} buses × ${t.perBus} = ${int(t.devices)} devices`,
@@ -382,8 +393,22 @@ function extSection(r) {
     ['', 'require / code loading (median ms)', 'activate (median ms)', 'Total median (ms)', 'Total p99 (ms)', 'n'],
     [
       vsRow,
-      ['dist/extension.js in Node, stand-in `vscode`', f(A.real.require.median), f(A.real.activate.median), f(A.real.total.median), f(A.real.total.p99), String(A.real.total.n)],
-      ['floor (bench/floor-extension.js) in Node, stand-in `vscode`', f(A.floor.require.median), f(A.floor.activate.median), f(A.floor.total.median), f(A.floor.total.p99), String(A.floor.total.n)],
+      [
+        'dist/extension.js in Node, stand-in `vscode`',
+        f(A.real.require.median),
+        f(A.real.activate.median),
+        f(A.real.total.median),
+        f(A.real.total.p99),
+        String(A.real.total.n),
+      ],
+      [
+        'floor (bench/floor-extension.js) in Node, stand-in `vscode`',
+        f(A.floor.require.median),
+        f(A.floor.activate.median),
+        f(A.floor.total.median),
+        f(A.floor.total.p99),
+        String(A.floor.total.n),
+      ],
     ],
   );
   const bundles = table(
@@ -461,7 +486,16 @@ function limitsSection(r) {
   if (!missed.length) return '## What limits the figures\n\nEvery measured target is met in this run.\n';
   const out = ['## What limits the missed targets', ''];
   const prof = r.profiles ?? {};
-  const profFor = { ring64: 'ring', ring1024: 'ring', dispatch: 'dispatch', linear: 'linear', next: 'adapter', variables: 'adapter', stepBack: 'adapter', activation: 'activation' };
+  const profFor = {
+    ring64: 'ring',
+    ring1024: 'ring',
+    dispatch: 'dispatch',
+    linear: 'linear',
+    next: 'adapter',
+    variables: 'adapter',
+    stepBack: 'adapter',
+    activation: 'activation',
+  };
   const seen = new Set();
   const shownProfiles = new Map();
   for (const t of missed) {
@@ -477,7 +511,10 @@ function limitsSection(r) {
     }
     if (p) shownProfiles.set(profFor[t.id], t.name);
     if (key === 'linear' && p?.rows?.length) {
-      out.push(`Profile (${p.what}; self time in ${p.unit}, ${int(p.from)} → ${int(p.to)} devices; all functions: ${f(p.totalSmall, 3)} → ${f(p.totalLarge, 3)}):`, '');
+      out.push(
+        `Profile (${p.what}; self time in ${p.unit}, ${int(p.from)} → ${int(p.to)} devices; all functions: ${f(p.totalSmall, 3)} → ${f(p.totalLarge, 3)}):`,
+        '',
+      );
       out.push(
         table(
           ['Function', 'Where', `${int(p.from)} devices`, `${int(p.to)} devices`, 'Growth'],
@@ -488,10 +525,20 @@ function limitsSection(r) {
       );
     } else if (p?.top?.length) {
       out.push(`Profile (${p.what}; self time, share of ${f(p.profiledMs, 0)} ms profiled):`, '');
-      out.push(table(['Function', 'Where', 'Self'], p.top.map((x) => [`\`${x.fn}\``, x.where ? `\`${x.where}\`` : '', `${(x.share * 100).toFixed(1)} %`]), 'llr'), '');
+      out.push(
+        table(
+          ['Function', 'Where', 'Self'],
+          p.top.map((x) => [`\`${x.fn}\``, x.where ? `\`${x.where}\`` : '', `${(x.share * 100).toFixed(1)} %`]),
+          'llr',
+        ),
+        '',
+      );
     } else if (p?.error) out.push(`(profiling failed: ${p.error})`, '');
   }
-  out.push('Profiles are written to out/bench/prof/ (open them in Chrome DevTools or VS Code); the locations above are mapped back to the TypeScript sources through the bundles\' source maps (the line where the function starts).', '');
+  out.push(
+    "Profiles are written to out/bench/prof/ (open them in Chrome DevTools or VS Code); the locations above are mapped back to the TypeScript sources through the bundles' source maps (the line where the function starts).",
+    '',
+  );
   return out.join('\n');
 }
 
@@ -594,15 +641,25 @@ function panel({ x0, y0, w, h, title, unit, series, anchorX }) {
       const k = anchor[1] / anchor[0];
       const xa = Math.max(xmin, ymin / k);
       const xb = Math.min(xmax, ymax / k);
-      if (xa < xb) out.push(`<line x1="${lx(xa).toFixed(1)}" y1="${ly(k * xa).toFixed(1)}" x2="${lx(xb).toFixed(1)}" y2="${ly(k * xb).toFixed(1)}" stroke="${s.color}" stroke-opacity="0.35" stroke-dasharray="4 4"/>`);
+      if (xa < xb)
+        out.push(
+          `<line x1="${lx(xa).toFixed(1)}" y1="${ly(k * xa).toFixed(1)}" x2="${lx(xb).toFixed(1)}" y2="${ly(k * xb).toFixed(1)}" stroke="${s.color}" stroke-opacity="0.35" stroke-dasharray="4 4"/>`,
+        );
     }
-    out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${lx(p[0]).toFixed(1)},${ly(p[1]).toFixed(1)}`).join(' ')}"/>`);
-    for (const p of pts) out.push(`<circle cx="${lx(p[0]).toFixed(1)}" cy="${ly(p[1]).toFixed(1)}" r="3.5" fill="${s.color}"><title>${esc(`${s.name}: ${p[0].toLocaleString('en-US')} devices, ${p[1].toPrecision(3)} ${unit}`)}</title></circle>`);
+    out.push(
+      `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${lx(p[0]).toFixed(1)},${ly(p[1]).toFixed(1)}`).join(' ')}"/>`,
+    );
+    for (const p of pts)
+      out.push(
+        `<circle cx="${lx(p[0]).toFixed(1)}" cy="${ly(p[1]).toFixed(1)}" r="3.5" fill="${s.color}"><title>${esc(`${s.name}: ${p[0].toLocaleString('en-US')} devices, ${p[1].toPrecision(3)} ${unit}`)}</title></circle>`,
+      );
     const ly0 = y0 + 14 + i * 16;
     out.push(`<line x1="${x0 + 10}" x2="${x0 + 30}" y1="${ly0 - 4}" y2="${ly0 - 4}" stroke="${s.color}" stroke-width="2"/>`);
     out.push(`<text x="${x0 + 36}" y="${ly0}" font-size="11">${esc(s.name)}</text>`);
   });
-  out.push(`<text x="${x0 + w - 8}" y="${y0 + h - 8}" text-anchor="end" font-size="10" fill="#666">dashed: linear through ${esc(anchorX.toLocaleString('en-US'))} devices</text>`);
+  out.push(
+    `<text x="${x0 + w - 8}" y="${y0 + h - 8}" text-anchor="end" font-size="10" fill="#666">dashed: linear through ${esc(anchorX.toLocaleString('en-US'))} devices</text>`,
+  );
   return out.join('\n');
 }
 

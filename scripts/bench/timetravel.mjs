@@ -98,7 +98,9 @@ async function atHistory(s, scen, H, epl, { nBack, log }) {
   out.forward = { events: s.eventIndex - e0, ms: now() - t0 };
   out.forward.eventsPerSec = out.forward.events / (out.forward.ms / 1000);
   out.eventsAtStop = s.eventIndex;
-  log(`  H=${H.toLocaleString('en-US')}: at line ${r.line}, event ${s.eventIndex}, forward ${Math.round(out.forward.eventsPerSec).toLocaleString('en-US')} events/s`);
+  log(
+    `  H=${H.toLocaleString('en-US')}: at line ${r.line}, event ${s.eventIndex}, forward ${Math.round(out.forward.eventsPerSec).toLocaleString('en-US')} events/s`,
+  );
   const settled = await s.settle();
   out.firstSettleMs = settled.ms;
   out.memory = { checkpointBytes: settled.bytes, liveBytes: settled.liveBytes, checkpoints: settled.checkpoints.length };
@@ -142,7 +144,9 @@ async function atHistory(s, scen, H, epl, { nBack, log }) {
   const st = await s.settle();
   out.trips = st.trips;
   await s.stopAfter('continue');
-  log(`  H=${H.toLocaleString('en-US')}: stepBack paced p99 ${out.stepBackPaced.p99.toFixed(1)} ms, back-to-back p99 ${out.stepBackBurst.p99.toFixed(1)} ms; reverseContinue far ${out.reverseFar?.ms.toFixed(0) ?? '-'} ms, near ${out.reverseNear.ms.toFixed(0)} ms, searched ${out.reverseNearSearched.ms.toFixed(0)} ms`);
+  log(
+    `  H=${H.toLocaleString('en-US')}: stepBack paced p99 ${out.stepBackPaced.p99.toFixed(1)} ms, back-to-back p99 ${out.stepBackBurst.p99.toFixed(1)} ms; reverseContinue far ${out.reverseFar?.ms.toFixed(0) ?? '-'} ms, near ${out.reverseNear.ms.toFixed(0)} ms, searched ${out.reverseNearSearched.ms.toFixed(0)} ms`,
+  );
   return out;
 }
 
@@ -155,7 +159,14 @@ export async function runTimeTravelBench(adapter, { root, outDir, quick = false,
   const s = new Session(adapter, { ...process.env, BENCHPOLL_STAGGER: '1' });
   const result = { devices, histories: [], adapter: adapter.label };
   try {
-    await s.dc.request('initialize', { clientID: 'visorbus-bench', adapterID: 'visorbus', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path', supportsProgressReporting: true });
+    await s.dc.request('initialize', {
+      clientID: 'visorbus-bench',
+      adapterID: 'visorbus',
+      linesStartAt1: true,
+      columnsStartAt1: true,
+      pathFormat: 'path',
+      supportsProgressReporting: true,
+    });
     const initialized = s.dc.next('initialized');
     // The bench driver lives in bench/drivers, outside the generated scenario's folder.
     await s.dc.request('launch', { scenario: scen.file, stopOnEntry: true, checkpoints: 2, allowOutsideFiles: true }, 300000);

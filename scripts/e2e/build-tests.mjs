@@ -7,7 +7,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const list = dir => fs.readdirSync(path.join(ROOT, dir)).filter(f => f.endsWith('.ts')).map(f => path.join(ROOT, dir, f));
+const list = (dir) =>
+  fs
+    .readdirSync(path.join(ROOT, dir))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => path.join(ROOT, dir, f));
 
 export async function buildTests() {
   fs.rmSync(path.join(ROOT, 'out', 'e2e'), { recursive: true, force: true });

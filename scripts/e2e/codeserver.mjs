@@ -11,16 +11,30 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CODE_SERVER = process.env.E2E_CODE_SERVER ||
-  path.join(process.env.E2E_CS_DIR || path.join(ROOT, '.e2e', 'code-server'), 'node_modules', '.bin', 'code-server');
+export const CODE_SERVER =
+  process.env.E2E_CODE_SERVER || path.join(process.env.E2E_CS_DIR || path.join(ROOT, '.e2e', 'code-server'), 'node_modules', '.bin', 'code-server');
 export const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 
 /** Settings of every run: no start-up editor, telemetry, update checks or experiments. */
 export const QUIET_SETTINGS = {
-  'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false,
-  'update.mode': 'none', 'workbench.tips.enabled': false, 'workbench.enableExperiments': false, 'chat.commandCenter.enabled': false,
+  'workbench.startupEditor': 'none',
+  'telemetry.telemetryLevel': 'off',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'update.mode': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+  'chat.commandCenter.enabled': false,
 };
 
 export function codeServerInstalled() {
@@ -49,7 +63,7 @@ async function waitHealthy(url, child, timeoutMs) {
     } catch {
       // not listening yet
     }
-    await new Promise(r => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`code-server did not answer ${url}/healthz within ${timeoutMs} ms`);
 }
@@ -77,23 +91,41 @@ export async function startCodeServer(dirArgs, { logFile, cwd, trust = false }) 
   const url = `http://127.0.0.1:${port}`;
   const log = fs.openSync(logFile, 'w');
   // detached: the server leads its own process group
-  const server = spawn(CODE_SERVER, [...dirArgs, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry',
-    '--disable-update-check', ...(trust ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override', '--ignore-last-opened'],
-  { cwd, detached: true, stdio: ['ignore', log, log], env: { ...process.env, VISORBUS_E2E: '1' } });
-  const kill = sig => {
-    try { process.kill(-server.pid, sig); } catch { /* already gone */ }
+  const server = spawn(
+    CODE_SERVER,
+    [
+      ...dirArgs,
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      ...(trust ? [] : ['--disable-workspace-trust']),
+      '--disable-getting-started-override',
+      '--ignore-last-opened',
+    ],
+    { cwd, detached: true, stdio: ['ignore', log, log], env: { ...process.env, VISORBUS_E2E: '1' } },
+  );
+  const kill = (sig) => {
+    try {
+      process.kill(-server.pid, sig);
+    } catch {
+      /* already gone */
+    }
   };
   const stop = async () => {
     kill('SIGTERM');
-    const exited = server.exitCode !== null || await Promise.race([
-      new Promise(r => server.once('exit', () => r(true))),
-      new Promise(r => setTimeout(() => r(false), 5000)),
-    ]);
+    const exited =
+      server.exitCode !== null ||
+      (await Promise.race([new Promise((r) => server.once('exit', () => r(true))), new Promise((r) => setTimeout(() => r(false), 5000))]));
     if (!exited || server.exitCode === null) kill('SIGKILL');
     // anything of the group still alive (zombies aside) gets a little time, then SIGKILL
-    const alive = () => spawnSync('pgrep', ['-a', '-g', String(server.pid)], { encoding: 'utf8' }).stdout
-      .split('\n').filter(l => l.trim() && !l.includes('<defunct>'));
-    for (let i = 0; i < 30 && alive().length; i++) await new Promise(r => setTimeout(r, 100));
+    const alive = () =>
+      spawnSync('pgrep', ['-a', '-g', String(server.pid)], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((l) => l.trim() && !l.includes('<defunct>'));
+    for (let i = 0; i < 30 && alive().length; i++) await new Promise((r) => setTimeout(r, 100));
     const left = alive();
     if (left.length) {
       console.log(`still running in process group ${server.pid}, killing:\n${left.join('\n')}`);

@@ -26,7 +26,10 @@ const VSIX = path.join(ROOT, 'dist', 'visorbus-studio.vsix');
 const EXTHOST_TIMEOUT_MS = 10 * 60 * 1000;
 
 const args = process.argv.slice(2);
-const opt = name => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const opt = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
 const only = opt('--only');
 const grep = opt('--grep');
 const keep = args.includes('--keep');
@@ -52,7 +55,7 @@ function run(cmd, argv, options = {}) {
 async function runExtensionHostTests(url, workspace, logFile, suite = 'suite') {
   const { chromium } = require('playwright-core');
   const host = new URL(url).host; // code-server's remote authority is the host:port the browser uses
-  const remote = p => `vscode-remote://${host}${p}`;
+  const remote = (p) => `vscode-remote://${host}${p}`;
   const payload = JSON.stringify([
     ['extensionDevelopmentPath', remote(ROOT)],
     ['extensionTestsPath', remote(path.join(ROOT, 'out', 'e2e', suite))],
@@ -62,20 +65,26 @@ async function runExtensionHostTests(url, workspace, logFile, suite = 'suite') {
   const log = fs.createWriteStream(logFile);
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    const done = new Promise(resolve => page.exposeFunction('codeAutomationExit', code => resolve(code)));
+    const done = new Promise((resolve) => page.exposeFunction('codeAutomationExit', (code) => resolve(code)));
     // extension-host output reaches the page console as console.log('%c INFO', 'color: #33f', fmt, ...args)
-    page.on('console', async m => {
-      const a = await Promise.all(m.args().map(x => x.jsonValue().catch(() => '?')));
+    page.on('console', async (m) => {
+      const a = await Promise.all(m.args().map((x) => x.jsonValue().catch(() => '?')));
       log.write(util.format(...a) + '\n');
-      if (typeof a[0] === 'string' && /^%c +(INFO|ERR)/.test(a[0]) && a.length > 2 &&
-        !/socket|connection token|builtin|Service Worker|ChatSession|\[Extension Host\]/i.test(String(a[2]))) {
+      if (
+        typeof a[0] === 'string' &&
+        /^%c +(INFO|ERR)/.test(a[0]) &&
+        a.length > 2 &&
+        !/socket|connection token|builtin|Service Worker|ChatSession|\[Extension Host\]/i.test(String(a[2]))
+      ) {
         console.log(util.format(...a.slice(2)));
       }
     });
-    page.on('pageerror', e => log.write(`[pageerror] ${e.message}\n`));
+    page.on('pageerror', (e) => log.write(`[pageerror] ${e.message}\n`));
     await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(payload)}`);
     let timer;
-    const timeout = new Promise(resolve => { timer = setTimeout(() => resolve('timeout'), EXTHOST_TIMEOUT_MS); });
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), EXTHOST_TIMEOUT_MS);
+    });
     const code = await Promise.race([done, timeout]);
     clearTimeout(timer);
     if (code === 'timeout') {
@@ -99,7 +108,9 @@ async function runExtensionHostTests(url, workspace, logFile, suite = 'suite') {
 async function runUntrusted(RUN, workspace) {
   const dir = path.join(RUN, 'untrusted');
   const dirs = serverDirs(dir, {
-    'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never',
+    'security.workspace.trust.enabled': true,
+    'security.workspace.trust.startupPrompt': 'never',
+    'security.workspace.trust.banner': 'never',
     'security.workspace.trust.emptyWindow': false,
   });
   const cs = await startCodeServer(dirs, { logFile: path.join(SHOTS, 'server-untrusted.log'), cwd: RUN, trust: true });
@@ -143,7 +154,10 @@ async function main() {
   const cs = await step('start code-server', () => startCodeServer(csArgs, { logFile: path.join(SHOTS, 'server.log'), cwd: RUN }));
   const url = cs.url;
   console.log(`code-server on ${url}`);
-  const onSignal = sig => { cs.kill('SIGTERM'); process.exit(sig === 'SIGINT' ? 130 : 143); };
+  const onSignal = (sig) => {
+    cs.kill('SIGTERM');
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
@@ -159,17 +173,43 @@ async function main() {
     if (!only || only === 'ui') {
       await step('UI tests (Playwright, installed VSIX)', () => {
         const mocha = path.join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
-        const uiFiles = fs.readdirSync(path.join(ROOT, 'out', 'e2e', 'ui')).filter(f => f.endsWith('.test.js')).sort().reverse();
+        const uiFiles = fs
+          .readdirSync(path.join(ROOT, 'out', 'e2e', 'ui'))
+          .filter((f) => f.endsWith('.test.js'))
+          .sort()
+          .reverse();
         if (!uiFiles.length) {
           failures.push('UI tests (no *.test.js in out/e2e/ui)');
           return;
         }
-        const r = spawnSync(process.execPath, [mocha, '--ui', 'tdd', '--timeout', '120000', '--enable-source-maps', '--fail-zero', '--forbid-pending', '--forbid-only',
-          ...(grep ? ['--grep', grep] : []), ...uiFiles.map(f => path.join(ROOT, 'out', 'e2e', 'ui', f))], {
-          cwd: ROOT, stdio: 'inherit',
-          env: { ...process.env, E2E_URL: url, E2E_WORKSPACE: path.join(RUN, 'ws-ui'), E2E_CONTRACT_WORKSPACE: path.join(RUN, 'ws-contract'),
-            E2E_SHOTS: SHOTS, E2E_CHROMIUM: CHROMIUM },
-        });
+        const r = spawnSync(
+          process.execPath,
+          [
+            mocha,
+            '--ui',
+            'tdd',
+            '--timeout',
+            '120000',
+            '--enable-source-maps',
+            '--fail-zero',
+            '--forbid-pending',
+            '--forbid-only',
+            ...(grep ? ['--grep', grep] : []),
+            ...uiFiles.map((f) => path.join(ROOT, 'out', 'e2e', 'ui', f)),
+          ],
+          {
+            cwd: ROOT,
+            stdio: 'inherit',
+            env: {
+              ...process.env,
+              E2E_URL: url,
+              E2E_WORKSPACE: path.join(RUN, 'ws-ui'),
+              E2E_CONTRACT_WORKSPACE: path.join(RUN, 'ws-contract'),
+              E2E_SHOTS: SHOTS,
+              E2E_CHROMIUM: CHROMIUM,
+            },
+          },
+        );
         if (r.status !== 0) failures.push(`UI tests (exit ${r.status ?? r.signal})`);
       });
     }
@@ -195,7 +235,7 @@ async function main() {
   }
 }
 
-main().catch(e => {
+main().catch((e) => {
   console.error(`e2e run failed: ${e.message}`);
   process.exitCode = 1;
 });

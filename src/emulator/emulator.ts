@@ -197,7 +197,8 @@ export class Emulator {
       return undefined;
     };
     // The kernel lets a paused driver touch its channel (a plain memcpy): say so, do not refuse.
-    ch.onGuardViolation = (message) => this.engine.klog('warn', name, `channel access while paused: ${message}`, { category: 'pausedAccess', device: `${busNo}:${devNo}` });
+    ch.onGuardViolation = (message) =>
+      this.engine.klog('warn', name, `channel access while paused: ${message}`, { category: 'pausedAccess', device: `${busNo}:${devNo}` });
     this.observeChannel(ch, name);
   }
 
@@ -217,12 +218,23 @@ export class Emulator {
     const data: Record<string, string | number | boolean> = { category: 'oops', kind: o.kind, fn: o.fn, channel: o.channel, report: oopsReport(o) };
     if (o.queue !== undefined) data.queue = o.queue;
     if (o.access) Object.assign(data, { offset: o.access.offset, length: o.access.length, address: o.access.address, write: o.access.write });
-    if (h) Object.assign(data, { max_slots: h.max_slots, head: h.head, tail: h.tail, signal_size: h.signal_size, sig_base_offset: h.sig_base_offset, ch_space_offset: h.ch_space_offset });
+    if (h)
+      Object.assign(data, {
+        max_slots: h.max_slots,
+        head: h.head,
+        tail: h.tail,
+        signal_size: h.signal_size,
+        sig_base_offset: h.sig_base_offset,
+        ch_space_offset: h.ch_space_offset,
+      });
     const device = o.channel === 'controlvm' ? 'controlvm' : o.channel.replace(/^vbus(\d+):dev(\d+)$/, '$1:$2');
-    this.engine.within({ kind: 'channel', name: `${o.channel}: ${o.fn}${o.queue !== undefined ? `(queue ${o.queue})` : ''}`, thread: this.engine.log.currentThread(), device }, () => {
-      for (const line of oopsReport(o).split('\n')) this.engine.klogLines.push(line);
-      this.engine.emit('error', o.channel, oopsSummary(o), data);
-    });
+    this.engine.within(
+      { kind: 'channel', name: `${o.channel}: ${o.fn}${o.queue !== undefined ? `(queue ${o.queue})` : ''}`, thread: this.engine.log.currentThread(), device },
+      () => {
+        for (const line of oopsReport(o).split('\n')) this.engine.klogLines.push(line);
+        this.engine.emit('error', o.channel, oopsSummary(o), data);
+      },
+    );
     for (const l of this.oopsListeners) l(o);
   }
 
@@ -242,16 +254,24 @@ export class Emulator {
           ? `${op}(offset 0x${(detail.offset ?? 0).toString(16)}, ${detail.length} bytes)`
           : `${op}(queue ${detail.queue})${detail.slot !== undefined ? ` slot ${detail.slot}` : ''}`;
       const text = `${what} -> ${detail.result}`;
-      this.engine.within({ kind: 'channel', name: `${subject}: ${what}`, thread: this.engine.log.currentThread(), device: subject === 'controlvm' ? 'controlvm' : subject.replace(/^vbus(\d+):dev(\d+)$/, '$1:$2') }, () => {
-        const data: Record<string, string | number | boolean> = { op, result: detail.result };
-        if (detail.queue !== undefined) data.queue = detail.queue;
-        if (detail.offset !== undefined) data.offset = detail.offset;
-        if (detail.slot !== undefined) data.slot = detail.slot;
-        this.engine.emit('channel', subject, text, data);
-        if (op === 'signalinsert' && detail.result === -errno.EIO && this.queueFull(c, detail.queue!)) {
-          this.engine.emit('error', subject, `signal queue ${detail.queue} overflow on ${subject}`, { category: 'overflow', queue: detail.queue! });
-        }
-      });
+      this.engine.within(
+        {
+          kind: 'channel',
+          name: `${subject}: ${what}`,
+          thread: this.engine.log.currentThread(),
+          device: subject === 'controlvm' ? 'controlvm' : subject.replace(/^vbus(\d+):dev(\d+)$/, '$1:$2'),
+        },
+        () => {
+          const data: Record<string, string | number | boolean> = { op, result: detail.result };
+          if (detail.queue !== undefined) data.queue = detail.queue;
+          if (detail.offset !== undefined) data.offset = detail.offset;
+          if (detail.slot !== undefined) data.slot = detail.slot;
+          this.engine.emit('channel', subject, text, data);
+          if (op === 'signalinsert' && detail.result === -errno.EIO && this.queueFull(c, detail.queue!)) {
+            this.engine.emit('error', subject, `signal queue ${detail.queue} overflow on ${subject}`, { category: 'overflow', queue: detail.queue! });
+          }
+        },
+      );
     };
   }
 

@@ -39,7 +39,12 @@ export interface VisorbusApi {
   scenarios: ScenarioCommands;
   diagnostics: vscode.DiagnosticCollection;
   inspectors(): ChannelInspector[];
-  config: { provider: VisorbusConfigurationProvider; restrictForTrust: typeof restrictForTrust; applySettings: typeof applySettings; validate: typeof validate };
+  config: {
+    provider: VisorbusConfigurationProvider;
+    restrictForTrust: typeof restrictForTrust;
+    applySettings: typeof applySettings;
+    validate: typeof validate;
+  };
 }
 
 export function activate(context: vscode.ExtensionContext): VisorbusApi {
@@ -62,8 +67,16 @@ export function activate(context: vscode.ExtensionContext): VisorbusApi {
   context.subscriptions.push(reportTrust(vscode.workspace, output, context.extension.packageJSON.version));
 
   return {
-    sessions, model, statusBar, scenarios, diagnostics,
-    devices: views.devices, drivers: views.drivers, sysfs: views.sysfs, timeline: views.timeline, views: views.views,
+    sessions,
+    model,
+    statusBar,
+    scenarios,
+    diagnostics,
+    devices: views.devices,
+    drivers: views.drivers,
+    sysfs: views.sysfs,
+    timeline: views.timeline,
+    views: views.views,
     inspectors: () => ChannelInspector.all(),
     config: { provider, restrictForTrust, applySettings, validate },
   };

@@ -51,8 +51,7 @@ function isArray(x: unknown): x is unknown[] {
 
 /** Shape check of a `visorbus/changed` body (events are not trusted blindly). */
 export function isChangedEventBody(x: unknown): x is ChangedEventBody {
-  return isObject(x) && typeof x.reason === 'string' && typeof x.state === 'string' &&
-    isObject(x.time) && typeof x.time.ms === 'number';
+  return isObject(x) && typeof x.reason === 'string' && typeof x.state === 'string' && isObject(x.time) && typeof x.time.ms === 'number';
 }
 
 class ProtocolError extends Error {}
@@ -94,8 +93,11 @@ export class VisorbusClient {
 
   async channel(device: string): Promise<ChannelResponseBody> {
     const body = await this.request('visorbus/channel', { device });
-    expect(isObject(body) && isArray(body.header) && isArray(body.queues) && typeof body.memoryReference === 'string',
-      'visorbus/channel', 'header/queues/memoryReference');
+    expect(
+      isObject(body) && isArray(body.header) && isArray(body.queues) && typeof body.memoryReference === 'string',
+      'visorbus/channel',
+      'header/queues/memoryReference',
+    );
     const ch = body as ChannelResponseBody;
     if (!isArray(ch.extra)) ch.extra = [];
     return ch;
@@ -107,7 +109,11 @@ export class VisorbusClient {
 
   async timeline(args: TimelineArguments): Promise<TimelineResponseBody> {
     const body = await this.request('visorbus/timeline', args);
-    expect(isObject(body) && isArray(body.landmarks) && typeof body.total === 'number' && typeof body.reached === 'number', 'visorbus/timeline', 'landmarks/total/reached');
+    expect(
+      isObject(body) && isArray(body.landmarks) && typeof body.total === 'number' && typeof body.reached === 'number',
+      'visorbus/timeline',
+      'landmarks/total/reached',
+    );
     return body as TimelineResponseBody;
   }
 
@@ -126,7 +132,9 @@ export class VisorbusClient {
   /** DAP writeMemory; returns bytesWritten when the adapter reports it. */
   async writeMemory(memoryReference: string, offset: number, data: Uint8Array): Promise<number | undefined> {
     const body: unknown = await this.session.customRequest('writeMemory', {
-      memoryReference, offset, data: Buffer.from(data).toString('base64'),
+      memoryReference,
+      offset,
+      data: Buffer.from(data).toString('base64'),
     });
     return isObject(body) && typeof body.bytesWritten === 'number' ? body.bytesWritten : undefined;
   }

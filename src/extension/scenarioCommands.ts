@@ -39,14 +39,16 @@ async function pickScenario(): Promise<vscode.Uri | undefined> {
     return undefined;
   }
   if (files.length === 1) return files[0];
-  const pick = await vscode.window.showQuickPick(files.map(f => ({ label: vscode.workspace.asRelativePath(f), uri: f })),
-    { placeHolder: 'Scenario to run' });
+  const pick = await vscode.window.showQuickPick(
+    files.map((f) => ({ label: vscode.workspace.asRelativePath(f), uri: f })),
+    { placeHolder: 'Scenario to run' },
+  );
   return pick?.uri;
 }
 
 /** The file the emulator should read: saved first; an untitled scenario goes to a temp file. */
 async function scenarioFile(uri: vscode.Uri): Promise<string> {
-  const doc = vscode.workspace.textDocuments.find(d => d.uri.toString() === uri.toString());
+  const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
   if (doc?.isUntitled) {
     const file = path.join(os.tmpdir(), `visorbus-untitled-${process.pid}.visor`);
     await fs.promises.writeFile(file, doc.getText());
@@ -64,7 +66,10 @@ export class ScenarioCommands implements vscode.Disposable {
   readonly onDidStartRun = this.started.event;
   private readonly running = new Set<vscode.CancellationTokenSource>();
 
-  constructor(private readonly context: vscode.ExtensionContext, private readonly output: vscode.OutputChannel) {}
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly output: vscode.OutputChannel,
+  ) {}
 
   dispose(): void {
     this.runProblems.dispose();
@@ -83,27 +88,37 @@ export class ScenarioCommands implements vscode.Disposable {
     const name = path.basename(uri.path);
     const spec = this.runSpec(file);
     this.output.show(true);
-    if (spec.untrusted) this.output.appendLine('[trust] this workspace is not trusted: the run loads no user driver modules and uses no files outside the workspace');
-    if (!await prepareTraceFolder(spec.traceFile, this.output)) return undefined;
+    if (spec.untrusted)
+      this.output.appendLine('[trust] this workspace is not trusted: the run loads no user driver modules and uses no files outside the workspace');
+    if (!(await prepareTraceFolder(spec.traceFile, this.output))) return undefined;
     this.output.appendLine(`$ node ${path.relative(this.context.extensionPath, this.emulatorPath)} ${spec.args.join(' ')}`);
     // Cancelled from the notification or by cancelRuns().
     const cancel = new vscode.CancellationTokenSource();
     this.running.add(cancel);
     try {
-      const result = await vscode.window.withProgress({
-        location: vscode.ProgressLocation.Notification, title: `Visorbus: running ${name}`, cancellable: true,
-      }, (progress, token) => {
-        const link = token.onCancellationRequested(() => cancel.cancel());
-        let shown = 0;
-        return spawnRun(spec, {
-          line: l => this.output.appendLine(l),
-          progress: (pct, line, lines) => {
-            progress.report({ increment: Math.max(0, pct - shown), message: `${pct}% · line ${line} of ${lines}` });
-            shown = Math.max(shown, pct);
-          },
-          started: pid => this.started.fire({ pid, file, traceFile: spec.traceFile }),
-        }, cancel.token).finally(() => link.dispose());
-      });
+      const result = await vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `Visorbus: running ${name}`,
+          cancellable: true,
+        },
+        (progress, token) => {
+          const link = token.onCancellationRequested(() => cancel.cancel());
+          let shown = 0;
+          return spawnRun(
+            spec,
+            {
+              line: (l) => this.output.appendLine(l),
+              progress: (pct, line, lines) => {
+                progress.report({ increment: Math.max(0, pct - shown), message: `${pct}% · line ${line} of ${lines}` });
+                shown = Math.max(shown, pct);
+              },
+              started: (pid) => this.started.fire({ pid, file, traceFile: spec.traceFile }),
+            },
+            cancel.token,
+          ).finally(() => link.dispose());
+        },
+      );
       this.report(uri, name, result);
       return result;
     } finally {
@@ -124,39 +139,54 @@ export class ScenarioCommands implements vscode.Disposable {
     const storage = (this.context.storageUri ?? this.context.globalStorageUri).fsPath;
     // Untrusted: the trace goes to the extension's storage, never where the workspace says.
     const traceFile = traceFilePath(trusted ? settings.get<string>('run.traceFile') : undefined, file, storage);
-    const args = runArguments(file, trusted, (vscode.workspace.workspaceFolders ?? []).map(f => f.uri.fsPath), {
-      allowOutsideFiles: settings.get<boolean>('allowOutsideFiles', false), driverTimeoutMs: settings.get<number>('driverTimeoutMs'),
-    }, traceFile);
+    const args = runArguments(
+      file,
+      trusted,
+      (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+      {
+        allowOutsideFiles: settings.get<boolean>('allowOutsideFiles', false),
+        driverTimeoutMs: settings.get<number>('driverTimeoutMs'),
+      },
+      traceFile,
+    );
     return { emulator: this.emulatorPath, file, args, traceFile, untrusted: !trusted };
   }
 
   /** The end of a run: the trace link and verdict in the output, Problems, a message. */
   private report(uri: vscode.Uri, name: string, result: RunResult): void {
     if (result.untrusted && /user driver modules are turned off/.test(result.stdout)) {
-      void vscode.window.showWarningMessage(
-        `Visorbus: this workspace is not trusted, so ${name} ran without its own driver modules (\`driver load ./…\` lines were refused). Trust the workspace to run them.`,
-        'Manage Workspace Trust',
-      ).then(c => {
-        if (c) void vscode.commands.executeCommand('workbench.trust.manage');
-      });
+      void vscode.window
+        .showWarningMessage(
+          `Visorbus: this workspace is not trusted, so ${name} ran without its own driver modules (\`driver load ./…\` lines were refused). Trust the workspace to run them.`,
+          'Manage Workspace Trust',
+        )
+        .then((c) => {
+          if (c) void vscode.commands.executeCommand('workbench.trust.manage');
+        });
     }
     const said = verdict(result);
     if (!result.cancelled) this.output.appendLine(`event trace: ${vscode.Uri.file(result.traceFile).toString()}`);
     this.output.appendLine(`${name}: ${said} in ${formatDuration(result.ms)}`);
     this.output.appendLine('');
-    this.runProblems.set(uri, result.failedExpects.map(f => {
-      const line = Math.max(0, f.line - 1);
-      const d = new vscode.Diagnostic(new vscode.Range(line, Math.max(0, f.column - 1), line, Number.MAX_SAFE_INTEGER),
-        `expect failed: ${f.message}`, vscode.DiagnosticSeverity.Error);
-      d.source = 'visorbus run';
-      return d;
-    }));
+    this.runProblems.set(
+      uri,
+      result.failedExpects.map((f) => {
+        const line = Math.max(0, f.line - 1);
+        const d = new vscode.Diagnostic(
+          new vscode.Range(line, Math.max(0, f.column - 1), line, Number.MAX_SAFE_INTEGER),
+          `expect failed: ${f.message}`,
+          vscode.DiagnosticSeverity.Error,
+        );
+        d.source = 'visorbus run';
+        return d;
+      }),
+    );
     if (result.passed) {
       vscode.window.setStatusBarMessage(`$(pass) Visorbus: ${name} passed`, 5000);
     } else if (result.cancelled) {
       vscode.window.setStatusBarMessage(`Visorbus: ${name} cancelled`, 5000);
     } else {
-      void vscode.window.showErrorMessage(`Visorbus: ${name} ${said}. See the Visorbus output.`, 'Show Output', 'Open Trace').then(c => {
+      void vscode.window.showErrorMessage(`Visorbus: ${name} ${said}. See the Visorbus output.`, 'Show Output', 'Open Trace').then((c) => {
         if (c === 'Show Output') this.output.show();
         else if (c === 'Open Trace') void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(result.traceFile));
       });
@@ -187,8 +217,9 @@ export class ScenarioCommands implements vscode.Disposable {
       return doc.uri;
     }
     relPath ??= await vscode.window.showInputBox({
-      prompt: 'Scenario file (relative to the workspace folder)', value: 'scenario.visor',
-      validateInput: v => (/\.visor$/.test(v.trim()) ? undefined : 'The name must end with .visor'),
+      prompt: 'Scenario file (relative to the workspace folder)',
+      value: 'scenario.visor',
+      validateInput: (v) => (/\.visor$/.test(v.trim()) ? undefined : 'The name must end with .visor'),
     });
     if (!relPath) return undefined;
     const uri = vscode.Uri.joinPath(folder.uri, relPath.trim());

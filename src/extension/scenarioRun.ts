@@ -9,11 +9,21 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 
-export interface FailedExpect { file: string; line: number; column: number; message: string }
+export interface FailedExpect {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
 
 export interface RunResult {
   /** stdout and stderr are the last RUN_TAIL_CHARS of each (stdout is the CLI's summary, as in the output channel). */
-  file: string; exitCode: number | null; signal: string | null; stdout: string; stderr: string; ms: number;
+  file: string;
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
   /** The `expect` lines that did not hold (the CLI prints them as `FILE:LINE:COL: FAILED: …`). */
   failedExpects: FailedExpect[];
   passed: boolean;
@@ -26,7 +36,11 @@ export interface RunResult {
 }
 
 /** A run's emulator process has started: its pid (the end-to-end tests measure its memory). */
-export interface RunStart { pid: number; file: string; traceFile: string }
+export interface RunStart {
+  pid: number;
+  file: string;
+  traceFile: string;
+}
 
 /** How much of a run's stdout / stderr a RunResult keeps: a long run's output is not held in memory. */
 export const RUN_TAIL_CHARS = 256 * 1024;
@@ -35,14 +49,21 @@ export const RUN_TAIL_CHARS = 256 * 1024;
 const PROGRESS_LINE = /^visorbus-emu: progress (\d+)% \(line (\d+) of (\d+)\)$/;
 
 /** The CLI arguments of a headless run: workspace trust and the settings decide what the scenario may do. */
-export function runArguments(file: string, trusted: boolean, folders: readonly string[], settings: { allowOutsideFiles?: boolean; driverTimeoutMs?: number }, traceFile?: string): string[] {
+export function runArguments(
+  file: string,
+  trusted: boolean,
+  folders: readonly string[],
+  settings: { allowOutsideFiles?: boolean; driverTimeoutMs?: number },
+  traceFile?: string,
+): string[] {
   const args = ['run', file];
   if (traceFile !== undefined) args.push('--trace', traceFile, '--progress');
   // Untrusted: no user code, and host files only inside the workspace whatever the settings say.
   if (!trusted) args.push('--no-user-drivers');
   else if (settings.allowOutsideFiles) args.push('--allow-outside-files');
   for (const f of folders) args.push('--workspace', f);
-  if (typeof settings.driverTimeoutMs === 'number' && Number.isInteger(settings.driverTimeoutMs) && settings.driverTimeoutMs >= 0) args.push('--driver-timeout', String(settings.driverTimeoutMs));
+  if (typeof settings.driverTimeoutMs === 'number' && Number.isInteger(settings.driverTimeoutMs) && settings.driverTimeoutMs >= 0)
+    args.push('--driver-timeout', String(settings.driverTimeoutMs));
   return args;
 }
 
@@ -54,7 +75,10 @@ export function runArguments(file: string, trusted: boolean, folders: readonly s
 export function traceFilePath(setting: string | undefined, scenario: string, storageDir: string): string {
   const name = path.basename(scenario).replace(/\.visor$/i, '');
   if (!setting?.trim()) return path.join(storageDir, 'traces', `${name}.trace`);
-  const p = setting.trim().replace(/\$\{fileBasenameNoExtension\}/g, name).replace(/\$\{fileDirname\}/g, path.dirname(scenario));
+  const p = setting
+    .trim()
+    .replace(/\$\{fileBasenameNoExtension\}/g, name)
+    .replace(/\$\{fileDirname\}/g, path.dirname(scenario));
   return path.resolve(path.dirname(scenario), p);
 }
 
@@ -101,7 +125,13 @@ export function formatDuration(ms: number): string {
 }
 
 /** What one run needs to start its emulator. */
-export interface RunSpec { emulator: string; file: string; args: string[]; traceFile: string; untrusted: boolean }
+export interface RunSpec {
+  emulator: string;
+  file: string;
+  args: string[];
+  traceFile: string;
+  untrusted: boolean;
+}
 
 /** Reports of a running emulator, for the output channel and the progress notification. */
 export interface RunWatch {
@@ -117,9 +147,11 @@ export interface RunWatch {
 export function spawnRun(spec: RunSpec, watch: RunWatch, token: vscode.CancellationToken): Promise<RunResult> {
   const started = Date.now();
   const cwd = path.dirname(spec.file);
-  return new Promise<RunResult>(resolve => {
+  return new Promise<RunResult>((resolve) => {
     const child = spawn(process.execPath, [spec.emulator, ...spec.args], {
-      cwd, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd,
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     if (child.pid !== undefined) watch.started(child.pid);
     const failedExpects: FailedExpect[] = [];
@@ -132,12 +164,12 @@ export function spawnRun(spec: RunSpec, watch: RunWatch, token: vscode.Cancellat
       if (pending.length) failedExpects.push(...parseFailedExpects(pending.join('\n')));
       pending = / FAILED: /.test(line) ? [line] : [];
     };
-    const stdout = new OutputTail(l => {
+    const stdout = new OutputTail((l) => {
       expects(l);
       watch.line(linkLocation(l, cwd));
     });
     const stderr = new OutputTail();
-    const errLines = new OutputTail(l => {
+    const errLines = new OutputTail((l) => {
       const m = PROGRESS_LINE.exec(l);
       if (m) watch.progress(Number(m[1]), Number(m[2]), Number(m[3]));
       else {
@@ -152,7 +184,7 @@ export function spawnRun(spec: RunSpec, watch: RunWatch, token: vscode.Cancellat
       cancelled = true;
       child.kill();
     });
-    child.on('error', e => {
+    child.on('error', (e) => {
       stderr.add(e.message);
       watch.line(`cannot start the emulator: ${e.message}`);
     });
@@ -162,8 +194,17 @@ export function spawnRun(spec: RunSpec, watch: RunWatch, token: vscode.Cancellat
       errLines.end();
       expects('');
       resolve({
-        file: spec.file, exitCode, signal, stdout: stdout.text, stderr: stderr.text, ms: Date.now() - started, failedExpects,
-        passed: !cancelled && exitCode === 0 && failedExpects.length === 0, untrusted: spec.untrusted, cancelled, traceFile: spec.traceFile,
+        file: spec.file,
+        exitCode,
+        signal,
+        stdout: stdout.text,
+        stderr: stderr.text,
+        ms: Date.now() - started,
+        failedExpects,
+        passed: !cancelled && exitCode === 0 && failedExpects.length === 0,
+        untrusted: spec.untrusted,
+        cancelled,
+        traceFile: spec.traceFile,
       });
     });
   });
@@ -172,10 +213,15 @@ export function spawnRun(spec: RunSpec, watch: RunWatch, token: vscode.Cancellat
 /** "passed", "failed (…)", "cancelled", "stopped (SIGNAL)". */
 export function verdict(result: RunResult): string {
   const failed = result.failedExpects.length;
-  return result.cancelled ? 'cancelled'
-    : result.signal ? `stopped (${result.signal})`
-      : result.exitCode !== 0 ? `failed (exit code ${result.exitCode})`
-        : failed ? `failed (${failed} expect line${failed === 1 ? '' : 's'} did not hold)` : 'passed';
+  return result.cancelled
+    ? 'cancelled'
+    : result.signal
+      ? `stopped (${result.signal})`
+      : result.exitCode !== 0
+        ? `failed (exit code ${result.exitCode})`
+        : failed
+          ? `failed (${failed} expect line${failed === 1 ? '' : 's'} did not hold)`
+          : 'passed';
 }
 
 /** Make sure the trace's folder exists; false (and a message) when it cannot be made. */

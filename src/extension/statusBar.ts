@@ -31,7 +31,8 @@ export class VisorbusStatusBar implements vscode.Disposable {
     this.item.text = `$(${icon}) visorbus ${time} · ${state}`;
     this.item.tooltip = new vscode.MarkdownString(
       `**${st.session.name}**\n\nvirtual time ${time}${last ? ` (${last.time.jiffies} jiffies, event #${last.eventIndex})` : ''}\n\nstate: ${state}` +
-      `${st.lastStop?.reason ? `\n\nlast stop: ${st.lastStop.reason}${st.lastStop.description ? ` — ${st.lastStop.description}` : ''}` : ''}`);
+        `${st.lastStop?.reason ? `\n\nlast stop: ${st.lastStop.reason}${st.lastStop.description ? ` — ${st.lastStop.description}` : ''}` : ''}`,
+    );
     this.item.accessibilityInformation = { label: `Visorbus virtual time ${time}, ${state}` };
     this.item.show();
   }

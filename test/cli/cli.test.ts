@@ -90,7 +90,10 @@ describe('visorbus-emu CLI', () => {
   });
 
   it('a runtime error is reported with its scenario line and the run goes on', () => {
-    const f = tmp('rt.visor', 'chipset init\necho 5 > /sys/devices/visorbus9/partition_name\nbus create 3\nexpect /sys/devices/visorbus3/partition_name == (null)\n');
+    const f = tmp(
+      'rt.visor',
+      'chipset init\necho 5 > /sys/devices/visorbus9/partition_name\nbus create 3\nexpect /sys/devices/visorbus3/partition_name == (null)\n',
+    );
     const r = emu(['test', f]);
     assert.equal(r.code, 1);
     assert.match(r.out, /rt\.visor:2:1: error: echo 5 > \/sys\/devices\/visorbus9\/partition_name: No such file or directory/);

@@ -36,7 +36,12 @@ function peakRssMiB(pid: number): number | undefined {
   }
 }
 
-interface PipedRun { code: number | null; peakMiB: number; tail: string; err: string }
+interface PipedRun {
+  code: number | null;
+  peakMiB: number;
+  tail: string;
+  err: string;
+}
 
 /** `visorbus-emu ARGS | (sleep 5; tail -c 4096)`, sampling the emulator's peak memory until it exits. */
 function runIntoSlowPipe(args: string[]): Promise<PipedRun> {

@@ -25,9 +25,21 @@ describe('visorbus-emu run --trace / --progress', () => {
     const plain = emu(['run', DEFAULT]);
     const r = emu(['run', DEFAULT, '--trace', trace]);
     assert.equal(r.code, plain.code, r.err);
-    const traced = fs.readFileSync(trace, 'utf8').split('\n').filter((l) => EVENT_LINE.test(l));
-    assert.deepEqual(traced, plain.out.split('\n').filter((l) => EVENT_LINE.test(l)), 'the file holds the same trace as stdout without --trace');
-    const kinds = new Set(r.out.split('\n').filter((l) => EVENT_LINE.test(l)).map((l) => l.trim().split(/\s+/)[2]));
+    const traced = fs
+      .readFileSync(trace, 'utf8')
+      .split('\n')
+      .filter((l) => EVENT_LINE.test(l));
+    assert.deepEqual(
+      traced,
+      plain.out.split('\n').filter((l) => EVENT_LINE.test(l)),
+      'the file holds the same trace as stdout without --trace',
+    );
+    const kinds = new Set(
+      r.out
+        .split('\n')
+        .filter((l) => EVENT_LINE.test(l))
+        .map((l) => l.trim().split(/\s+/)[2]),
+    );
     assert.deepEqual([...kinds].sort(), ['error', 'log', 'step'], 'stdout: scenario lines and kernel log (errors too) only');
     assert.match(r.out, new RegExp(`every event is in ${trace.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     assert.match(r.out, /^# \d+ of \d+ scenario lines run; event trace: /m);
@@ -51,17 +63,32 @@ describe('visorbus-emu run --trace / --progress', () => {
 
   it('--progress prints rising percentages on stderr, ending at 100% with the last line', () => {
     const f = path.join(dir, 'waits.visor');
-    fs.writeFileSync(f, 'chipset init\nbus create 1\ndevice create 1:1 type=keyboard\ninput 1:1 open\nwait 10s\nwait 30s\nexpect /sys/bus/visorbus/devices/vbus1:dev1/driver == visorinput\n');
+    fs.writeFileSync(
+      f,
+      'chipset init\nbus create 1\ndevice create 1:1 type=keyboard\ninput 1:1 open\nwait 10s\nwait 30s\nexpect /sys/bus/visorbus/devices/vbus1:dev1/driver == visorinput\n',
+    );
     const r = emu(['run', f, '--progress', '--trace', path.join(dir, 'waits.trace')]);
     assert.equal(r.code, 0, r.err);
-    const steps = r.err.trim().split('\n').map((l) => /^visorbus-emu: progress (\d+)% \(line (\d+) of 7\)$/.exec(l));
-    assert.ok(steps.every((m) => m), r.err);
+    const steps = r.err
+      .trim()
+      .split('\n')
+      .map((l) => /^visorbus-emu: progress (\d+)% \(line (\d+) of 7\)$/.exec(l));
+    assert.ok(
+      steps.every((m) => m),
+      r.err,
+    );
     const pcts = steps.map((m) => Number(m![1]));
     assert.ok(pcts.length > 50, `${pcts.length} progress lines`);
-    assert.ok(pcts.every((p, i) => i === 0 || p > pcts[i - 1]), 'rising');
+    assert.ok(
+      pcts.every((p, i) => i === 0 || p > pcts[i - 1]),
+      'rising',
+    );
     assert.deepEqual(steps[steps.length - 1]!.slice(1), ['100', '7']);
     // 10 s of the 40 s planned: the first wait ends at 25%.
-    assert.ok(steps.some((m) => m![1] === '24' && m![2] === '5'), 'the first wait is a quarter of the time');
+    assert.ok(
+      steps.some((m) => m![1] === '24' && m![2] === '5'),
+      'the first wait is a quarter of the time',
+    );
     assert.equal(emu(['run', f]).err, '', 'nothing on stderr without --progress');
   });
 

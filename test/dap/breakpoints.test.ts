@@ -12,7 +12,10 @@ import { COMPILED_FIXTURES, ROOT, useClient, VisorClient, fixture } from './help
 
 /** 1-based line of the first line containing `needle`. */
 function lineOf(file: string, needle: string): number {
-  const i = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(needle));
+  const i = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes(needle));
   assert.ok(i >= 0, `${needle} not in ${file}`);
   return i + 1;
 }
@@ -56,7 +59,9 @@ describe('DAP breakpoints', function () {
   });
 
   it('stops on probe in a TypeScript driver at its .ts line, with the chipset and bus frames at theirs', async () => {
-    await dc.launchWith({ scenario: fixture('lifecycle.visor'), drivers: [TSDRV_JS] }, () => dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'probe' }] }));
+    await dc.launchWith({ scenario: fixture('lifecycle.visor'), drivers: [TSDRV_JS] }, () =>
+      dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'probe' }] }),
+    );
     const stop = await dc.stopped();
     assert.equal(stop.body.reason, 'function breakpoint');
     assert.match(String(stop.body.description), /tsdrv\.probe\(vbus2:dev0\)/);
@@ -108,7 +113,9 @@ describe('DAP breakpoints', function () {
   });
 
   it('stops with reason exception where a driver throws, with exception info', async () => {
-    await dc.launchWith({ scenario: fixture('lifecycle.visor'), drivers: [TSDRV_JS], stopAtEnd: false }, () => dc.setExceptionBreakpointsRequest({ filters: ['driverError'] }));
+    await dc.launchWith({ scenario: fixture('lifecycle.visor'), drivers: [TSDRV_JS], stopAtEnd: false }, () =>
+      dc.setExceptionBreakpointsRequest({ filters: ['driverError'] }),
+    );
     const stop = await dc.stopped();
     assert.equal(stop.body.reason, 'exception');
     assert.match(String(stop.body.description), /thrower\.probe\(vbus2:dev2\) threw: thrower cannot drive vbus2:dev2/);
@@ -139,7 +146,9 @@ describe('DAP breakpoints', function () {
   });
 
   it('stops on the Nth hit of a hit-count breakpoint', async () => {
-    await dc.launchWith({ scenario: fixture('echo.visor'), stopAtEnd: false }, () => dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'channel_interrupt', hitCondition: '3' }] }));
+    await dc.launchWith({ scenario: fixture('echo.visor'), stopAtEnd: false }, () =>
+      dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'channel_interrupt', hitCondition: '3' }] }),
+    );
     const stop = await dc.stopped();
     assert.equal(stop.body.reason, 'function breakpoint');
     // probe at 4 ms, polls every 10 ms: the third channel_interrupt runs at 34 ms.
@@ -151,7 +160,10 @@ describe('DAP breakpoints', function () {
   it('prints logpoint messages with interpolated fields without stopping', async () => {
     const file = fixture('echo.visor');
     await dc.launchWith({ scenario: file, stopAtEnd: false }, () =>
-      dc.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: 9, logMessage: 'q0 head={2:0.queue[0].head} q1 sent={2:0.queue[1].num_sent} at {ms} ms' }] }),
+      dc.setBreakpointsRequest({
+        source: { path: file },
+        breakpoints: [{ line: 9, logMessage: 'q0 head={2:0.queue[0].head} q1 sent={2:0.queue[1].num_sent} at {ms} ms' }],
+      }),
     );
     await dc.next('terminated');
     assert.match(dc.output('console'), /q0 head=1 q1 sent=1 at 24 ms/);
@@ -182,7 +194,11 @@ describe('DAP breakpoints', function () {
     const drv = frames.find((f) => f.name === 'echodrv.probe(vbus2:dev0)');
     assert.equal(drv?.source?.path, echo);
     assert.equal(drv?.line, lineOf(echo, 'dev.channel.signalInsert(0, hello)'));
-    assert.match(String(frames[0].source?.path), /visorchannel\.ts$/, `the innermost frame is the channel operation writing head: ${JSON.stringify(frames.slice(0, 2))}`);
+    assert.match(
+      String(frames[0].source?.path),
+      /visorchannel\.ts$/,
+      `the innermost frame is the channel operation writing head: ${JSON.stringify(frames.slice(0, 2))}`,
+    );
     // Next hit: the echo in channel_interrupt moves head from 1 to 2.
     await dc.continueRequest({ threadId: 1 });
     const again = await dc.stopped();

@@ -44,7 +44,10 @@ describe('DAP console: replayed output, unknown commands, device hovers', functi
       while (line < 7) line = await next(); // past `device create 2:0`
       const first = linesSince(start);
       assert.ok(first.some((l) => /registered driver echodrv/.test(l)) && first.some((l) => /uevent: bind .*vbus2:dev0/.test(l)), first.join(' | '));
-      assert.ok(first.every((l) => !l.includes('[replayed]')), 'nothing is marked the first time');
+      assert.ok(
+        first.every((l) => !l.includes('[replayed]')),
+        'nothing is marked the first time',
+      );
       while (line > 3) line = await back();
       const again = dc.received.length;
       while (line < 7) line = await next();
@@ -58,8 +61,14 @@ describe('DAP console: replayed output, unknown commands, device hovers', functi
       const beyond = dc.received.length;
       while (line < 14) line = await next(); // `device create 2:1`: new uevents
       const fresh = linesSince(beyond);
-      assert.ok(fresh.some((l) => /^uevent: add .*vbus2:dev1/.test(l)), `new lines beyond the furthest stop, unmarked: ${fresh.join(' | ')}`);
-      assert.ok(fresh.every((l) => !l.includes('[replayed]')), `new lines unmarked: ${fresh.join(' | ')}`);
+      assert.ok(
+        fresh.some((l) => /^uevent: add .*vbus2:dev1/.test(l)),
+        `new lines beyond the furthest stop, unmarked: ${fresh.join(' | ')}`,
+      );
+      assert.ok(
+        fresh.every((l) => !l.includes('[replayed]')),
+        `new lines unmarked: ${fresh.join(' | ')}`,
+      );
     });
   }
 
@@ -67,7 +76,11 @@ describe('DAP console: replayed output, unknown commands, device hovers', functi
     await dc.launchWith({ scenario: fixture('echo.visor'), stopOnEntry: true });
     await dc.stopped();
     while ((await next()) < 7);
-    const err = (e: string) => dc.evaluate(e).then((r) => `no error: ${r.result}`, (x: Error) => x.message);
+    const err = (e: string) =>
+      dc.evaluate(e).then(
+        (r) => `no error: ${r.result}`,
+        (x: Error) => x.message,
+      );
     assert.match(await err('frobnicate'), /^unknown command 'frobnicate' \(help lists the commands and fields\)$/);
     assert.match(await err('lss'), /^unknown command 'lss' — did you mean 'ls'\?/);
     assert.match(await err('devcie pause 2:0'), /^unknown command 'devcie' — did you mean 'device'\?/);
@@ -90,7 +103,10 @@ describe('DAP console: replayed output, unknown commands, device hovers', functi
     assert.match(hover.result, /^vbus2:dev0 /, `the device, not its number: ${hover.result}`);
     assert.ok(hover.variablesReference > 0, 'expandable');
     const vars = (await dc.variablesRequest({ variablesReference: hover.variablesReference })).body.variables;
-    assert.ok(vars.some((v) => v.name === 'state'), vars.map((v) => v.name).join(', '));
+    assert.ok(
+      vars.some((v) => v.name === 'state'),
+      vars.map((v) => v.name).join(', '),
+    );
     // other words are not the device; the console's `dev` field keeps its meaning
     assert.equal((await dc.evaluate('dev', frame.id, 'repl')).result, '0');
     assert.equal((await dc.evaluate('bus', frame.id, 'hover')).result, '2');

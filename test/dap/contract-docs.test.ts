@@ -85,7 +85,10 @@ describe('docs/dap-extensions.md matches the contract', () => {
   const c = contractChecker();
   const doc = fs.readFileSync(DOC, 'utf8');
 
-  for (const [kind, title] of [['VisorbusRequests', 'Custom requests'], ['VisorbusEvents', 'Custom events']] as const) {
+  for (const [kind, title] of [
+    ['VisorbusRequests', 'Custom requests'],
+    ['VisorbusEvents', 'Custom events'],
+  ] as const) {
     it(`${title}: the same names and fields as ${kind}`, () => {
       const contract = table(c, kind);
       const sections = docSections(doc, title);
@@ -103,6 +106,7 @@ describe('docs/dap-extensions.md matches the contract', () => {
 
   it('launch / attach names every launch argument', () => {
     const section = docSections(doc, 'Standard requests').get('launch / attach')!.split('`attach` with a `scenario`')[0];
-    for (const name of fieldNames(c, declaredType(c, 'LaunchArguments'))) assert.ok(section.includes('`' + name + '`'), `launch argument ${name} is not in "launch / attach"`);
+    for (const name of fieldNames(c, declaredType(c, 'LaunchArguments')))
+      assert.ok(section.includes('`' + name + '`'), `launch argument ${name} is not in "launch / attach"`);
   });
 });

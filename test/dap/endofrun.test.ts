@@ -28,7 +28,10 @@ describe('DAP end of run', function () {
     const chipset = await dc.scopeVars(top.id, /^Chipset$/);
     assert.equal(chipset.find((v) => v.name === 'initialized')?.value, 'true');
     const dev1 = await dc.custom<SysfsEntries>('visorbus/sysfs', { path: '/sys/bus/visorbus/devices/vbus2:dev1' });
-    assert.ok(dev1.entries.some((e) => e.name === 'driver'), 'vbus2:dev1 exists and is bound at the end');
+    assert.ok(
+      dev1.entries.some((e) => e.name === 'driver'),
+      'vbus2:dev1 exists and is bound at the end',
+    );
     const changed = dc.received.filter((e) => e.event === 'visorbus/changed').pop()?.body as { state: string; reason: string };
     assert.deepEqual([changed.reason, changed.state], ['stopped', 'stopped']);
 

@@ -42,7 +42,9 @@ describe('DAP inspection', function () {
 
   /** Stopped in the first channel_interrupt of vbus2:dev0 (probe done, sysfs complete). */
   async function stopInPoll(launch: Record<string, unknown> = {}): Promise<DebugProtocol.StackFrame> {
-    await dc.launchWith({ scenario: fixture('echo.visor'), ...launch }, () => dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'channel_interrupt' }] }));
+    await dc.launchWith({ scenario: fixture('echo.visor'), ...launch }, () =>
+      dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'channel_interrupt' }] }),
+    );
     const poll = await dc.stopped();
     return dc.topFrame(poll.body.threadId!);
   }
@@ -99,7 +101,10 @@ describe('DAP inspection', function () {
 
     // The controlvm channel's queues decode controlvm messages.
     const cv = await dc.custom<ChannelBody>('visorbus/channel', { device: 'controlvm' });
-    assert.deepEqual(cv.queues.map((q) => q.name), ['REQUEST (0)', 'RESPONSE (1)', 'EVENT (2)', 'ACK (3)']);
+    assert.deepEqual(
+      cv.queues.map((q) => q.name),
+      ['REQUEST (0)', 'RESPONSE (1)', 'EVENT (2)', 'ACK (3)'],
+    );
     assert.ok(cv.extra.some((f) => f.name === 'saved_crash_message_count'));
   });
 
@@ -155,8 +160,14 @@ describe('DAP inspection', function () {
     const view = await dc.custom<ChannelBody>('visorbus/channel', { device: '2:0' });
     const f = view.header.find((x) => x.name === 'cli_state_os')!;
     assert.deepEqual([...(await dc.read(view.memoryReference, f.offset, 4)).data], [3, 0, 0, 0]);
-    assert.match(await dc.failing(dc.setVariableRequest({ variablesReference: header.variablesReference, name: 'cli_state_os', value: 'banana' })), /not a number for cli_state_os/);
-    assert.match(await dc.failing(dc.setVariableRequest({ variablesReference: header.variablesReference, name: 'version_id', value: '0x1ffffffff' })), /does not fit/);
+    assert.match(
+      await dc.failing(dc.setVariableRequest({ variablesReference: header.variablesReference, name: 'cli_state_os', value: 'banana' })),
+      /not a number for cli_state_os/,
+    );
+    assert.match(
+      await dc.failing(dc.setVariableRequest({ variablesReference: header.variablesReference, name: 'version_id', value: '0x1ffffffff' })),
+      /does not fit/,
+    );
     // The change is part of the history: after stepping forward and back it is still there.
     await dc.nextRequest({ threadId: 2 });
     await dc.stopped();
@@ -169,7 +180,11 @@ describe('DAP inspection', function () {
     // In channel_interrupt the device is complete (its sysfs directory appears once probe returned).
     const frame = await stopInPoll();
     assert.equal(frame.name, 'echodrv.channel_interrupt(vbus2:dev0)');
-    assert.equal(dc.received.filter((e) => e.event === 'stopped').map((e) => (e.body as { threadId: number }).threadId)[0], 1002, 'channel_interrupt runs on the bus poll thread');
+    assert.equal(
+      dc.received.filter((e) => e.event === 'stopped').map((e) => (e.body as { threadId: number }).threadId)[0],
+      1002,
+      'channel_interrupt runs on the bus poll thread',
+    );
     const ls = await dc.evaluate('ls /sys/bus/visorbus/devices');
     assert.match(ls.result, /vbus2:dev0 -> \.\.\/\.\.\/\.\.\/devices\/visorbus2\/vbus2:dev0/);
     assert.equal((await dc.evaluate('cat /sys/bus/visorbus/devices/vbus2:dev0/channel/typename')).result, 'echo');
@@ -177,7 +192,7 @@ describe('DAP inspection', function () {
     assert.equal((await dc.evaluate('cat /sys/devices/platform/visorchipset/install/textid')).result, '7');
     assert.match(await dc.failing(dc.evaluate('echo 1 > /sys/bus/visorbus/devices/vbus2:dev0/channel/typename')), /Permission denied.*EACCES/);
     assert.equal((await dc.evaluate('2:0.queue[0].head')).result, '1');
-    assert.equal((await dc.evaluate('queue[0].head', frame.id)).result, '1', 'unqualified fields are those of the frame\'s device');
+    assert.equal((await dc.evaluate('queue[0].head', frame.id)).result, '1', "unqualified fields are those of the frame's device");
     assert.equal((await dc.evaluate('bus == 2 && queue[0].num_sent > 0 && state == "running"', frame.id)).result, 'true');
     assert.equal((await dc.evaluate('vbus2:dev0.header.size', frame.id, 'watch')).result, '65536');
     const hover = await dc.evaluate('2:0.queue[0].head', frame.id, 'hover');
@@ -191,7 +206,10 @@ describe('DAP inspection', function () {
     dc.forgetEvents();
     const signal = await dc.evaluate('signal insert 2:0 queue=1 hex:aabb');
     assert.match(signal.result, /done/);
-    const mem = (await dc.next('memory', (e) => (e.body as DebugProtocol.MemoryEvent['body']).memoryReference === dev.memoryReference)) as DebugProtocol.MemoryEvent;
+    const mem = (await dc.next(
+      'memory',
+      (e) => (e.body as DebugProtocol.MemoryEvent['body']).memoryReference === dev.memoryReference,
+    )) as DebugProtocol.MemoryEvent;
     assert.ok(mem.body.offset >= 256, 'the back-end wrote queue 1 (header at 256) and its slot');
     await dc.next('invalidated');
     assert.equal((await dc.evaluate('2:0.queue[1].pending')).result, '1');
@@ -214,30 +232,51 @@ describe('DAP inspection', function () {
   it('answers the views: topology, paged devices, sysfs, sysfs writes, device actions', async () => {
     // The kernel's BUS_CONFIGURE reads the partition name from its stack; the launch corrects that.
     await stopInPoll({ fixKernelBugs: ['busConfigureName'] });
-    const topo = await dc.custom<{ time: { jiffies: number; hz: number }; buses: { bus: number; name: string; partitionName: string | null; deviceCount: number }[]; drivers: { name: string; builtin: boolean; devices: string[] }[]; chipset: { initialized: boolean } }>(
-      'visorbus/topology',
-      {},
-    );
+    const topo = await dc.custom<{
+      time: { jiffies: number; hz: number };
+      buses: { bus: number; name: string; partitionName: string | null; deviceCount: number }[];
+      drivers: { name: string; builtin: boolean; devices: string[] }[];
+      chipset: { initialized: boolean };
+    }>('visorbus/topology', {});
     assert.equal(topo.time.hz, 1000);
-    assert.deepEqual(topo.buses.map((b) => [b.bus, b.name, b.partitionName, b.deviceCount]), [[2, 'visorbus2', 'io', 1]]);
-    assert.deepEqual(topo.drivers.map((d) => [d.name, d.builtin, d.devices]), [['echodrv', false, ['vbus2:dev0']]]);
+    assert.deepEqual(
+      topo.buses.map((b) => [b.bus, b.name, b.partitionName, b.deviceCount]),
+      [[2, 'visorbus2', 'io', 1]],
+    );
+    assert.deepEqual(
+      topo.drivers.map((d) => [d.name, d.builtin, d.devices]),
+      [['echodrv', false, ['vbus2:dev0']]],
+    );
     assert.equal(topo.chipset.initialized, true);
-    const page = await dc.custom<{ total: number; devices: { name: string; queues: { index: number; pending: number }[]; memoryReference: string }[] }>('visorbus/devices', { bus: 2, start: 0, count: 10 });
+    const page = await dc.custom<{ total: number; devices: { name: string; queues: { index: number; pending: number }[]; memoryReference: string }[] }>(
+      'visorbus/devices',
+      { bus: 2, start: 0, count: 10 },
+    );
     assert.equal(page.total, 1);
     assert.equal(page.devices[0].name, 'vbus2:dev0');
-    assert.deepEqual(page.devices[0].queues.map((q) => [q.index, q.pending]), [
-      [0, 1],
-      [1, 0],
-    ]);
+    assert.deepEqual(
+      page.devices[0].queues.map((q) => [q.index, q.pending]),
+      [
+        [0, 1],
+        [1, 0],
+      ],
+    );
     const empty = await dc.custom<{ total: number; devices: unknown[] }>('visorbus/devices', { bus: 2, start: 5 });
     assert.equal(empty.devices.length, 0);
-    const sys = await dc.custom<{ entries: { name: string; kind: string; value?: string; target?: string; writable: boolean }[] }>('visorbus/sysfs', { path: '/sys/bus/visorbus/devices/vbus2:dev0/channel' });
+    const sys = await dc.custom<{ entries: { name: string; kind: string; value?: string; target?: string; writable: boolean }[] }>('visorbus/sysfs', {
+      path: '/sys/bus/visorbus/devices/vbus2:dev0/channel',
+    });
     assert.equal(sys.entries.find((e) => e.name === 'typename')?.value, 'echo');
-    const install = await dc.custom<{ entries: { name: string; writable: boolean }[] }>('visorbus/sysfs', { path: '/sys/devices/platform/visorchipset/install' });
+    const install = await dc.custom<{ entries: { name: string; writable: boolean }[] }>('visorbus/sysfs', {
+      path: '/sys/devices/platform/visorchipset/install',
+    });
     assert.equal(install.entries.find((e) => e.name === 'error')?.writable, true);
     await dc.custom('visorbus/sysfsWrite', { path: '/sys/devices/platform/visorchipset/install/error', value: '12' });
     assert.equal((await dc.evaluate('cat /sys/devices/platform/visorchipset/install/error')).result, '12');
-    assert.match(await dc.failing(dc.customRequest('visorbus/sysfsWrite', { path: '/sys/devices/platform/visorchipset/install/error', value: 'x' })), /Invalid argument.*EINVAL/);
+    assert.match(
+      await dc.failing(dc.customRequest('visorbus/sysfsWrite', { path: '/sys/devices/platform/visorchipset/install/error', value: 'x' })),
+      /Invalid argument.*EINVAL/,
+    );
     assert.match(await dc.failing(dc.customRequest('visorbus/sysfs', { path: '/sys/nope' })), /No such file or directory.*ENOENT/);
 
     await dc.custom('visorbus/deviceAction', { device: '2:0', action: 'pause' });

@@ -53,7 +53,10 @@ describe('DAP kernel stops', function () {
     await dc.launchWith({ scenario: fixture('paused.visor') }, () => dc.setExceptionBreakpointsRequest({ filters: ['pausedAccess'] }));
     const stop = await dc.stopped();
     assert.equal(stop.body.reason, 'exception');
-    assert.match(String(stop.body.description), /^Channel access while paused: channel access while paused: pausetoucher touched the channel of vbus2:dev0 while paused/);
+    assert.match(
+      String(stop.body.description),
+      /^Channel access while paused: channel access while paused: pausetoucher touched the channel of vbus2:dev0 while paused/,
+    );
     const info = await dc.exceptionInfoRequest({ threadId: stop.body.threadId! });
     assert.equal(info.body.exceptionId, 'pausedAccess');
     const names = (await dc.frames(stop.body.threadId!)).map((f) => f.name);

@@ -70,11 +70,20 @@ describe('launch arguments: one schema', () => {
     assert.equal(launchArgumentsError({ scenario: 'a.visor', checkpoints: 2, drivers: ['x.js'], fixKernelBugs: ['flowControl'] }, 'launch'), undefined);
     assert.equal(launchArgumentsError({}, 'launch'), 'launch: "scenario" must name a .visor file');
     assert.equal(launchArgumentsError({ scenario: 'a.visor', checkpoints: 9 }, 'restart'), 'restart: "checkpoints" must be a whole number from 0 to 8, not 9');
-    assert.equal(launchArgumentsError({ scenario: 'a.visor', pollIntervalMs: 0 }, 'Visorbus launch'), 'Visorbus launch: "pollIntervalMs" must be a positive number, not 0');
-    assert.equal(launchArgumentsError({ scenario: 'a.visor', drivers: 'x.js' }, 'attach'), 'attach: "drivers" must be an array of paths to driver modules, not "x.js"');
+    assert.equal(
+      launchArgumentsError({ scenario: 'a.visor', pollIntervalMs: 0 }, 'Visorbus launch'),
+      'Visorbus launch: "pollIntervalMs" must be a positive number, not 0',
+    );
+    assert.equal(
+      launchArgumentsError({ scenario: 'a.visor', drivers: 'x.js' }, 'attach'),
+      'attach: "drivers" must be an array of paths to driver modules, not "x.js"',
+    );
     assert.equal(launchArgumentsError({ scenario: 'a.visor', stopAtEnd: 'no' }, 'launch'), 'launch: "stopAtEnd" must be true or false, not "no"');
     assert.match(launchArgumentsError({ scenario: 'a.visor', fixKernelBugs: ['nope'] }, 'launch')!, /^launch: "fixKernelBugs": unknown name 'nope'/);
-    assert.equal(launchArgumentsError({ scenario: 'a.visor', workspaceFolders: [1] }, 'launch'), 'launch: "workspaceFolders" must be an array of paths, not [1]');
+    assert.equal(
+      launchArgumentsError({ scenario: 'a.visor', workspaceFolders: [1] }, 'launch'),
+      'launch: "workspaceFolders" must be an array of paths, not [1]',
+    );
     assert.equal(launchArgumentsError({ scenario: 'a.visor', noDebug: 1 }, 'launch'), 'launch: "noDebug" must be true or false, not 1');
   });
 });

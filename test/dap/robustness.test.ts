@@ -43,8 +43,8 @@ describe('DAP robustness and options', function () {
   it('serves a driver source that exists only in its source map through a sourceReference', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'visorbus-dap-'));
     const tsText = [
-      '// virt-src.ts: this file is not on disk, only in virt.js\'s source map',
-      "module.exports = {",
+      "// virt-src.ts: this file is not on disk, only in virt.js's source map",
+      'module.exports = {',
       "  name: 'virt',",
       "  channelTypes: [{ guid: '4b2c1a55-0000-4000-8000-000000000006', name: 'virt', minBytes: 0, version: 0 }],",
       '  probe(dev) {',
@@ -55,7 +55,10 @@ describe('DAP robustness and options', function () {
       '  resume(dev, complete) { complete(0); },',
       '};',
     ].join('\n');
-    const mappings = tsText.split('\n').map((_, i) => (i === 0 ? 'AAAA' : 'AACA')).join(';');
+    const mappings = tsText
+      .split('\n')
+      .map((_, i) => (i === 0 ? 'AAAA' : 'AACA'))
+      .join(';');
     const map = { version: 3, file: 'virt.js', sources: ['virt-src.ts'], sourcesContent: [tsText], names: [], mappings };
     const js = `${tsText}\n//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}\n`;
     fs.writeFileSync(path.join(dir, 'virt.js'), js);
@@ -81,7 +84,9 @@ describe('DAP robustness and options', function () {
   });
 
   it('stops on controlvm error responses, probe failures and failed expects when those filters are on', async () => {
-    await dc.launchWith({ scenario: fixture('faults.visor'), stopAtEnd: false }, () => dc.setExceptionBreakpointsRequest({ filters: ['controlvm', 'probe', 'expect'] }));
+    await dc.launchWith({ scenario: fixture('faults.visor'), stopAtEnd: false }, () =>
+      dc.setExceptionBreakpointsRequest({ filters: ['controlvm', 'probe', 'expect'] }),
+    );
     let stop = await dc.stopped();
     assert.equal(stop.body.reason, 'exception');
     assert.match(String(stop.body.description), /controlvm error response: .*DEVICE_DESTROY: failed, status 19 \(ENODEV\)/);
@@ -131,7 +136,9 @@ describe('DAP robustness and options', function () {
 
   it('loads no user driver modules when allowUserDrivers is false (an untrusted workspace)', async () => {
     await dc.initializeRequest();
-    const refused = await dc.failing(dc.launchRequest({ scenario: fixture('echo.visor'), allowUserDrivers: false, drivers: ['./drivers/thrower.js'] } as DebugProtocol.LaunchRequestArguments));
+    const refused = await dc.failing(
+      dc.launchRequest({ scenario: fixture('echo.visor'), allowUserDrivers: false, drivers: ['./drivers/thrower.js'] } as DebugProtocol.LaunchRequestArguments),
+    );
     assert.match(refused, /driver module \.\/drivers\/thrower\.js: user driver modules are turned off for this run \(an untrusted workspace/);
     assert.equal(dc.lastResponse('launch')?.body?.error?.showUser, true);
     await dc.launchRequest({ scenario: fixture('echo.visor'), allowUserDrivers: false, stopAtEnd: false } as DebugProtocol.LaunchRequestArguments);

@@ -163,14 +163,23 @@ describe('DAP sessions', function () {
     await dc.start();
     await dc.initializeRequest();
     assert.match(await dc.failing(dc.stackTraceRequest({ threadId: 1 })), /needs a running scenario: send launch/);
-    assert.match(await dc.failing(dc.launchRequest({ scenario: fixture('no-such.visor') } as DebugProtocol.LaunchRequestArguments)), /no-such\.visor.*no such file/);
+    assert.match(
+      await dc.failing(dc.launchRequest({ scenario: fixture('no-such.visor') } as DebugProtocol.LaunchRequestArguments)),
+      /no-such\.visor.*no such file/,
+    );
     assert.equal(dc.lastResponse('launch')?.body?.error?.showUser, true);
     const parse = await dc.failing(dc.launchRequest({ scenario: fixture('broken.visor') } as DebugProtocol.LaunchRequestArguments));
     assert.match(parse, /2 error\(s\)/);
     assert.match(parse, /broken\.visor:3:24: error: unknown GUID alias 'nosuchtype'/);
     assert.match(parse, /broken\.visor:4:1: error: unknown command 'frobnicate'/);
-    assert.match(await dc.failing(dc.launchRequest({ scenario: 42 } as unknown as DebugProtocol.LaunchRequestArguments)), /"scenario" must name a \.visor file/);
-    assert.match(await dc.failing(dc.launchRequest({ scenario: fixture('echo.visor'), pollIntervalMs: -3 } as DebugProtocol.LaunchRequestArguments)), /pollIntervalMs/);
+    assert.match(
+      await dc.failing(dc.launchRequest({ scenario: 42 } as unknown as DebugProtocol.LaunchRequestArguments)),
+      /"scenario" must name a \.visor file/,
+    );
+    assert.match(
+      await dc.failing(dc.launchRequest({ scenario: fixture('echo.visor'), pollIntervalMs: -3 } as DebugProtocol.LaunchRequestArguments)),
+      /pollIntervalMs/,
+    );
 
     await dc.launchRequest({ scenario: fixture('echo.visor'), stopOnEntry: true } as DebugProtocol.LaunchRequestArguments);
     await dc.next('initialized');
@@ -197,7 +206,9 @@ describe('DAP sessions', function () {
   it('reports a read-only variable and an unknown exception filter as errors', async () => {
     const dc = client();
     await dc.start();
-    await dc.launchWith({ scenario: fixture('echo.visor'), stopOnEntry: false }, () => dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'echodrv.probe' }] }));
+    await dc.launchWith({ scenario: fixture('echo.visor'), stopOnEntry: false }, () =>
+      dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'echodrv.probe' }] }),
+    );
     const stop = await dc.stopped();
     const frame = await dc.topFrame(stop.body.threadId!);
     const scopes = (await dc.scopesRequest({ frameId: frame.id })).body.scopes;
@@ -213,7 +224,15 @@ describe('DAP sessions', function () {
 /** The virtual time when the scenario's lines before its first `wait` have run. */
 function jiffiesAfterSetup(file: string, pollIntervalMs: number): number {
   const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
-  const sc = parseScenario(lines.slice(0, lines.findIndex((l) => l.startsWith('wait '))).join('\n') + '\n', file);
+  const sc = parseScenario(
+    lines
+      .slice(
+        0,
+        lines.findIndex((l) => l.startsWith('wait ')),
+      )
+      .join('\n') + '\n',
+    file,
+  );
   const run = new ScenarioRun(new Emulator({ pollIntervalMs }), sc);
   run.runToEnd();
   assert.deepEqual(run.errors, []);

@@ -9,7 +9,10 @@ import * as fs from 'node:fs';
 import { useClient, VisorClient, fixture, sha } from './helpers/client';
 
 function lineOf(file: string, needle: string): number {
-  const i = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(needle));
+  const i = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes(needle));
   assert.ok(i >= 0, `${needle} not in ${file}`);
   return i + 1;
 }
@@ -34,7 +37,10 @@ describe('DAP stepping', function () {
     return sha(Buffer.concat(parts));
   }
 
-  async function step(kind: 'next' | 'stepIn' | 'stepOut' | 'stepBack', instruction = false): Promise<{ reason: string; description: string; threadId: number }> {
+  async function step(
+    kind: 'next' | 'stepIn' | 'stepOut' | 'stepBack',
+    instruction = false,
+  ): Promise<{ reason: string; description: string; threadId: number }> {
     const args = { threadId: 1, ...(instruction ? { granularity: 'instruction' as const } : {}) };
     if (kind === 'next') await dc.nextRequest(args);
     else if (kind === 'stepIn') await dc.stepInRequest(args);
@@ -78,7 +84,11 @@ describe('DAP stepping', function () {
     assert.match(s.description, /echodrv\.probe\(vbus2:dev0\) returned 0/);
 
     s = await step('next', true);
-    assert.match(s.description, /bind \/devices\/visorbus2\/vbus2:dev0 SUBSYSTEM=visorbus DRIVER=echodrv/, 'one event later driver_bound sends the bind uevent');
+    assert.match(
+      s.description,
+      /bind \/devices\/visorbus2\/vbus2:dev0 SUBSYSTEM=visorbus DRIVER=echodrv/,
+      'one event later driver_bound sends the bind uevent',
+    );
     s = await step('next', true);
     assert.match(s.description, /signalinsert\(queue 0\)/, 'then the chipset answers on the controlvm REQUEST queue');
     s = await step('next', true);

@@ -30,7 +30,11 @@ describe('DAP timeline and goto', function () {
     assert.equal(all.landmarks.length, all.total);
     assert.equal(all.dropped, 0);
     const events = all.landmarks.map((l) => l.event);
-    assert.deepEqual(events, [...events].sort((a, b) => a - b), 'oldest first');
+    assert.deepEqual(
+      events,
+      [...events].sort((a, b) => a - b),
+      'oldest first',
+    );
     const of = (k: string) => all.landmarks.filter((l) => l.kind === k);
     assert.deepEqual(
       of('line').map((l) => l.line),
@@ -44,7 +48,12 @@ describe('DAP timeline and goto', function () {
       of('pauseResume').map((l) => l.text),
       ['echodrv.pause(vbus2:dev0)', 'echodrv.resume(vbus2:dev0)'],
     );
-    assert.ok(of('controlvm').length >= 4 && of('controlvm').every((l) => /^response \w+: status \d+/.test(l.text)), of('controlvm').map((l) => l.text).join('; '));
+    assert.ok(
+      of('controlvm').length >= 4 && of('controlvm').every((l) => /^response \w+: status \d+/.test(l.text)),
+      of('controlvm')
+        .map((l) => l.text)
+        .join('; '),
+    );
     const bp = of('breakpoint');
     assert.equal(bp.length, 1);
     assert.equal(bp[0].event, of('probe')[0].event, 'the breakpoint hit is at the first probe');
@@ -78,7 +87,10 @@ describe('DAP timeline and goto', function () {
       assert.equal(st.body.reason, 'goto');
       assert.match(st.body.description ?? '', new RegExp(`event ${l.event}: ${l.text.replace(/[().]/g, '\\$&')}`));
       const names = (await dc.frames(st.body.threadId ?? 1)).map((f) => f.name);
-      assert.ok(names.some((n) => n.includes(l.text)), `${l.text} on the stack: ${names.join(' < ')}`);
+      assert.ok(
+        names.some((n) => n.includes(l.text)),
+        `${l.text} on the stack: ${names.join(' < ')}`,
+      );
       return st;
     };
     await stopAt(probes[0]);
@@ -97,7 +109,10 @@ describe('DAP timeline and goto', function () {
     assert.equal((await dc.stopped()).body.reason, 'end');
 
     const reached = (await page({})).reached;
-    assert.match(await dc.failing(dc.customRequest('visorbus/goto', { event: reached + 1 })), new RegExp(`event ${reached + 1} is outside the recorded history`));
+    assert.match(
+      await dc.failing(dc.customRequest('visorbus/goto', { event: reached + 1 })),
+      new RegExp(`event ${reached + 1} is outside the recorded history`),
+    );
     assert.match(await dc.failing(dc.customRequest('visorbus/goto', { event: 'x' })), /"event" must be an event number/);
   });
 

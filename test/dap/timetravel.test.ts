@@ -33,7 +33,11 @@ describe('DAP time travel (checkpoints)', function () {
     const devs = await dc.custom<{ devices: { memoryReference: string; nbytes: number }[] }>('visorbus/devices', { bus: 2 });
     for (const d of devs.devices) parts.push((await dc.read(d.memoryReference, 0, d.nbytes)).data);
     const jiffies = (await dc.evaluate('jiffies')).result;
-    const ask = (e: string) => dc.evaluate(e).then((r) => r.result, (err: Error) => err.message);
+    const ask = (e: string) =>
+      dc.evaluate(e).then(
+        (r) => r.result,
+        (err: Error) => err.message,
+      );
     const sent = `${await ask('2:0.queue[0].num_sent')}/${await ask('2:1.queue[0].num_sent')}`;
     const driver = await ask('cat /sys/bus/visorbus/devices/vbus2:dev1/driver');
     return `${sha(Buffer.concat(parts))} jiffies=${jiffies} sent=${sent} driver=${driver}`;
@@ -82,7 +86,7 @@ describe('DAP time travel (checkpoints)', function () {
     assert.equal(await state(), seen.get(again), `line ${again} again after going back to ${from}`);
   });
 
-  it('steps back repeatedly without waiting for the checkpoints: every stop is the forward run\'s', async () => {
+  it("steps back repeatedly without waiting for the checkpoints: every stop is the forward run's", async () => {
     await dc.launchWith({ scenario: file, stopOnEntry: true, checkpoints: 2 });
     await dc.stopped();
     const seen = new Map<number, string>();
@@ -98,7 +102,7 @@ describe('DAP time travel (checkpoints)', function () {
     assert.doesNotMatch(dc.output('stderr'), /Going back failed/);
   });
 
-  it('after a million events, a step back returns the forward run\'s trace checksum, channel bytes and sysfs', async function () {
+  it("after a million events, a step back returns the forward run's trace checksum, channel bytes and sysfs", async function () {
     this.timeout(240000);
     const long = fixture('travel-long.visor');
     // 64 devices polled every 10 ms of virtual time: line 160 (a one-second wait) starts after more than 10^6 events.
@@ -159,7 +163,11 @@ describe('DAP time travel (checkpoints)', function () {
     await status();
     // Polls before virtual second 40 match many times, all before the checkpoints (at lines 159 and 158).
     await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'channel_interrupt', condition: 'jiffies < 40000' }] });
-    const started = dc.next('progressStart', (e) => /Reverse continue/.test(String((e.body as { title: string }).title)), 180000) as Promise<DebugProtocol.ProgressStartEvent>;
+    const started = dc.next(
+      'progressStart',
+      (e) => /Reverse continue/.test(String((e.body as { title: string }).title)),
+      180000,
+    ) as Promise<DebugProtocol.ProgressStartEvent>;
     await dc.reverseContinueRequest({ threadId: 1 });
     const p = await started;
     await dc.next('progressEnd', (e) => (e.body as { progressId: string }).progressId === p.body.progressId, 180000);
@@ -167,13 +175,13 @@ describe('DAP time travel (checkpoints)', function () {
     assert.equal(s.body.reason, 'function breakpoint');
     const j = Number((await dc.evaluate('jiffies')).result);
     assert.ok(j >= 39990 && j < 40000, `the last poll before jiffy 40000 (${j})`);
-    assert.match((await dc.topFrame(s.body.threadId!)).name, /echodrv\.channel_interrupt\(vbus5:dev15\)/, 'the last of that jiffy\'s polls');
+    assert.match((await dc.topFrame(s.body.threadId!)).name, /echodrv\.channel_interrupt\(vbus5:dev15\)/, "the last of that jiffy's polls");
     const trips = (await status()).trips;
     assert.equal(trips.scouted, 2, 'the nearest checkpoint searched its part, then one search from the start');
     assert.equal(trips.fromStart, 0, 'the follower was promoted: no second replay from the start');
   });
 
-  it('replays the debugger\'s interventions in the checkpoints (writeMemory, sysfs writes)', async () => {
+  it("replays the debugger's interventions in the checkpoints (writeMemory, sysfs writes)", async () => {
     await dc.launchWith({ scenario: file, stopOnEntry: true, checkpoints: 2 });
     await dc.stopped();
     for (let i = 0; i < 6; i++) await next();
@@ -197,7 +205,9 @@ describe('DAP time travel (checkpoints)', function () {
   });
 
   it('continues backwards to the last breakpoint hit from a checkpoint, without searching the history', async () => {
-    await dc.launchWith({ scenario: file, checkpoints: 2 }, () => dc.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: 10 }, { line: 16 }] }));
+    await dc.launchWith({ scenario: file, checkpoints: 2 }, () =>
+      dc.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: 10 }, { line: 16 }] }),
+    );
     await dc.stopped();
     assert.equal((await dc.topFrame(1)).line, 10);
     const at10 = await state();
@@ -235,12 +245,18 @@ describe('DAP time travel (checkpoints)', function () {
 
   it('cancelling a trip back leaves the session where it was; pause does the same', async () => {
     // No checkpoint behind the stop yet (0 slots, then a scenario with a long history): the trip replays from the start.
-    await dc.launchWith({ scenario: fixture('long.visor'), checkpoints: 1 }, () => dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'channel_interrupt', hitCondition: '% 200000' }] }));
+    await dc.launchWith({ scenario: fixture('long.visor'), checkpoints: 1 }, () =>
+      dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'channel_interrupt', hitCondition: '% 200000' }] }),
+    );
     await dc.stopped(60000);
     const where = (await dc.evaluate('jiffies')).result;
     // Only a search from the start can answer this: the breakpoint changes now.
     await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'channel_interrupt', condition: 'jiffies >= 100 && jiffies < 110' }] });
-    const progress = dc.next('progressStart', (e) => /Reverse continue/.test(String((e.body as { title: string }).title)), 30000) as Promise<DebugProtocol.ProgressStartEvent>;
+    const progress = dc.next(
+      'progressStart',
+      (e) => /Reverse continue/.test(String((e.body as { title: string }).title)),
+      30000,
+    ) as Promise<DebugProtocol.ProgressStartEvent>;
     await dc.reverseContinueRequest({ threadId: 1 });
     const p = await progress;
     assert.equal(p.body.cancellable, true);
@@ -279,9 +295,22 @@ describe('DAP time travel (checkpoints)', function () {
     const file = path.join(dir, 'disk.visor');
     // Waits are at most 600 s each: six of them make the history long enough for the search to show progress.
     const waits = Array.from({ length: 6 }, () => 'wait 600s');
-    fs.writeFileSync(file, ['chipset init', 'bus create 2 name=io', 'device create 2:0 type=vhba', 'disk 2:0 attach lun=0 image=lun0.img size=64k', 'wait 10ms', ...waits, 'wait 10ms'].join('\n') + '\n');
+    fs.writeFileSync(
+      file,
+      [
+        'chipset init',
+        'bus create 2 name=io',
+        'device create 2:0 type=vhba',
+        'disk 2:0 attach lun=0 image=lun0.img size=64k',
+        'wait 10ms',
+        ...waits,
+        'wait 10ms',
+      ].join('\n') + '\n',
+    );
     try {
-      await dc.launchWith({ scenario: file, checkpoints: 2 }, () => dc.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: 6 }, { line: 12 }] }));
+      await dc.launchWith({ scenario: file, checkpoints: 2 }, () =>
+        dc.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: 6 }, { line: 12 }] }),
+      );
       await dc.stopped();
       const at6 = (await dc.evaluate('jiffies')).result;
       await dc.continueRequest({ threadId: 1 });
@@ -290,7 +319,11 @@ describe('DAP time travel (checkpoints)', function () {
       assert.equal((await status()).enabled, false);
       // The breakpoints change: the run does not know the last hit, the history is searched from the start.
       await dc.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: 5 }, { line: 6 }] });
-      const progress = dc.next('progressStart', (e) => /Reverse continue/.test(String((e.body as { title: string }).title)), 60000) as Promise<DebugProtocol.ProgressStartEvent>;
+      const progress = dc.next(
+        'progressStart',
+        (e) => /Reverse continue/.test(String((e.body as { title: string }).title)),
+        60000,
+      ) as Promise<DebugProtocol.ProgressStartEvent>;
       await dc.reverseContinueRequest({ threadId: 1 });
       const p = await progress;
       await dc.customRequest('cancel', { progressId: p.body.progressId });

@@ -16,7 +16,8 @@ import { newRun } from '../../src/emulator/host/scenariofile';
 import { parseScenario } from '../../src/emulator/scenario/parser';
 
 const RSS_LIMIT_MIB = 500;
-const PREAMBLE = 'chipset init\nbus create 1 name=console\nbus create 2 name=io\ndevice create 1:1 type=keyboard\ndevice create 1:2 type=mouse\ndevice create 2:0 type=vhba\ninput 1:1 open\ninput 1:2 open\nwait 20ms\n';
+const PREAMBLE =
+  'chipset init\nbus create 1 name=console\nbus create 2 name=io\ndevice create 1:1 type=keyboard\ndevice create 1:2 type=mouse\ndevice create 2:0 type=vhba\ninput 1:1 open\ninput 1:2 open\nwait 20ms\n';
 
 describe('robust: bounded work, memory and output', function () {
   this.timeout(120000);
@@ -44,7 +45,10 @@ describe('robust: bounded work, memory and output', function () {
   });
 
   it(`finding 8: mouse wheel 2147483647 and a 1 TiB read are refused at their lines (peak RSS < ${RSS_LIMIT_MIB} MB); the largest allowed ones run`, async () => {
-    const f = scenario('wheel.visor', `${PREAMBLE}mouse 1:2 wheel 2147483647\nmouse 1:2 wheel -10001\ndisk 2:0 attach lun=0 image=big.img size=1099511627776\nwait 50ms\ndisk 2:0 read lun=0 lba=0 count=2097152\n`);
+    const f = scenario(
+      'wheel.visor',
+      `${PREAMBLE}mouse 1:2 wheel 2147483647\nmouse 1:2 wheel -10001\ndisk 2:0 attach lun=0 image=big.img size=1099511627776\nwait 50ms\ndisk 2:0 read lun=0 lba=0 count=2097152\n`,
+    );
     const r = await runCli(['run', f]);
     assert.equal(r.code, 1);
     assert.match(r.err, /wheel\.visor:10:\d+: error: wheel amount '2147483647' is too large for one line \(at most 10000 notches either way\)/);
@@ -53,7 +57,10 @@ describe('robust: bounded work, memory and output', function () {
     process.stdout.write(`      refused wheel/read lines: peak RSS ${r.peakMiB.toFixed(0)} MiB\n`);
     assert.ok(r.peakMiB < RSS_LIMIT_MIB, `${r.peakMiB} MiB`);
     // At the limits they run, within the memory bound.
-    const g = scenario('wheel-ok.visor', `${PREAMBLE}mouse 1:2 wheel 10000\nmouse 1:2 wheel -10000\ndisk 2:0 attach lun=0 image=big.img size=1099511627776\nwait 50ms\ndisk 2:0 read lun=0 lba=2147450880 count=32768\nwait 2s\n`);
+    const g = scenario(
+      'wheel-ok.visor',
+      `${PREAMBLE}mouse 1:2 wheel 10000\nmouse 1:2 wheel -10000\ndisk 2:0 attach lun=0 image=big.img size=1099511627776\nwait 50ms\ndisk 2:0 read lun=0 lba=2147450880 count=32768\nwait 2s\n`,
+    );
     const ok = await runCli(['run', g]);
     assert.equal(ok.code, 0, ok.out.slice(-3000) + ok.err);
     assert.match(ok.out, /guest read of 32768 sector\(s\) at LBA 2147450880 on sd\w+ completed/);
@@ -65,7 +72,12 @@ describe('robust: bounded work, memory and output', function () {
     const f = scenario('waits.visor', 'chipset init\nwait 9007199254740991j\nwait 4294967296j\nwait 601s\nwait 600001ms\nwait 10ms\n');
     const r = await runCli(['run', f]);
     assert.equal(r.code, 1);
-    for (const [line, text] of [[2, '9007199254740991j'], [3, '4294967296j'], [4, '601s'], [5, '600001ms']] as const) {
+    for (const [line, text] of [
+      [2, '9007199254740991j'],
+      [3, '4294967296j'],
+      [4, '601s'],
+      [5, '600001ms'],
+    ] as const) {
       assert.match(r.err, new RegExp(`waits\\.visor:${line}:6: error: wait '${text}' is too long: one wait is at most 600 s of virtual time`));
     }
     const hz = await runCli(['run', f, '--hz', '1000000000']);
@@ -80,7 +92,9 @@ describe('robust: bounded work, memory and output', function () {
   });
 
   it('finding 10: a driver that never returns is stopped with its stack; process.exit in a driver is reported as such', async () => {
-    fs.writeFileSync(path.join(tmp, 'spin.js'), `module.exports = {
+    fs.writeFileSync(
+      path.join(tmp, 'spin.js'),
+      `module.exports = {
   name: 'spin',
   channelTypes: [{ guid: 'aabbccdd-0000-4000-8000-000000000001', name: 'spin', minBytes: 128, version: 1 }],
   probe(dev) {
@@ -89,12 +103,19 @@ describe('robust: bounded work, memory and output', function () {
   },
   remove() {}, pause(d, c) { c(0); }, resume(d, c) { c(0); },
 };
-`);
-    const f = scenario('spin.visor', 'chipset init\ndriver load ./spin.js\nbus create 2\ndevice create 2:0 type=aabbccdd-0000-4000-8000-000000000001\nwait 10ms\n');
+`,
+    );
+    const f = scenario(
+      'spin.visor',
+      'chipset init\ndriver load ./spin.js\nbus create 2\ndevice create 2:0 type=aabbccdd-0000-4000-8000-000000000001\nwait 10ms\n',
+    );
     const r = await runCli(['run', f, '--driver-timeout', '1000'], { killAfterMs: 60000 });
     assert.equal(r.signal, null, 'it ended by itself');
     assert.equal(r.code, 1);
-    assert.match(r.err, /visorbus-emu: driver code spin\.probe\(vbus2:dev0\) did not return within \d+\.\d s of wall time \(an endless loop\?\); the run was stopped there\n\s+at Object\.probe \(\S*spin\.js:6:\d+\)/);
+    assert.match(
+      r.err,
+      /visorbus-emu: driver code spin\.probe\(vbus2:dev0\) did not return within \d+\.\d s of wall time \(an endless loop\?\); the run was stopped there\n\s+at Object\.probe \(\S*spin\.js:6:\d+\)/,
+    );
     assert.match(r.out, /call +vbus2:dev0 +spin\.probe\(vbus2:dev0\)/, 'the trace up to the stop was printed');
     process.stdout.write(`      endless probe stopped after ${r.ms} ms (limit 1000 ms)\n`);
     // The same at the module's top level, under test.
@@ -104,22 +125,34 @@ describe('robust: bounded work, memory and output', function () {
     assert.equal(rt.code, 1);
     assert.match(rt.err, /driver code loading driver module \S*spintop\.js did not return/);
 
-    fs.writeFileSync(path.join(tmp, 'quit.js'), `module.exports = {
+    fs.writeFileSync(
+      path.join(tmp, 'quit.js'),
+      `module.exports = {
   name: 'quit',
   channelTypes: [{ guid: 'aabbccdd-0000-4000-8000-000000000002', name: 'quit', minBytes: 128, version: 1 }],
   probe() { process.exit(3); },
   remove() {}, pause(d, c) { c(0); }, resume(d, c) { c(0); },
 };
-`);
-    const q = scenario('quit.visor', 'chipset init\ndriver load ./quit.js\nbus create 2\ndevice create 2:0 type=aabbccdd-0000-4000-8000-000000000002\nwait 10ms\nlog "still running"\n');
+`,
+    );
+    const q = scenario(
+      'quit.visor',
+      'chipset init\ndriver load ./quit.js\nbus create 2\ndevice create 2:0 type=aabbccdd-0000-4000-8000-000000000002\nwait 10ms\nlog "still running"\n',
+    );
     const rq = await runCli(['run', q]);
     assert.notEqual(rq.code, 3, 'the driver did not decide the exit code');
-    assert.match(rq.out, /quit\.probe\(vbus2:dev0\) threw: process\.exit\(3\) called in quit\.probe\(vbus2:dev0\): driver code cannot end the emulator, so the call was stopped there/);
+    assert.match(
+      rq.out,
+      /quit\.probe\(vbus2:dev0\) threw: process\.exit\(3\) called in quit\.probe\(vbus2:dev0\): driver code cannot end the emulator, so the call was stopped there/,
+    );
     assert.match(rq.out, /still running/, 'the run went on');
   });
 
   it('finding 13: control characters in values are escaped: no terminal escapes, no forged located lines', async () => {
-    const f = scenario('inject.visor', `${PREAMBLE}keyboard 1:1 press "\\x1b]0;T\\x07\\nfake.visor:1:1: error: forged"\nlog "\\x1b[2J\\x0dcleared"\nbus create 3 name="a\\x1b[31mred"\n`);
+    const f = scenario(
+      'inject.visor',
+      `${PREAMBLE}keyboard 1:1 press "\\x1b]0;T\\x07\\nfake.visor:1:1: error: forged"\nlog "\\x1b[2J\\x0dcleared"\nbus create 3 name="a\\x1b[31mred"\n`,
+    );
     const r = await runCli(['run', f]);
     const all = r.out + r.err;
     // eslint-disable-next-line no-control-regex -- looking for the raw control characters
@@ -130,7 +163,8 @@ describe('robust: bounded work, memory and output', function () {
   });
 
   it('finding 17: addresses past the guest-physical space, bytes=0: clear errors at their lines', () => {
-    const text = 'chipset init\nbus create 4 addr=9007199254740000\nbus create 5 bytes=0\ndevice create 4:0 type=vhba addr=0xfffffffffffff000\nbus create 6 addr=0x20000000\n';
+    const text =
+      'chipset init\nbus create 4 addr=9007199254740000\nbus create 5 bytes=0\ndevice create 4:0 type=vhba addr=0xfffffffffffff000\nbus create 6 addr=0x20000000\n';
     const run = newRun(parseScenario(text, path.join(tmp, 'addr.visor')));
     run.runToEnd();
     run.emu.shutdown();

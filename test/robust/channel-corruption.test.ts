@@ -56,7 +56,9 @@ function world(damageBeforeCreate?: (emu: Emulator, addr: number) => void, produ
   const addr = new Map<string, number>();
   const guard = guardAccesses(emu);
   for (const dev of [0, 1]) {
-    const { msg, addr: a } = guard.unguarded(() => cp.deviceCreate({ bus: 1, dev, typeGuid: ROBUST_GUID, instGuid: '00000000-0000-0000-0000-000000000002', bytes: DEV_BYTES }));
+    const { msg, addr: a } = guard.unguarded(() =>
+      cp.deviceCreate({ bus: 1, dev, typeGuid: ROBUST_GUID, instGuid: '00000000-0000-0000-0000-000000000002', bytes: DEV_BYTES }),
+    );
     addr.set(`1:${dev}`, a);
     if (dev === 0 && damageBeforeCreate) guard.unguarded(() => damageBeforeCreate(emu, a));
     send(emu, msg);
@@ -99,9 +101,15 @@ function u64(mem: Emulator['memory'], addr: number, v: number | bigint): void {
 /** A queue-header field and an adversarial value for it. */
 const queueDamage = fc.oneof(
   fc.record({ field: fc.constant('max_slots'), value: fc.constantFrom(0, 1, 2, 0x7fffffff, 0xffffffff) }),
-  fc.record({ field: fc.constantFrom('head', 'tail'), value: fc.oneof(fc.constantFrom(63, 64, 65, 1000, 0x7fffffff, 0xffffffff), fc.integer({ min: 0, max: 0xffffffff })) }),
+  fc.record({
+    field: fc.constantFrom('head', 'tail'),
+    value: fc.oneof(fc.constantFrom(63, 64, 65, 1000, 0x7fffffff, 0xffffffff), fc.integer({ min: 0, max: 0xffffffff })),
+  }),
   fc.record({ field: fc.constant('signal_size'), value: fc.constantFrom(0, 1, 4096, DEV_BYTES, DEV_BYTES + 1, 0x7fffffff, 0xffffffff) }),
-  fc.record({ field: fc.constant('sig_base_offset'), value: fc.oneof(fc.constantFrom(0, -128, DEV_BYTES, 2 ** 31, 2 ** 32, 2 ** 52), fc.integer({ min: 0, max: 2 ** 40 })) }),
+  fc.record({
+    field: fc.constant('sig_base_offset'),
+    value: fc.oneof(fc.constantFrom(0, -128, DEV_BYTES, 2 ** 31, 2 ** 32, 2 ** 52), fc.integer({ min: 0, max: 2 ** 40 })),
+  }),
   fc.record({ field: fc.constant('bytes'), value: fc.uint8Array({ minLength: 1, maxLength: 128 }), at: fc.integer({ min: 0, max: 127 }) }),
 );
 type QueueDamage = { field: string; value: number | Uint8Array; at?: number };
@@ -136,7 +144,11 @@ function commonChecks(w: World, label: string): void {
   assert.deepEqual(treeProblems(w.emu), [], label);
   const ok = (e: EmuEvent) => [0, -5, -11, -22].includes(e.data!.result as number) || (e.data!.result === -14 && oopsed(w, e.subject));
   const bad = w.channelEvents.filter((e) => typeof e.data?.result === 'number' && !ok(e));
-  assert.deepEqual(bad.map((e) => e.text), [], `${label}: channel operations return 0, -EAGAIN, -EIO, -EINVAL, or -EFAULT after a reported kernel oops`);
+  assert.deepEqual(
+    bad.map((e) => e.text),
+    [],
+    `${label}: channel operations return 0, -EAGAIN, -EIO, -EINVAL, or -EFAULT after a reported kernel oops`,
+  );
 }
 
 describe('robust: channel memory corruption', function () {
@@ -172,8 +184,26 @@ describe('robust: channel memory corruption', function () {
   it('a device channel header damaged before DEVICE_CREATE: refused, unbound, or bound with refused queues — never outside the channel', () => {
     const headerDamage = fc.oneof(
       fc.record({ field: fc.constant(CH.signature), value: fc.constantFrom(0n, 0x4c4e4346n, 0x14c4e4345n, 2n ** 64n - 1n) }),
-      fc.record({ field: fc.constant(CH.size), value: fc.constantFrom(0n, 1n, 127n, 128n, 129n, 255n, BigInt(DEV_BYTES - 1), BigInt(DEV_BYTES + 1), 2n ** 40n, 2n ** 64n - 1n) }),
-      fc.record({ field: fc.constant(CH.ch_space_offset), value: fc.constantFrom(0n, 64n, 127n, 129n, BigInt(DEV_BYTES - 128), BigInt(DEV_BYTES - 1), BigInt(DEV_BYTES), BigInt(DEV_BYTES + 0x1000 + 0x80), 2n ** 31n, 2n ** 32n + 128n, 2n ** 63n) }),
+      fc.record({
+        field: fc.constant(CH.size),
+        value: fc.constantFrom(0n, 1n, 127n, 128n, 129n, 255n, BigInt(DEV_BYTES - 1), BigInt(DEV_BYTES + 1), 2n ** 40n, 2n ** 64n - 1n),
+      }),
+      fc.record({
+        field: fc.constant(CH.ch_space_offset),
+        value: fc.constantFrom(
+          0n,
+          64n,
+          127n,
+          129n,
+          BigInt(DEV_BYTES - 128),
+          BigInt(DEV_BYTES - 1),
+          BigInt(DEV_BYTES),
+          BigInt(DEV_BYTES + 0x1000 + 0x80),
+          2n ** 31n,
+          2n ** 32n + 128n,
+          2n ** 63n,
+        ),
+      }),
       fc.record({ field: fc.constant(CH.version_id), value: fc.constantFrom(0n, 2n, 0xffffffffn) }),
       fc.record({ field: fc.constant(-1), value: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), at: fc.integer({ min: 0, max: 120 }) }),
     );
@@ -203,16 +233,19 @@ describe('robust: channel memory corruption', function () {
 
   it('random bytes anywhere in the first 1 KiB of a live device channel (headers, queue headers, slots)', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 1023 }), fc.uint8Array({ minLength: 1, maxLength: 16 })), { minLength: 1, maxLength: 12 }), (writes) => {
-        const w = world();
-        const base = w.addr.get('1:0')!;
-        w.guard.unguarded(() => {
-          for (const [off, bytes] of writes) w.emu.memory.write(base + Math.min(off, 1024 - bytes.length), bytes);
-        });
-        const r = keepRunning(w);
-        commonChecks(w, `bytes ${JSON.stringify(writes.map(([o, b]) => [o, [...b]]))}`);
-        assert.equal(r.echoedOnHealthy, 4);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 1023 }), fc.uint8Array({ minLength: 1, maxLength: 16 })), { minLength: 1, maxLength: 12 }),
+        (writes) => {
+          const w = world();
+          const base = w.addr.get('1:0')!;
+          w.guard.unguarded(() => {
+            for (const [off, bytes] of writes) w.emu.memory.write(base + Math.min(off, 1024 - bytes.length), bytes);
+          });
+          const r = keepRunning(w);
+          commonChecks(w, `bytes ${JSON.stringify(writes.map(([o, b]) => [o, [...b]]))}`);
+          assert.equal(r.echoedOnHealthy, 4);
+        },
+      ),
       { seed: SEED, numRuns: 200 },
     );
   });

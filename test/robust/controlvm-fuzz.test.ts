@@ -30,7 +30,8 @@ function responseProblems(rec: SentMessage, req: ControlvmMessage): string[] {
     const what = `response to ${req.describe()}: flags 0x${r.flags.toString(16)} status ${r.completionStatus}`;
     if (r.id !== req.id) p.push(`${what}: id 0x${r.id.toString(16)} does not echo the request`);
     if (r.failed && !(req.flags & FLAG.failed) && !ALLOWED_STATUSES.has(r.completionStatus)) p.push(`${what}: status outside the kernel's set`);
-    if (!r.failed && r.completionStatus !== req.completionStatus) p.push(`${what}: a success must echo the request's completion_status ${req.completionStatus}`);
+    if (!r.failed && r.completionStatus !== req.completionStatus)
+      p.push(`${what}: a success must echo the request's completion_status ${req.completionStatus}`);
     if (r.payloadBytes !== 0 || r.payloadOffset !== 0) p.push(`${what}: payload fields not zeroed`);
     const parahotplug = req.id === CONTROLVM_ID.DEVICE_CHANGESTATE && (req.u32(MSG.cs_flags) & 1) === 1;
     if (!req.responseExpected && !parahotplug) p.push(`${what}: answered although response_expected is 0`);
@@ -112,12 +113,19 @@ function messageArb(addrs: readonly number[]) {
       dev: fc.oneof(fc.constantFrom(0, 1, 2, 7, 8, 0xffffffff), u32),
       addr: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...addrs) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }) }),
       bytes: fc.oneof(fc.constant(0), u32),
-      typeGuid: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...TYPE_GUIDS).map((g) => guidToBytes(g)) }, { weight: 1, arbitrary: fc.uint8Array({ minLength: 16, maxLength: 16 }) }),
+      typeGuid: fc.oneof(
+        { weight: 4, arbitrary: fc.constantFrom(...TYPE_GUIDS).map((g) => guidToBytes(g)) },
+        { weight: 1, arbitrary: fc.uint8Array({ minLength: 16, maxLength: 16 }) },
+      ),
       instGuid: fc.oneof(fc.constant(guidToBytes(GUIDS.siovm)), fc.uint8Array({ minLength: 16, maxLength: 16 })),
       state: fc.oneof(fc.constantFrom(SEGMENT_STATE.running, SEGMENT_STATE.standby, SEGMENT_STATE.paused), u16),
       csFlags: fc.oneof(fc.constantFrom(0, 1), u32),
       payloadOffset: fc.oneof(fc.constantFrom(0, PAYLOAD_OFFSET, PAYLOAD_OFFSET + 0x3ff00, 0x8f00, CONTROLVM_ADDR), fc.integer({ min: 0, max: 2 ** 40 })),
-      payloadBytes: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: 512 }) }, { weight: 1, arbitrary: fc.constantFrom(72, 131072, 131073, 0x40000, 0xffffffff) }),
+      payloadBytes: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(0) },
+        { weight: 2, arbitrary: fc.integer({ min: 1, max: 512 }) },
+        { weight: 1, arbitrary: fc.constantFrom(72, 131072, 131073, 0x40000, 0xffffffff) },
+      ),
       /** Keep only this many bytes (a truncated message: the rest is zero). */
       keep: fc.oneof({ weight: 4, arbitrary: fc.constant(128) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 127 }) }),
       /** Random byte flips anywhere in the message. */
@@ -125,7 +133,11 @@ function messageArb(addrs: readonly number[]) {
     })
     .map((r) => {
       const m = new ControlvmMessage();
-      m.setU32(MSG.id, r.id).setU32(MSG.message_size, r.messageSize).setU32(MSG.segment_index, r.segment).setU32(MSG.completion_status, r.status).setU32(MSG.flags, r.flags);
+      m.setU32(MSG.id, r.id)
+        .setU32(MSG.message_size, r.messageSize)
+        .setU32(MSG.segment_index, r.segment)
+        .setU32(MSG.completion_status, r.status)
+        .setU32(MSG.flags, r.flags);
       m.setU64(MSG.payload_vm_offset, Math.max(0, r.payloadOffset)).setU32(MSG.payload_bytes, r.payloadBytes).setU32(MSG.payload_max_bytes, r.payloadBytes);
       m.setU32(MSG.bus_no, r.bus);
       if (r.id === CONTROLVM_ID.DEVICE_CHANGESTATE) {
@@ -150,7 +162,7 @@ function messageArb(addrs: readonly number[]) {
 describe('robust: controlvm messages', function () {
   this.timeout(120000);
 
-  it('random and mutated messages get the kernel\'s answers and leave a consistent tree after every message', () => {
+  it("random and mutated messages get the kernel's answers and leave a consistent tree after every message", () => {
     const probe = fixture();
     let messages = 0;
     fc.assert(
@@ -201,7 +213,11 @@ describe('robust: controlvm messages', function () {
     assert.equal(again.rec.responses.length, 0, 'ALREADY_DONE is sent only with response_expected (kernel chipset_init)');
     const asked = deliver(f, f.emu.cp.chipsetInit(3).bytes);
     assert.equal(asked.rec.responses[0].completionStatus, 1);
-    const big = f.emu.cp.busMessage(CONTROLVM_ID.BUS_CONFIGURE, 1).setU32(MSG.flags, 0).setU64(MSG.payload_vm_offset, PAYLOAD_OFFSET).setU32(MSG.payload_bytes, 200000);
+    const big = f.emu.cp
+      .busMessage(CONTROLVM_ID.BUS_CONFIGURE, 1)
+      .setU32(MSG.flags, 0)
+      .setU64(MSG.payload_vm_offset, PAYLOAD_OFFSET)
+      .setU32(MSG.payload_bytes, 200000);
     const quiet = deliver(f, big.bytes);
     assert.equal(quiet.rec.acked, true);
     assert.equal(quiet.rec.responses.length, 0, 'the refusal of a payload over 128 KiB follows response_expected too');
@@ -242,14 +258,30 @@ describe('robust: controlvm messages', function () {
       fc.tuple(fc.constantFrom('create', 'destroy', 'configure handle=0x5 name=p'), fc.integer({ min: 1, max: 3 })).map(([v, b]) => `bus ${v} ${b}`),
       fc
         .tuple(
-          fc.constantFrom(`create @ type=${ROBUST_GUID}`, 'create @ type=3cd6e705-d6a2-4aa5-ad5c-7b08889dffe2', 'destroy @', 'pause @', 'resume @', 'state @ paused', 'state @ 0x5', 'configure @'),
+          fc.constantFrom(
+            `create @ type=${ROBUST_GUID}`,
+            'create @ type=3cd6e705-d6a2-4aa5-ad5c-7b08889dffe2',
+            'destroy @',
+            'pause @',
+            'resume @',
+            'state @ paused',
+            'state @ 0x5',
+            'configure @',
+          ),
           fc.integer({ min: 1, max: 3 }),
           fc.integer({ min: 0, max: 2 }),
         )
         .map(([v, b, d]) => `device ${v.replace('@', `${b}:${d}`)}`),
-      fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 2 }), fc.boolean()).map(([b, d, e]) => `parahotplug ${b}:${d} ${e ? 'enable' : 'disable'}`),
       fc
-        .tuple(fc.constantFrom(0x101, 0x102, 0x104, 0x105, 0x201, 0x202, 0x203, 0x204, 0x206, 0x301, 0x999), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 3 }), fc.constantFrom(0, 2, 3, 6, 0x12))
+        .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 2 }), fc.boolean())
+        .map(([b, d, e]) => `parahotplug ${b}:${d} ${e ? 'enable' : 'disable'}`),
+      fc
+        .tuple(
+          fc.constantFrom(0x101, 0x102, 0x104, 0x105, 0x201, 0x202, 0x203, 0x204, 0x206, 0x301, 0x999),
+          fc.integer({ min: 0, max: 4 }),
+          fc.integer({ min: 0, max: 3 }),
+          fc.constantFrom(0, 2, 3, 6, 0x12),
+        )
         .map(([id, b, d, fl]) => `controlvm send id=0x${id.toString(16)} bus=${b} dev=${d} flags=${fl}`),
       fc.constantFrom('autoload off', 'autoload on'),
     );
@@ -274,7 +306,9 @@ describe('robust: controlvm messages', function () {
     it('found by the soak: hot-plug churn reuses the channel space instead of running into the DMA area', () => {
       // 600 × 16 MiB is more than the 7.75 GiB between the first channel and the DMA area.
       const churn = Array.from({ length: 600 }, () => `device create 1:5 type=${ROBUST_GUID} bytes=16M\ndevice destroy 1:5`).join('\n');
-      const { run } = makeRun(`bus create 1\ndevice create 1:0 type=${ROBUST_GUID}\n${churn}\n`, { robustdrv: () => robustDriver(newDriverLog(), { poll: true }) });
+      const { run } = makeRun(`bus create 1\ndevice create 1:0 type=${ROBUST_GUID}\n${churn}\n`, {
+        robustdrv: () => robustDriver(newDriverLog(), { poll: true }),
+      });
       run.emu.kernel.allocDma(4096); // something lives at the start of the DMA area
       const addrs = new Set<number>();
       while (!run.done) {

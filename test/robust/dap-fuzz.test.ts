@@ -148,14 +148,72 @@ function checkResponse(r: Message, command: unknown, args?: unknown): void {
 // ---- generators -------------------------------------------------------------------------------
 
 const REQUESTS = [
-  'threads', 'stackTrace', 'scopes', 'variables', 'setVariable', 'setExpression', 'evaluate', 'completions', 'exceptionInfo', 'loadedSources',
-  'readMemory', 'writeMemory', 'setBreakpoints', 'setFunctionBreakpoints', 'setExceptionBreakpoints', 'breakpointLocations', 'dataBreakpointInfo',
-  'setDataBreakpoints', 'continue', 'next', 'stepIn', 'stepOut', 'stepBack', 'reverseContinue', 'pause', 'source', 'cancel', 'configurationDone',
-  'initialize', 'launch', 'attach', 'goto', 'gotoTargets', 'stepInTargets', 'modules', 'runInTerminal',
-  'visorbus/topology', 'visorbus/devices', 'visorbus/sysfs', 'visorbus/sysfsWrite', 'visorbus/channel', 'visorbus/deviceAction', 'visorbus/nosuch',
+  'threads',
+  'stackTrace',
+  'scopes',
+  'variables',
+  'setVariable',
+  'setExpression',
+  'evaluate',
+  'completions',
+  'exceptionInfo',
+  'loadedSources',
+  'readMemory',
+  'writeMemory',
+  'setBreakpoints',
+  'setFunctionBreakpoints',
+  'setExceptionBreakpoints',
+  'breakpointLocations',
+  'dataBreakpointInfo',
+  'setDataBreakpoints',
+  'continue',
+  'next',
+  'stepIn',
+  'stepOut',
+  'stepBack',
+  'reverseContinue',
+  'pause',
+  'source',
+  'cancel',
+  'configurationDone',
+  'initialize',
+  'launch',
+  'attach',
+  'goto',
+  'gotoTargets',
+  'stepInTargets',
+  'modules',
+  'runInTerminal',
+  'visorbus/topology',
+  'visorbus/devices',
+  'visorbus/sysfs',
+  'visorbus/sysfsWrite',
+  'visorbus/channel',
+  'visorbus/deviceAction',
+  'visorbus/nosuch',
 ];
 
-const odd = fc.constantFrom(-1, 0, 1, 2 ** 31, 2 ** 53, -(2 ** 53), 1e308, 1.5, '', '0x10000000', '0xffffffffffffffff', 'NaN', null, true, [], {}, '2:0', 'controlvm', '../../etc/passwd');
+const odd = fc.constantFrom(
+  -1,
+  0,
+  1,
+  2 ** 31,
+  2 ** 53,
+  -(2 ** 53),
+  1e308,
+  1.5,
+  '',
+  '0x10000000',
+  '0xffffffffffffffff',
+  'NaN',
+  null,
+  true,
+  [],
+  {},
+  '2:0',
+  'controlvm',
+  '../../etc/passwd',
+);
 const argsArb = fc.oneof(
   { weight: 1, arbitrary: fc.constant(undefined) },
   { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
@@ -163,15 +221,45 @@ const argsArb = fc.oneof(
     weight: 6,
     arbitrary: fc.record(
       {
-        threadId: odd, frameId: odd, variablesReference: odd, levels: odd, startFrame: odd, name: fc.oneof(fc.string(), odd), value: fc.oneof(fc.string(), odd),
-        expression: fc.oneof(fc.string({ maxLength: 200 }), fc.constantFrom('bus', 'queue[0].head', '2:0.queue[99].tail', '1/0', 'x'.repeat(5000), '(((((((', '$', 'channel.header.size = 5')),
+        threadId: odd,
+        frameId: odd,
+        variablesReference: odd,
+        levels: odd,
+        startFrame: odd,
+        name: fc.oneof(fc.string(), odd),
+        value: fc.oneof(fc.string(), odd),
+        expression: fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.constantFrom('bus', 'queue[0].head', '2:0.queue[99].tail', '1/0', 'x'.repeat(5000), '(((((((', '$', 'channel.header.size = 5'),
+        ),
         context: fc.constantFrom('watch', 'repl', 'hover', 'clipboard', 'variables', 'nonsense'),
         memoryReference: fc.oneof(fc.string(), odd, fc.constantFrom('0x10000000', '0xf000000', '0x0', '0x200000000')),
-        offset: odd, count: fc.oneof(odd, fc.constantFrom(16, 4096, 1 << 20, 2 ** 31, 2 ** 40)),
+        offset: odd,
+        count: fc.oneof(odd, fc.constantFrom(16, 4096, 1 << 20, 2 ** 31, 2 ** 40)),
         data: fc.oneof(fc.base64String({ maxLength: 64 }), fc.string(), odd),
         source: fc.oneof(odd, fc.record({ path: fc.oneof(fc.string(), odd), sourceReference: odd }, { requiredKeys: [] })),
         sourceReference: odd,
-        breakpoints: fc.oneof(odd, fc.array(fc.oneof(odd, fc.record({ line: odd, condition: fc.oneof(fc.string(), odd), hitCondition: fc.oneof(fc.string(), odd), logMessage: fc.oneof(fc.string(), odd), name: fc.oneof(fc.string(), odd), dataId: fc.oneof(fc.string(), odd), accessType: fc.oneof(fc.string(), odd) }, { requiredKeys: [] })), { maxLength: 4 })),
+        breakpoints: fc.oneof(
+          odd,
+          fc.array(
+            fc.oneof(
+              odd,
+              fc.record(
+                {
+                  line: odd,
+                  condition: fc.oneof(fc.string(), odd),
+                  hitCondition: fc.oneof(fc.string(), odd),
+                  logMessage: fc.oneof(fc.string(), odd),
+                  name: fc.oneof(fc.string(), odd),
+                  dataId: fc.oneof(fc.string(), odd),
+                  accessType: fc.oneof(fc.string(), odd),
+                },
+                { requiredKeys: [] },
+              ),
+            ),
+            { maxLength: 4 },
+          ),
+        ),
         lines: fc.oneof(odd, fc.array(odd, { maxLength: 4 })),
         filters: fc.oneof(odd, fc.array(fc.oneof(fc.string(), odd), { maxLength: 3 })),
         filterOptions: fc.oneof(odd, fc.array(fc.record({ filterId: fc.oneof(fc.string(), odd), condition: fc.oneof(fc.string(), odd) }), { maxLength: 2 })),
@@ -182,13 +270,21 @@ const argsArb = fc.oneof(
         scenario: fc.oneof(odd, fc.constantFrom('/nonexistent.visor', os.tmpdir())),
         adapterID: odd,
         pathFormat: fc.oneof(odd, fc.constantFrom('uri', 'path')),
-        text: fc.oneof(fc.string(), odd), column: odd, line: odd, targetId: odd, offsetBytes: odd,
+        text: fc.oneof(fc.string(), odd),
+        column: odd,
+        line: odd,
+        targetId: odd,
+        offsetBytes: odd,
       },
       { requiredKeys: [] },
     ),
   },
 );
-const commandArb = fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...REQUESTS) }, { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('', '__proto__', 'constructor', 'toString', 'hasOwnProperty')) }, { weight: 1, arbitrary: odd });
+const commandArb = fc.oneof(
+  { weight: 8, arbitrary: fc.constantFrom(...REQUESTS) },
+  { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('', '__proto__', 'constructor', 'toString', 'hasOwnProperty')) },
+  { weight: 1, arbitrary: odd },
+);
 
 /** Framing the adapter must survive without losing the next good message. */
 const MALFORMED: (string | Buffer)[] = [
@@ -276,7 +372,11 @@ async function barrage(dap: RawDap, runs: number, seed: number): Promise<number>
     { seed, numRuns: runs },
   );
   // Contained, but each one is an argument the adapter forgot to check.
-  assert.deepEqual([...internalErrors.entries()].map(([k, v]) => `${k} <- ${v}`), [], 'requests answered with "internal error in the debug adapter"');
+  assert.deepEqual(
+    [...internalErrors.entries()].map(([k, v]) => `${k} <- ${v}`),
+    [],
+    'requests answered with "internal error in the debug adapter"',
+  );
   return failed;
 }
 
@@ -308,7 +408,10 @@ describe('robust: debug adapter', function () {
       for (const m of MALFORMED) dap.raw(m);
       const init = await dap.request('initialize', { adapterID: 'visorbus', linesStartAt1: true, columnsStartAt1: true, supportsMemoryEvent: true });
       assert.equal(init.success, true, 'the stream is still in step after the malformed frames');
-      assert.ok(dap.events.some((e) => e.event === 'output' && /malformed DAP message/.test(String((e.body as { output?: string })?.output))), 'malformed frames are reported');
+      assert.ok(
+        dap.events.some((e) => e.event === 'output' && /malformed DAP message/.test(String((e.body as { output?: string })?.output))),
+        'malformed frames are reported',
+      );
       await barrage(dap, 250, SEED);
       const launch = await dap.request('launch', { scenario, stopOnEntry: true });
       assert.equal(launch.success, true, launch.message);
@@ -343,7 +446,12 @@ describe('robust: debug adapter', function () {
     before(async () => {
       port = await freePort();
       ({ child: server, stderr } = startAdapter(['--port', String(port)]));
-      await waitFor(() => stderr().includes(`listening on 127.0.0.1:${port}`) && /token [0-9a-f]+/.test(stderr()), 'the server announcing its port and token', server.stderr!, 'data');
+      await waitFor(
+        () => stderr().includes(`listening on 127.0.0.1:${port}`) && /token [0-9a-f]+/.test(stderr()),
+        'the server announcing its port and token',
+        server.stderr!,
+        'data',
+      );
       token = /token ([0-9a-f]+)/.exec(stderr())![1];
     });
     after(() => {
@@ -354,11 +462,16 @@ describe('robust: debug adapter', function () {
       const tables = ['/proc/net/tcp', '/proc/net/tcp6'].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f, 'utf8'));
       if (tables.length) {
         const hex = port.toString(16).toUpperCase().padStart(4, '0');
-        const listening = tables.flatMap((t) => t.split('\n').slice(1)).map((l) => l.trim().split(/\s+/)).filter((c) => c[1]?.endsWith(`:${hex}`) && c[3] === '0A');
+        const listening = tables
+          .flatMap((t) => t.split('\n').slice(1))
+          .map((l) => l.trim().split(/\s+/))
+          .filter((c) => c[1]?.endsWith(`:${hex}`) && c[3] === '0A');
         assert.ok(listening.length >= 1, 'the listening socket is in /proc/net/tcp');
         for (const c of listening) assert.equal(c[1], `0100007F:${hex}`, `bound to 127.0.0.1 only, not ${c[1]}`);
       }
-      const external = Object.values(os.networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal);
+      const external = Object.values(os.networkInterfaces())
+        .flat()
+        .find((a) => a && a.family === 'IPv4' && !a.internal);
       if (external) await assert.rejects(connect(port, external.address), /ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT/, `not reachable on ${external.address}`);
     });
 

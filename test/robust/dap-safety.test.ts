@@ -159,7 +159,7 @@ describe('robust: the debug adapter is safe to expose', function () {
     });
   });
 
-  describe('findings 3 and 4: source serves only the session\'s own files', () => {
+  describe("findings 3 and 4: source serves only the session's own files", () => {
     it('/etc/shadow, /dev/zero, a FIFO and a file outside are refused at once; the scenario is served', async () => {
       const dc = await stdioClient();
       await dc.launchWith({ scenario, stopOnEntry: true });
@@ -191,14 +191,22 @@ describe('robust: the debug adapter is safe to expose', function () {
       it(`writeMemory ${field} = 0xffffffff before probe: the scan stops at the emulator's limit and says so (peak RSS < ${RSS_LIMIT_MIB} MB)`, async () => {
         const f = path.join(tmp, `scan-${field}.visor`);
         // max_lun matters when REPORT LUNS fails: a target with no LUN 0 disk makes the guest scan LUNs one by one.
-        fs.writeFileSync(f, `chipset init\nautoload off\nbus create 2 name=io\ndevice create 2:0 type=vhba\ndisk 2:0 attach lun=0 image=scan.img size=64k\ndriver load visorhba\nwait 2s\nwait 2s\n`);
+        fs.writeFileSync(
+          f,
+          `chipset init\nautoload off\nbus create 2 name=io\ndevice create 2:0 type=vhba\ndisk 2:0 attach lun=0 image=scan.img size=64k\ndriver load visorhba\nwait 2s\nwait 2s\n`,
+        );
         const dc = await stdioClient();
-        await dc.launchWith({ scenario: f, stopOnEntry: true, stopAtEnd: false }, () => dc.setBreakpointsRequest({ source: { path: f }, breakpoints: [{ line: 6 }] }));
+        await dc.launchWith({ scenario: f, stopOnEntry: true, stopAtEnd: false }, () =>
+          dc.setBreakpointsRequest({ source: { path: f }, breakpoints: [{ line: 6 }] }),
+        );
         await dc.stopped();
         await dc.continueRequest({ threadId: 1 });
         assert.equal((await dc.stopped()).body.reason, 'breakpoint');
         const d = await vhba(dc);
-        const w = (await dc.customRequest('writeMemory', { memoryReference: `0x${(d.physaddr + VHBA_MAX[field]).toString(16)}`, data: Buffer.from([0xff, 0xff, 0xff, 0xff]).toString('base64') })) as DebugProtocol.WriteMemoryResponse;
+        const w = (await dc.customRequest('writeMemory', {
+          memoryReference: `0x${(d.physaddr + VHBA_MAX[field]).toString(16)}`,
+          data: Buffer.from([0xff, 0xff, 0xff, 0xff]).toString('base64'),
+        })) as DebugProtocol.WriteMemoryResponse;
         assert.equal(w.body?.bytesWritten, 4);
         await dc.continueRequest({ threadId: 1 });
         await dc.next('terminated', () => true, 90000);
@@ -222,7 +230,10 @@ describe('robust: the debug adapter is safe to expose', function () {
       const data = Buffer.alloc(128 * 1024);
       for (let i = 0; i < 600; i++) {
         data.fill(i & 0xff);
-        const r = (await dc.customRequest('writeMemory', { memoryReference: `0x${(d.physaddr + 4096).toString(16)}`, data: data.toString('base64') })) as DebugProtocol.WriteMemoryResponse;
+        const r = (await dc.customRequest('writeMemory', {
+          memoryReference: `0x${(d.physaddr + 4096).toString(16)}`,
+          data: data.toString('base64'),
+        })) as DebugProtocol.WriteMemoryResponse;
         assert.equal(r.success, true);
       }
       // Forward one line, then back: the replay repeats the journaled writes where they were made.
@@ -293,7 +304,12 @@ describe('robust: the debug adapter is safe to expose', function () {
       const r = await c.request('threads', undefined, 30000);
       process.stdout.write(`      answered ${Date.now() - t0} ms after the 64 MB message was sent\n`);
       assert.equal(r.command, 'threads');
-      assert.ok(c.events.some((e) => /ignored a DAP message of 67108864 bytes \(a message is at most 16777216 bytes\)/.test(String((e.body as { output?: string })?.output))), 'reported');
+      assert.ok(
+        c.events.some((e) =>
+          /ignored a DAP message of 67108864 bytes \(a message is at most 16777216 bytes\)/.test(String((e.body as { output?: string })?.output)),
+        ),
+        'reported',
+      );
       const rss = peakRssMiB(srv.child.pid!)!;
       process.stdout.write(`      64 MB DAP message: adapter peak RSS ${rss.toFixed(0)} MiB\n`);
       assert.ok(rss < RSS_LIMIT_MIB, `${rss} MiB`);

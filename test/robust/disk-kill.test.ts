@@ -104,7 +104,10 @@ describe('robust: disk images survive a kill', function () {
       // The image is whole: a new run attaches it and reads the last acknowledged record back.
       const last = r.acked[r.acked.length - 1];
       const check = path.join(dir, 'check.visor');
-      fs.writeFileSync(check, `chipset init\nbus create 2\ndevice create 2:0 type=vhba\ndisk 2:0 attach lun=0 image=kill.img\nwait 50ms\ndisk 2:0 read lun=0 lba=${last} count=1\nwait 50ms\n`);
+      fs.writeFileSync(
+        check,
+        `chipset init\nbus create 2\ndevice create 2:0 type=vhba\ndisk 2:0 attach lun=0 image=kill.img\nwait 50ms\ndisk 2:0 read lun=0 lba=${last} count=1\nwait 50ms\n`,
+      );
       const again = runCli(['run', check]);
       assert.equal(again.code, 0, again.out.slice(-2000));
       assert.match(again.out, new RegExp(`guest read of 1 sector\\(s\\) at LBA ${last} on \\S+ completed: "record ${last / 3} `));
@@ -113,7 +116,10 @@ describe('robust: disk images survive a kill', function () {
 
   it('a missing image directory and a missing read-only image: clear, located errors, and the run goes on', () => {
     const file = path.join(tmp, 'missing.visor');
-    fs.writeFileSync(file, 'chipset init\nbus create 2\ndevice create 2:0 type=vhba\ndisk 2:0 attach lun=0 image=no/such/dir/x.img\ndisk 2:0 attach lun=1 image=absent.img readonly=1\nchipset ready\n');
+    fs.writeFileSync(
+      file,
+      'chipset init\nbus create 2\ndevice create 2:0 type=vhba\ndisk 2:0 attach lun=0 image=no/such/dir/x.img\ndisk 2:0 attach lun=1 image=absent.img readonly=1\nchipset ready\n',
+    );
     const r = runCli(['run', file]);
     assert.equal(r.code, 1);
     assert.match(r.out, new RegExp(`missing\\.visor:4:1: error: disk attach: cannot create image \\S*no/such/dir/x\\.img: directory \\S+ does not exist`));
@@ -121,14 +127,20 @@ describe('robust: disk images survive a kill', function () {
     assert.match(r.out, /line 6: chipset ready/, 'later lines still run');
   });
 
-  it('a read-only disk refuses the guest\'s writes (DATA PROTECT) and the image stays as it was', () => {
+  it("a read-only disk refuses the guest's writes (DATA PROTECT) and the image stays as it was", () => {
     const img = path.join(tmp, 'ro.img');
     fs.writeFileSync(img, Buffer.alloc(1 << 20, 0x5a));
     const file = path.join(tmp, 'ro.visor');
-    fs.writeFileSync(file, `chipset init\nbus create 2\ndevice create 2:0 type=vhba\ndisk 2:0 attach lun=0 image=ro.img readonly=1\nwait 50ms\ndisk 2:0 write lun=0 lba=3 "overwrite"\nwait 50ms\n`);
+    fs.writeFileSync(
+      file,
+      `chipset init\nbus create 2\ndevice create 2:0 type=vhba\ndisk 2:0 attach lun=0 image=ro.img readonly=1\nwait 50ms\ndisk 2:0 write lun=0 lba=3 "overwrite"\nwait 50ms\n`,
+    );
     const r = runCli(['run', file]);
     assert.match(r.out, /guest write of 1 sector\(s\) at LBA 3 on \S+ failed: EIO \(DATA PROTECT \(write protected\)\)/);
-    assert.ok(fs.readFileSync(img).every((b) => b === 0x5a), 'the image is unchanged');
+    assert.ok(
+      fs.readFileSync(img).every((b) => b === 0x5a),
+      'the image is unchanged',
+    );
   });
 
   it('an image file the emulator may not write: a clear "read-only" error, not a crash', () => {
@@ -147,7 +159,10 @@ describe('robust: disk images survive a kill', function () {
     }
     const r = runCli(['run', file], asRoot ? { uid: 65534, gid: 65534 } : {});
     assert.equal(r.code, 1, r.out.slice(-1500));
-    assert.match(r.out, /locked\.visor:4:1: error: disk attach: image \S*locked\.img is read-only \((EACCES|EPERM|EROFS)\); the IO partition needs to write it/);
+    assert.match(
+      r.out,
+      /locked\.visor:4:1: error: disk attach: image \S*locked\.img is read-only \((EACCES|EPERM|EROFS)\); the IO partition needs to write it/,
+    );
     assert.match(r.out, /line 5: chipset ready/);
   });
 });

@@ -32,13 +32,10 @@ interface Bench {
 function bench(lines: string, bad: DriverBehaviour | (() => VisorDriver)): Bench {
   const badLog = newDriverLog();
   const goodLog = newDriverLog();
-  const { run, errors } = makeRun(
-    `chipset init\nbus create 1\ndevice create 1:1 type=${GOOD_GUID}\ndevice create 1:0 type=${ROBUST_GUID}\n${lines}`,
-    {
-      baddrv: typeof bad === 'function' ? bad : () => robustDriver(badLog, { name: 'baddrv', poll: true, ...bad }),
-      gooddrv: () => robustDriver(goodLog, { name: 'gooddrv', guid: GOOD_GUID, poll: true }),
-    },
-  );
+  const { run, errors } = makeRun(`chipset init\nbus create 1\ndevice create 1:1 type=${GOOD_GUID}\ndevice create 1:0 type=${ROBUST_GUID}\n${lines}`, {
+    baddrv: typeof bad === 'function' ? bad : () => robustDriver(badLog, { name: 'baddrv', poll: true, ...bad }),
+    gooddrv: () => robustDriver(goodLog, { name: 'gooddrv', guid: GOOD_GUID, poll: true }),
+  });
   return { run, errors, bad: badLog, good: goodLog };
 }
 
@@ -80,7 +77,10 @@ describe('robust: misbehaving drivers', function () {
       runAll(b);
       const ex = errorsOf(b, 'exception');
       assert.ok(ex.length >= 1, `an exception event for ${cb}`);
-      assert.ok(ex.every((e) => e.data?.driver === 'baddrv' && e.data?.device === '1:0'), 'the event names the driver and device');
+      assert.ok(
+        ex.every((e) => e.data?.driver === 'baddrv' && e.data?.device === '1:0'),
+        'the event names the driver and device',
+      );
       assert.ok(ex.some((e) => e.data?.callback === cb));
       assert.match(ex[0].text, new RegExp(`baddrv\\.${cb}\\(vbus1:dev0\\) threw: baddrv ${cb} failure`));
       const s = sent(b);
@@ -112,7 +112,11 @@ describe('robust: misbehaving drivers', function () {
       fc.anything().map((v) => () => v),
       fc.constantFrom<() => unknown>(
         () => Object.create(null),
-        () => ({ toString: () => { throw new Error('toString throws'); } }),
+        () => ({
+          toString: () => {
+            throw new Error('toString throws');
+          },
+        }),
         () => Symbol('boom'),
         () => {
           const p = Proxy.revocable({}, {});
@@ -121,7 +125,11 @@ describe('robust: misbehaving drivers', function () {
         },
         () => {
           const e = new Error('x');
-          Object.defineProperty(e, 'message', { get: () => { throw new Error('message getter throws'); } });
+          Object.defineProperty(e, 'message', {
+            get: () => {
+              throw new Error('message getter throws');
+            },
+          });
           return e;
         },
       ),
@@ -150,7 +158,9 @@ describe('robust: misbehaving drivers', function () {
   });
 
   it('a pause that never completes: no answer, later requests refused (5) or busy (16), the bus goes on', () => {
-    const b = bench('device pause 1:0\ndevice resume 1:0\ncontrolvm send id=0x204 bus=1 dev=0 state=0xf7 flags=0\ndevice pause 1:1\ndevice resume 1:1\n', { neverComplete: ['pause'] });
+    const b = bench('device pause 1:0\ndevice resume 1:0\ncontrolvm send id=0x204 bus=1 dev=0 state=0xf7 flags=0\ndevice pause 1:1\ndevice resume 1:1\n', {
+      neverComplete: ['pause'],
+    });
     runAll(b);
     const s = sent(b);
     assert.equal(s[4].responses.length, 0, 'the pause is never answered');
@@ -201,7 +211,10 @@ describe('robust: misbehaving drivers', function () {
       // Let the rejected promise settle (a turn of the event loop; no timer).
       await new Promise((r) => setImmediate(r));
       assert.deepEqual(rejections.map(String), [], 'no unhandled rejection');
-      assert.ok(errorsOf(b, 'driver').some((e) => /Promise/.test(e.text)), 'the async callback is reported');
+      assert.ok(
+        errorsOf(b, 'driver').some((e) => /Promise/.test(e.text)),
+        'the async callback is reported',
+      );
       restOfBusAlive(b, 'async probe');
     } finally {
       process.off('unhandledRejection', onRejection);
@@ -223,7 +236,10 @@ describe('robust: misbehaving drivers', function () {
       return d;
     });
     runAll(b);
-    assert.ok(b.errors.some((e) => /late|not mapped/.test(e.text)), 'reported');
+    assert.ok(
+      b.errors.some((e) => /late|not mapped/.test(e.text)),
+      'reported',
+    );
     restOfBusAlive(b, 'late timer');
   });
 

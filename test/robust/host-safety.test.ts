@@ -47,10 +47,18 @@ describe('robust: the host is safe from scenarios', function () {
       fs.writeFileSync(path.join(ws, 'evil.js'), EVIL);
       const f = scenario('evil.visor', 'chipset init\ndriver load ./evil.js\nbus create 2 name=io\ndevice create 2:0 type=vhba\nwait 10ms\n');
       const marker = path.join(ws, 'evil-ran.marker');
-      for (const args of [['run', f], ['test', f], ['channel', f, '2:0', '--out', path.join(tmp, 'ch.bin')]]) {
+      for (const args of [
+        ['run', f],
+        ['test', f],
+        ['channel', f, '2:0', '--out', path.join(tmp, 'ch.bin')],
+      ]) {
         const r = await runCli([...args, '--no-user-drivers']);
         assert.equal(fs.existsSync(marker), false, `${args[0]}: evil.js did not run`);
-        assert.match(r.out + r.err, /evil\.visor:2:1: error: user driver modules are turned off for this run \(an untrusted workspace, or --no-user-drivers\); '\.\/evil\.js' was not loaded \(built-in drivers still work\)/, args[0]);
+        assert.match(
+          r.out + r.err,
+          /evil\.visor:2:1: error: user driver modules are turned off for this run \(an untrusted workspace, or --no-user-drivers\); '\.\/evil\.js' was not loaded \(built-in drivers still work\)/,
+          args[0],
+        );
         if (args[0] !== 'channel') assert.equal(r.code, 1, `${args[0]} fails on the refused line`);
       }
       // Without the flag the same scenario does run it: the check above means something.
@@ -68,7 +76,12 @@ describe('robust: the host is safe from scenarios', function () {
       const f = scenario('link.visor', `${HBA}disk 2:0 attach lun=0 image=disk.img size=4k\nwait 50ms\ndisk 2:0 write lun=0 lba=0 "overwritten"\nwait 50ms\n`);
       const r = await runCli(['run', f]);
       assert.equal(r.code, 1);
-      assert.match(r.out, new RegExp(`link\\.visor:4:1: error: disk attach: disk image disk\\.img is a symbolic link \\(or goes through one\\) to ${victim.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, outside the scenario's folder`));
+      assert.match(
+        r.out,
+        new RegExp(
+          `link\\.visor:4:1: error: disk attach: disk image disk\\.img is a symbolic link \\(or goes through one\\) to ${victim.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, outside the scenario's folder`,
+        ),
+      );
       assert.equal(fs.readFileSync(victim, 'utf8'), 'export PS1=victim\n');
       // A link to a directory outside, and a link inside that stays inside, too.
       fs.symlinkSync(outside, path.join(ws, 'out'));
@@ -96,8 +109,19 @@ describe('robust: the host is safe from scenarios', function () {
       const f = scenario('escape.visor', HBA + lines.join('\n') + '\n');
       const r = await runCli(['run', f]);
       assert.equal(r.code, 1);
-      for (const [line, what] of [[4, 'disk image \\.\\./outside/x\\.img'], [5, 'disk image \\S*abs\\.img'], [6, 'disk image \\S*passwd'], [7, 'driver module \\.\\./outside/mod\\.js']] as const) {
-        assert.match(r.out, new RegExp(`escape\\.visor:${line}:1: error: (disk attach: )?${what}( \\(\\S+\\))? is outside the scenario's folder \\S+; a scenario's files must stay inside it \\(allow it with --allow-outside-files`), `line ${line}`);
+      for (const [line, what] of [
+        [4, 'disk image \\.\\./outside/x\\.img'],
+        [5, 'disk image \\S*abs\\.img'],
+        [6, 'disk image \\S*passwd'],
+        [7, 'driver module \\.\\./outside/mod\\.js'],
+      ] as const) {
+        assert.match(
+          r.out,
+          new RegExp(
+            `escape\\.visor:${line}:1: error: (disk attach: )?${what}( \\(\\S+\\))? is outside the scenario's folder \\S+; a scenario's files must stay inside it \\(allow it with --allow-outside-files`,
+          ),
+          `line ${line}`,
+        );
       }
       assert.doesNotMatch(r.out, /root:x:0:0/, 'nothing of the file outside reaches the trace');
       assert.deepEqual(fs.readdirSync(outside).sort(), ['mod.js', 'passwd'], 'nothing was created outside');
@@ -115,7 +139,10 @@ describe('robust: the host is safe from scenarios', function () {
       // of those names that the session never opens (one refused, outside the folder; one on a
       // line not reached yet). Stepping back must leave both alone; the image the run attached
       // is put back as it was.
-      const f = scenario('back.visor', `${HBA}disk 2:0 attach lun=0 image=mine.img size=4k\ndisk 2:0 attach lun=1 image=../outside/victim.img size=4k\nwait 10ms\nwait 10ms\nwait 10ms\ndisk 2:0 attach lun=2 image=later.img size=4k\n`);
+      const f = scenario(
+        'back.visor',
+        `${HBA}disk 2:0 attach lun=0 image=mine.img size=4k\ndisk 2:0 attach lun=1 image=../outside/victim.img size=4k\nwait 10ms\nwait 10ms\nwait 10ms\ndisk 2:0 attach lun=2 image=later.img size=4k\n`,
+      );
       const dc = new VisorClient();
       try {
         await dc.start();
@@ -123,13 +150,13 @@ describe('robust: the host is safe from scenarios', function () {
         await dc.stopped();
         await dc.continueRequest({ threadId: 1 });
         assert.equal((await dc.stopped()).body.reason, 'breakpoint');
-        fs.writeFileSync(path.join(outside, 'victim.img'), 'not the session\'s\n');
-        fs.writeFileSync(path.join(ws, 'later.img'), 'not the session\'s either\n');
-        fs.writeFileSync(path.join(ws, 'mine.img'), 'changed behind the session\'s back\n');
+        fs.writeFileSync(path.join(outside, 'victim.img'), "not the session's\n");
+        fs.writeFileSync(path.join(ws, 'later.img'), "not the session's either\n");
+        fs.writeFileSync(path.join(ws, 'mine.img'), "changed behind the session's back\n");
         await dc.stepBackRequest({ threadId: 1 });
         await dc.stopped();
-        assert.equal(fs.readFileSync(path.join(outside, 'victim.img'), 'utf8'), 'not the session\'s\n', 'the file outside is untouched');
-        assert.equal(fs.readFileSync(path.join(ws, 'later.img'), 'utf8'), 'not the session\'s either\n', 'an image the runs have not opened is untouched');
+        assert.equal(fs.readFileSync(path.join(outside, 'victim.img'), 'utf8'), "not the session's\n", 'the file outside is untouched');
+        assert.equal(fs.readFileSync(path.join(ws, 'later.img'), 'utf8'), "not the session's either\n", 'an image the runs have not opened is untouched');
         assert.equal(fs.statSync(path.join(ws, 'mine.img')).size, 4096, 'the image the session created is rebuilt for the replay');
         assert.match(dc.output(), /back\.visor:5.*outside the scenario's folder/);
       } finally {
@@ -139,7 +166,7 @@ describe('robust: the host is safe from scenarios', function () {
   });
 
   describe('finding 11: an image in use is locked', () => {
-    it('a second run on an image another run is using gets a clear error; a killed run\'s lock is taken over', async () => {
+    it("a second run on an image another run is using gets a clear error; a killed run's lock is taken over", async () => {
       const f = scenario('hold.visor', `${HBA}disk 2:0 attach lun=0 image=shared.img size=64k\nwait 50ms\nwait 600s\nwait 600s\n`);
       const g = scenario('second.visor', `${HBA}disk 2:0 attach lun=0 image=shared.img size=64k\nwait 50ms\ndisk 2:0 write lun=0 lba=0 "second"\nwait 50ms\n`);
       const first = spawn(process.execPath, [CLI, 'run', f], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -154,7 +181,12 @@ describe('robust: the host is safe from scenarios', function () {
         });
         const r = await runCli(['run', g]);
         assert.equal(r.code, 1);
-        assert.match(r.out, new RegExp(`second\\.visor:4:1: error: disk attach: image \\S*shared\\.img is in use by another emulator \\(process ${first.pid}, since [^)]+\\); two runs writing one image would mix their writes`));
+        assert.match(
+          r.out,
+          new RegExp(
+            `second\\.visor:4:1: error: disk attach: image \\S*shared\\.img is in use by another emulator \\(process ${first.pid}, since [^)]+\\); two runs writing one image would mix their writes`,
+          ),
+        );
         assert.doesNotMatch(r.out, /guest write of 1 sector\(s\) at LBA 0 on sd\w+ completed/, 'the second run wrote nothing');
       } finally {
         first.kill('SIGKILL');
@@ -174,11 +206,13 @@ describe('robust: the host is safe from scenarios', function () {
       const run = newRun(parseScenario(text, path.join(ws, 'size.visor')));
       run.runToEnd();
       run.emu.shutdown();
-      assert.deepEqual(run.errors.map((e) => [e.line, e.message]), [[4, 'disk attach: size=9007199254740991 is too large (an image is at most 2 TiB)']]);
+      assert.deepEqual(
+        run.errors.map((e) => [e.line, e.message]),
+        [[4, 'disk attach: size=9007199254740991 is too large (an image is at most 2 TiB)']],
+      );
       assert.equal(fs.existsSync(path.join(ws, 'huge.img')), false, 'no 0-byte file is left behind');
       assert.equal(fs.statSync(path.join(ws, 'ok.img')).size, 4096);
       assert.equal(fdCount(), before, 'every image descriptor is closed');
     });
   });
 });
-

@@ -130,67 +130,248 @@ const anyDev = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max
 const dev = fc.oneof({ weight: 3, arbitrary: fc.constantFrom('1:1', '1:2', '2:0', '2:1') }, { weight: 1, arbitrary: anyDev });
 /** A device of the family's own type, mostly. */
 const devOf = (d: string) => fc.oneof({ weight: 4, arbitrary: fc.constant(d) }, { weight: 1, arbitrary: dev });
-const num = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.constantFrom('0x0', '0xff', '4294967295', '0xffffffff', '18446744073709551615', '9007199254740993', '-1', '1.5', ''));
+const num = fc.oneof(
+  fc.integer({ min: 0, max: 300 }),
+  fc.constantFrom('0x0', '0xff', '4294967295', '0xffffffff', '18446744073709551615', '9007199254740993', '-1', '1.5', ''),
+);
 const smallText = fc.oneof(
   fc.string({ maxLength: 20 }).map((s) => JSON.stringify(s)),
   fc.uint8Array({ maxLength: 40 }).map((b) => `hex:${Buffer.from(b).toString('hex')}`),
   fc.constantFrom('"\\x00\\xff"', '""', '"unterminated', 'hex:0', 'hex:zz'),
 );
-const type = fc.constantFrom('vhba', 'vnic', 'keyboard', 'mouse', 'controlvm', 'vbus', '3cd6e705-d6a2-4aa5-ad5c-7b08889dffe2', '11111111-2222-3333-4444-555555555555', 'vhab');
-const size = fc.constantFrom('0', '1', '128', '4k', '0x1000', '64k', '1M', '0x27000', '16M', '4294967295', '1099511627776', '2199023255552', '2199023255553', '9007199254740991');
+const type = fc.constantFrom(
+  'vhba',
+  'vnic',
+  'keyboard',
+  'mouse',
+  'controlvm',
+  'vbus',
+  '3cd6e705-d6a2-4aa5-ad5c-7b08889dffe2',
+  '11111111-2222-3333-4444-555555555555',
+  'vhab',
+);
+const size = fc.constantFrom(
+  '0',
+  '1',
+  '128',
+  '4k',
+  '0x1000',
+  '64k',
+  '1M',
+  '0x27000',
+  '16M',
+  '4294967295',
+  '1099511627776',
+  '2199023255552',
+  '2199023255553',
+  '9007199254740991',
+);
 const waitArb = fc.oneof(
-  { weight: 8, arbitrary: fc.tuple(fc.integer({ min: 0, max: 60 }), fc.constantFrom('ms', 's', 'us', 'j', 'h', '')).map(([n, u]) => `wait ${u === 's' ? Math.min(n, 3) : n}${u}`) },
+  {
+    weight: 8,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 0, max: 60 }), fc.constantFrom('ms', 's', 'us', 'j', 'h', ''))
+      .map(([n, u]) => `wait ${u === 's' ? Math.min(n, 3) : n}${u}`),
+  },
   // Extremes, as they are: refused past the emulator's limit, run in full up to it.
-  { weight: 1, arbitrary: fc.constantFrom('wait 9007199254740991j', 'wait 4294967296j', 'wait 6000001j', 'wait 601s', 'wait 18446744073709551615us', 'wait 600000001us', 'wait 120s') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'wait 9007199254740991j',
+      'wait 4294967296j',
+      'wait 6000001j',
+      'wait 601s',
+      'wait 18446744073709551615us',
+      'wait 600000001us',
+      'wait 120s',
+    ),
+  },
 );
 
 export const line: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('chipset init', 'chipset init features=3', 'chipset ready', 'chipset selftest', 'chipset stop', 'autoload off', 'autoload on', '# comment', '', 'log "hi"'),
+  fc.constantFrom(
+    'chipset init',
+    'chipset init features=3',
+    'chipset ready',
+    'chipset selftest',
+    'chipset stop',
+    'autoload off',
+    'autoload on',
+    '# comment',
+    '',
+    'log "hi"',
+  ),
   fc.constantFrom('visorhba', 'visornic', 'visorinput', 'nosuch', './mine.js').map((d) => `driver load ${d}`),
   fc.constantFrom('visorhba', 'visornic', 'visorinput').map((d) => `driver unload ${d}`),
-  fc.tuple(bus, fc.option(size, { nil: undefined }), fc.option(num, { nil: undefined }), fc.boolean()).map(([b, s, c, n]) => `bus create ${b}${s ? ` bytes=${s}` : ''}${c !== undefined ? ` devcount=${c}` : ''}${n ? ' name=io handle=0x10' : ''}`),
-  fc.tuple(bus, fc.constantFrom('destroy', 'configure handle=7 name=x', 'configure')).map(([b, v]) => `bus ${v.split(' ')[0]} ${b}${v.includes(' ') ? v.slice(v.indexOf(' ')) : ''}`),
-  fc.tuple(dev, type, fc.option(size, { nil: undefined }), fc.option(fc.constantFrom('version=1', 'version=2', 'chtype=vnic', 'zone=vbus', 'addr=0x10000000', 'partition=5'), { nil: undefined })).map(([d, t, s, x]) => `device create ${d} type=${t}${s ? ` bytes=${s}` : ''}${x ? ` ${x}` : ''}`),
-  fc.tuple(fc.constantFrom('destroy', 'pause', 'resume', 'configure', 'state'), dev, fc.constantFrom('running', 'standby', 'paused', '0x5', '99999')).map(([v, d, st]) => `device ${v} ${d}${v === 'state' ? ` ${st}` : ''}`),
+  fc
+    .tuple(bus, fc.option(size, { nil: undefined }), fc.option(num, { nil: undefined }), fc.boolean())
+    .map(([b, s, c, n]) => `bus create ${b}${s ? ` bytes=${s}` : ''}${c !== undefined ? ` devcount=${c}` : ''}${n ? ' name=io handle=0x10' : ''}`),
+  fc
+    .tuple(bus, fc.constantFrom('destroy', 'configure handle=7 name=x', 'configure'))
+    .map(([b, v]) => `bus ${v.split(' ')[0]} ${b}${v.includes(' ') ? v.slice(v.indexOf(' ')) : ''}`),
+  fc
+    .tuple(
+      dev,
+      type,
+      fc.option(size, { nil: undefined }),
+      fc.option(fc.constantFrom('version=1', 'version=2', 'chtype=vnic', 'zone=vbus', 'addr=0x10000000', 'partition=5'), { nil: undefined }),
+    )
+    .map(([d, t, s, x]) => `device create ${d} type=${t}${s ? ` bytes=${s}` : ''}${x ? ` ${x}` : ''}`),
+  fc
+    .tuple(fc.constantFrom('destroy', 'pause', 'resume', 'configure', 'state'), dev, fc.constantFrom('running', 'standby', 'paused', '0x5', '99999'))
+    .map(([v, d, st]) => `device ${v} ${d}${v === 'state' ? ` ${st}` : ''}`),
   bus.map((b) => `partition recover ${b}`),
   waitArb,
   fc.tuple(dev, fc.constantFrom('enable', 'disable')).map(([d, e]) => `parahotplug ${d} ${e}`),
-  fc.tuple(fc.constantFrom('0x101', '0x102', '0x104', '0x105', '0x201', '0x202', '0x203', '0x204', '0x301', '0x304', '0', '0xffff'), bus, num, fc.constantFrom('0', '2', '3', '8', '10'), fc.option(fc.constantFrom('payload=00ff', 'payload_bytes=200000', 'payload_bytes=72', 'state=0x73'), { nil: undefined })).map(
-    ([id, b, d, fl, x]) => `controlvm send id=${id} bus=${b} dev=${d} flags=${fl}${x ? ` ${x}` : ''}`,
-  ),
+  fc
+    .tuple(
+      fc.constantFrom('0x101', '0x102', '0x104', '0x105', '0x201', '0x202', '0x203', '0x204', '0x301', '0x304', '0', '0xffff'),
+      bus,
+      num,
+      fc.constantFrom('0', '2', '3', '8', '10'),
+      fc.option(fc.constantFrom('payload=00ff', 'payload_bytes=200000', 'payload_bytes=72', 'state=0x73'), { nil: undefined }),
+    )
+    .map(([id, b, d, fl, x]) => `controlvm send id=${id} bus=${b} dev=${d} flags=${fl}${x ? ` ${x}` : ''}`),
   fc.tuple(fc.oneof(dev, fc.constant('controlvm')), fc.integer({ min: 0, max: 4 }), smallText).map(([t, q, d]) => `signal insert ${t} queue=${q} ${d}`),
   fc.tuple(fc.oneof(dev, fc.constant('controlvm')), fc.integer({ min: 0, max: 4 })).map(([t, q]) => `signal remove ${t} queue=${q}`),
-  fc.tuple(fc.oneof(dev, fc.constant('controlvm')), fc.constantFrom(0, 16, 64, 128, 180, 184, 188, 200, 256, 3072 + 52, 3328 + 60, 3328 + 72, 4096, 0x40000), fc.constantFrom('u8 255', 'u16 0', 'u32 0', 'u32 4294967295', 'u64 0', 'hex:00', 'hex:ffffffffffffffff', '"x"')).map(([t, o, v]) => `memory write ${t}+${o} ${v}`),
-  fc.tuple(devOf('2:0'), fc.integer({ min: 0, max: 3 }), fc.option(size, { nil: undefined })).map(([d, l, s]) => `disk ${d} attach lun=${l} image=disk${l}.img${s ? ` size=${s}` : ' size=1M'}`),
-  fc.tuple(devOf('2:0'), fc.integer({ min: 0, max: 3 }), num, fc.constantFrom('0', '1', '8', '300', '32768', '32769', '2097152', '4294967295')).map(([d, l, lba, c]) => `disk ${d} read lun=${l} lba=${lba} count=${c}`),
+  fc
+    .tuple(
+      fc.oneof(dev, fc.constant('controlvm')),
+      fc.constantFrom(0, 16, 64, 128, 180, 184, 188, 200, 256, 3072 + 52, 3328 + 60, 3328 + 72, 4096, 0x40000),
+      fc.constantFrom('u8 255', 'u16 0', 'u32 0', 'u32 4294967295', 'u64 0', 'hex:00', 'hex:ffffffffffffffff', '"x"'),
+    )
+    .map(([t, o, v]) => `memory write ${t}+${o} ${v}`),
+  fc
+    .tuple(devOf('2:0'), fc.integer({ min: 0, max: 3 }), fc.option(size, { nil: undefined }))
+    .map(([d, l, s]) => `disk ${d} attach lun=${l} image=disk${l}.img${s ? ` size=${s}` : ' size=1M'}`),
+  fc
+    .tuple(devOf('2:0'), fc.integer({ min: 0, max: 3 }), num, fc.constantFrom('0', '1', '8', '300', '32768', '32769', '2097152', '4294967295'))
+    .map(([d, l, lba, c]) => `disk ${d} read lun=${l} lba=${lba} count=${c}`),
   fc.tuple(devOf('2:0'), fc.integer({ min: 0, max: 3 }), num, smallText).map(([d, l, lba, data]) => `disk ${d} write lun=${l} lba=${lba} ${data}`),
   fc.tuple(devOf('2:0'), fc.integer({ min: 0, max: 3 })).map(([d, l]) => `disk ${d} flush lun=${l}`),
   fc.tuple(devOf('2:1'), fc.constantFrom('send', 'xmit'), smallText).map(([d, v, data]) => `net ${d} ${v} ${data}`),
   fc.tuple(devOf('2:1'), fc.constantFrom('link up', 'link down', 'open', 'close', 'link sideways')).map(([d, v]) => `net ${d} ${v}`),
-  fc.tuple(devOf('1:1'), fc.constantFrom('type "ls -l\\n"', 'press enter', 'release enter', 'tap capslock', 'tap 9999', 'press nosuchkey', 'type ""')).map(([d, v]) => `keyboard ${d} ${v}`),
-  fc.tuple(devOf('1:2'), fc.constantFrom('move 10 20', 'move -5 99999', 'move 2147483648 0', 'click', 'click middle', 'dclick right', 'down', 'up left', 'wheel -3', 'wheel 1000000', 'wheel 10000', 'wheel -10000', 'wheel 2147483647', 'wheel -2147483648')).map(([d, v]) => `mouse ${d} ${v}`),
+  fc
+    .tuple(devOf('1:1'), fc.constantFrom('type "ls -l\\n"', 'press enter', 'release enter', 'tap capslock', 'tap 9999', 'press nosuchkey', 'type ""'))
+    .map(([d, v]) => `keyboard ${d} ${v}`),
+  fc
+    .tuple(
+      devOf('1:2'),
+      fc.constantFrom(
+        'move 10 20',
+        'move -5 99999',
+        'move 2147483648 0',
+        'click',
+        'click middle',
+        'dclick right',
+        'down',
+        'up left',
+        'wheel -3',
+        'wheel 1000000',
+        'wheel 10000',
+        'wheel -10000',
+        'wheel 2147483647',
+        'wheel -2147483648',
+      ),
+    )
+    .map(([d, v]) => `mouse ${d} ${v}`),
   fc.tuple(fc.oneof(devOf('1:1'), devOf('1:2')), fc.constantFrom('open', 'close')).map(([d, v]) => `input ${d} ${v}`),
-  fc.tuple(fc.oneof(devOf('2:0'), devOf('2:1')), fc.constantFrom('medium-error', 'lost-response', 'backend-error', 'timeout', 'drop-frame', 'queue-full'), fc.constantFrom('', ' count=3', ' count=0', ' lun=1', ' count=99999')).map(([d, k, o]) => `fault ${d} ${k}${o}`),
-  fc.tuple(
-    fc.constantFrom('/sys/bus/visorbus/devices/vbus2:dev0/driver', '/sys/devices/visorbus1/partition_name', '2:0.state', '2:0.queue[0].num_sent', '2:0.queue[9].head', 'controlvm.queue[2].tail', '2:0.header.size', 'counter controlvm.sent', 'counter nosuch', '/sys/nope'),
-    fc.constantFrom('==', '!=', '<', '<=', '>', '>=', 'contains', '=<'),
-    fc.constantFrom('visorhba', '0', '0x10', '""', '<missing>', 'running'),
-  ).map(([s, op, v]) => `expect ${s} ${op} ${v}`),
-  fc.tuple(fc.constantFrom('install/textid', 'install/toolaction', 'install/boottotool', 'parahotplug/devicedisabled', 'parahotplug/deviceenabled', 'install/nosuch'), fc.constantFrom('1', '2', '300', '-1', 'abc', '4294967296')).map(([a, v]) => `echo ${v} > /sys/devices/platform/visorchipset/${a}`),
+  fc
+    .tuple(
+      fc.oneof(devOf('2:0'), devOf('2:1')),
+      fc.constantFrom('medium-error', 'lost-response', 'backend-error', 'timeout', 'drop-frame', 'queue-full'),
+      fc.constantFrom('', ' count=3', ' count=0', ' lun=1', ' count=99999'),
+    )
+    .map(([d, k, o]) => `fault ${d} ${k}${o}`),
+  fc
+    .tuple(
+      fc.constantFrom(
+        '/sys/bus/visorbus/devices/vbus2:dev0/driver',
+        '/sys/devices/visorbus1/partition_name',
+        '2:0.state',
+        '2:0.queue[0].num_sent',
+        '2:0.queue[9].head',
+        'controlvm.queue[2].tail',
+        '2:0.header.size',
+        'counter controlvm.sent',
+        'counter nosuch',
+        '/sys/nope',
+      ),
+      fc.constantFrom('==', '!=', '<', '<=', '>', '>=', 'contains', '=<'),
+      fc.constantFrom('visorhba', '0', '0x10', '""', '<missing>', 'running'),
+    )
+    .map(([s, op, v]) => `expect ${s} ${op} ${v}`),
+  fc
+    .tuple(
+      fc.constantFrom(
+        'install/textid',
+        'install/toolaction',
+        'install/boottotool',
+        'parahotplug/devicedisabled',
+        'parahotplug/deviceenabled',
+        'install/nosuch',
+      ),
+      fc.constantFrom('1', '2', '300', '-1', 'abc', '4294967296'),
+    )
+    .map(([a, v]) => `echo ${v} > /sys/devices/platform/visorchipset/${a}`),
 );
 
 export const PREAMBLE = [
-  'chipset init', 'bus create 1 name=console', 'bus create 2 name=io', 'device create 1:1 type=keyboard', 'device create 1:2 type=mouse',
-  'device create 2:0 type=vhba', 'device create 2:1 type=vnic', 'disk 2:0 attach lun=0 image=d.img size=1M', 'wait 50ms',
-  'net 2:1 open', 'net 2:1 link up', 'input 1:1 open', 'input 1:2 open', 'wait 10ms',
+  'chipset init',
+  'bus create 1 name=console',
+  'bus create 2 name=io',
+  'device create 1:1 type=keyboard',
+  'device create 1:2 type=mouse',
+  'device create 2:0 type=vhba',
+  'device create 2:1 type=vnic',
+  'disk 2:0 attach lun=0 image=d.img size=1M',
+  'wait 50ms',
+  'net 2:1 open',
+  'net 2:1 link up',
+  'input 1:1 open',
+  'input 1:2 open',
+  'wait 10ms',
 ];
 
 // ---- mutations ---------------------------------------------------------------------------------
 
 const ODD_TOKENS = [
-  '0xffffffffffffffff', '4294967295', '4294967296', '-1', '99999999999999999999', '""', '"', 'hex:', 'hex:0', '1:', ':1', '=', 'type=', '0x', '1e9', 'controlvm',
-  '\u0000', '\t', '\\', '#', '==', 'bytes=0', 'bytes=1', 'lun=4294967295', 'queue=99', 'wait', 'device', 'create', 'destroy', '2:4294967295', '4294967295:0',
-  '"\\x', '\u{1F600}', '\uFFFD', 'é', 'x'.repeat(300),
+  '0xffffffffffffffff',
+  '4294967295',
+  '4294967296',
+  '-1',
+  '99999999999999999999',
+  '""',
+  '"',
+  'hex:',
+  'hex:0',
+  '1:',
+  ':1',
+  '=',
+  'type=',
+  '0x',
+  '1e9',
+  'controlvm',
+  '\u0000',
+  '\t',
+  '\\',
+  '#',
+  '==',
+  'bytes=0',
+  'bytes=1',
+  'lun=4294967295',
+  'queue=99',
+  'wait',
+  'device',
+  'create',
+  'destroy',
+  '2:4294967295',
+  '4294967295:0',
+  '"\\x',
+  '\u{1F600}',
+  '\uFFFD',
+  'é',
+  'x'.repeat(300),
 ];
 
 type Mutation =
@@ -256,7 +437,10 @@ function mutationArb(): fc.Arbitrary<Mutation> {
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('flip' as const), at, ch }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('drop' as const, 'dup' as const), at }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('swap' as const), at, with: at }) },
-    { weight: 4, arbitrary: fc.record({ kind: fc.constant('token' as const), at, tok: fc.nat(1000), by: fc.oneof(fc.constant(''), fc.constantFrom(...ODD_TOKENS)) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({ kind: fc.constant('token' as const), at, tok: fc.nat(1000), by: fc.oneof(fc.constant(''), fc.constantFrom(...ODD_TOKENS)) }),
+    },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at }) },
   );
 }
@@ -276,18 +460,27 @@ describe('robust: scenario files', function () {
     assert.ok(seeds.length >= 2, `seed scenarios: ${seeds.map((s) => s.name).join(', ')}`);
     for (const s of seeds) {
       const sc = parseScenario(s.text, s.name);
-      assert.deepEqual(sc.diagnostics.filter((d) => d.severity === 'error'), [], s.name);
+      assert.deepEqual(
+        sc.diagnostics.filter((d) => d.severity === 'error'),
+        [],
+        s.name,
+      );
       const o = fuzzOne(s.text, tmp);
       assert.ok(o.steps > 5, `${s.name}: ${o.steps} steps`);
     }
   });
 
   it('found by fuzzing: a bus or device create the guest cannot be given (EVENT queue broken) gives its channel back', () => {
-    const text = 'chipset init\nbus create 1\nmemory write controlvm+3400 u8 255\nbus create 0\ndevice create 1:0 type=vnic\nmemory write controlvm+3400 u8 2\ndevice create 1:0 type=vnic\n';
+    const text =
+      'chipset init\nbus create 1\nmemory write controlvm+3400 u8 255\nbus create 0\ndevice create 1:0 type=vnic\nmemory write controlvm+3400 u8 2\ndevice create 1:0 type=vnic\n';
     const sc = parseScenario(text, path.join(tmp, 'x.visor'));
     const run = newRun(sc);
     run.runToEnd();
-    assert.deepEqual(run.errors.map((e) => e.line), [4, 5], 'both creates report the refused EVENT queue');
+    assert.deepEqual(
+      run.errors.map((e) => e.line),
+      [4, 5],
+      'both creates report the refused EVENT queue',
+    );
     assert.match(run.errors[0].message, /EVENT queue/);
     assert.deepEqual(channelLeaks(run.emu), []);
     assert.ok(run.emu.device(1, 0), 'the repaired queue takes the next create');
@@ -298,7 +491,9 @@ describe('robust: scenario files', function () {
     const text = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 400 }),
       fc.string({ unit: 'grapheme', maxLength: 400 }),
-      fc.array(fc.oneof(fc.constantFrom(...ODD_TOKENS), fc.constantFrom(...pool.slice(0, 200)), fc.constantFrom(' ', '\n', '\r\n', '\t')), { maxLength: 80 }).map((a) => a.join('')),
+      fc
+        .array(fc.oneof(fc.constantFrom(...ODD_TOKENS), fc.constantFrom(...pool.slice(0, 200)), fc.constantFrom(' ', '\n', '\r\n', '\t')), { maxLength: 80 })
+        .map((a) => a.join('')),
       fc.uint8Array({ maxLength: 600 }).map((b) => Buffer.from(b).toString('latin1')),
     );
     fc.assert(

@@ -105,7 +105,20 @@ const CHANNEL: ChannelView = {
   typeName: 'sparvhba',
   header: [field('signature', 0, 8, false), field('features', 24, 8, true), field('zone_guid', 80, 16, true)],
   extra: [],
-  queues: [{ index: 0, name: 'cmd', offset: 128, fields: [field('head', 188, 4, true), field('tail', 200, 4, true)], head: 0, tail: 0, maxSlots: 2, signalSize: 1216, pendingCount: 0, pending: [] }],
+  queues: [
+    {
+      index: 0,
+      name: 'cmd',
+      offset: 128,
+      fields: [field('head', 188, 4, true), field('tail', 200, 4, true)],
+      head: 0,
+      tail: 0,
+      maxSlots: 2,
+      signalSize: 1216,
+      pendingCount: 0,
+      pending: [],
+    },
+  ],
 };
 
 interface Client {
@@ -214,7 +227,21 @@ describe('robust: channel inspector webview', () => {
 
   it('the webview script renders with textContent only and loads nothing itself', () => {
     const js = fs.readFileSync(path.join(ROOT, 'media', 'inspector.js'), 'utf8');
-    for (const bad of [/\.innerHTML\s*=/, /\.outerHTML\s*=/, /insertAdjacentHTML/, /document\.write/, /\beval\s*\(/, /new\s+Function\s*\(/, /\bfetch\s*\(/, /XMLHttpRequest/, /WebSocket/, /EventSource/, /sendBeacon/, /\bimport\s*\(/, /setTimeout\s*\(\s*['"`]/]) {
+    for (const bad of [
+      /\.innerHTML\s*=/,
+      /\.outerHTML\s*=/,
+      /insertAdjacentHTML/,
+      /document\.write/,
+      /\beval\s*\(/,
+      /new\s+Function\s*\(/,
+      /\bfetch\s*\(/,
+      /XMLHttpRequest/,
+      /WebSocket/,
+      /EventSource/,
+      /sendBeacon/,
+      /\bimport\s*\(/,
+      /setTimeout\s*\(\s*['"`]/,
+    ]) {
       assert.doesNotMatch(js, bad, `media/inspector.js uses ${bad}`);
     }
     // Messages from the extension are checked for a type before use.
@@ -224,7 +251,10 @@ describe('robust: channel inspector webview', () => {
   it('parseWebviewMessage: any structured-clone value is either refused or a well-typed message', () => {
     const near = fc.record(
       {
-        type: fc.oneof(fc.constantFrom('ready', 'refresh', 'openBinary', 'window', 'writeField', 'update', 'READY', '', '__proto__', 'constructor'), fc.anything()),
+        type: fc.oneof(
+          fc.constantFrom('ready', 'refresh', 'openBinary', 'window', 'writeField', 'update', 'READY', '', '__proto__', 'constructor'),
+          fc.anything(),
+        ),
         offset: fc.oneof(fc.integer(), fc.double(), fc.constantFrom(-1, 2 ** 53, Number.NaN, Infinity), fc.string(), fc.constant(null)),
         size: fc.oneof(fc.integer({ min: -5, max: 5000 }), fc.double(), fc.string()),
         name: fc.oneof(fc.string({ maxLength: 300 }), fc.integer(), fc.constant(undefined)),
@@ -244,7 +274,13 @@ describe('robust: channel inspector webview', () => {
           assert.ok(Number.isSafeInteger(m.size) && m.size > 0 && m.size <= 4096);
           assert.ok(typeof m.value === 'string' && m.value.length <= 10000);
         }
-        assert.deepEqual(Object.keys(m).sort(), Object.keys(m).filter((k) => ['type', 'offset', 'name', 'size', 'value'].includes(k)).sort(), 'no extra fields pass through');
+        assert.deepEqual(
+          Object.keys(m).sort(),
+          Object.keys(m)
+            .filter((k) => ['type', 'offset', 'name', 'size', 'value'].includes(k))
+            .sort(),
+          'no extra fields pass through',
+        );
       }),
       { seed: SEED, numRuns: 3000 },
     );
@@ -255,7 +291,13 @@ describe('robust: channel inspector webview', () => {
     const writable = [...CHANNEL.header, ...CHANNEL.queues[0].fields].filter((f) => f.writable);
     const msg = fc.oneof(
       fc.anything(),
-      fc.record({ type: fc.constant('writeField'), name: fc.constantFrom('signature', 'features', 'head', 'nosuch', 'zone_guid'), offset: fc.integer({ min: -1, max: 5000 }), size: fc.integer({ min: 0, max: 20 }), value: fc.oneof(fc.string(), fc.constantFrom('0', '0x1', '-1', '18446744073709551616', 'hex:00', '"abc"', '414815ed-c58c-11da-95a9-00e08161165f')) }),
+      fc.record({
+        type: fc.constant('writeField'),
+        name: fc.constantFrom('signature', 'features', 'head', 'nosuch', 'zone_guid'),
+        offset: fc.integer({ min: -1, max: 5000 }),
+        size: fc.integer({ min: 0, max: 20 }),
+        value: fc.oneof(fc.string(), fc.constantFrom('0', '0x1', '-1', '18446744073709551616', 'hex:00', '"abc"', '414815ed-c58c-11da-95a9-00e08161165f')),
+      }),
       fc.record({ type: fc.constantFrom('window', 'ready', 'refresh', 'openBinary'), offset: fc.oneof(fc.integer({ min: -10, max: 10000 }), fc.string()) }),
     );
     await fc.assert(
@@ -273,11 +315,17 @@ describe('robust: channel inspector webview', () => {
       }),
       { seed: SEED, numRuns: 800 },
     );
-    assert.ok(logLines.some((l) => /ignored malformed message from the webview/.test(l)), 'malformed messages are logged');
+    assert.ok(
+      logLines.some((l) => /ignored malformed message from the webview/.test(l)),
+      'malformed messages are logged',
+    );
     // A well-formed write to a read-only field is refused with a reason sent back to the webview.
     panel.posted.length = 0;
     await panel.receive({ type: 'writeField', name: 'signature', offset: 0, size: 8, value: '1' });
-    assert.deepEqual(panel.posted.find((p) => (p as { type: string }).type === 'writeResult'), { type: 'writeResult', ok: false, name: 'signature', message: 'field signature is read-only' });
+    assert.deepEqual(
+      panel.posted.find((p) => (p as { type: string }).type === 'writeResult'),
+      { type: 'writeResult', ok: false, name: 'signature', message: 'field signature is read-only' },
+    );
     // And a good one goes through, encoded little-endian to the field's size.
     client.writes.length = 0;
     await panel.receive({ type: 'writeField', name: 'head', offset: 188, size: 4, value: '0x0102' });

@@ -91,7 +91,9 @@ export class CommandPartition {
     const addr = at ?? this.firstFit(size);
     if (!(addr + size <= GUEST_PHYS_LIMIT)) {
       const where = at !== undefined ? `addr=0x${at.toString(16)} with ${size} bytes` : `${size} bytes`;
-      throw new Error(`${where} does not fit in the guest-physical address space (${Math.log2(GUEST_PHYS_LIMIT)} bits, below 0x${GUEST_PHYS_LIMIT.toString(16)})`);
+      throw new Error(
+        `${where} does not fit in the guest-physical address space (${Math.log2(GUEST_PHYS_LIMIT)} bits, below 0x${GUEST_PHYS_LIMIT.toString(16)})`,
+      );
     }
     this.memory.map(addr, size, label);
     return addr;
@@ -177,7 +179,10 @@ export class CommandPartition {
     const addr = this.allocate(bytes, `visorbus${spec.bus} channel`, spec.addr);
     if (bytes >= 768) initVbusChannel(this.memory, addr, bytes, spec.zoneGuid);
     const m = this.message(CONTROLVM_ID.BUS_CREATE);
-    m.setU32(MSG.bus_no, spec.bus).setU32(MSG.dev_count, spec.devCount ?? 0).setU64(MSG.channel_addr, addr).setU64(MSG.channel_bytes, bytes);
+    m.setU32(MSG.bus_no, spec.bus)
+      .setU32(MSG.dev_count, spec.devCount ?? 0)
+      .setU64(MSG.channel_addr, addr)
+      .setU64(MSG.channel_bytes, bytes);
     m.setGuid(MSG.type_guid, GUIDS.vbus).setGuid(MSG.inst_guid, spec.instGuid);
     return { msg: m, addr, bytes };
   }

@@ -126,7 +126,8 @@ export class ConsolePartition implements ServiceBackend {
     const name = strOpt(cmd, 'name') ?? (cmd.positional[0] !== undefined ? String(cmd.positional[0]) : undefined);
     const targets = name ? all.filter((d) => d.name === name || d.className === name) : all;
     if (!all.length) throw new Error(`input ${cmd.verb}: device ${cmd.device.id} has no input device (is visorinput loaded and bound to it?)`);
-    if (!targets.length) throw new Error(`input ${cmd.verb}: device ${cmd.device.id} has no input device named "${name}" (it has ${all.map((d) => `"${d.name}"`).join(', ')})`);
+    if (!targets.length)
+      throw new Error(`input ${cmd.verb}: device ${cmd.device.id} has no input device named "${name}" (it has ${all.map((d) => `"${d.name}"`).join(', ')})`);
     for (const d of targets) {
       if (cmd.verb === 'open') {
         const rc = d.open();

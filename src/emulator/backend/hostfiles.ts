@@ -78,7 +78,9 @@ export function resolveHostFile(name: string, baseDir: string, policy: HostFileP
   }
   const real = realTarget(abs);
   if (!folders.map(realOrResolved).some((f) => isInside(f, real))) {
-    throw new HostFileError(`${what} ${name} is a symbolic link (or goes through one) to ${real}, outside ${where}; links out of it are not followed (${OPT_IN})`);
+    throw new HostFileError(
+      `${what} ${name} is a symbolic link (or goes through one) to ${real}, outside ${where}; links out of it are not followed (${OPT_IN})`,
+    );
   }
   return real;
 }
@@ -152,7 +154,9 @@ function describe(r: LockRecord): string {
 export function lockImage(fd: number, file: string, readOnly: boolean): () => void {
   const lock = lockFileFor(fd);
   const inUse = (r: LockRecord): HostFileError =>
-    new HostFileError(`image ${file} is in use by ${describe(r)}; two runs writing one image would mix their writes (stop the other run, or use another image)`);
+    new HostFileError(
+      `image ${file} is in use by ${describe(r)}; two runs writing one image would mix their writes (stop the other run, or use another image)`,
+    );
   if (readOnly) {
     const r = readLock(lock);
     if (r && !stale(r, lock) && !held.has(lock)) throw inUse(r);

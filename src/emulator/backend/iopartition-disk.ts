@@ -54,8 +54,20 @@ import { VisorChannel } from '../visorchannel/visorchannel';
 import { GUIDS } from '../protocol/guid';
 import { UnmappedError } from '../memory/guestmemory';
 import {
-  CMD, Cmdrsp, DISKNOTIFY, DRAIN_LIMIT, IOCHAN_FROM_IOPART, IOCHAN_TO_IOPART, SCSI, SIZEOF_CMDRSP, TASK_MGMT, TASK_MGMT_NAMES, TASK_MGMT_SUCCESS,
-  TASKMGMT, VHBA_MAX, VHBA_WWNN,
+  CMD,
+  Cmdrsp,
+  DISKNOTIFY,
+  DRAIN_LIMIT,
+  IOCHAN_FROM_IOPART,
+  IOCHAN_TO_IOPART,
+  SCSI,
+  SIZEOF_CMDRSP,
+  TASK_MGMT,
+  TASK_MGMT_NAMES,
+  TASK_MGMT_SUCCESS,
+  TASKMGMT,
+  VHBA_MAX,
+  VHBA_WWNN,
 } from '../drivers/uiscmdrsp';
 import { opName } from '../guest/scsi';
 import { dataText } from '../guest/block';
@@ -80,10 +92,16 @@ export class IoPartitionDisk implements ServiceBackend {
   /** Disk configuration per device number ("2:0"), kept across destroy / create. */
   private readonly configs = new Map<string, Map<string, Disk>>();
   /** Every jiffy, on each bus's back-end thread, serve the bus's devices. */
-  private readonly poller = new BusPoller<HbaDev>((bus, fn) => this.h.schedule(bus, 1, `iopart disk bus ${bus} poll`, fn), (d) => this.service(d));
+  private readonly poller = new BusPoller<HbaDev>(
+    (bus, fn) => this.h.schedule(bus, 1, `iopart disk bus ${bus} poll`, fn),
+    (d) => this.service(d),
+  );
   private readonly rx = new Uint8Array(SIZEOF_CMDRSP);
   /** Executes the guest's SCSI commands on the LUNs' images. */
-  private readonly target = new ScsiTarget(() => this.h, (subject, text) => this.event(subject, text));
+  private readonly target = new ScsiTarget(
+    () => this.h,
+    (subject, text) => this.event(subject, text),
+  );
 
   attach(host: BackendHost): void {
     this.host = host;
@@ -118,7 +136,15 @@ export class IoPartitionDisk implements ServiceBackend {
     if (!disks) this.configs.set(devId(dev), (disks = new Map()));
     for (const d of disks.values()) reopenImage(d, (t) => this.event(dev.id, t));
     const hd: HbaDev = {
-      dev, channel: ch, disks, outbox: [], held: [], faults: [], stallUntil: 0, scanned: false, q0: dev.physaddr + ch.queueOffset(IOCHAN_TO_IOPART),
+      dev,
+      channel: ch,
+      disks,
+      outbox: [],
+      held: [],
+      faults: [],
+      stallUntil: 0,
+      scanned: false,
+      q0: dev.physaddr + ch.queueOffset(IOCHAN_TO_IOPART),
       stats: { commands: 0, answered: 0, lost: 0, held: 0, aborted: 0, taskmgmt: 0, discarded: 0, stale_flushed: 0, unknown: 0 },
     };
     this.devices.set(devId(dev), hd);
@@ -266,7 +292,13 @@ export class IoPartitionDisk implements ServiceBackend {
     }
     const { fd, unlock, sectors } = openImage(this.h.files, file, readOnly, sizeOpt, (t) => this.event(h.dev.id, t));
     const disk: Disk = {
-      lun, id, file, fd, unlock, sectors, readOnly,
+      lun,
+      id,
+      file,
+      fd,
+      unlock,
+      sectors,
+      readOnly,
       vendor: (strOpt(cmd, 'vendor') ?? 'UNISYS').slice(0, 8).padEnd(8),
       model: (strOpt(cmd, 'model') ?? 'VIRTUAL DISK').slice(0, 16).padEnd(16),
       rev: '1.0 ',
@@ -287,7 +319,10 @@ export class IoPartitionDisk implements ServiceBackend {
     n.setU32(DISKNOTIFY.lun, lun);
     this.target.answer(h, n);
     const host = this.h.guest.scsi.hostOf(h.dev.id);
-    this.event(h.dev.id, `the guest already scanned ${h.dev.id}: it sees LUN ${lun} after a rescan (echo "- - -" > /sys/class/scsi_host/${host?.className ?? 'hostN'}/scan)`);
+    this.event(
+      h.dev.id,
+      `the guest already scanned ${h.dev.id}: it sees LUN ${lun} after a rescan (echo "- - -" > /sys/class/scsi_host/${host?.className ?? 'hostN'}/scan)`,
+    );
   }
 
   private closeDisk(id: string, d: Disk): void {
@@ -306,7 +341,10 @@ export class IoPartitionDisk implements ServiceBackend {
         const delayMs = numOpt(cmd, 'delay', DEFAULT_TIMEOUT_DELAY_MS);
         h.faults.push({ kind: cmd.verb, lun, lba, remaining: count, delayMs });
         const where = `${lun !== undefined ? ` on LUN ${lun}` : ''}${lba !== undefined ? ` at LBA ${lba}` : ''}`;
-        this.event(h.dev.id, `fault: ${cmd.verb} for the next ${count} I/O command(s)${where}${cmd.verb === 'timeout' ? ` (answered after ${delayMs} ms)` : ''}`);
+        this.event(
+          h.dev.id,
+          `fault: ${cmd.verb} for the next ${count} I/O command(s)${where}${cmd.verb === 'timeout' ? ` (answered after ${delayMs} ms)` : ''}`,
+        );
         return;
       }
       case 'queue-full': {
@@ -349,7 +387,10 @@ export class IoPartitionDisk implements ServiceBackend {
     let taken = 0;
     while (h.channel.signalRemove(IOCHAN_TO_IOPART, this.rx) === 0) {
       if (++taken > DRAIN_LIMIT) {
-        this.event(h.dev.id, `queue ${IOCHAN_TO_IOPART} still not empty after ${DRAIN_LIMIT} commands: its head/tail look corrupted; reading stops for this poll`);
+        this.event(
+          h.dev.id,
+          `queue ${IOCHAN_TO_IOPART} still not empty after ${DRAIN_LIMIT} commands: its head/tail look corrupted; reading stops for this poll`,
+        );
         break;
       }
       const msg = new Cmdrsp(Uint8Array.from(this.rx));
@@ -370,14 +411,21 @@ export class IoPartitionDisk implements ServiceBackend {
     const id = m.u32(TASKMGMT.vdest_id);
     const lun = m.u32(TASKMGMT.vdest_lun);
     const scope = (x: Held): boolean =>
-      type === TASK_MGMT.BUS_RESET ? x.channel === ch : type === TASK_MGMT.TARGET_RESET ? x.channel === ch && x.id === id : x.channel === ch && x.id === id && x.lun === lun;
+      type === TASK_MGMT.BUS_RESET
+        ? x.channel === ch
+        : type === TASK_MGMT.TARGET_RESET
+          ? x.channel === ch && x.id === id
+          : x.channel === ch && x.id === id && x.lun === lun;
     const dropped = h.held.filter(scope);
     h.held = h.held.filter((x) => !scope(x));
     h.stats.aborted += dropped.length;
     const a = m.clone();
     a.setU8(TASKMGMT.result, TASK_MGMT_SUCCESS);
     this.target.answer(h, a);
-    this.event(h.dev.id, `${TASK_MGMT_NAMES[type] ?? `task ${type}`} for ${ch}:${id}:${lun}: ${dropped.length} held command(s) dropped; answered TASK_MGMT_SUCCESS`);
+    this.event(
+      h.dev.id,
+      `${TASK_MGMT_NAMES[type] ?? `task ${type}`} for ${ch}:${id}:${lun}: ${dropped.length} held command(s) dropped; answered TASK_MGMT_SUCCESS`,
+    );
   }
 
   private event(subject: string, text: string): void {

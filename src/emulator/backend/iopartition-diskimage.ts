@@ -44,7 +44,8 @@ export function openImage(files: HostFiles, file: string, readOnly: boolean, siz
   try {
     st = fs.statSync(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`disk attach: cannot use image ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new Error(`disk attach: cannot use image ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
   const created = !st;
   const { fd, bytes: found } = st ? openExisting(file, st, readOnly, noFollow) : createImage(file, readOnly, size);
@@ -65,7 +66,9 @@ export function openImage(files: HostFiles, file: string, readOnly: boolean, siz
       unlock();
       fs.closeSync(fd);
       if (created) fs.rmSync(file, { force: true });
-      throw new Error(`disk attach: cannot ${created ? 'create' : 'extend'} image ${file} to ${grow} bytes (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      throw new Error(
+        `disk attach: cannot ${created ? 'create' : 'extend'} image ${file} to ${grow} bytes (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+      );
     }
     if (created) note(`created sparse image ${file} of ${grow} bytes`);
     else note(`image ${file} extended (sparse) from ${bytes} to ${grow} bytes`);
@@ -88,7 +91,8 @@ function openExisting(file: string, st: fs.Stats, readOnly: boolean, noFollow: n
     return { fd: fs.openSync(file, (readOnly ? fs.constants.O_RDONLY : fs.constants.O_RDWR) | noFollow), bytes: st.size };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new Error(`disk attach: image ${file} is read-only (${code}); the IO partition needs to write it`);
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+      throw new Error(`disk attach: image ${file} is read-only (${code}); the IO partition needs to write it`);
     throw new Error(`disk attach: cannot open image ${file} (${code ?? String(e)})`);
   }
 }

@@ -26,7 +26,10 @@ export function guestIo(backend: BackendHost, cmd: BackendCommand, h: HbaDev, ev
     if (cmd.verb === 'read') {
       const count = numOpt(cmd, 'count', 1);
       if (!Number.isInteger(count) || count <= 0) throw new Error('disk read: count must be at least 1 sector');
-      if (count > MAX_DISK_READ_SECTORS) throw new Error(`disk read: count=${count} is too many sectors for one read (at most ${MAX_DISK_READ_SECTORS}, ${(MAX_DISK_READ_SECTORS * SECTOR_SIZE) >> 20} MiB); read in parts`);
+      if (count > MAX_DISK_READ_SECTORS)
+        throw new Error(
+          `disk read: count=${count} is too many sectors for one read (at most ${MAX_DISK_READ_SECTORS}, ${(MAX_DISK_READ_SECTORS * SECTOR_SIZE) >> 20} MiB); read in parts`,
+        );
       req = { op: 'read', lba, sectors: count };
     } else {
       const raw = cmd.data ?? payloadBytes(cmd.positional[0], 'disk write data');
@@ -39,11 +42,16 @@ export function guestIo(backend: BackendHost, cmd: BackendCommand, h: HbaDev, ev
   }
   const issue = (bd: BlockDevice): void => {
     const k = backend.engine.clock;
-    bd.submit(req, () => k.jiffies, 1000 / k.hz, (r) => {
-      const what = `${req.op}${req.op === 'flush' ? '' : ` of ${req.sectors} sector(s) at LBA ${req.lba}`} on ${bd.name}`;
-      if (r.error) event(h.dev.id, `guest ${what} failed: ${errnoText(r.error)}${r.why ? ` (${r.why})` : ''}`);
-      else event(h.dev.id, `guest ${what} completed${r.op === 'read' && r.data ? `: "${bytesText(r.data).slice(0, 64)}"` : ''}`);
-    });
+    bd.submit(
+      req,
+      () => k.jiffies,
+      1000 / k.hz,
+      (r) => {
+        const what = `${req.op}${req.op === 'flush' ? '' : ` of ${req.sectors} sector(s) at LBA ${req.lba}`} on ${bd.name}`;
+        if (r.error) event(h.dev.id, `guest ${what} failed: ${errnoText(r.error)}${r.why ? ` (${r.why})` : ''}`);
+        else event(h.dev.id, `guest ${what} completed${r.op === 'read' && r.data ? `: "${bytesText(r.data).slice(0, 64)}"` : ''}`);
+      },
+    );
   };
   const find = (): BlockDevice | undefined => guest.block.disksOf(h.dev.id).find((b) => b.lun === lun);
   const bd = find();
@@ -59,7 +67,10 @@ export function guestIo(backend: BackendHost, cmd: BackendCommand, h: HbaDev, ev
   }
   if (h.disks.has(diskKey(0, lun))) {
     // Attached after the guest scanned: the guest's user rescans the host, then uses the disk.
-    event(h.dev.id, `LUN ${lun} was attached after the guest scanned ${h.dev.id}; the guest rescans (echo "- - -" > /sys/class/scsi_host/${host.className}/scan) before the ${cmd.verb}`);
+    event(
+      h.dev.id,
+      `LUN ${lun} was attached after the guest scanned ${h.dev.id}; the guest rescans (echo "- - -" > /sys/class/scsi_host/${host.className}/scan) before the ${cmd.verb}`,
+    );
     host.scan();
     host.whenScanned(() => {
       const later = find();

@@ -43,7 +43,17 @@ export interface HbaDev {
   scanned: boolean;
   /** Guest-physical address of queue 0's header (for the cheap "anything new?" check). */
   q0: number;
-  stats: { commands: number; answered: number; lost: number; held: number; aborted: number; taskmgmt: number; discarded: number; stale_flushed: number; unknown: number };
+  stats: {
+    commands: number;
+    answered: number;
+    lost: number;
+    held: number;
+    aborted: number;
+    taskmgmt: number;
+    discarded: number;
+    stale_flushed: number;
+    unknown: number;
+  };
 }
 
 export const diskKey = (id: number, lun: number): string => `${id}:${lun}`;

@@ -11,8 +11,21 @@ import type { BackendDevice, BackendHost } from './servicepartition';
 import type { VisorChannel } from '../visorchannel/visorchannel';
 import { UnmappedError } from '../memory/guestmemory';
 import {
-  CMD, Cmdrsp, DRAIN_LIMIT, ETH_HLEN, hexCookie, IOCHAN_FROM_IOPART, IOCHAN_TO_IOPART, MAX_NET_RCV_CHAIN, MAX_PHYS_INFO, NET, NET_TYPE, NET_TYPE_NAMES,
-  PI_PAGE_SIZE, RCVPOST_BUF_SIZE, SIZEOF_CMDRSP,
+  CMD,
+  Cmdrsp,
+  DRAIN_LIMIT,
+  ETH_HLEN,
+  hexCookie,
+  IOCHAN_FROM_IOPART,
+  IOCHAN_TO_IOPART,
+  MAX_NET_RCV_CHAIN,
+  MAX_PHYS_INFO,
+  NET,
+  NET_TYPE,
+  NET_TYPE_NAMES,
+  PI_PAGE_SIZE,
+  RCVPOST_BUF_SIZE,
+  SIZEOF_CMDRSP,
 } from '../drivers/uiscmdrsp';
 
 export interface PostedBuf {
@@ -152,7 +165,10 @@ export class NetWire {
     while (n.channel.signalRemove(IOCHAN_TO_IOPART, this.rx) === 0) {
       this.handle(n, m);
       if (++taken >= DRAIN_LIMIT) {
-        this.event(n.dev.id, `queue ${IOCHAN_TO_IOPART} still not empty after ${DRAIN_LIMIT} messages: its head/tail look corrupted; reading stops for this poll`);
+        this.event(
+          n.dev.id,
+          `queue ${IOCHAN_TO_IOPART} still not empty after ${DRAIN_LIMIT} messages: its head/tail look corrupted; reading stops for this poll`,
+        );
         break;
       }
     }

@@ -49,9 +49,15 @@ export class IoPartitionNetwork implements ServiceBackend {
   private host: BackendHost | undefined;
   private readonly devices = new Map<string, NetDev>();
   /** Every jiffy, on each bus's back-end thread, serve the bus's devices. */
-  private readonly poller = new BusPoller<NetDev>((bus, fn) => this.h.schedule(bus, 1, `iopart net bus ${bus} poll`, fn), (d) => this.wire.service(d));
+  private readonly poller = new BusPoller<NetDev>(
+    (bus, fn) => this.h.schedule(bus, 1, `iopart net bus ${bus} poll`, fn),
+    (d) => this.wire.service(d),
+  );
   /** Frames to and from the guest, and the poll of queue 0. */
-  private readonly wire = new NetWire(() => this.h, (subject, text) => this.event(subject, text));
+  private readonly wire = new NetWire(
+    () => this.h,
+    (subject, text) => this.event(subject, text),
+  );
 
   attach(host: BackendHost): void {
     this.host = host;
@@ -80,10 +86,27 @@ export class IoPartitionNetwork implements ServiceBackend {
       return;
     }
     const nd: NetDev = {
-      dev, channel: ch, q0: dev.physaddr + ch.queueOffset(IOCHAN_TO_IOPART), mac, peerMac: Uint8Array.of(0x02, 0x53, 0x50, 0x41, 0x52, 0x01), posted: [], rcvEnabled: false, promisc: false, link: true,
-      outbox: [], dropDelta: 0, delivered: 0,
+      dev,
+      channel: ch,
+      q0: dev.physaddr + ch.queueOffset(IOCHAN_TO_IOPART),
+      mac,
+      peerMac: Uint8Array.of(0x02, 0x53, 0x50, 0x41, 0x52, 0x01),
+      posted: [],
+      rcvEnabled: false,
+      promisc: false,
+      link: true,
+      outbox: [],
+      dropDelta: 0,
+      delivered: 0,
       dropped: { no_buffer: 0, queue_full: 0, link_down: 0, disabled: 0, too_big: 0, fault: 0 },
-      wire: [], wireTx: 0, wireTxBytes: 0, xmitDone: 0, xmitFailed: 0, lostResponses: 0, posts: 0, badPosts: 0,
+      wire: [],
+      wireTx: 0,
+      wireTxBytes: 0,
+      xmitDone: 0,
+      xmitFailed: 0,
+      lostResponses: 0,
+      posts: 0,
+      badPosts: 0,
       faults: { dropRx: 0, dropTx: 0, lostResponse: 0, stallUntil: 0 },
     };
     this.devices.set(devId(dev), nd);
@@ -93,7 +116,8 @@ export class IoPartitionNetwork implements ServiceBackend {
   deviceDestroyed(dev: BackendDevice): void {
     const n = this.devices.get(devId(dev));
     if (!n) return;
-    if (n.posted.length || n.outbox.length) this.event(dev.id, `device destroyed: ${n.posted.length} posted buffer(s) released, ${n.outbox.length} undelivered answer(s) discarded with the channel`);
+    if (n.posted.length || n.outbox.length)
+      this.event(dev.id, `device destroyed: ${n.posted.length} posted buffer(s) released, ${n.outbox.length} undelivered answer(s) discarded with the channel`);
     this.devices.delete(devId(dev));
     this.poller.remove(dev.bus, n);
   }
@@ -111,7 +135,10 @@ export class IoPartitionNetwork implements ServiceBackend {
       this.wire.service(n);
       const released = n.posted.length;
       n.posted = [];
-      this.event(n.dev.id, `network back-end recovered: ${released} posted receive buffer(s) forgotten, faults cleared, ${n.outbox.length} answer(s) waiting for the guest`);
+      this.event(
+        n.dev.id,
+        `network back-end recovered: ${released} posted receive buffer(s) forgotten, faults cleared, ${n.outbox.length} answer(s) waiting for the guest`,
+      );
     }
   }
 
@@ -178,9 +205,15 @@ export class IoPartitionNetwork implements ServiceBackend {
         const nd = this.h.guest.net.devices.get(n.dev.id);
         if (!nd) throw new Error(`net xmit: the guest has no netdev for ${n.dev.id} (is visornic loaded and bound to it?)`);
         const frame = this.frameFrom(cmd, data, n.peerMac, nd.mac);
-        if (frame.length > nd.mtu + ETH_HLEN) throw new Error(`net xmit: a ${frame.length}-byte frame is larger than ${nd.name}'s MTU ${nd.mtu} + 14 (the guest's socket refuses it with EMSGSIZE)`);
+        if (frame.length > nd.mtu + ETH_HLEN)
+          throw new Error(
+            `net xmit: a ${frame.length}-byte frame is larger than ${nd.name}'s MTU ${nd.mtu} + 14 (the guest's socket refuses it with EMSGSIZE)`,
+          );
         const r = nd.transmit(frame);
-        this.event(n.dev.id, `guest transmits ${frame.length} bytes on ${nd.name}: ${r === 'dropped' ? (nd.up ? 'dropped by the qdisc (queue full)' : `dropped: ${nd.name} is down (ENETDOWN)`) : r}`);
+        this.event(
+          n.dev.id,
+          `guest transmits ${frame.length} bytes on ${nd.name}: ${r === 'dropped' ? (nd.up ? 'dropped by the qdisc (queue full)' : `dropped: ${nd.name} is down (ENETDOWN)`) : r}`,
+        );
         return;
       }
       case 'link': {
@@ -217,7 +250,10 @@ export class IoPartitionNetwork implements ServiceBackend {
         if (dir === 'rx') n.faults.dropRx += count;
         else if (dir === 'tx') n.faults.dropTx += count;
         else throw new Error(`fault drop-frame: dir must be rx or tx, got '${dir}'`);
-        this.event(n.dev.id, `fault: the next ${count} ${dir === 'rx' ? 'frame(s) to the guest are dropped' : 'transmit(s) of the guest fail (xmt_done_result 1)'}`);
+        this.event(
+          n.dev.id,
+          `fault: the next ${count} ${dir === 'rx' ? 'frame(s) to the guest are dropped' : 'transmit(s) of the guest fail (xmt_done_result 1)'}`,
+        );
         return;
       }
       case 'lost-response':

@@ -9,7 +9,19 @@ import type { BackendHost } from './servicepartition';
 import { UnmappedError } from '../memory/guestmemory';
 import { ADDL, Cmdrsp, IOCHAN_FROM_IOPART, SCSI, UIS_DMA } from '../drivers/uiscmdrsp';
 import {
-  ASC, buildSense, DID, makeResult, OP, opName, parseRw, readBe32, SAI_READ_CAPACITY_16, SAM_STAT, SENSE_KEY, writeBe32, writeBe64,
+  ASC,
+  buildSense,
+  DID,
+  makeResult,
+  OP,
+  opName,
+  parseRw,
+  readBe32,
+  SAI_READ_CAPACITY_16,
+  SAM_STAT,
+  SENSE_KEY,
+  writeBe32,
+  writeBe64,
 } from '../guest/scsi';
 import { SECTOR_SIZE } from '../guest/block';
 import { type Disk, syncImage } from './iopartition-diskimage';
@@ -27,9 +39,22 @@ export class ScsiTarget {
 
   /** Pick the fault that applies to this media command, if any (and use it up). */
   private takeFault(h: HbaDev, lun: number, op: number, lba: number | undefined, blocks: number): Fault | undefined {
-    const media = op === OP.READ_6 || op === OP.READ_10 || op === OP.READ_16 || op === OP.WRITE_6 || op === OP.WRITE_10 || op === OP.WRITE_16 || op === OP.SYNCHRONIZE_CACHE_10 || op === OP.SYNCHRONIZE_CACHE_16;
+    const media =
+      op === OP.READ_6 ||
+      op === OP.READ_10 ||
+      op === OP.READ_16 ||
+      op === OP.WRITE_6 ||
+      op === OP.WRITE_10 ||
+      op === OP.WRITE_16 ||
+      op === OP.SYNCHRONIZE_CACHE_10 ||
+      op === OP.SYNCHRONIZE_CACHE_16;
     if (!media) return undefined;
-    const f = h.faults.find((x) => x.remaining > 0 && (x.lun === undefined || x.lun === lun) && (x.lba === undefined || (lba !== undefined && x.lba >= lba && x.lba < lba + Math.max(1, blocks))));
+    const f = h.faults.find(
+      (x) =>
+        x.remaining > 0 &&
+        (x.lun === undefined || x.lun === lun) &&
+        (x.lba === undefined || (lba !== undefined && x.lba >= lba && x.lba < lba + Math.max(1, blocks))),
+    );
     if (!f) return undefined;
     f.remaining--;
     h.faults = h.faults.filter((x) => x.remaining > 0);
@@ -219,7 +244,10 @@ export class ScsiTarget {
   }
 
   private reportLuns(h: HbaDev, m: Cmdrsp, id: number): void {
-    const luns = [...h.disks.values()].filter((d) => d.id === id).map((d) => d.lun).sort((a, b) => a - b);
+    const luns = [...h.disks.values()]
+      .filter((d) => d.id === id)
+      .map((d) => d.lun)
+      .sort((a, b) => a - b);
     const b = new Uint8Array(8 + 8 * luns.length);
     writeBe32(b, 0, 8 * luns.length);
     luns.forEach((l, i) => {

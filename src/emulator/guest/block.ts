@@ -56,9 +56,17 @@ export type BlockSubmit = (req: BlockRequest, done: (r: BlockResult) => void) =>
 
 export class BlockDevice {
   readonly stat: BlockStat = {
-    readIos: 0, readMerges: 0, readSectors: 0, readTicks: 0,
-    writeIos: 0, writeMerges: 0, writeSectors: 0, writeTicks: 0,
-    inFlight: 0, ioTicks: 0, timeInQueue: 0,
+    readIos: 0,
+    readMerges: 0,
+    readSectors: 0,
+    readTicks: 0,
+    writeIos: 0,
+    writeMerges: 0,
+    writeSectors: 0,
+    writeTicks: 0,
+    inFlight: 0,
+    ioTicks: 0,
+    timeInQueue: 0,
   };
   /** Completed requests, newest last (the last 256). */
   readonly results: BlockResult[] = [];
@@ -130,7 +138,19 @@ export class BlockDevice {
   /** The `stat` file: 11 fields, each right-aligned in 8 columns. */
   statText(): string {
     const s = this.stat;
-    const f = [s.readIos, s.readMerges, s.readSectors, s.readTicks, s.writeIos, s.writeMerges, s.writeSectors, s.writeTicks, s.inFlight, s.ioTicks, s.timeInQueue];
+    const f = [
+      s.readIos,
+      s.readMerges,
+      s.readSectors,
+      s.readTicks,
+      s.writeIos,
+      s.writeMerges,
+      s.writeSectors,
+      s.writeTicks,
+      s.inFlight,
+      s.ioTicks,
+      s.timeInQueue,
+    ];
     return f.map((n) => String(n).padStart(8)).join(' ') + '\n';
   }
 }

@@ -73,8 +73,16 @@ export class NetDevice {
   carrier = true;
   queueStopped = true;
   readonly stats: NetStats = {
-    rx_packets: 0, tx_packets: 0, rx_bytes: 0, tx_bytes: 0, rx_errors: 0, tx_errors: 0,
-    rx_dropped: 0, tx_dropped: 0, multicast: 0, collisions: 0,
+    rx_packets: 0,
+    tx_packets: 0,
+    rx_bytes: 0,
+    tx_bytes: 0,
+    rx_errors: 0,
+    tx_errors: 0,
+    rx_dropped: 0,
+    tx_dropped: 0,
+    multicast: 0,
+    collisions: 0,
   };
   /** Frames the stack received (the last 256). */
   readonly rx: RxRecord[] = [];

@@ -201,7 +201,15 @@ export abstract class ScsiHostLib {
   // ---------------------------------------------------------------- dispatch
 
   /** Build and queue a command; `onDone(cmd, errno, why)` runs once, after retries. */
-  queue(sdev: ScsiDevice, cdb: Uint8Array, dataDir: number, bufflen: number, sg: SgEntry[], allowed: number, onDone: (cmd: ScsiCmnd, error: number, why: string) => void): ScsiCmnd {
+  queue(
+    sdev: ScsiDevice,
+    cdb: Uint8Array,
+    dataDir: number,
+    bufflen: number,
+    sg: SgEntry[],
+    allowed: number,
+    onDone: (cmd: ScsiCmnd, error: number, why: string) => void,
+  ): ScsiCmnd {
     const cmd = new ScsiCmnd(++this.serial, sdev, cdb, dataDir, bufflen, sg, allowed, onDone);
     if (this.state === 'removed' || sdev.state === 'deleted') {
       this.finish(cmd, -6, 'no such device');
@@ -277,7 +285,9 @@ export abstract class ScsiHostLib {
   complete(cmd: ScsiCmnd, attempt: number): void {
     if (cmd.state !== 'issued' || cmd.attempt !== attempt) {
       this.stats.staleCompletions++;
-      this.kernelLog(`scsi ${cmd.sdev.hctl}: ignoring completion of ${opName(cmd.opcode)} #${cmd.serial} (attempt ${attempt}): the command was already timed out, reset or re-issued`);
+      this.kernelLog(
+        `scsi ${cmd.sdev.hctl}: ignoring completion of ${opName(cmd.opcode)} #${cmd.serial} (attempt ${attempt}): the command was already timed out, reset or re-issued`,
+      );
       return;
     }
     cmd.cancelTimer?.();
@@ -317,7 +327,9 @@ export abstract class ScsiHostLib {
   protected logFailure(cmd: ScsiCmnd, why: string): void {
     if (cmd.quiet) return;
     const tag = cmd.sdev.disk ? `sd ${cmd.sdev.hctl}: [${cmd.sdev.disk.name}]` : `scsi ${cmd.sdev.hctl}:`;
-    this.dev.warn(`${tag} ${opName(cmd.opcode)} FAILED Result: hostbyte=${hostByteName(hostByte(cmd.result))} status=0x${(cmd.result & 0xff).toString(16)}: ${why}`);
+    this.dev.warn(
+      `${tag} ${opName(cmd.opcode)} FAILED Result: hostbyte=${hostByteName(hostByte(cmd.result))} status=0x${(cmd.result & 0xff).toString(16)}: ${why}`,
+    );
   }
 
   protected finish(cmd: ScsiCmnd, error: number, why: string): void {
@@ -382,5 +394,4 @@ export abstract class ScsiHostLib {
       off += n;
     }
   }
-
 }

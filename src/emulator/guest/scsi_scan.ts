@@ -28,7 +28,8 @@ export abstract class ScsiHostScan extends ScsiHostSd {
     const t = this.template;
     // The kernel walks every id up to max_id; the emulator stops at a bound and says so.
     const lastId = Math.min(t.maxId, MAX_SCAN_TARGETS);
-    if (t.maxId > MAX_SCAN_TARGETS) this.kernelLog(`scsi ${this.className}: max_id ${t.maxId}: scanning targets 0…${MAX_SCAN_TARGETS - 1} only (the emulator's limit)`);
+    if (t.maxId > MAX_SCAN_TARGETS)
+      this.kernelLog(`scsi ${this.className}: max_id ${t.maxId}: scanning targets 0…${MAX_SCAN_TARGETS - 1} only (the emulator's limit)`);
     let nextId = 0;
     const next = (): void => {
       if (nextId === t.thisId) nextId++;
@@ -62,7 +63,6 @@ export abstract class ScsiHostScan extends ScsiHostSd {
     if (i >= 0) this.scanDevices.splice(i, 1);
   }
 
-
   protected scanTarget(channel: number, id: number, done: () => void): void {
     const lun0 = this.probeDevice(channel, id, 0);
     this.execute(lun0, cdbInquiry(36), DMA.FROM_DEVICE, 36, (err, data) => {
@@ -88,7 +88,10 @@ export abstract class ScsiHostScan extends ScsiHostSd {
             luns = [];
             // A sequential scan stops at max_scsi_luns, as the kernel's does.
             const last = Math.min(this.template.maxLun, MAX_SCAN_LUNS);
-            if (this.template.maxLun > MAX_SCAN_LUNS) this.kernelLog(`scsi ${this.className}: max_lun ${this.template.maxLun}: sequential scan of ${channel}:${id} stops at LUN ${MAX_SCAN_LUNS - 1} (max_scsi_luns)`);
+            if (this.template.maxLun > MAX_SCAN_LUNS)
+              this.kernelLog(
+                `scsi ${this.className}: max_lun ${this.template.maxLun}: sequential scan of ${channel}:${id} stops at LUN ${MAX_SCAN_LUNS - 1} (max_scsi_luns)`,
+              );
             for (let l = 1; l < last; l++) luns.push(l);
             this.scanLuns(channel, id, luns, true, done);
             return;

@@ -46,7 +46,9 @@ export abstract class ScsiHostSd extends ScsiHostEh {
   protected attachDisk(sdev: ScsiDevice, sectors: number, readOnly: boolean): void {
     const k = this.dev.kernel;
     const name = k.nextClassName('block', 'sd');
-    const disk = new BlockDevice(name, this.owner, sdev.hctl, sdev.lun, sectors, readOnly, sdev.vendor, sdev.model, sdev.rev, (req, cb) => this.blockRequest(sdev, req, cb));
+    const disk = new BlockDevice(name, this.owner, sdev.hctl, sdev.lun, sectors, readOnly, sdev.vendor, sdev.model, sdev.rev, (req, cb) =>
+      this.blockRequest(sdev, req, cb),
+    );
     sdev.disk = disk;
     this.block.disks.set(name, disk);
     const t = this.template;
@@ -90,14 +92,24 @@ export abstract class ScsiHostSd extends ScsiHostEh {
 
   protected blockRequest(sdev: ScsiDevice, req: BlockRequest, cb: (r: BlockResult) => void): void {
     const k = this.dev.kernel;
-    const result = (error: number, why: string, data?: Uint8Array): BlockResult => ({ op: req.op, lba: req.lba, sectors: req.sectors, error, why, data, jiffies: k.jiffies() });
+    const result = (error: number, why: string, data?: Uint8Array): BlockResult => ({
+      op: req.op,
+      lba: req.lba,
+      sectors: req.sectors,
+      error,
+      why,
+      data,
+      jiffies: k.jiffies(),
+    });
     if (req.op === 'flush') {
       this.queue(sdev, cdbSynchronizeCache(), DMA.NONE, 0, [], SD_MAX_RETRIES, (_c, err, why) => cb(result(err, why)));
       return;
     }
     if (req.lba + req.sectors > (sdev.disk?.sectors ?? 0)) {
       // The block layer refuses I/O past the end of the device before it reaches sd.
-      this.dev.warn(`${sdev.disk?.name ?? sdev.hctl}: attempt to access beyond end of device (sector ${req.lba}, ${req.sectors} sectors, size ${sdev.disk?.sectors ?? 0})`);
+      this.dev.warn(
+        `${sdev.disk?.name ?? sdev.hctl}: attempt to access beyond end of device (sector ${req.lba}, ${req.sectors} sectors, size ${sdev.disk?.sectors ?? 0})`,
+      );
       cb(result(-5, 'beyond end of device'));
       return;
     }
@@ -127,5 +139,4 @@ export abstract class ScsiHostSd extends ScsiHostEh {
       });
     }
   }
-
 }

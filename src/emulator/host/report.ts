@@ -19,13 +19,17 @@ export function formatTree(run: ScenarioRun): string {
   const emu = run.emu;
   const lines: string[] = [];
   const c = emu.chipset;
-  lines.push(`visorchipset: ${c.initialized ? `initialised, features 0x${c.features.toString(16)}` : 'not initialised'}; ${c.stats.messages} controlvm messages, ${c.stats.errors} error responses`);
+  lines.push(
+    `visorchipset: ${c.initialized ? `initialised, features 0x${c.features.toString(16)}` : 'not initialised'}; ${c.stats.messages} controlvm messages, ${c.stats.errors} error responses`,
+  );
   const buses = emu.bus.buses();
   const orphanBuses = new Set([...emu.bus.devices.values()].filter((d) => !d.isBus).map((d) => d.busNo));
   for (const b of buses) orphanBuses.delete(b.busNo);
   for (const b of buses) {
     const ch = b.visorchannel;
-    lines.push(`${b.name}${b.partitionName ? ` (${printable(b.partitionName)})` : ''}  channel 0x${ch.physaddr.toString(16)} +0x${ch.nbytes.toString(16)}  partition 0x${ch.partitionHandle.toString(16)}`);
+    lines.push(
+      `${b.name}${b.partitionName ? ` (${printable(b.partitionName)})` : ''}  channel 0x${ch.physaddr.toString(16)} +0x${ch.nbytes.toString(16)}  partition 0x${ch.partitionHandle.toString(16)}`,
+    );
     lines.push(...deviceLines(run, b.busNo));
   }
   for (const bn of [...orphanBuses].sort((a, b) => a - b)) {
@@ -60,7 +64,9 @@ export function formatExpects(run: ScenarioRun): string[] {
   return run.expects.map((r) => {
     const loc = `${printable(path.relative(process.cwd(), r.file) || r.file)}:${r.line}:${r.column}`;
     const [subject, expected, actual] = [r.subject, r.expected, r.actual].map(printable);
-    return r.pass ? `${loc}: ok: ${subject} ${r.op} ${expected}` : `${loc}: FAILED: ${subject} ${r.op} ${expected}\n    expected: ${expected}\n    actual:   ${actual}`;
+    return r.pass
+      ? `${loc}: ok: ${subject} ${r.op} ${expected}`
+      : `${loc}: FAILED: ${subject} ${r.op} ${expected}\n    expected: ${expected}\n    actual:   ${actual}`;
   });
 }
 
@@ -73,7 +79,17 @@ export function jsonReport(run: ScenarioRun): unknown {
     jiffies: emu.engine.jiffies,
     eventCount: emu.engine.log.count,
     checksum: emu.engine.log.checksum.toString(16).padStart(8, '0'),
-    events: emu.engine.log.events().map((e) => ({ n: e.n, jiffies: e.jiffies, kind: e.kind, thread: threadName(e.thread), subject: e.subject, text: e.text, ...(e.data ? { data: e.data } : {}) })),
+    events: emu.engine.log
+      .events()
+      .map((e) => ({
+        n: e.n,
+        jiffies: e.jiffies,
+        kind: e.kind,
+        thread: threadName(e.thread),
+        subject: e.subject,
+        text: e.text,
+        ...(e.data ? { data: e.data } : {}),
+      })),
     sysfs: emu.sysfs.snapshot('/sys'),
     uevents: emu.engine.uevents,
     kernelLog: emu.engine.klogLines,
@@ -83,7 +99,17 @@ export function jsonReport(run: ScenarioRun): unknown {
     tree: emu.bus.buses().map((b) => ({
       bus: b.busNo,
       name: b.name,
-      devices: emu.bus.devicesOn(b.busNo).map((d) => ({ name: d.name, state: deviceState(d), driver: d.driver?.name ?? null, typename: d.typeName, typeGuid: d.channelTypeGuid, physaddr: d.visorchannel.physaddr, nbytes: d.visorchannel.nbytes })),
+      devices: emu.bus
+        .devicesOn(b.busNo)
+        .map((d) => ({
+          name: d.name,
+          state: deviceState(d),
+          driver: d.driver?.name ?? null,
+          typename: d.typeName,
+          typeGuid: d.channelTypeGuid,
+          physaddr: d.visorchannel.physaddr,
+          nbytes: d.visorchannel.nbytes,
+        })),
     })),
   };
 }

@@ -15,7 +15,14 @@ export function plannedWaitJiffies(scenario: Scenario, clock: Clock): number {
   for (const s of scenario.steps) {
     const c = s.command;
     if (c.kind !== 'wait') continue;
-    j += c.unit === 'jiffies' ? c.amount : c.unit === 'ms' ? clock.msToJiffies(c.amount) : c.unit === 's' ? clock.msToJiffies(c.amount * 1000) : clock.msToJiffies(c.amount / 1000);
+    j +=
+      c.unit === 'jiffies'
+        ? c.amount
+        : c.unit === 'ms'
+          ? clock.msToJiffies(c.amount)
+          : c.unit === 's'
+            ? clock.msToJiffies(c.amount * 1000)
+            : clock.msToJiffies(c.amount / 1000);
   }
   return j;
 }

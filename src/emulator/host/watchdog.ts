@@ -66,7 +66,10 @@ function watchdogThread(): void {
     const back = Atomics.wait(ctl, 2, 0, 3000) !== 'timed-out' || Atomics.load(ctl, 2) !== 0;
     session?.disconnect();
     if (!back) {
-      fs.writeSync(2, `visorbus-emu: driver code did not return within ${(ms / 1000).toFixed(1)} s and cannot be interrupted (blocked in a system call?); killing the emulator\n`);
+      fs.writeSync(
+        2,
+        `visorbus-emu: driver code did not return within ${(ms / 1000).toFixed(1)} s and cannot be interrupted (blocked in a system call?); killing the emulator\n`,
+      );
       process.kill(process.pid, 'SIGKILL');
     }
   };

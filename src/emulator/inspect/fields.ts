@@ -51,7 +51,11 @@ export function deviceState(d: BusDevice): 'running' | 'paused' | 'unbound' {
 }
 
 /** Queue geometry read live (head, tail, max_slots, pending count). */
-export function queueSummary(mem: GuestMemory, ch: VisorChannel, q: number): { offset: number; head: number; tail: number; maxSlots: number; signalSize: number; pending: number } | undefined {
+export function queueSummary(
+  mem: GuestMemory,
+  ch: VisorChannel,
+  q: number,
+): { offset: number; head: number; tail: number; maxSlots: number; signalSize: number; pending: number } | undefined {
   const off = ch.queueOffset(q);
   if (ch.chSpaceOffset < 128 || off + 128 > ch.nbytes) return undefined;
   try {

@@ -28,6 +28,7 @@ export function kernelBugFixes(option: unknown): ReadonlySet<KernelBug> | string
     return `"fixKernelBugs" must be true, false or a list of names (${KERNEL_BUG_NAMES.join(', ')}), not ${JSON.stringify(option)}`;
   }
   const unknown = option.filter((x) => !(KERNEL_BUG_NAMES as string[]).includes(x));
-  if (unknown.length) return `"fixKernelBugs": unknown name${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `'${u}'`).join(', ')} (known: ${KERNEL_BUG_NAMES.join(', ')})`;
+  if (unknown.length)
+    return `"fixKernelBugs": unknown name${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `'${u}'`).join(', ')} (known: ${KERNEL_BUG_NAMES.join(', ')})`;
   return new Set(option as KernelBug[]);
 }

@@ -38,19 +38,24 @@ export function oopsSummary(o: KernelOops): string {
       ? `% max_slots with max_slots ${o.header?.max_slots ?? 0}`
       : o.kind === 'soft lockup'
         ? `the ring never empties (head ${o.header?.head} is not below max_slots ${o.header?.max_slots}): a drain loop spins forever`
-      : o.access
-        ? `${o.access.write ? 'write' : 'read'} of ${o.access.length} bytes at channel offset ${o.access.offset} (guest-physical 0x${Math.max(0, o.access.address).toString(16)}) outside the channel's mapping`
-        : 'access outside the channel';
+        : o.access
+          ? `${o.access.write ? 'write' : 'read'} of ${o.access.length} bytes at channel offset ${o.access.offset} (guest-physical 0x${Math.max(0, o.access.address).toString(16)}) outside the channel's mapping`
+          : 'access outside the channel';
   return `kernel oops: ${o.kind} in ${where}: ${what}`;
 }
 
 /** The oops as a kernel log would print it: summary, faulting access, queue header values. */
 export function oopsReport(o: KernelOops): string {
   const lines = [oopsSummary(o)];
-  if (o.access) lines.push(`  access: ${o.access.write ? 'write' : 'read'} offset ${o.access.offset} length ${o.access.length} address 0x${Math.max(0, o.access.address).toString(16)}`);
+  if (o.access)
+    lines.push(
+      `  access: ${o.access.write ? 'write' : 'read'} offset ${o.access.offset} length ${o.access.length} address 0x${Math.max(0, o.access.address).toString(16)}`,
+    );
   if (o.header) {
     const h = o.header;
-    lines.push(`  queue header: ch_space_offset ${h.ch_space_offset} sig_base_offset ${h.sig_base_offset} signal_size ${h.signal_size} max_slots ${h.max_slots} head ${h.head} tail ${h.tail}`);
+    lines.push(
+      `  queue header: ch_space_offset ${h.ch_space_offset} sig_base_offset ${h.sig_base_offset} signal_size ${h.signal_size} max_slots ${h.max_slots} head ${h.head} tail ${h.tail}`,
+    );
   }
   return lines.join('\n');
 }

@@ -82,7 +82,12 @@ export type Command =
   | { kind: 'memoryWrite'; target: { device: DeviceRef | 'controlvm'; offset: number } | { address: number }; data: Uint8Array }
   /** Function-driver commands (issue: visorhba/visornic/visorinput back-ends); args are key=value or positional. */
   | {
-      kind: 'backend'; family: 'disk' | 'net' | 'keyboard' | 'mouse' | 'fault' | 'input'; device: DeviceRef; verb: string; positional: (string | number)[]; options: Record<string, string | number>;
+      kind: 'backend';
+      family: 'disk' | 'net' | 'keyboard' | 'mouse' | 'fault' | 'input';
+      device: DeviceRef;
+      verb: string;
+      positional: (string | number)[];
+      options: Record<string, string | number>;
       /** The DATA argument (`"text"` or `hex:..`) of disk write / net send / net xmit, decoded to bytes (\xNN in a string = one raw byte). */
       data?: Uint8Array;
     }

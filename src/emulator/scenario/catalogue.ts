@@ -9,9 +9,7 @@ import { BUILTIN_DRIVER_NAMES } from '../drivers/names';
 
 export const BUILTIN_DRIVERS: readonly string[] = BUILTIN_DRIVER_NAMES;
 
-export const FAULT_KINDS: readonly string[] = [
-  'medium-error', 'lost-response', 'backend-error', 'timeout', 'drop-frame', 'queue-full',
-];
+export const FAULT_KINDS: readonly string[] = ['medium-error', 'lost-response', 'backend-error', 'timeout', 'drop-frame', 'queue-full'];
 
 export const MOUSE_BUTTONS: readonly string[] = ['left', 'right', 'middle'];
 
@@ -89,13 +87,13 @@ export const COMMANDS: readonly CommandInfo[] = [
   {
     name: 'device pause',
     syntax: 'device pause BUS:DEV',
-    description: 'DEVICE_CHANGESTATE to standby: the driver\'s pause() runs.',
+    description: "DEVICE_CHANGESTATE to standby: the driver's pause() runs.",
     snippet: 'device pause ' + DEV,
   },
   {
     name: 'device resume',
     syntax: 'device resume BUS:DEV',
-    description: 'DEVICE_CHANGESTATE to running: the driver\'s resume() runs.',
+    description: "DEVICE_CHANGESTATE to running: the driver's resume() runs.",
     snippet: 'device resume ' + DEV,
   },
   { name: 'device configure', syntax: 'device configure BUS:DEV', description: 'Send DEVICE_CONFIGURE.', snippet: 'device configure ' + DEV },
@@ -138,7 +136,7 @@ export const COMMANDS: readonly CommandInfo[] = [
   {
     name: 'controlvm send',
     syntax: 'controlvm send id=N [bus=N] [dev=N] [flags=N] [status=N] [handle=N] [state=N] [size=N] [payload=HEX] [payload_bytes=N]',
-    description: 'Put a raw controlvm message in the guest\'s command queue.',
+    description: "Put a raw controlvm message in the guest's command queue.",
     snippet: 'controlvm send id=${1:0x105} bus=${2:2}',
   },
   {

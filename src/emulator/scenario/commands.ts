@@ -11,8 +11,22 @@ import { SysfsError } from '../sysfs/sysfs';
 import { MAX_WAIT_SECONDS } from '../limits';
 import type { Command, DeviceRef, ScenarioStep } from './ast';
 import {
-  runBusConfigure, runBusCreate, runBusDestroy, runChipsetInit, runChipsetReady, runChipsetSelftest, runChipsetStop, runControlvmSend, runDeviceConfigure,
-  runDeviceCreate, runDeviceDestroy, runDevicePause, runDeviceResume, runDeviceState, runParahotplug, runPartitionRecover,
+  runBusConfigure,
+  runBusCreate,
+  runBusDestroy,
+  runChipsetInit,
+  runChipsetReady,
+  runChipsetSelftest,
+  runChipsetStop,
+  runControlvmSend,
+  runDeviceConfigure,
+  runDeviceCreate,
+  runDeviceDestroy,
+  runDevicePause,
+  runDeviceResume,
+  runDeviceState,
+  runParahotplug,
+  runPartitionRecover,
 } from './controlvmcommands';
 import { checkExpect } from './expect';
 import { StepError, type StepRun, targetName } from './steprun';
@@ -39,8 +53,15 @@ function runAutoload(r: StepRun, c: Cmd<'autoload'>): void {
 function runWait(r: StepRun, c: Cmd<'wait'>): void {
   const clock = r.emu.engine.clock;
   const j =
-    c.unit === 'jiffies' ? c.amount : c.unit === 'ms' ? clock.msToJiffies(c.amount) : c.unit === 's' ? clock.msToJiffies(c.amount * 1000) : clock.msToJiffies(c.amount / 1000);
-  if (!(j <= MAX_WAIT_SECONDS * clock.hz)) throw new StepError(`wait of ${j} jiffies is too long at HZ=${clock.hz}: one wait is at most ${MAX_WAIT_SECONDS} s of virtual time`);
+    c.unit === 'jiffies'
+      ? c.amount
+      : c.unit === 'ms'
+        ? clock.msToJiffies(c.amount)
+        : c.unit === 's'
+          ? clock.msToJiffies(c.amount * 1000)
+          : clock.msToJiffies(c.amount / 1000);
+  if (!(j <= MAX_WAIT_SECONDS * clock.hz))
+    throw new StepError(`wait of ${j} jiffies is too long at HZ=${clock.hz}: one wait is at most ${MAX_WAIT_SECONDS} s of virtual time`);
   r.emu.advance(j);
 }
 
@@ -53,7 +74,9 @@ function runEcho(r: StepRun, c: Cmd<'sysfsWrite'>): void {
   try {
     r.emu.sysfs.write(c.path, c.value);
   } catch (e) {
-    throw new StepError(`echo ${c.value} > ${c.path}: ${e instanceof SysfsError ? e.message.slice(e.path.length + 2) : e instanceof Error ? e.message : String(e)}`);
+    throw new StepError(
+      `echo ${c.value} > ${c.path}: ${e instanceof SysfsError ? e.message.slice(e.path.length + 2) : e instanceof Error ? e.message : String(e)}`,
+    );
   }
   if (!r.queueOnly()) r.emu.settle();
 }
@@ -82,7 +105,8 @@ function runMemoryWrite(r: StepRun, c: Cmd<'memoryWrite'>): void {
     if (base === undefined) throw new StepError(`no channel for ${targetName(c.target.device)}`);
     addr = base + c.target.offset;
   }
-  if (!emu.memory.isMapped(addr, c.data.length)) throw new StepError(`memory write at 0x${addr.toString(16)} (+${c.data.length}) is outside mapped guest memory`);
+  if (!emu.memory.isMapped(addr, c.data.length))
+    throw new StepError(`memory write at 0x${addr.toString(16)} (+${c.data.length}) is outside mapped guest memory`);
   emu.memory.write(addr, c.data);
   emu.engine.emit('backend', 'memory', `memory write 0x${addr.toString(16)} (${c.data.length} bytes)`, { address: addr, length: c.data.length });
 }
@@ -94,7 +118,8 @@ function runBackendCommand(r: StepRun, c: Cmd<'backend'>): void {
   if (!bd) throw new StepError(`device ${c.device.bus}:${c.device.dev} has no channel (create it first)`);
   const be = emu.backends.find((b) => b.families.includes(c.family) && (c.family === 'fault' ? b.typeGuids.includes(bd.typeGuid) : true));
   if (!be) throw new StepError(`no back-end handles '${c.family}' commands for ${bd.typeGuid}`);
-  if (!be.typeGuids.includes(bd.typeGuid)) throw new StepError(`'${c.family}' commands need a device of type ${be.typeGuids.join(' or ')}, but ${bd.id} is ${bd.typeGuid}`);
+  if (!be.typeGuids.includes(bd.typeGuid))
+    throw new StepError(`'${c.family}' commands need a device of type ${be.typeGuids.join(' or ')}, but ${bd.id} is ${bd.typeGuid}`);
   try {
     emu.engine.within({ kind: 'backend', name: `${c.family} ${c.verb} ${bd.id}`, thread: THREAD.backend(bd.bus), device: bd.id }, () =>
       be.command({ family: c.family, device: bd, verb: c.verb, positional: c.positional, options: c.options, baseDir: r.baseDir, data: c.data }),

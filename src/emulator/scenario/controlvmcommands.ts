@@ -32,12 +32,15 @@ export function runChipsetStop(r: StepRun): void {
 export function runBusCreate(r: StepRun, c: Cmd<'busCreate'>): void {
   const { emu } = r;
   const cp = emu.cp;
-  const { msg, addr } = allocating(() => cp.busCreate({ bus: c.bus, bytes: c.bytes, addr: c.addr, devCount: c.devCount, instGuid: instanceGuid(c.bus, 0xffffffff) }));
+  const { msg, addr } = allocating(() =>
+    cp.busCreate({ bus: c.bus, bytes: c.bytes, addr: c.addr, devCount: c.devCount, instGuid: instanceGuid(c.bus, 0xffffffff) }),
+  );
   // A refused bus (duplicate, bad channel) never uses the channel laid out for it: give it
   // back; so does a message the guest could not be given (its channel would be unmapped by then).
   const responses = releasingOnThrow(r, addr, () => r.deliver(msg));
   if (responses.some((x) => x.failed) && emu.busDevice(c.bus)?.visorchannel.physaddr !== addr) cp.release(addr);
-  if (c.name !== undefined || c.handle !== undefined || c.partitionGuid !== undefined) r.deliver(cp.busConfigure(c.bus, c.handle ?? 0, c.name, c.partitionGuid));
+  if (c.name !== undefined || c.handle !== undefined || c.partitionGuid !== undefined)
+    r.deliver(cp.busConfigure(c.bus, c.handle ?? 0, c.name, c.partitionGuid));
 }
 
 export function runBusConfigure(r: StepRun, c: Cmd<'busConfigure'>): void {
@@ -59,7 +62,9 @@ export function runDeviceCreate(r: StepRun, c: Cmd<'deviceCreate'>): void {
   const known = emu.backendDevices.get(key);
   if (known && emu.memory.isMapped(known.physaddr, 1) && emu.device(c.device.bus, c.device.dev)) {
     // Still send it: the guest answers a duplicate with EEXIST.
-    r.deliver(cp.deviceMessage(CONTROLVM_ID.DEVICE_CREATE, c.device.bus, c.device.dev).setU64(MSG.channel_addr, known.physaddr).setGuid(MSG.type_guid, known.typeGuid));
+    r.deliver(
+      cp.deviceMessage(CONTROLVM_ID.DEVICE_CREATE, c.device.bus, c.device.dev).setU64(MSG.channel_addr, known.physaddr).setGuid(MSG.type_guid, known.typeGuid),
+    );
     return;
   }
   if (known) forgetDevice(r, known); // the guest never took (or has dropped) that channel

@@ -41,12 +41,19 @@ export function checkExpect(emu: Emulator, file: string, expects: ExpectResult[]
     if (e instanceof StepError) throw e;
     subjectText = subject.kind === 'sysfs' ? subject.path : subject.kind === 'field' ? `${targetName(subject.device)}.${subject.field}` : subject.name;
     // A path that does not exist reads as <missing>, so `expect PATH == <missing>` checks removal.
-    actual = e instanceof SysfsError && e.errno === 'ENOENT' ? '<missing>' : `<${e instanceof SysfsError ? e.message.slice(e.path.length + 2) : e instanceof Error ? e.message : String(e)}>`;
+    actual =
+      e instanceof SysfsError && e.errno === 'ENOENT'
+        ? '<missing>'
+        : `<${e instanceof SysfsError ? e.message.slice(e.path.length + 2) : e instanceof Error ? e.message : String(e)}>`;
   }
   const pass = compare(actual, op, expected, subject.kind === 'sysfs' && emu.sysfs.readlink(subject.path) !== undefined);
   const r: ExpectResult = { file, line: s.loc.line, column: s.loc.column, subject: subjectText, op, expected, actual, pass };
   expects.push(r);
-  if (!pass) emu.engine.emit('error', 'scenario', `expect failed at line ${s.loc.line}: ${subjectText} ${op} ${expected} (actual: ${actual})`, { category: 'expect', line: s.loc.line });
+  if (!pass)
+    emu.engine.emit('error', 'scenario', `expect failed at line ${s.loc.line}: ${subjectText} ${op} ${expected} (actual: ${actual})`, {
+      category: 'expect',
+      line: s.loc.line,
+    });
 }
 
 /** A field of a device's channel (the guest's view when the device exists, else the back-end's). */

@@ -56,7 +56,11 @@ const RAW: Record<string, OptKind> = { action: 'u16', arg1: 'u16', arg2: 'u16', 
 
 export const FAMILIES: Readonly<Record<Family, Readonly<Record<string, VerbSpec>>>> = {
   disk: {
-    attach: { options: { ...LUN, id: 'u32', image: 'string', size: 'size', readonly: 'u32', vendor: 'string', model: 'string' }, required: ['lun', 'image'], args: noPositionals },
+    attach: {
+      options: { ...LUN, id: 'u32', image: 'string', size: 'size', readonly: 'u32', vendor: 'string', model: 'string' },
+      required: ['lun', 'image'],
+      args: noPositionals,
+    },
     detach: { options: { ...LUN, id: 'u32' }, required: ['lun'], args: noPositionals },
     rescan: { options: {}, args: noPositionals },
     read: {
@@ -64,7 +68,8 @@ export const FAMILIES: Readonly<Record<Family, Readonly<Record<string, VerbSpec>
       required: ['lun', 'lba', 'count'],
       args: (c) => {
         const count = c.opts.find((t) => t.key === 'count');
-        if (count && Number(numberOf(count.value)) > MAX_DISK_READ_SECTORS) failAt(count, `count=${q(count.value)} is too many sectors for one read (at most ${MAX_DISK_READ_SECTORS}, 16 MiB); read in parts`);
+        if (count && Number(numberOf(count.value)) > MAX_DISK_READ_SECTORS)
+          failAt(count, `count=${q(count.value)} is too many sectors for one read (at most ${MAX_DISK_READ_SECTORS}, 16 MiB); read in parts`);
         return noPositionals(c);
       },
     },
@@ -122,7 +127,8 @@ export const FAMILIES: Readonly<Record<Family, Readonly<Record<string, VerbSpec>
       args: (c) => {
         c.positionals(1, 1, ['wheel notches N']);
         const n = parseSigned(c.pos[0], 'wheel amount');
-        if (Math.abs(n) > MAX_WHEEL_STEPS) failAt(c.pos[0], `wheel amount ${q(c.pos[0].text)} is too large for one line (at most ${MAX_WHEEL_STEPS} notches either way)`);
+        if (Math.abs(n) > MAX_WHEEL_STEPS)
+          failAt(c.pos[0], `wheel amount ${q(c.pos[0].text)} is too large for one line (at most ${MAX_WHEEL_STEPS} notches either way)`);
         return { positional: [n] };
       },
     },

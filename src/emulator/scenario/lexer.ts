@@ -198,15 +198,30 @@ export function lexLine(line: string): LexedLine {
       const r = readQuoted(line, i);
       if (isLexError(r)) return { tokens, error: r };
       tokens.push({
-        kind: 'option', text: line.slice(start, r.end), start, end: r.end, value: r.value, quoted: true, bytes: r.bytes,
-        key, keyEnd: eq, valueStart: eq + 1,
+        kind: 'option',
+        text: line.slice(start, r.end),
+        start,
+        end: r.end,
+        value: r.value,
+        quoted: true,
+        bytes: r.bytes,
+        key,
+        keyEnd: eq,
+        valueStart: eq + 1,
       });
       i = r.end;
       continue;
     }
     tokens.push({
-      kind: 'option', text: line.slice(start, i), start, end: i, value: line.slice(eq + 1, i), quoted: false,
-      key, keyEnd: eq, valueStart: eq + 1,
+      kind: 'option',
+      text: line.slice(start, i),
+      start,
+      end: i,
+      value: line.slice(eq + 1, i),
+      quoted: false,
+      key,
+      keyEnd: eq,
+      valueStart: eq + 1,
     });
   }
   return { tokens };

@@ -32,9 +32,7 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${printable(d.file)}:${d.line}:${d.column}: ${d.severity}: ${printable(d.message)}`;
 }
 
-const TOP_WORDS: readonly string[] = [
-  ...Object.keys(GROUPS), ...Object.keys(SINGLE), ...Object.keys(FAMILIES),
-].sort();
+const TOP_WORDS: readonly string[] = [...Object.keys(GROUPS), ...Object.keys(SINGLE), ...Object.keys(FAMILIES)].sort();
 
 function parseCommand(line: string, toks: readonly Token[], buses: Set<number>, warnings: LineError[]): Command {
   const head = toks[0];
@@ -143,7 +141,11 @@ export function parseScenario(text: string, file: string): Scenario {
       if (!truncated) {
         truncated = true;
         diagnostics.push({
-          file: fileName, line, column: 1, endColumn: 2, severity: 'warning',
+          file: fileName,
+          line,
+          column: 1,
+          endColumn: 2,
+          severity: 'warning',
           message: `too many problems; only the first ${MAX_DIAGNOSTICS} are shown`,
         });
       }

@@ -127,7 +127,9 @@ export class ScenarioRun {
     const hz = this.emu.engine.clock.hz;
     const ok = this.emu.runUntil(() => this.emu.cp.isAcked(rec.handle), CONTROLVM_WAIT_JIFFIES_SECONDS * hz);
     if (!ok) {
-      throw new StepError(`the guest did not acknowledge ${controlvmIdName(msg.id)} within ${CONTROLVM_WAIT_JIFFIES_SECONDS} s (ACK queue full, or the chipset is not polling)`);
+      throw new StepError(
+        `the guest did not acknowledge ${controlvmIdName(msg.id)} within ${CONTROLVM_WAIT_JIFFIES_SECONDS} s (ACK queue full, or the chipset is not polling)`,
+      );
     }
     this.emu.cp.collect();
     return rec.responses;

@@ -8,18 +8,32 @@ import { BUILTIN_DRIVERS, SEGMENT_STATES } from './catalogue';
 import { resolveGuid } from '../protocol/guid';
 import { compact, type Handler, num, type OptKind, str } from './linecontext';
 import { fail, failAt, q } from './lineerror';
-import {
-  DATA_FORMS, DEVREF_RE, devText, isNumberText, parseData, parseDevice, parseDeviceText, parseNumberAt, parseTarget, SAFE, U16,
-} from './numbers';
+import { DATA_FORMS, DEVREF_RE, devText, isNumberText, parseData, parseDevice, parseDeviceText, parseNumberAt, parseTarget, SAFE, U16 } from './numbers';
 import { suggest } from './suggest';
 
 const BUS_OPTS: Record<string, OptKind> = { name: 'string', bytes: 'size', addr: 'num', handle: 'num', guid: 'guid', devcount: 'u32' };
 const BUS_CONF_OPTS: Record<string, OptKind> = { handle: 'num', name: 'string', guid: 'guid' };
 const DEVICE_OPTS: Record<string, OptKind> = {
-  type: 'guid', bytes: 'size', addr: 'num', zone: 'guid', partition: 'num', version: 'u32', chtype: 'guid', inst: 'guid',
+  type: 'guid',
+  bytes: 'size',
+  addr: 'num',
+  zone: 'guid',
+  partition: 'num',
+  version: 'u32',
+  chtype: 'guid',
+  inst: 'guid',
 };
 const CONTROLVM_OPTS: Record<string, OptKind> = {
-  id: 'u32', bus: 'u32', dev: 'u32', flags: 'u32', status: 'u32', handle: 'num', state: 'u16', size: 'u32', payload: 'hex', payload_bytes: 'u32',
+  id: 'u32',
+  bus: 'u32',
+  dev: 'u32',
+  flags: 'u32',
+  status: 'u32',
+  handle: 'num',
+  state: 'u16',
+  size: 'u32',
+  payload: 'hex',
+  payload_bytes: 'u32',
 };
 
 function simpleDevice(kind: 'deviceDestroy' | 'devicePause' | 'deviceResume' | 'deviceConfigure'): Handler {
@@ -77,8 +91,14 @@ export const GROUPS: Readonly<Record<string, Readonly<Record<string, Handler>>>>
       c.buses.add(bus); // declared even if an option below is wrong: avoids follow-on errors
       const o = c.options({ options: BUS_OPTS });
       return compact({
-        kind: 'busCreate' as const, bus, name: str(o, 'name'), bytes: num(o, 'bytes'), addr: num(o, 'addr'),
-        handle: num(o, 'handle'), partitionGuid: str(o, 'guid'), devCount: num(o, 'devcount'),
+        kind: 'busCreate' as const,
+        bus,
+        name: str(o, 'name'),
+        bytes: num(o, 'bytes'),
+        addr: num(o, 'addr'),
+        handle: num(o, 'handle'),
+        partitionGuid: str(o, 'guid'),
+        devCount: num(o, 'devcount'),
       });
     },
     configure: (c) => {
@@ -110,9 +130,16 @@ export const GROUPS: Readonly<Record<string, Readonly<Record<string, Handler>>>>
       }
       const o = c.options({ options: DEVICE_OPTS, required: ['type'] });
       return compact({
-        kind: 'deviceCreate' as const, device, typeGuid: str(o, 'type') ?? '', bytes: num(o, 'bytes'), addr: num(o, 'addr'),
-        zoneGuid: str(o, 'zone'), partition: num(o, 'partition'), version: num(o, 'version'),
-        headerTypeGuid: str(o, 'chtype'), instanceGuid: str(o, 'inst'),
+        kind: 'deviceCreate' as const,
+        device,
+        typeGuid: str(o, 'type') ?? '',
+        bytes: num(o, 'bytes'),
+        addr: num(o, 'addr'),
+        zoneGuid: str(o, 'zone'),
+        partition: num(o, 'partition'),
+        version: num(o, 'version'),
+        headerTypeGuid: str(o, 'chtype'),
+        instanceGuid: str(o, 'inst'),
       });
     },
     destroy: simpleDevice('deviceDestroy'),

@@ -65,9 +65,11 @@ function parseExpect(c: Ctx): Command {
     const opTok = toks[2];
     if (opTok === undefined) {
       const glued = /(==|!=|<=|>=|<|>)/.test(first.text);
-      fail(first.start, first.end, glued
-        ? `missing spaces around the comparison in ${q(first.text)}`
-        : `missing comparison after ${q(first.text)} (use ${OP_LIST})`);
+      fail(
+        first.start,
+        first.end,
+        glued ? `missing spaces around the comparison in ${q(first.text)}` : `missing comparison after ${q(first.text)} (use ${OP_LIST})`,
+      );
     }
     if (!isOp(opTok)) {
       const s = suggest(opTok.text, OPS);

@@ -20,7 +20,11 @@ export function kstrto(path: string, value: string, type: KstrtoType): number {
   const text = value.endsWith('\n') ? value.slice(0, -1) : value;
   const m = /^([+-]?)(\d+)$/.exec(text);
   if (!m || (m[1] === '-' && type !== 'int')) {
-    throw new SysfsError(path, 'EINVAL', `Invalid argument: '${value.replace(/\n/g, '\\n')}' is not a ${type === 'int' ? '' : 'non-negative '}decimal number (kstrto${type})`);
+    throw new SysfsError(
+      path,
+      'EINVAL',
+      `Invalid argument: '${value.replace(/\n/g, '\\n')}' is not a ${type === 'int' ? '' : 'non-negative '}decimal number (kstrto${type})`,
+    );
   }
   const v = BigInt(m[1] === '-' ? `-${m[2]}` : m[2]);
   const [lo, hi] = RANGE[type];

@@ -54,7 +54,9 @@ export function removeBusDevice(fs: Sysfs, busNo: number, hasChildren: boolean):
   fs.remove(`/sys/kernel/debug/visorbus/${name}`);
   // Child devices stay (the kernel does not remove them); keep their directories reachable.
   if (!hasChildren) fs.remove(dir);
-  else for (const f of ['partition_handle', 'partition_guid', 'partition_name', 'channel_addr', 'channel_bytes', 'channel_id', 'modalias', 'uevent', 'subsystem']) fs.remove(`${dir}/${f}`);
+  else
+    for (const f of ['partition_handle', 'partition_guid', 'partition_name', 'channel_addr', 'channel_bytes', 'channel_id', 'modalias', 'uevent', 'subsystem'])
+      fs.remove(`${dir}/${f}`);
 }
 
 export function addDevice(fs: Sysfs, d: BusDevice): void {
@@ -119,7 +121,8 @@ export function addChipset(fs: Sysfs, chipset: VisorChipset): void {
   );
   fs.file(`${dir}/parahotplug/devicedisabled`, undefined, (v) => {
     const id = kstrto(`${dir}/parahotplug/devicedisabled`, v, 'u32');
-    if (chipset.parahotplug.complete(id, false) < 0) throw new SysfsError(`${dir}/parahotplug/devicedisabled`, 'EINVAL', `Invalid argument: no parahotplug request ${id}`);
+    if (chipset.parahotplug.complete(id, false) < 0)
+      throw new SysfsError(`${dir}/parahotplug/devicedisabled`, 'EINVAL', `Invalid argument: no parahotplug request ${id}`);
   });
   fs.file(`${dir}/parahotplug/deviceenabled`, undefined, (v) => {
     const id = kstrto(`${dir}/parahotplug/deviceenabled`, v, 'u32');

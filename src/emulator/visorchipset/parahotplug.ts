@@ -65,7 +65,7 @@ export class Parahotplug {
   /** Called at the end of each controlvm poll: answer expired requests with UDEV_TIMEOUT (not flagged failed). */
   timeoutScan(): void {
     const now = this.engine.jiffies;
-    for (let i = 0; i < this.pending.length; ) {
+    for (let i = 0; i < this.pending.length;) {
       const r = this.pending[i];
       if (now >= r.expiration) {
         this.pending.splice(i, 1);

@@ -158,7 +158,12 @@ export class VisorChipset {
         if (msg.payloadBytes > MAX_CONTROLVM_PAYLOAD_BYTES && !this.opts.fixed('oversizedPayload')) {
           // parser_init_stream asks for a retry: the message stays un-ACKed and is tried
           // again at every poll, for ever (§4.2) — the controlvm loop is wedged.
-          if (!this.wedgeReported) this.engine.klog('err', 'visorchipset', `${name}: payload of ${msg.payloadBytes} bytes exceeds ${MAX_CONTROLVM_PAYLOAD_BYTES}; retried at every poll (the controlvm loop is wedged; fixKernelBugs oversizedPayload refuses it instead)`);
+          if (!this.wedgeReported)
+            this.engine.klog(
+              'err',
+              'visorchipset',
+              `${name}: payload of ${msg.payloadBytes} bytes exceeds ${MAX_CONTROLVM_PAYLOAD_BYTES}; retried at every poll (the controlvm loop is wedged; fixKernelBugs oversizedPayload refuses it instead)`,
+            );
           this.wedgeReported = true;
           return -EAGAIN;
         }
@@ -340,7 +345,8 @@ export class VisorChipset {
     this.respondIfExpected(msg, 0);
     this.bus.removeBus(bus);
     const children = this.bus.devicesOn(bus.busNo).length;
-    if (children) this.engine.klog('warn', 'visorchipset', `bus ${bus.busNo} destroyed with ${children} device(s) still on it (the kernel leaves them in place)`);
+    if (children)
+      this.engine.klog('warn', 'visorchipset', `bus ${bus.busNo} destroyed with ${children} device(s) still on it (the kernel leaves them in place)`);
     return 0;
   }
 
@@ -365,7 +371,11 @@ export class VisorChipset {
         bus.partitionName = Buffer.from(z >= 0 ? raw.subarray(0, z) : raw).toString('utf8');
       }
     }
-    this.engine.klog('info', 'visorchipset', `bus ${bus.busNo} configured: partition handle 0x${msg.u64(MSG.guest_handle).toString(16)}${bus.partitionName ? `, name ${bus.partitionName}` : ''}`);
+    this.engine.klog(
+      'info',
+      'visorchipset',
+      `bus ${bus.busNo} configured: partition handle 0x${msg.u64(MSG.guest_handle).toString(16)}${bus.partitionName ? `, name ${bus.partitionName}` : ''}`,
+    );
     this.respondIfExpected(msg, 0);
     return 0;
   }

@@ -41,7 +41,10 @@ export function applySettings(config: vscode.DebugConfiguration, settings: vscod
   if (config.allowOutsideFiles === undefined) config.allowOutsideFiles = settings.get<boolean>('allowOutsideFiles', false);
 }
 
-export interface TrustResult { config: vscode.DebugConfiguration; removed: string[] }
+export interface TrustResult {
+  config: vscode.DebugConfiguration;
+  removed: string[];
+}
 
 /**
  * In an untrusted workspace, user driver modules are not loaded: `drivers` is emptied and the adapter
@@ -140,7 +143,10 @@ export class VisorbusConfigurationProvider implements vscode.DebugConfigurationP
     return config;
   }
 
-  async resolveDebugConfigurationWithSubstitutedVariables(folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
+  async resolveDebugConfigurationWithSubstitutedVariables(
+    folder: vscode.WorkspaceFolder | undefined,
+    config: vscode.DebugConfiguration,
+  ): Promise<vscode.DebugConfiguration | undefined> {
     const error = validate(config);
     if (error) {
       void vscode.window.showErrorMessage(error);
@@ -158,20 +164,22 @@ export class VisorbusConfigurationProvider implements vscode.DebugConfigurationP
     // undefined aborts the launch quietly: no "Open 'launch.json'" modal for a syntax error
     if (!(await scenarioReadyToLaunch(scenario))) return undefined;
     config.scenario = scenario;
-    if (Array.isArray(config.drivers)) config.drivers = (config.drivers as string[]).map(d => path.resolve(base, d));
+    if (Array.isArray(config.drivers)) config.drivers = (config.drivers as string[]).map((d) => path.resolve(base, d));
     // The scenario's host files (disk images, driver modules) may be in its folder or the workspace.
-    config.workspaceFolders = (vscode.workspace.workspaceFolders ?? []).map(f => f.uri.fsPath);
+    config.workspaceFolders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
 
     const { config: restricted, removed } = restrictForTrust(config, vscode.workspace.isTrusted);
     if (removed.length > 0) {
-      const list = removed.map(d => path.basename(d)).join(', ');
+      const list = removed.map((d) => path.basename(d)).join(', ');
       this.log.appendLine(`[trust] untrusted workspace: not loading driver modules ${removed.join(', ')}`);
-      void vscode.window.showWarningMessage(
-        `Visorbus: this workspace is not trusted, so its driver modules (${list}) are not loaded. Built-in drivers (visorhba, visornic, visorinput) still work. Trust the workspace to load them.`,
-        'Manage Workspace Trust',
-      ).then(choice => {
-        if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
-      });
+      void vscode.window
+        .showWarningMessage(
+          `Visorbus: this workspace is not trusted, so its driver modules (${list}) are not loaded. Built-in drivers (visorhba, visornic, visorinput) still work. Trust the workspace to load them.`,
+          'Manage Workspace Trust',
+        )
+        .then((choice) => {
+          if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+        });
     }
     return restricted;
   }
@@ -188,7 +196,10 @@ async function exists(file: string): Promise<boolean> {
 
 /** Starts the bundled emulator host (`node dist/emulator.js dap`) or connects to a running one. */
 export class VisorbusAdapterFactory implements vscode.DebugAdapterDescriptorFactory {
-  constructor(private readonly context: vscode.ExtensionContext, private readonly log: vscode.OutputChannel) {}
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly log: vscode.OutputChannel,
+  ) {}
 
   createDebugAdapterDescriptor(session: vscode.DebugSession): vscode.DebugAdapterDescriptor {
     const config = session.configuration;

@@ -28,7 +28,11 @@ export interface SessionState {
   lastStop?: { reason?: string; description?: string; threadId?: number; [k: string]: unknown };
 }
 
-interface DapMessage { type?: string; event?: string; body?: unknown }
+interface DapMessage {
+  type?: string;
+  event?: string;
+  body?: unknown;
+}
 
 export class VisorbusSessions implements vscode.Disposable {
   private readonly states = new Map<string, SessionState>();
@@ -41,20 +45,20 @@ export class VisorbusSessions implements vscode.Disposable {
     this.disposables.push(
       this.emitter,
       vscode.debug.registerDebugAdapterTrackerFactory(DEBUG_TYPE, {
-        createDebugAdapterTracker: session => this.track(session),
+        createDebugAdapterTracker: (session) => this.track(session),
       }),
-      vscode.debug.onDidStartDebugSession(s => {
+      vscode.debug.onDidStartDebugSession((s) => {
         if (s.type !== DEBUG_TYPE) return;
         this.stateOf(s);
         this.currentId = s.id;
         this.fire(s, 'started');
       }),
-      vscode.debug.onDidTerminateDebugSession(s => {
+      vscode.debug.onDidTerminateDebugSession((s) => {
         if (!this.states.delete(s.id)) return;
         if (this.currentId === s.id) this.currentId = [...this.states.keys()].pop();
         this.fire(s, 'ended');
       }),
-      vscode.debug.onDidChangeActiveDebugSession(s => {
+      vscode.debug.onDidChangeActiveDebugSession((s) => {
         if (s?.type === DEBUG_TYPE && s.id !== this.currentId) {
           this.currentId = s.id;
           this.fire(s, 'focus');

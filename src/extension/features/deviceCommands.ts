@@ -49,7 +49,7 @@ async function breakOn(core: VisorbusCore, arg: unknown, callback: string): Prom
   const d = await resolveDevice(core, arg);
   if (!d) return undefined;
   const name = `${d.name}.${callback}`;
-  const exists = vscode.debug.breakpoints.some(b => b instanceof vscode.FunctionBreakpoint && b.functionName === name);
+  const exists = vscode.debug.breakpoints.some((b) => b instanceof vscode.FunctionBreakpoint && b.functionName === name);
   if (!exists) vscode.debug.addBreakpoints([new vscode.FunctionBreakpoint(name)]);
   vscode.window.setStatusBarMessage(`Visorbus: breakpoint on ${name}`, 4000);
   return name;

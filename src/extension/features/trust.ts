@@ -12,7 +12,8 @@ export interface TrustSource {
   readonly onDidGrantWorkspaceTrust: vscode.Event<void>;
 }
 
-export const TRUST_GRANTED_LINE = '[trust] the workspace is now trusted: Run and Debug load its driver modules (driver load ./…, "drivers") and follow visorbus.allowOutsideFiles';
+export const TRUST_GRANTED_LINE =
+  '[trust] the workspace is now trusted: Run and Debug load its driver modules (driver load ./…, "drivers") and follow visorbus.allowOutsideFiles';
 
 export function trustLabel(trusted: boolean): string {
   return `workspace ${trusted ? 'trusted' : 'untrusted'}`;

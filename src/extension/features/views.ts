@@ -32,10 +32,14 @@ export function registerViews(core: VisorbusCore): VisorbusViews {
   const devicesView = vscode.window.createTreeView('visorbus.devices', { treeDataProvider: devices, showCollapseAll: true });
   const driversView = vscode.window.createTreeView('visorbus.drivers', { treeDataProvider: drivers, showCollapseAll: true });
   const sysfsView = vscode.window.createTreeView('visorbus.sysfs', { treeDataProvider: sysfs, showCollapseAll: true });
-  const views = [devicesView, driversView, sysfsView,
+  const views = [
+    devicesView,
+    driversView,
+    sysfsView,
     vscode.window.createTreeView('visorbus.debug.devices', { treeDataProvider: devices, showCollapseAll: true }),
     vscode.window.createTreeView('visorbus.debug.drivers', { treeDataProvider: drivers }),
-    vscode.window.createTreeView('visorbus.debug.sysfs', { treeDataProvider: sysfs })];
+    vscode.window.createTreeView('visorbus.debug.sysfs', { treeDataProvider: sysfs }),
+  ];
 
   const updateViewDescriptions = () => {
     const st = sessions.current;
@@ -55,7 +59,11 @@ export function registerViews(core: VisorbusCore): VisorbusViews {
   };
 
   context.subscriptions.push(
-    devices, drivers, sysfs, ...views, ...timeline.disposables,
+    devices,
+    drivers,
+    sysfs,
+    ...views,
+    ...timeline.disposables,
     sessions.onDidChange(updateViewDescriptions),
     vscode.commands.registerCommand('visorbus.showSysfs', async (p?: string) => {
       if (typeof p === 'string') return revealSysfs(p);
@@ -79,8 +87,17 @@ export function registerViews(core: VisorbusCore): VisorbusViews {
     vscode.commands.registerCommand('visorbus.sysfs.write', (node: SysfsNode | string, value?: string) => writeSysfs(core, node, value)),
   );
   return {
-    devices, drivers, sysfs, timeline: timeline.provider, revealSysfs,
-    views: { devices: devicesView as vscode.TreeView<unknown>, drivers: driversView as vscode.TreeView<unknown>, sysfs: sysfsView as vscode.TreeView<unknown>, timeline: timeline.view },
+    devices,
+    drivers,
+    sysfs,
+    timeline: timeline.provider,
+    revealSysfs,
+    views: {
+      devices: devicesView as vscode.TreeView<unknown>,
+      drivers: driversView as vscode.TreeView<unknown>,
+      sysfs: sysfsView as vscode.TreeView<unknown>,
+      timeline: timeline.view,
+    },
   };
 }
 
@@ -95,14 +112,14 @@ const SHOW_VIEW_MS = 5000;
 async function revealIn<T>(view: vscode.TreeView<T>, viewId: string, node: T, options: { select: boolean; focus: boolean; expand?: boolean }): Promise<void> {
   if (!view.visible) {
     const subs: vscode.Disposable[] = [];
-    const shown = new Promise<void>(resolve => {
-      subs.push(view.onDidChangeVisibility(e => e.visible && resolve()));
+    const shown = new Promise<void>((resolve) => {
+      subs.push(view.onDidChangeVisibility((e) => e.visible && resolve()));
       const timer = setTimeout(resolve, SHOW_VIEW_MS);
       subs.push({ dispose: () => clearTimeout(timer) });
     });
     await vscode.commands.executeCommand(`${viewId}.focus`);
     if (!view.visible) await shown;
-    subs.forEach(d => d.dispose());
+    subs.forEach((d) => d.dispose());
   }
   await view.reveal(node, options);
 }
@@ -113,7 +130,8 @@ async function writeSysfs(core: VisorbusCore, node: SysfsNode | string, value?: 
   const p = node instanceof SysfsNode ? node.path : node;
   if (!st || typeof p !== 'string') return false;
   value ??= await vscode.window.showInputBox({
-    title: `echo VALUE > ${p}`, prompt: `New value of ${p}`,
+    title: `echo VALUE > ${p}`,
+    prompt: `New value of ${p}`,
     value: node instanceof SysfsNode ? node.value : undefined,
   });
   if (value === undefined) return false;

@@ -63,22 +63,36 @@ export class ChannelInspector implements vscode.Disposable {
   private static readonly panels = new Map<string, ChannelInspector>();
 
   /** Open the inspector of `device` ("2:0" or "controlvm"), or reveal its tab; it follows `st` from now on. */
-  static show(context: vscode.ExtensionContext, sessions: VisorbusSessions, log: vscode.OutputChannel,
-    st: SessionState | undefined, device: string): ChannelInspector {
+  static show(
+    context: vscode.ExtensionContext,
+    sessions: VisorbusSessions,
+    log: vscode.OutputChannel,
+    st: SessionState | undefined,
+    device: string,
+  ): ChannelInspector {
     const existing = ChannelInspector.panels.get(device);
     if (existing) {
       existing.panel.reveal(undefined, false);
       if (st && existing.state !== st) existing.attach(st);
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(ChannelInspector.viewType, `Channel ${deviceDisplayName(device)}`,
-      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, ChannelInspector.options(context));
+    const panel = vscode.window.createWebviewPanel(
+      ChannelInspector.viewType,
+      `Channel ${deviceDisplayName(device)}`,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false },
+      ChannelInspector.options(context),
+    );
     return ChannelInspector.adopt(context, sessions, log, device, panel, st);
   }
 
   /** A tab VS Code kept across a window reload (the webview serializer hands it back). */
-  static restore(context: vscode.ExtensionContext, sessions: VisorbusSessions, log: vscode.OutputChannel,
-    panel: vscode.WebviewPanel, device: string): ChannelInspector {
+  static restore(
+    context: vscode.ExtensionContext,
+    sessions: VisorbusSessions,
+    log: vscode.OutputChannel,
+    panel: vscode.WebviewPanel,
+    device: string,
+  ): ChannelInspector {
     const existing = ChannelInspector.panels.get(device);
     if (existing) {
       // one tab per device: the restored duplicate goes
@@ -93,8 +107,14 @@ export class ChannelInspector implements vscode.Disposable {
     return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'media')] };
   }
 
-  private static adopt(context: vscode.ExtensionContext, sessions: VisorbusSessions, log: vscode.OutputChannel,
-    device: string, panel: vscode.WebviewPanel, st: SessionState | undefined): ChannelInspector {
+  private static adopt(
+    context: vscode.ExtensionContext,
+    sessions: VisorbusSessions,
+    log: vscode.OutputChannel,
+    device: string,
+    panel: vscode.WebviewPanel,
+    st: SessionState | undefined,
+  ): ChannelInspector {
     const inspector = new ChannelInspector(context, sessions, log, device, panel, st);
     ChannelInspector.panels.set(device, inspector);
     return inspector;
@@ -137,8 +157,8 @@ export class ChannelInspector implements vscode.Disposable {
       this.refreshedEmitter,
       this.viewEmitter,
       panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage(m => this.onMessage(m)),
-      sessions.onDidChange(e => this.onSessionChange(e)),
+      panel.webview.onDidReceiveMessage((m) => this.onMessage(m)),
+      sessions.onDidChange((e) => this.onSessionChange(e)),
     );
   }
 
@@ -187,7 +207,12 @@ export class ChannelInspector implements vscode.Disposable {
   attach(st: SessionState, read = true): void {
     this.attached = st;
     this.generation++;
-    this.setView({ kind: 'loading', status: sessionStatus(st), notice: `Waiting for ${st.session.name} to read ${deviceDisplayName(this.device)}…`, stale: this.snapshot !== undefined });
+    this.setView({
+      kind: 'loading',
+      status: sessionStatus(st),
+      notice: `Waiting for ${st.session.name} to read ${deviceDisplayName(this.device)}…`,
+      stale: this.snapshot !== undefined,
+    });
     if (read) void this.refresh();
   }
 
@@ -203,7 +228,9 @@ export class ChannelInspector implements vscode.Disposable {
   private noSessionView(): InspectorView {
     const what = this.snapshot ? 'The values below are from the session that ended. ' : '';
     return {
-      kind: 'noSession', status: 'no session', stale: this.snapshot !== undefined,
+      kind: 'noSession',
+      status: 'no session',
+      stale: this.snapshot !== undefined,
       notice: `No visorbus debug session. ${what}This tab reconnects when a visorbus session starts (F5 on a .visor scenario).`,
     };
   }
@@ -240,8 +267,7 @@ export class ChannelInspector implements vscode.Disposable {
     try {
       const channel = await st.client.channel(this.device);
       if (this.windowOffset >= channel.nbytes) this.windowOffset = 0;
-      const bytes = await st.client.readMemory(channel.memoryReference, this.windowOffset,
-        Math.min(HEX_WINDOW, channel.nbytes - this.windowOffset));
+      const bytes = await st.client.readMemory(channel.memoryReference, this.windowOffset, Math.min(HEX_WINDOW, channel.nbytes - this.windowOffset));
       if (generation !== this.generation) return;
       this.snapshot = { device: this.device, channel, window: { offset: this.windowOffset, bytes } };
       this.lastError = undefined;
@@ -263,8 +289,12 @@ export class ChannelInspector implements vscode.Disposable {
     if (/has no channel|does not exist/.test(message)) {
       this.snapshot = undefined;
       const when = st.last ? ` at t = ${st.last.time.ms} ms` : '';
-      this.setView({ kind: 'missing', status: sessionStatus(st), stale: false,
-        notice: `${name} does not exist in ${st.session.name}${when}. This tab shows it when the scenario creates it.` });
+      this.setView({
+        kind: 'missing',
+        status: sessionStatus(st),
+        stale: false,
+        notice: `${name} does not exist in ${st.session.name}${when}. This tab shows it when the scenario creates it.`,
+      });
       return;
     }
     this.setView({ kind: 'error', status: sessionStatus(st), stale: this.shown.stale, notice: `Cannot read ${name}: ${message}` });
@@ -360,8 +390,9 @@ export class ChannelInspector implements vscode.Disposable {
     const install = 'Install Hex Editor and Open';
     const choice = await vscode.window.showInformationMessage(
       `VS Code shows debug memory in the Hex Editor extension (${HEX_EDITOR_ID}), which is not installed. ` +
-      `The channel is memoryReference ${ch.memoryReference} (${debugMemoryUri(context.sessionId, ch.memoryReference).toString()}).`,
-      install);
+        `The channel is memoryReference ${ch.memoryReference} (${debugMemoryUri(context.sessionId, ch.memoryReference).toString()}).`,
+      install,
+    );
     if (choice === install) await vscode.commands.executeCommand(VIEW_MEMORY_COMMAND, context);
   }
 

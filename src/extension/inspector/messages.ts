@@ -34,8 +34,17 @@ export function parseWebviewMessage(raw: unknown): FromWebview | undefined {
     case 'window':
       return isOffset(raw.offset) ? { type: 'window', offset: raw.offset } : undefined;
     case 'writeField':
-      if (typeof raw.name !== 'string' || raw.name.length > 200 || !isOffset(raw.offset) || !isOffset(raw.size) ||
-        raw.size === 0 || raw.size > 4096 || typeof raw.value !== 'string' || raw.value.length > 10000) return undefined;
+      if (
+        typeof raw.name !== 'string' ||
+        raw.name.length > 200 ||
+        !isOffset(raw.offset) ||
+        !isOffset(raw.size) ||
+        raw.size === 0 ||
+        raw.size > 4096 ||
+        typeof raw.value !== 'string' ||
+        raw.value.length > 10000
+      )
+        return undefined;
       return { type: 'writeField', name: raw.name, offset: raw.offset, size: raw.size, value: raw.value };
     default:
       return undefined;
@@ -54,7 +63,7 @@ export function allFields(ch: ChannelView): Field[] {
 
 /** The writable field a write request names (same name, offset and size), or a reason why not. */
 export function findWritableField(ch: ChannelView, name: string, offset: number, size: number): Field | string {
-  const f = allFields(ch).find(x => x.offset === offset && x.size === size && x.name === name);
+  const f = allFields(ch).find((x) => x.offset === offset && x.size === size && x.name === name);
   if (!f) return `no field ${name} at offset ${offset} (${size} bytes) in this channel`;
   if (!f.writable) return `field ${name} is read-only`;
   if (offset + size > ch.nbytes) return `field ${name} lies outside the channel`;
@@ -91,7 +100,7 @@ export function encodeFieldValue(text: string, size: number): Uint8Array | strin
     const clean = hexBody.replace(/\s+/g, '');
     if (!/^([0-9a-f]{2})*$/i.test(clean)) return 'hex bytes must be pairs of hex digits';
     if (clean.length / 2 !== size) return `expected ${size} bytes, got ${clean.length / 2}`;
-    return new Uint8Array(clean.match(/../g)!.map(b => parseInt(b, 16)));
+    return new Uint8Array(clean.match(/../g)!.map((b) => parseInt(b, 16)));
   }
   const str = /^"(.*)"$/.exec(t);
   if (str) {

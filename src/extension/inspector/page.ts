@@ -48,5 +48,5 @@ export function inspectorHtml(webview: vscode.Webview, extensionUri: vscode.Uri,
 }
 
 function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`);
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -16,12 +16,11 @@ const DEVICE_RE = /(?:vbus\d{1,5}:dev\d{1,5}|\b\d{1,5}:\d{1,5})\b/;
 
 /** The `device create` step of bus:dev in the scenario, if it has one. */
 export function deviceCreateStep(text: string, file: string, bus: number, dev: number): ScenarioStep | undefined {
-  return parseScenario(text, file).steps.find(s => s.command.kind === 'deviceCreate' &&
-    s.command.device.bus === bus && s.command.device.dev === dev);
+  return parseScenario(text, file).steps.find((s) => s.command.kind === 'deviceCreate' && s.command.device.bus === bus && s.command.device.dev === dev);
 }
 
 function typeText(guid: string): string {
-  const alias = Object.keys(GUID_ALIASES).find(a => GUID_ALIASES[a] === guid);
+  const alias = Object.keys(GUID_ALIASES).find((a) => GUID_ALIASES[a] === guid);
   return `${alias ? `\`${alias}\` ` : ''}\`${guid}\``;
 }
 
@@ -34,7 +33,7 @@ async function liveDevice(st: SessionState, bus: number, dev: number): Promise<D
     } catch {
       return null; // no such bus
     }
-    const found = page.devices.find(d => d.dev === dev);
+    const found = page.devices.find((d) => d.dev === dev);
     if (found) return found;
     if (page.devices.length === 0 || start + page.devices.length >= page.total) return null;
   }
@@ -42,7 +41,7 @@ async function liveDevice(st: SessionState, bus: number, dev: number): Promise<D
 }
 
 function liveRows(d: DeviceInfo): string[] {
-  const queues = d.queues.map(q => `q${q.index} ${q.pending}/${Math.max(0, q.maxSlots - 1)}`).join(' · ');
+  const queues = d.queues.map((q) => `q${q.index} ${q.pending}/${Math.max(0, q.maxSlots - 1)}`).join(' · ');
   const desc = GUID_DESCRIPTIONS[d.typeGuid];
   return [
     `| type | ${typeText(d.typeGuid)}${desc ? ` ${desc}` : ''} |`,

@@ -17,7 +17,7 @@ export { toDiagnostics };
 const SELECTOR: vscode.DocumentSelector = [{ language: LANGUAGE_ID }];
 const GUID_OPTIONS = /(?:^|\s)(type|chtype|zone|guid|inst)=([\w-]*)$/;
 /** First words of commands whose second word is a verb ("device create"), not a device ("disk 2:0 attach"). */
-const TWO_WORD_FAMILIES = new Set(COMMANDS.filter(c => c.name.includes(' ') && c.syntax.startsWith(c.name)).map(c => c.name.split(' ')[0]));
+const TWO_WORD_FAMILIES = new Set(COMMANDS.filter((c) => c.name.includes(' ') && c.syntax.startsWith(c.name)).map((c) => c.name.split(' ')[0]));
 const GUID_RE = /[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}/;
 
 /** Parses each document once per version (diagnostics, completion and hovers share it). */
@@ -43,7 +43,7 @@ export function declaredDevices(scenario: Scenario): Map<string, string> {
     if (s.command.kind === 'deviceCreate') {
       const { bus, dev } = s.command.device;
       const guid = s.command.typeGuid;
-      const alias = Object.keys(GUID_ALIASES).find(a => GUID_ALIASES[a] === guid);
+      const alias = Object.keys(GUID_ALIASES).find((a) => GUID_ALIASES[a] === guid);
       out.set(`${bus}:${dev}`, alias ?? guid);
     }
   }
@@ -127,7 +127,7 @@ export class VisorHoverProvider implements vscode.HoverProvider {
     if (guidRange) {
       const text = doc.getText(guidRange).toLowerCase();
       if (isGuidText(text)) {
-        const alias = Object.keys(GUID_ALIASES).find(a => GUID_ALIASES[a] === text);
+        const alias = Object.keys(GUID_ALIASES).find((a) => GUID_ALIASES[a] === text);
         return new vscode.Hover(guidDoc(text, alias), guidRange);
       }
     }
@@ -145,8 +145,18 @@ export class VisorCodeLensProvider implements vscode.CodeLensProvider {
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
     const top = new vscode.Range(0, 0, 0, 0);
     return [
-      new vscode.CodeLens(top, { title: '$(play) Run', tooltip: 'Run this scenario headless (results in the Visorbus output)', command: 'visorbus.runScenario', arguments: [doc.uri] }),
-      new vscode.CodeLens(top, { title: '$(debug-alt) Debug', tooltip: 'Debug this scenario step by step', command: 'visorbus.debugScenario', arguments: [doc.uri] }),
+      new vscode.CodeLens(top, {
+        title: '$(play) Run',
+        tooltip: 'Run this scenario headless (results in the Visorbus output)',
+        command: 'visorbus.runScenario',
+        arguments: [doc.uri],
+      }),
+      new vscode.CodeLens(top, {
+        title: '$(debug-alt) Debug',
+        tooltip: 'Debug this scenario step by step',
+        command: 'visorbus.debugScenario',
+        arguments: [doc.uri],
+      }),
     ];
   }
 }
@@ -166,18 +176,21 @@ export function registerLanguageFeatures(context: vscode.ExtensionContext): vsco
     if (doc.languageId !== LANGUAGE_ID) return;
     const key = doc.uri.toString();
     clearTimeout(timers.get(key));
-    timers.set(key, setTimeout(() => {
-      timers.delete(key);
-      update(doc);
-    }, 150));
+    timers.set(
+      key,
+      setTimeout(() => {
+        timers.delete(key);
+        update(doc);
+      }, 150),
+    );
   };
 
   context.subscriptions.push(
     diagnostics,
-    { dispose: () => timers.forEach(t => clearTimeout(t)) },
+    { dispose: () => timers.forEach((t) => clearTimeout(t)) },
     vscode.workspace.onDidOpenTextDocument(update),
-    vscode.workspace.onDidChangeTextDocument(e => schedule(e.document)),
-    vscode.workspace.onDidCloseTextDocument(doc => {
+    vscode.workspace.onDidChangeTextDocument((e) => schedule(e.document)),
+    vscode.workspace.onDidCloseTextDocument((doc) => {
       diagnostics.delete(doc.uri);
       parses.forget(doc);
     }),

@@ -26,23 +26,26 @@ export async function scenarioReadyToLaunch(file: string): Promise<boolean> {
     return true; // unreadable: the adapter says why
   }
   const scenario = parseScenario(text, file);
-  const errors = scenario.diagnostics.filter(d => d.severity === 'error');
+  const errors = scenario.diagnostics.filter((d) => d.severity === 'error');
   if (!errors.length) return true;
   problems?.set(uri, toDiagnostics(scenario));
   const first = errors[0];
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''} in the Problems view)` : '';
   const goTo = 'Go to Error';
   const list = 'Show Problems';
-  void vscode.window.showErrorMessage(
-    `Visorbus: cannot debug ${path.basename(file)}: line ${first.line}: ${first.message}${more}. Fix the scenario, then start again.`,
-    goTo, list,
-  ).then(async choice => {
-    if (choice === goTo) {
-      const pos = new vscode.Position(Math.max(0, first.line - 1), Math.max(0, first.column - 1));
-      await vscode.window.showTextDocument(uri, { selection: new vscode.Range(pos, pos) });
-    } else if (choice === list) {
-      await vscode.commands.executeCommand('workbench.actions.view.problems');
-    }
-  });
+  void vscode.window
+    .showErrorMessage(
+      `Visorbus: cannot debug ${path.basename(file)}: line ${first.line}: ${first.message}${more}. Fix the scenario, then start again.`,
+      goTo,
+      list,
+    )
+    .then(async (choice) => {
+      if (choice === goTo) {
+        const pos = new vscode.Position(Math.max(0, first.line - 1), Math.max(0, first.column - 1));
+        await vscode.window.showTextDocument(uri, { selection: new vscode.Range(pos, pos) });
+      } else if (choice === list) {
+        await vscode.commands.executeCommand('workbench.actions.view.problems');
+      }
+    });
   return false;
 }

@@ -14,19 +14,35 @@ export class BusNode {
 }
 export class DeviceNode {
   readonly kind = 'device';
-  constructor(public info: DeviceInfo, readonly parent: BusNode) {}
+  constructor(
+    public info: DeviceInfo,
+    readonly parent: BusNode,
+  ) {}
 }
 export class DetailNode {
   readonly kind = 'detail';
-  constructor(readonly parent: DeviceNode, readonly label: string, readonly description: string, readonly tooltip?: string, readonly icon?: string) {}
+  constructor(
+    readonly parent: DeviceNode,
+    readonly label: string,
+    readonly description: string,
+    readonly tooltip?: string,
+    readonly icon?: string,
+  ) {}
 }
 export class MoreNode {
   readonly kind = 'more';
-  constructor(readonly parent: BusNode, readonly shown: number, readonly total: number) {}
+  constructor(
+    readonly parent: BusNode,
+    readonly shown: number,
+    readonly total: number,
+  ) {}
 }
 export class MessageNode {
   readonly kind = 'message';
-  constructor(readonly text: string, readonly error: boolean) {}
+  constructor(
+    readonly text: string,
+    readonly error: boolean,
+  ) {}
 }
 
 export const STATE_ICONS: Record<string, [string, string]> = {
@@ -40,7 +56,7 @@ function capacity(q: QueueFill): number {
 }
 
 export function queueFill(queues: QueueFill[]): string {
-  return queues.map(q => `${q.pending}/${capacity(q)}`).join(' ');
+  return queues.map((q) => `${q.pending}/${capacity(q)}`).join(' ');
 }
 
 export function deviceDescription(d: DeviceInfo): string {
@@ -74,10 +90,7 @@ export class DevicesTreeProvider implements vscode.TreeDataProvider<DevicesNode>
   private readonly loadMoreCommands = new Set<number>();
 
   constructor(private readonly model: VisorbusModel) {
-    this.subscriptions = [
-      model.onDidInvalidate(() => this.emitter.fire(undefined)),
-      model.onDidLoadMore(bus => this.emitter.fire(this.buses.get(bus))),
-    ];
+    this.subscriptions = [model.onDidInvalidate(() => this.emitter.fire(undefined)), model.onDidLoadMore((bus) => this.emitter.fire(this.buses.get(bus)))];
   }
 
   /** The device node for `2:0` / `vbus2:dev0` if the view has shown it. */
@@ -88,7 +101,7 @@ export class DevicesTreeProvider implements vscode.TreeDataProvider<DevicesNode>
 
   /** Names of the devices the view currently lists (for tests and quick picks). */
   shownDevices(): DeviceInfo[] {
-    return [...this.devices.values()].map(n => n.info);
+    return [...this.devices.values()].map((n) => n.info);
   }
 
   async getChildren(node?: DevicesNode): Promise<DevicesNode[]> {
@@ -112,7 +125,7 @@ export class DevicesTreeProvider implements vscode.TreeDataProvider<DevicesNode>
     const t = await topo;
     if (t.buses.length === 0) return [new MessageNode(t.chipset.initialized ? 'no buses yet' : 'chipset not initialized yet', false)];
     const seen = new Set<number>();
-    const nodes = t.buses.map(b => {
+    const nodes = t.buses.map((b) => {
       seen.add(b.bus);
       let n = this.buses.get(b.bus);
       if (n) n.info = b;
@@ -127,7 +140,7 @@ export class DevicesTreeProvider implements vscode.TreeDataProvider<DevicesNode>
     const p = this.model.devices(bus.info.bus);
     if (!p) return [];
     const { devices, total } = await p;
-    const nodes: DevicesNode[] = devices.map(d => {
+    const nodes: DevicesNode[] = devices.map((d) => {
       let n = this.devices.get(d.id);
       if (n && n.parent === bus) n.info = d;
       else this.devices.set(d.id, (n = new DeviceNode(d, bus)));
@@ -146,8 +159,15 @@ export class DevicesTreeProvider implements vscode.TreeDataProvider<DevicesNode>
       new DetailNode(node, 'channel', `${hex(d.physaddr)}, ${d.nbytes} bytes`, `memoryReference ${d.memoryReference}`, 'circuit-board'),
     ];
     for (const q of d.queues) {
-      out.push(new DetailNode(node, `queue ${q.index}`, `${q.pending}/${capacity(q)} pending · head ${q.head} · tail ${q.tail}`,
-        `${q.maxSlots} slots of ${q.signalSize} bytes`, q.pending ? 'inbox' : 'circle-large-outline'));
+      out.push(
+        new DetailNode(
+          node,
+          `queue ${q.index}`,
+          `${q.pending}/${capacity(q)} pending · head ${q.head} · tail ${q.tail}`,
+          `${q.maxSlots} slots of ${q.signalSize} bytes`,
+          q.pending ? 'inbox' : 'circle-large-outline',
+        ),
+      );
     }
     out.push(new DetailNode(node, 'sysfs', d.sysfsPath, d.sysfsPath, 'folder'));
     return out;
@@ -168,7 +188,8 @@ export class DevicesTreeProvider implements vscode.TreeDataProvider<DevicesNode>
       item.contextValue = 'bus';
       item.tooltip = new vscode.MarkdownString(
         `**${b.name}**${b.partitionName ? ` (${b.partitionName})` : ''}\n\n` +
-        `bus channel ${hex(b.channel.physaddr)}, ${b.channel.nbytes} bytes\n\ntype \`${b.channel.typeGuid}\`\n\nsysfs \`${b.sysfsPath}\``);
+          `bus channel ${hex(b.channel.physaddr)}, ${b.channel.nbytes} bytes\n\ntype \`${b.channel.typeGuid}\`\n\nsysfs \`${b.sysfsPath}\``,
+      );
       return item;
     }
     if (node instanceof DeviceNode) {
@@ -221,7 +242,7 @@ export class DevicesTreeProvider implements vscode.TreeDataProvider<DevicesNode>
   }
 
   dispose(): void {
-    this.subscriptions.forEach(s => s.dispose());
+    this.subscriptions.forEach((s) => s.dispose());
     this.emitter.dispose();
   }
 }

@@ -27,18 +27,21 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<DriversNode>
       try {
         const t = await topo;
         if (t.drivers.length === 0) return [{ kind: 'message', text: 'no function driver registered yet', error: false }];
-        return t.drivers.map(info => ({ kind: 'driver', info }));
+        return t.drivers.map((info) => ({ kind: 'driver', info }));
       } catch (e) {
         return [{ kind: 'message', text: errorText(e), error: true }];
       }
     }
     if (node.kind === 'driver') {
-      return [{ kind: 'group', driver: node.info, group: 'types' }, { kind: 'group', driver: node.info, group: 'devices' }];
+      return [
+        { kind: 'group', driver: node.info, group: 'types' },
+        { kind: 'group', driver: node.info, group: 'devices' },
+      ];
     }
     if (node.kind === 'group') {
       return node.group === 'types'
-        ? node.driver.channelTypes.map(ct => ({ kind: 'channelType', driver: node.driver, ...ct }))
-        : node.driver.devices.map(name => ({ kind: 'boundDevice', driver: node.driver, name }));
+        ? node.driver.channelTypes.map((ct) => ({ kind: 'channelType', driver: node.driver, ...ct }))
+        : node.driver.devices.map((name) => ({ kind: 'boundDevice', driver: node.driver, name }));
     }
     return [];
   }
@@ -52,13 +55,15 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<DriversNode>
         item.description = `${d.builtin ? 'built-in' : 'module'} · ${d.devices.length} bound`;
         item.iconPath = new vscode.ThemeIcon('extensions');
         item.contextValue = 'driver';
-        item.tooltip = `${d.name}: ${d.channelTypes.map(c => c.name).join(', ') || 'no channel types'}; bound to ${d.devices.join(', ') || 'no device'}`;
+        item.tooltip = `${d.name}: ${d.channelTypes.map((c) => c.name).join(', ') || 'no channel types'}; bound to ${d.devices.join(', ') || 'no device'}`;
         return item;
       }
       case 'group': {
         const n = node.group === 'types' ? node.driver.channelTypes.length : node.driver.devices.length;
-        const item = new vscode.TreeItem(node.group === 'types' ? 'Channel types' : 'Bound devices',
-          n ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(
+          node.group === 'types' ? 'Channel types' : 'Bound devices',
+          n ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
+        );
         item.id = `drv/${node.driver.name}/${node.group}`;
         item.description = String(n);
         return item;
@@ -69,7 +74,9 @@ export class DriversTreeProvider implements vscode.TreeDataProvider<DriversNode>
         item.description = node.guid;
         item.iconPath = new vscode.ThemeIcon('symbol-interface');
         item.contextValue = 'channelType';
-        item.tooltip = new vscode.MarkdownString(`**${node.name}** \`${node.guid}\`\n\n${GUID_DESCRIPTIONS[node.guid] ?? ''}\n\nminimum ${node.minBytes} bytes, version ${node.version}`);
+        item.tooltip = new vscode.MarkdownString(
+          `**${node.name}** \`${node.guid}\`\n\n${GUID_DESCRIPTIONS[node.guid] ?? ''}\n\nminimum ${node.minBytes} bytes, version ${node.version}`,
+        );
         return item;
       }
       case 'boundDevice': {

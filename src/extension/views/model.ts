@@ -7,7 +7,10 @@ import * as vscode from 'vscode';
 import { VisorbusSessions, SessionState } from '../debug/sessions';
 import { DEVICE_PAGE_SIZE, DeviceInfo, Topology } from '../protocol';
 
-interface DeviceCache { devices: DeviceInfo[]; total: number }
+interface DeviceCache {
+  devices: DeviceInfo[];
+  total: number;
+}
 
 export class VisorbusModel implements vscode.Disposable {
   private generation = 0;
@@ -27,7 +30,7 @@ export class VisorbusModel implements vscode.Disposable {
   private readonly subscription: vscode.Disposable;
 
   constructor(private readonly sessions: VisorbusSessions) {
-    this.subscription = sessions.onDidChange(e => {
+    this.subscription = sessions.onDidChange((e) => {
       // `continued` changes nothing the views show; the adapter sends visorbus/changed when it matters
       if (e.reason === 'continued' || e.reason === 'timeline') return;
       this.schedule();
@@ -77,7 +80,7 @@ export class VisorbusModel implements vscode.Disposable {
       const have = this.deviceCaches.get(bus);
       const start = have?.devices.length ?? 0;
       const gen = this.generation;
-      p = st.client.devices(bus, start, Math.max(0, want - start)).then(page => {
+      p = st.client.devices(bus, start, Math.max(0, want - start)).then((page) => {
         const cache = { devices: [...(have?.devices ?? []), ...page.devices], total: page.total };
         if (gen === this.generation) this.deviceCaches.set(bus, cache);
         return cache;
@@ -97,7 +100,7 @@ export class VisorbusModel implements vscode.Disposable {
   /** A device already fetched by a view (no request). */
   cachedDevice(id: string): DeviceInfo | undefined {
     for (const c of this.deviceCaches.values()) {
-      const d = c.devices.find(x => x.id === id || x.name === id);
+      const d = c.devices.find((x) => x.id === id || x.name === id);
       if (d) return d;
     }
     return undefined;
@@ -114,7 +117,7 @@ export class VisorbusModel implements vscode.Disposable {
     const dev = Number(m[2]);
     for (let start = 0; ; start += DEVICE_PAGE_SIZE) {
       const page = await st.client.devices(bus, start, DEVICE_PAGE_SIZE);
-      const found = page.devices.find(d => d.dev === dev);
+      const found = page.devices.find((d) => d.dev === dev);
       if (found || page.devices.length === 0 || start + page.devices.length >= page.total) return found;
     }
   }

@@ -33,7 +33,11 @@ export class SysfsNode {
 }
 
 export class SysfsMessage {
-  constructor(readonly text: string, readonly error: boolean, readonly parent?: SysfsNode) {}
+  constructor(
+    readonly text: string,
+    readonly error: boolean,
+    readonly parent?: SysfsNode,
+  ) {}
 }
 
 export type SysfsTreeNode = SysfsNode | SysfsMessage;
@@ -84,12 +88,12 @@ export class SysfsTreeProvider implements vscode.TreeDataProvider<SysfsTreeNode>
       }
       let buses: string[] = [];
       try {
-        buses = (await topo).buses.map(b => b.sysfsPath);
+        buses = (await topo).buses.map((b) => b.sysfsPath);
       } catch (e) {
         return [new SysfsMessage(errorText(e), true)];
       }
       this.roots = [SYSFS_FIXED_ROOTS[0], ...buses, SYSFS_FIXED_ROOTS[1]];
-      return this.roots.map(r => {
+      return this.roots.map((r) => {
         const n = this.node(r);
         n.root = true;
         n.kind = 'dir';
@@ -101,7 +105,7 @@ export class SysfsTreeProvider implements vscode.TreeDataProvider<SysfsTreeNode>
     if (!listing) return [];
     try {
       const entries = await listing;
-      return entries.map(e => {
+      return entries.map((e) => {
         const n = this.node(e.path);
         n.update(e);
         return n;
@@ -120,7 +124,7 @@ export class SysfsTreeProvider implements vscode.TreeDataProvider<SysfsTreeNode>
 
   /** Whether a path lies under one of the roots (and so can be revealed). */
   isShown(p: string): boolean {
-    return this.roots.some(r => p === r || p.startsWith(r + '/'));
+    return this.roots.some((r) => p === r || p.startsWith(r + '/'));
   }
 
   getTreeItem(node: SysfsTreeNode): vscode.TreeItem {
@@ -130,8 +134,7 @@ export class SysfsTreeProvider implements vscode.TreeDataProvider<SysfsTreeNode>
       return item;
     }
     const dir = node.kind === 'dir';
-    const item = new vscode.TreeItem(node.root ? node.path : node.name,
-      dir ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(node.root ? node.path : node.name, dir ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = `sysfs:${node.path}`;
     item.tooltip = node.path;
     if (node.kind === 'file') {

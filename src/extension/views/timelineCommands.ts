@@ -40,12 +40,17 @@ export function registerTimeline(sessions: VisorbusSessions): TimelineUi {
   const filterKinds = async (arg?: unknown): Promise<LandmarkKind[] | undefined> => {
     const all = Object.keys(LANDMARK_LABELS) as LandmarkKind[];
     let kinds: LandmarkKind[] | undefined;
-    if (Array.isArray(arg)) kinds = all.filter(k => arg.includes(k));
+    if (Array.isArray(arg)) kinds = all.filter((k) => arg.includes(k));
     else {
-      const items = all.map(k => ({ label: LANDMARK_LABELS[k].label, landmark: k, picked: !provider.kinds || provider.kinds.includes(k), iconPath: new vscode.ThemeIcon(LANDMARK_LABELS[k].icon) }));
+      const items = all.map((k) => ({
+        label: LANDMARK_LABELS[k].label,
+        landmark: k,
+        picked: !provider.kinds || provider.kinds.includes(k),
+        iconPath: new vscode.ThemeIcon(LANDMARK_LABELS[k].icon),
+      }));
       const picked = await vscode.window.showQuickPick(items, { canPickMany: true, title: 'Timeline: show these landmarks' });
       if (!picked) return provider.kinds;
-      kinds = picked.map(p => p.landmark);
+      kinds = picked.map((p) => p.landmark);
     }
     // Nothing picked or everything picked: no filter.
     provider.setFilter(kinds.length === 0 || kinds.length === all.length ? undefined : kinds, provider.text);
@@ -53,7 +58,14 @@ export function registerTimeline(sessions: VisorbusSessions): TimelineUi {
   };
 
   const filterText = async (arg?: unknown): Promise<string | undefined> => {
-    const text = typeof arg === 'string' ? arg : await vscode.window.showInputBox({ title: 'Timeline: show landmarks whose text contains', value: provider.text ?? '', placeHolder: 'e.g. vbus2:dev0 (empty: all)' });
+    const text =
+      typeof arg === 'string'
+        ? arg
+        : await vscode.window.showInputBox({
+            title: 'Timeline: show landmarks whose text contains',
+            value: provider.text ?? '',
+            placeHolder: 'e.g. vbus2:dev0 (empty: all)',
+          });
     if (text === undefined) return provider.text;
     provider.setFilter(provider.kinds, text);
     return provider.text;

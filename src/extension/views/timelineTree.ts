@@ -32,7 +32,10 @@ export class LandmarkNode {
 }
 export class TimelineMoreNode {
   readonly kind = 'more';
-  constructor(readonly shown: number, readonly total: number) {}
+  constructor(
+    readonly shown: number,
+    readonly total: number,
+  ) {}
 }
 export type TimelineNode = LandmarkNode | TimelineMoreNode | MessageNode;
 
@@ -51,7 +54,7 @@ export class TimelineTreeProvider implements vscode.TreeDataProvider<TimelineNod
   private readonly subscription: vscode.Disposable;
 
   constructor(private readonly sessions: VisorbusSessions) {
-    this.subscription = sessions.onDidChange(e => {
+    this.subscription = sessions.onDidChange((e) => {
       if (e.reason === 'timeline' || e.reason === 'stopped' || e.reason === 'started' || e.reason === 'ended' || e.reason === 'focus') this.refresh();
     });
   }
@@ -75,7 +78,7 @@ export class TimelineTreeProvider implements vscode.TreeDataProvider<TimelineNod
   /** What the view's description says about the filter. */
   filterText(): string {
     const parts: string[] = [];
-    if (this.kinds) parts.push(this.kinds.map(k => LANDMARK_LABELS[k].label.toLowerCase()).join(', '));
+    if (this.kinds) parts.push(this.kinds.map((k) => LANDMARK_LABELS[k].label.toLowerCase()).join(', '));
     if (this.text) parts.push(`"${this.text}"`);
     return parts.join(' · ');
   }
@@ -92,12 +95,17 @@ export class TimelineTreeProvider implements vscode.TreeDataProvider<TimelineNod
     try {
       let page: TimelineResponseBody;
       do {
-        page = await st.client.timeline({ start: landmarks.length, count: Math.min(1000, this.wanted - landmarks.length), filter: this.kinds, text: this.text });
+        page = await st.client.timeline({
+          start: landmarks.length,
+          count: Math.min(1000, this.wanted - landmarks.length),
+          filter: this.kinds,
+          text: this.text,
+        });
         landmarks.push(...page.landmarks);
       } while (page.landmarks.length && landmarks.length < Math.min(this.wanted, page.total));
       this.last = page;
       this.refreshed.fire(page);
-      const nodes: TimelineNode[] = landmarks.map(l => new LandmarkNode(l));
+      const nodes: TimelineNode[] = landmarks.map((l) => new LandmarkNode(l));
       if (page.total > landmarks.length) nodes.push(new TimelineMoreNode(landmarks.length, page.total));
       if (!nodes.length) nodes.push(new MessageNode(this.kinds || this.text ? 'No landmark matches the filter.' : 'No landmarks yet.', false));
       return nodes;

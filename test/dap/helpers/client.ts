@@ -168,7 +168,16 @@ export class VisorClient extends DebugClient {
    * configurationDone. Resolves with the first stop when `expectStop`.
    */
   async launchWith(args: Record<string, unknown>, setup?: () => Promise<unknown>): Promise<void> {
-    await this.initializeRequest({ adapterID: 'visorbus', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path', supportsMemoryEvent: true, supportsInvalidatedEvent: true, supportsProgressReporting: true, supportsVariableType: true });
+    await this.initializeRequest({
+      adapterID: 'visorbus',
+      linesStartAt1: true,
+      columnsStartAt1: true,
+      pathFormat: 'path',
+      supportsMemoryEvent: true,
+      supportsInvalidatedEvent: true,
+      supportsProgressReporting: true,
+      supportsVariableType: true,
+    });
     await this.launchRequest(args as DebugProtocol.LaunchRequestArguments);
     await this.next('initialized');
     if (setup) await setup();

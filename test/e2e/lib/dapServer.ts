@@ -4,7 +4,12 @@ import { ChildProcess, spawn } from 'child_process';
 import * as crypto from 'crypto';
 import * as net from 'net';
 
-export interface DapServer { child: ChildProcess; port: number; token: string; stop(): void }
+export interface DapServer {
+  child: ChildProcess;
+  port: number;
+  token: string;
+  stop(): void;
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -20,7 +25,8 @@ function freePort(): Promise<number> {
 function listen(emulatorJs: string, port: number, token: string): Promise<DapServer> {
   // ELECTRON_RUN_AS_NODE: in desktop VS Code's extension host process.execPath is Electron
   const child = spawn(process.execPath, [emulatorJs, 'dap', '--port', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', VISORBUS_DAP_TOKEN: token },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', VISORBUS_DAP_TOKEN: token },
   });
   return new Promise((resolve, reject) => {
     let err = '';
@@ -31,7 +37,7 @@ function listen(emulatorJs: string, port: number, token: string): Promise<DapSer
       reject(e);
     };
     child.on('error', fail);
-    child.on('exit', code => fail(new Error(`the adapter exited (${code}) before listening: ${err}`)));
+    child.on('exit', (code) => fail(new Error(`the adapter exited (${code}) before listening: ${err}`)));
     child.stderr!.on('data', (c: Buffer) => {
       err += c.toString();
       if (err.includes(`listening on 127.0.0.1:${port}`)) {

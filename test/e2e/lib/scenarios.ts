@@ -33,7 +33,10 @@ function ioLines(): string[] {
   ];
 }
 
-export interface Scenario { file: string; /** 1-based line of the first `wait` after the devices */ settleLine: number }
+export interface Scenario {
+  file: string;
+  /** 1-based line of the first `wait` after the devices */ settleLine: number;
+}
 
 function write(dir: string, name: string, body: string[]): Scenario {
   const lines = ['chipset init', ...body, ...SETTLE];

@@ -17,7 +17,7 @@ suite('activation', () => {
     const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
     const contributed: string[] = ext.packageJSON.contributes.commands.map((c: { command: string }) => c.command);
     const registered = new Set(await vscode.commands.getCommands(true));
-    const missing = contributed.filter(c => !registered.has(c));
+    const missing = contributed.filter((c) => !registered.has(c));
     assert.deepStrictEqual(missing, [], `commands contributed but not registered: ${missing.join(', ')}`);
   });
 

@@ -43,19 +43,35 @@ suite('debug configuration provider', () => {
     await vscode.workspace.getConfiguration('visorbus').update('pollIntervalMs', 5, vscode.ConfigurationTarget.Workspace);
     const fromSetting = await config.provider.resolveDebugConfiguration(folder, { type: 'visorbus', name: 'x', request: 'launch', scenario: 'devices.visor' });
     assert.strictEqual(fromSetting?.pollIntervalMs, 5);
-    const explicit = await config.provider.resolveDebugConfiguration(folder, { type: 'visorbus', name: 'x', request: 'launch', scenario: 'devices.visor', pollIntervalMs: 2, trace: true });
+    const explicit = await config.provider.resolveDebugConfiguration(folder, {
+      type: 'visorbus',
+      name: 'x',
+      request: 'launch',
+      scenario: 'devices.visor',
+      pollIntervalMs: 2,
+      trace: true,
+    });
     assert.strictEqual(explicit?.pollIntervalMs, 2);
     assert.strictEqual(explicit?.trace, true);
   });
 
   test('relative scenario paths resolve against the folder; a missing file is refused', async () => {
     const { config } = await api();
-    const ok = await config.provider.resolveDebugConfigurationWithSubstitutedVariables!(folder,
-      { type: 'visorbus', name: 'x', request: 'launch', scenario: 'devices.visor', drivers: ['drivers/mine.js'] });
+    const ok = await config.provider.resolveDebugConfigurationWithSubstitutedVariables!(folder, {
+      type: 'visorbus',
+      name: 'x',
+      request: 'launch',
+      scenario: 'devices.visor',
+      drivers: ['drivers/mine.js'],
+    });
     assert.strictEqual(ok?.scenario, path.join(workspaceDir(), 'devices.visor'));
     assert.deepStrictEqual(ok?.drivers, [path.join(workspaceDir(), 'drivers', 'mine.js')]);
-    const missing = await config.provider.resolveDebugConfigurationWithSubstitutedVariables!(folder,
-      { type: 'visorbus', name: 'x', request: 'launch', scenario: 'no-such.visor' });
+    const missing = await config.provider.resolveDebugConfigurationWithSubstitutedVariables!(folder, {
+      type: 'visorbus',
+      name: 'x',
+      request: 'launch',
+      scenario: 'no-such.visor',
+    });
     assert.strictEqual(missing, undefined);
   });
 
@@ -86,7 +102,10 @@ suite('debug configuration provider', () => {
   test('initial configurations list the workspace scenarios and attach', async () => {
     const { config } = await api();
     const configs = await config.provider.provideDebugConfigurations!(folder);
-    assert.ok(configs?.some(c => c.scenario === '${workspaceFolder}/devices.visor'), 'devices.visor offered');
-    assert.ok(configs?.some(c => c.request === 'attach' && c.host === '127.0.0.1'));
+    assert.ok(
+      configs?.some((c) => c.scenario === '${workspaceFolder}/devices.visor'),
+      'devices.visor offered',
+    );
+    assert.ok(configs?.some((c) => c.request === 'attach' && c.host === '127.0.0.1'));
   });
 });

@@ -12,10 +12,13 @@ suite('commands', () => {
 
   test('New Scenario (untitled) opens the template, which parses clean', async () => {
     const uri = await vscode.commands.executeCommand<vscode.Uri>('visorbus.newScenario', 'untitled');
-    const doc = vscode.workspace.textDocuments.find(d => d.uri.toString() === uri.toString())!;
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString())!;
     assert.strictEqual(doc.languageId, 'visor');
     assert.match(doc.getText(), /device create 2:0 type=vhba/);
-    assert.deepStrictEqual(vscode.languages.getDiagnostics(doc.uri).map(d => d.message), []);
+    assert.deepStrictEqual(
+      vscode.languages.getDiagnostics(doc.uri).map((d) => d.message),
+      [],
+    );
   });
 
   test('New Scenario (workspace) writes the file and opens it', async () => {
@@ -36,12 +39,15 @@ suite('commands', () => {
 
   test('Run Scenario reports a failing expect, with its line in the Problems panel', async () => {
     const file = path.join(workspaceDir(), 'failing.visor');
-    fs.writeFileSync(file, 'chipset init\nbus create 2\ndevice create 2:0 type=vhba\nwait 10ms\nexpect /sys/bus/visorbus/devices/vbus2:dev0/driver == visornic\n');
+    fs.writeFileSync(
+      file,
+      'chipset init\nbus create 2\ndevice create 2:0 type=vhba\nwait 10ms\nexpect /sys/bus/visorbus/devices/vbus2:dev0/driver == visornic\n',
+    );
     const result = await vscode.commands.executeCommand<RunResult>('visorbus.runScenario', vscode.Uri.file(file));
     assert.strictEqual(result.passed, false);
     assert.strictEqual(result.failedExpects.length, 1);
     assert.strictEqual(result.failedExpects[0].line, 5);
-    const problems = vscode.languages.getDiagnostics(vscode.Uri.file(file)).filter(d => d.source === 'visorbus run');
+    const problems = vscode.languages.getDiagnostics(vscode.Uri.file(file)).filter((d) => d.source === 'visorbus run');
     assert.strictEqual(problems.length, 1);
     assert.strictEqual(problems[0].range.start.line, 4);
     assert.match(problems[0].message, /visornic/);

@@ -39,7 +39,11 @@ suite('debug session on examples/workspace/devices.visor', function () {
     await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(exampleScenario()));
     const mark = dap.mark;
     // what F5 without launch.json does: an empty configuration, resolved by the provider
-    const started = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: 'visorbus', name: 'Debug devices.visor', request: 'launch' });
+    const started = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], {
+      type: 'visorbus',
+      name: 'Debug devices.visor',
+      request: 'launch',
+    });
     assert.ok(started, 'startDebugging returned true');
     const stopped = await dap.event('stopped', () => true, mark);
     assert.strictEqual(stopped.body?.reason, 'entry');
@@ -50,8 +54,9 @@ suite('debug session on examples/workspace/devices.visor', function () {
     assert.strictEqual(session.configuration.autoload, true);
     assert.strictEqual(typeof session.configuration.pollIntervalMs, 'number');
     assert.strictEqual(session.configuration.trace, false);
-    const frame = await waitFor('an active stack frame', vscode.debug.onDidChangeActiveStackItem,
-      () => (vscode.debug.activeStackItem instanceof vscode.DebugStackFrame ? vscode.debug.activeStackItem : undefined));
+    const frame = await waitFor('an active stack frame', vscode.debug.onDidChangeActiveStackItem, () =>
+      vscode.debug.activeStackItem instanceof vscode.DebugStackFrame ? vscode.debug.activeStackItem : undefined,
+    );
     assert.strictEqual(frame.session.id, session.id);
   });
 
@@ -65,15 +70,19 @@ suite('debug session on examples/workspace/devices.visor', function () {
     assert.strictEqual(stopped.body?.reason, 'function breakpoint', JSON.stringify(stopped.body));
     const trace = await session.customRequest('stackTrace', { threadId: stopped.body?.threadId ?? threadId });
     const names: string[] = trace.stackFrames.map((f: { name: string }) => f.name);
-    assert.ok(names.some(n => /probe/.test(n)), `a probe frame on the stack: ${names.join(' < ')}`);
-    const item = await waitFor('the active stack item to be the probe frame', vscode.debug.onDidChangeActiveStackItem,
-      () => (vscode.debug.activeStackItem instanceof vscode.DebugStackFrame ? vscode.debug.activeStackItem : undefined));
+    assert.ok(
+      names.some((n) => /probe/.test(n)),
+      `a probe frame on the stack: ${names.join(' < ')}`,
+    );
+    const item = await waitFor('the active stack item to be the probe frame', vscode.debug.onDidChangeActiveStackItem, () =>
+      vscode.debug.activeStackItem instanceof vscode.DebugStackFrame ? vscode.debug.activeStackItem : undefined,
+    );
     assert.strictEqual(item.session.id, session.id);
     // the tree shows the device being probed
     await viewsShow('a device in Buses & Devices at the first probe', async () => ((await deviceNames()).length > 0 ? true : undefined));
   });
 
-  test('Buses & Devices lists the scenario\'s devices with state, driver and type', async () => {
+  test("Buses & Devices lists the scenario's devices with state, driver and type", async () => {
     removeAllBreakpoints();
     vscode.debug.addBreakpoints([new vscode.FunctionBreakpoint('vbus2:dev2.probe')]);
     const mark = dap.mark;
@@ -84,8 +93,8 @@ suite('debug session on examples/workspace/devices.visor', function () {
     let names: string[] = [];
     await viewsShow(`${want.join(', ')} in Buses & Devices`, async () => {
       names = await deviceNames();
-      return want.every(n => names.includes(n)) || undefined;
-    }).catch(e => assert.fail(`${e.message}; listed: ${names.join(', ')}`));
+      return want.every((n) => names.includes(n)) || undefined;
+    }).catch((e) => assert.fail(`${e.message}; listed: ${names.join(', ')}`));
     assert.deepStrictEqual(await labels(a.devices), ['visorbus1', 'visorbus2']);
     const bus2 = await childByLabel(a.devices, 'visorbus2');
     const dev0 = await childByLabel(a.devices, 'vbus2:dev0', bus2);
@@ -99,7 +108,7 @@ suite('debug session on examples/workspace/devices.visor', function () {
     const unbound = await a.devices.getTreeItem((await childByLabel(a.devices, 'vbus1:dev3', await childByLabel(a.devices, 'visorbus1')))!);
     assert.strictEqual(unbound.contextValue, 'deviceUnbound', 'the console video device has no driver');
     const details = await labels(a.devices, dev0);
-    assert.ok(details.includes('driver') && details.includes('channel') && details.some(d => d.startsWith('queue')), details.join(', '));
+    assert.ok(details.includes('driver') && details.includes('channel') && details.some((d) => d.startsWith('queue')), details.join(', '));
   });
 
   test('Function Drivers lists the drivers, their channel types and bound devices', async () => {
@@ -135,25 +144,30 @@ suite('debug session on examples/workspace/devices.visor', function () {
     const p = '/sys/devices/platform/visorchipset/install/textid';
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.sysfs.write', p, '5'), true);
     const entries = await a.sessions.current!.client.sysfs('/sys/devices/platform/visorchipset/install');
-    assert.strictEqual(entries.find(e => e.name === 'textid')?.value, '5');
+    assert.strictEqual(entries.find((e) => e.name === 'textid')?.value, '5');
     // a read-only attribute is refused with the kernel's errno
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.sysfs.write', '/sys/devices/visorbus2/vbus2:dev0/typeguid', 'x'), false);
   });
 
   test('the channel inspector decodes the header (signature ECNL) and edits a field', async () => {
-    const inspector = await vscode.commands.executeCommand<{ current?: { channel: { header: { name: string; display: string; value: string; writable: boolean; offset: number; size: number }[] } }; writeField(n: string, o: number, s: number, v: string): Promise<void>; binaryViewUri(r?: { from: number; to: number }): vscode.Uri | undefined; onDidRefresh: vscode.Event<unknown>; panel: vscode.WebviewPanel }>(
-      'visorbus.device.inspect', 'vbus2:dev0');
+    const inspector = await vscode.commands.executeCommand<{
+      current?: { channel: { header: { name: string; display: string; value: string; writable: boolean; offset: number; size: number }[] } };
+      writeField(n: string, o: number, s: number, v: string): Promise<void>;
+      binaryViewUri(r?: { from: number; to: number }): vscode.Uri | undefined;
+      onDidRefresh: vscode.Event<unknown>;
+      panel: vscode.WebviewPanel;
+    }>('visorbus.device.inspect', 'vbus2:dev0');
     assert.ok(inspector?.current, 'channel loaded');
     const header = inspector.current.channel.header;
-    const sig = header.find(f => f.name === 'signature');
+    const sig = header.find((f) => f.name === 'signature');
     assert.ok(sig, 'signature field decoded');
     assert.match(sig.display, /ECNL/);
     assert.ok(inspector.panel.visible, 'webview panel shown');
-    const writable = header.find(f => f.writable && f.name !== 'signature' && f.size <= 8 && /^\d+$/.test(f.value));
-    if (!writable) assert.fail(`no writable numeric header field: ${header.map(f => `${f.name}${f.writable ? '*' : ''}`).join(', ')}`);
+    const writable = header.find((f) => f.writable && f.name !== 'signature' && f.size <= 8 && /^\d+$/.test(f.value));
+    if (!writable) assert.fail(`no writable numeric header field: ${header.map((f) => `${f.name}${f.writable ? '*' : ''}`).join(', ')}`);
     const newValue = String(Number(writable.value) ^ 1);
     const refreshed = waitFor('the inspector to refresh after writeMemory', inspector.onDidRefresh, () => {
-      const f = inspector.current?.channel.header.find(x => x.name === writable.name);
+      const f = inspector.current?.channel.header.find((x) => x.name === writable.name);
       return f?.value === newValue || undefined;
     });
     await inspector.writeField(writable.name, writable.offset, writable.size, newValue);
@@ -165,9 +179,11 @@ suite('debug session on examples/workspace/devices.visor', function () {
   });
 
   test('the controlvm channel opens in the inspector too', async () => {
-    const inspector = await vscode.commands.executeCommand<{ current?: { channel: { header: { name: string; display: string }[]; queues: unknown[] } }; panel: vscode.WebviewPanel }>(
-      'visorbus.openChannelInspector', 'controlvm');
-    assert.match(inspector!.current!.channel.header.find(f => f.name === 'signature')!.display, /ECNL/);
+    const inspector = await vscode.commands.executeCommand<{
+      current?: { channel: { header: { name: string; display: string }[]; queues: unknown[] } };
+      panel: vscode.WebviewPanel;
+    }>('visorbus.openChannelInspector', 'controlvm');
+    assert.match(inspector!.current!.channel.header.find((f) => f.name === 'signature')!.display, /ECNL/);
     assert.ok(inspector!.current!.channel.queues.length >= 4, 'the controlvm queues are decoded');
     inspector!.panel.dispose();
   });
@@ -180,7 +196,7 @@ suite('debug session on examples/workspace/devices.visor', function () {
       const mark = dap.mark;
       await session.customRequest('next', { threadId });
       await dap.event('stopped', () => true, mark);
-      state = (await a.sessions.current!.client.devices(2, 0, 10)).devices.find(d => d.name === 'vbus2:dev0')?.state ?? '';
+      state = (await a.sessions.current!.client.devices(2, 0, 10)).devices.find((d) => d.name === 'vbus2:dev0')?.state ?? '';
     }
     assert.strictEqual(state, 'paused');
     await viewsShow('vbus2:dev0 paused in Buses & Devices', async () => {
@@ -191,7 +207,7 @@ suite('debug session on examples/workspace/devices.visor', function () {
 
   test('break on a device callback adds a function breakpoint named after the device', async () => {
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.breakOnProbe', 'vbus2:dev1'), 'vbus2:dev1.probe');
-    assert.ok(vscode.debug.breakpoints.some(b => b instanceof vscode.FunctionBreakpoint && b.functionName === 'vbus2:dev1.probe'));
+    assert.ok(vscode.debug.breakpoints.some((b) => b instanceof vscode.FunctionBreakpoint && b.functionName === 'vbus2:dev1.probe'));
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.breakOnChannelInterrupt', 'vbus2:dev1'), 'vbus2:dev1.channel_interrupt');
     removeAllBreakpoints();
   });

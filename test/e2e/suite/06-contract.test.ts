@@ -34,16 +34,27 @@ class RealSession {
     const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
     this.server = await startDapServer(path.join(ext.extensionPath, 'dist', 'emulator.js'));
     const mark = this.dap.mark;
-    const config = { type: 'visorbus', request: 'attach', name: `real ${path.basename(scenario.file)}`, port: this.server.port, token: this.server.token, scenario: scenario.file, stopOnEntry: true, checkpoints: 0 };
+    const config = {
+      type: 'visorbus',
+      request: 'attach',
+      name: `real ${path.basename(scenario.file)}`,
+      port: this.server.port,
+      token: this.server.token,
+      scenario: scenario.file,
+      stopOnEntry: true,
+      checkpoints: 0,
+    };
     assert.ok(await vscode.debug.startDebugging(undefined, config), 'startDebugging returned true');
-    const entry = await this.dap.event('stopped', b => b.reason === 'entry', mark);
+    const entry = await this.dap.event('stopped', (b) => b.reason === 'entry', mark);
     this.threadId = (entry.body?.threadId as number) ?? 1;
     this.session = vscode.debug.activeDebugSession!;
   }
 
   /** Continue to a line breakpoint on the scenario's first settling `wait`. */
   async runToSettle(scenario: Scenario): Promise<void> {
-    vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(vscode.Uri.file(scenario.file), new vscode.Position(scenario.settleLine - 1, 0)))]);
+    vscode.debug.addBreakpoints([
+      new vscode.SourceBreakpoint(new vscode.Location(vscode.Uri.file(scenario.file), new vscode.Position(scenario.settleLine - 1, 0))),
+    ]);
     await waitFor('the breakpoint to be set', vscode.debug.onDidChangeBreakpoints, () => vscode.debug.breakpoints.length === 1 || undefined);
     const mark = this.dap.mark;
     await this.session.customRequest('continue', { threadId: this.threadId });
@@ -100,7 +111,7 @@ suite('real adapter over TCP (attach): a bus of 10,000 devices', function () {
   test('attach resolves host 127.0.0.1; before the chipset is up the view says so', async () => {
     assert.strictEqual(real.session.configuration.host, '127.0.0.1');
     assert.strictEqual(real.session.configuration.token, real.server.token);
-    await views('the "chipset not initialized" message', async () => ((await labels(a.devices))[0] === 'chipset not initialized yet') || undefined);
+    await views('the "chipset not initialized" message', async () => (await labels(a.devices))[0] === 'chipset not initialized yet' || undefined);
   });
 
   test('the 10,000 devices are paged 200 at a time with "Load more…", as visorbus/devices pages them', async () => {
@@ -119,10 +130,14 @@ suite('real adapter over TCP (attach): a bus of 10,000 devices', function () {
     const page2 = (await a.devices.getChildren(bus3))!;
     assert.strictEqual(page2.length, 401);
     assert.strictEqual((await a.devices.getTreeItem(page2[400])).description, `400 of ${BULK_DEVICES} shown`);
-    const shown = await Promise.all(page2.slice(200, 400).map(async n => (await a.devices.getTreeItem(n)).label));
+    const shown = await Promise.all(page2.slice(200, 400).map(async (n) => (await a.devices.getTreeItem(n)).label));
     const { total, devices } = await real.devices(3, 200, 200);
     assert.strictEqual(total, BULK_DEVICES);
-    assert.deepStrictEqual(shown, devices.map(d => d.name), 'the second page is the adapter\'s second page');
+    assert.deepStrictEqual(
+      shown,
+      devices.map((d) => d.name),
+      "the second page is the adapter's second page",
+    );
     assert.strictEqual(shown[199], 'vbus3:dev399');
   });
 
@@ -170,8 +185,8 @@ suite('real adapter over TCP (attach): vhba and vnic devices in the tree and the
   test('device items show what visorbus/devices says: state icon, driver, type, channel, queue fill, GUID, sysfs', async () => {
     const dev = await device('vbus2:dev0');
     const item = await a.devices.getTreeItem(dev);
-    const info = (await real.devices(2)).devices.find(d => d.name === 'vbus2:dev0')!;
-    const fill = info.queues.map(q => `${q.pending}/${q.maxSlots - 1}`).join(' ');
+    const info = (await real.devices(2)).devices.find((d) => d.name === 'vbus2:dev0')!;
+    const fill = info.queues.map((q) => `${q.pending}/${q.maxSlots - 1}`).join(' ');
     assert.strictEqual(item.description, `visorhba · sparvhba · 0x${info.physaddr.toString(16)} (65536 bytes) · q ${fill}`);
     assert.strictEqual((item.iconPath as vscode.ThemeIcon).id, 'pass-filled');
     assert.strictEqual(item.contextValue, 'deviceRunning');
@@ -186,10 +201,10 @@ suite('real adapter over TCP (attach): vhba and vnic devices in the tree and the
   test('channel inspector: a field edited from the webview is written, and read back from the adapter', async () => {
     const inspector = (await vscode.commands.executeCommand<ChannelInspector>('visorbus.device.inspect', await device('vbus2:dev0')))!;
     const channel = () => inspector.current!.channel;
-    assert.match(channel().header.find(f => f.name === 'signature')!.display, /ECNL/);
+    assert.match(channel().header.find((f) => f.name === 'signature')!.display, /ECNL/);
     assert.strictEqual(inspector.current!.window.bytes.length, 512);
     assert.deepStrictEqual([...inspector.current!.window.bytes.subarray(0, 4)], [0x45, 0x43, 0x4e, 0x4c]);
-    const features = () => channel().header.find(f => f.name === 'features')!;
+    const features = () => channel().header.find((f) => f.name === 'features')!;
     assert.deepStrictEqual([features().offset, features().size, features().value, features().writable], [24, 8, '8', true]);
     const readBack = async () => {
       const r = await real.session.customRequest('readMemory', { memoryReference: channel().memoryReference, offset: 24, count: 8 });
@@ -209,7 +224,7 @@ suite('real adapter over TCP (attach): vhba and vnic devices in the tree and the
     await inspector.onMessage({ type: 'writeField', name: 'features', offset: 24, size: 8, value: String(2n ** 64n) });
     await inspector.onMessage({ type: 'eval', code: 'x' });
     await inspector.onMessage('writeField');
-    assert.ok(!dap.messages.slice(before).some(m => m.event === 'memory'), 'no memory was written');
+    assert.ok(!dap.messages.slice(before).some((m) => m.event === 'memory'), 'no memory was written');
     assert.deepStrictEqual(await readBack(), [0x48, 0, 0, 0, 0, 0, 0, 0]);
     assert.strictEqual(features().value, '72');
     // the hex window moves
@@ -248,9 +263,14 @@ suite('real adapter over TCP (attach): context actions on vhba and vnic devices,
   const hideVisorbusViews = async () => {
     await vscode.commands.executeCommand('workbench.view.explorer');
     const hidden = () => (!a.views.sysfs.visible && !a.views.devices.visible) || undefined;
-    await waitFor('Visorbus views hidden', e => vscode.Disposable.from(a.views.sysfs.onDidChangeVisibility(e), a.views.devices.onDidChangeVisibility(e)), hidden, VIEWS_MS);
+    await waitFor(
+      'Visorbus views hidden',
+      (e) => vscode.Disposable.from(a.views.sysfs.onDidChangeVisibility(e), a.views.devices.onDidChangeVisibility(e)),
+      hidden,
+      VIEWS_MS,
+    );
   };
-  const stateOf = async (bus: number, name: string) => (await real.devices(bus)).devices.find(d => d.name === name)?.state;
+  const stateOf = async (bus: number, name: string) => (await real.devices(bus)).devices.find((d) => d.name === name)?.state;
 
   test('Pause Device on a tree item: paused in visorbus/devices after a step, and the item turns paused', async () => {
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.pause', await device('vbus2:dev1')), true);
@@ -266,7 +286,7 @@ suite('real adapter over TCP (attach): context actions on vhba and vnic devices,
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.destroy', await device('vbus2:dev2')), true);
     await real.stepUntil('vbus2:dev1 running and vbus2:dev2 gone', async () => {
       const { devices } = await real.devices(2);
-      return devices.find(d => d.name === 'vbus2:dev1')?.state === 'running' && !devices.some(d => d.name === 'vbus2:dev2');
+      return devices.find((d) => d.name === 'vbus2:dev1')?.state === 'running' && !devices.some((d) => d.name === 'vbus2:dev2');
     });
     await views('vbus2:dev1 running and bus 2 with 2 devices', async () => {
       const it = await a.devices.getTreeItem(await device('vbus2:dev1'));
@@ -283,7 +303,10 @@ suite('real adapter over TCP (attach): context actions on vhba and vnic devices,
     assert.strictEqual(item.contextValue, 'sysfsWritable');
     assert.strictEqual(item.description, '0');
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.sysfs.write', textid, '7'), true);
-    await views('textid = 7', async () => (await a.sysfs.getTreeItem((await childByLabel(a.sysfs, 'textid', await install()))!)).description === '7' || undefined);
+    await views(
+      'textid = 7',
+      async () => (await a.sysfs.getTreeItem((await childByLabel(a.sysfs, 'textid', await install()))!)).description === '7' || undefined,
+    );
     const r = await real.session.customRequest('visorbus/sysfs', { path: '/sys/devices/platform/visorchipset/install' });
     assert.strictEqual(r.entries.find((e: { name: string }) => e.name === 'textid')?.value, '7');
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.sysfs.write', '/sys/devices/visorbus2/vbus2:dev0/typeguid', 'x'), false);

@@ -32,8 +32,9 @@ suite('end of run, timeline and live refresh', function () {
   }
 
   async function activeFrame(): Promise<vscode.DebugStackFrame> {
-    return waitFor('an active stack frame', vscode.debug.onDidChangeActiveStackItem,
-      () => (vscode.debug.activeStackItem instanceof vscode.DebugStackFrame ? vscode.debug.activeStackItem : undefined));
+    return waitFor('an active stack frame', vscode.debug.onDidChangeActiveStackItem, () =>
+      vscode.debug.activeStackItem instanceof vscode.DebugStackFrame ? vscode.debug.activeStackItem : undefined,
+    );
   }
 
   /** Send a request that stops again, and return the stop's body and the top frame. */
@@ -49,7 +50,15 @@ suite('end of run, timeline and live refresh', function () {
 
   test('the run stops at its end; the final state is inspectable; step back twice', async () => {
     const mark = dap.mark;
-    assert.ok(await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: 'visorbus', name: 'To the end', request: 'launch', scenario: exampleScenario(), stopOnEntry: false }));
+    assert.ok(
+      await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], {
+        type: 'visorbus',
+        name: 'To the end',
+        request: 'launch',
+        scenario: exampleScenario(),
+        stopOnEntry: false,
+      }),
+    );
     const end = await dap.event('stopped', () => true, mark);
     assert.strictEqual(end.body?.reason, 'end');
     assert.strictEqual(end.body?.description, 'Scenario finished');
@@ -58,8 +67,11 @@ suite('end of run, timeline and live refresh', function () {
 
     // The final state: the device tree and the channel inspector show it.
     await waitFor('vbus2:dev2 in Buses & Devices', a.model.onDidInvalidate, async () => ((await deviceNames()).includes('vbus2:dev2') ? true : undefined));
-    const inspector = await vscode.commands.executeCommand<{ current?: { channel: { header: { name: string; display: string }[] } }; panel: vscode.WebviewPanel }>('visorbus.device.inspect', 'vbus2:dev0');
-    assert.match(inspector!.current!.channel.header.find(f => f.name === 'signature')!.display, /ECNL/);
+    const inspector = await vscode.commands.executeCommand<{
+      current?: { channel: { header: { name: string; display: string }[] } };
+      panel: vscode.WebviewPanel;
+    }>('visorbus.device.inspect', 'vbus2:dev0');
+    assert.match(inspector!.current!.channel.header.find((f) => f.name === 'signature')!.display, /ECNL/);
     inspector!.panel.dispose();
 
     const threadId = end.body?.threadId as number;
@@ -94,12 +106,13 @@ suite('end of run, timeline and live refresh', function () {
       if (!(item instanceof vscode.DebugStackFrame)) return undefined;
       const trace = await item.session.customRequest('stackTrace', { threadId: item.threadId });
       const names: string[] = trace.stackFrames.map((f: { name: string }) => f.name);
-      return names.some(n => n.includes('visorhba.probe(vbus2:dev0)')) ? names : undefined;
+      return names.some((n) => n.includes('visorhba.probe(vbus2:dev0)')) ? names : undefined;
     });
     assert.ok(frame.length > 0);
     // The editor shows where the probe is (the driver's source), not the scenario's last line.
-    const editor = await waitFor('the editor to move to the probe', vscode.window.onDidChangeActiveTextEditor,
-      () => (vscode.window.activeTextEditor && vscode.window.activeTextEditor.document.uri.toString() !== editorsBefore ? vscode.window.activeTextEditor : undefined));
+    const editor = await waitFor('the editor to move to the probe', vscode.window.onDidChangeActiveTextEditor, () =>
+      vscode.window.activeTextEditor && vscode.window.activeTextEditor.document.uri.toString() !== editorsBefore ? vscode.window.activeTextEditor : undefined,
+    );
     assert.ok(editor.document.uri.toString() !== editorsBefore);
     // The tree is back at the first probe: vbus2:dev2 does not exist yet.
     const names = await waitFor('Buses & Devices at the probe', a.model.onDidInvalidate, async () => {
@@ -116,16 +129,34 @@ suite('end of run, timeline and live refresh', function () {
     await stopAllSessions();
     const file = path.join(workspaceDir(), 'longwait.visor');
     // One wait is at most 600 s of virtual time: sixteen polled devices make it last long enough to watch.
-    const lines = ['chipset init', 'bus create 2 devcount=16', ...Array.from({ length: 16 }, (_, i) => `device create 2:${i} type=${i % 2 ? 'vnic' : 'vhba'}`), 'wait 600s'];
+    const lines = [
+      'chipset init',
+      'bus create 2 devcount=16',
+      ...Array.from({ length: 16 }, (_, i) => `device create 2:${i} type=${i % 2 ? 'vnic' : 'vhba'}`),
+      'wait 600s',
+    ];
     fs.writeFileSync(file, lines.join('\n') + '\n');
     const mark = dap.mark;
-    assert.ok(await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: 'visorbus', name: 'Long wait', request: 'launch', scenario: file, stopOnEntry: false }));
+    assert.ok(
+      await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], {
+        type: 'visorbus',
+        name: 'Long wait',
+        request: 'launch',
+        scenario: file,
+        stopOnEntry: false,
+      }),
+    );
     const seen = new Set<string>();
-    await waitFor('3 different running times in the status bar', a.sessions.onDidChange, () => {
-      const t = a.statusBar.item.text;
-      if (/· running/.test(t)) seen.add(t);
-      return seen.size >= 3 || undefined;
-    }, 60000);
+    await waitFor(
+      '3 different running times in the status bar',
+      a.sessions.onDidChange,
+      () => {
+        const t = a.statusBar.item.text;
+        if (/· running/.test(t)) seen.add(t);
+        return seen.size >= 3 || undefined;
+      },
+      60000,
+    );
     // Still inside the one wait line.
     const session = vscode.debug.activeDebugSession!;
     const from = dap.mark;
@@ -134,8 +165,12 @@ suite('end of run, timeline and live refresh', function () {
     const trace = await session.customRequest('stackTrace', { threadId: paused.body?.threadId });
     // (paths come back as vscode-remote URIs in code-server: match the source by name)
     const scenarioFrame = trace.stackFrames.find((f: { source?: { name?: string } }) => f.source?.name === 'longwait.visor');
-    assert.strictEqual(scenarioFrame?.line, lines.length, JSON.stringify(trace.stackFrames.map((f: { name: string; line: number; source?: unknown }) => [f.name, f.line, f.source])));
-    assert.strictEqual(dap.messages.slice(mark, from).filter(m => m.type === 'event' && m.event === 'stopped').length, 0, 'no stop before the pause');
+    assert.strictEqual(
+      scenarioFrame?.line,
+      lines.length,
+      JSON.stringify(trace.stackFrames.map((f: { name: string; line: number; source?: unknown }) => [f.name, f.line, f.source])),
+    );
+    assert.strictEqual(dap.messages.slice(mark, from).filter((m) => m.type === 'event' && m.event === 'stopped').length, 0, 'no stop before the pause');
     await stopAllSessions();
   });
 });

@@ -33,7 +33,7 @@ suite('channel inspector across sessions', function () {
     await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(exampleScenario()));
     const mark = dap.mark;
     assert.ok(await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: 'visorbus', name: 'Debug devices.visor', request: 'launch' }));
-    threadId = (await dap.event('stopped', b => b.reason === 'entry', mark)).body?.threadId as number;
+    threadId = (await dap.event('stopped', (b) => b.reason === 'entry', mark)).body?.threadId as number;
     return vscode.debug.activeDebugSession!;
   }
 
@@ -41,17 +41,17 @@ suite('channel inspector across sessions', function () {
   async function continueToProbe(session: vscode.DebugSession): Promise<void> {
     const mark = dap.mark;
     await session.customRequest('continue', { threadId });
-    threadId = (await dap.event('stopped', b => b.reason === 'function breakpoint', mark)).body?.threadId as number;
+    threadId = (await dap.event('stopped', (b) => b.reason === 'function breakpoint', mark)).body?.threadId as number;
   }
 
   function viewIs(what: string, pred: (v: InspectorView) => boolean): Promise<InspectorView> {
     return waitFor(`the inspector to show ${what}`, inspector.onDidChangeView, () => (pred(inspector.view) ? inspector.view : undefined), 30000);
   }
 
-  const signature = () => inspector.current?.channel.header.find(f => f.name === 'signature')?.display ?? '';
+  const signature = () => inspector.current?.channel.header.find((f) => f.name === 'signature')?.display ?? '';
 
   function inspectorTabs(): vscode.Tab[] {
-    return vscode.window.tabGroups.all.flatMap(g => g.tabs).filter(t => t.input instanceof vscode.TabInputWebview && t.label === 'Channel vbus2:dev1');
+    return vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.label === 'Channel vbus2:dev1');
   }
 
   test('one tab per device: opening the inspector again reveals the same tab', async () => {
@@ -65,7 +65,7 @@ suite('channel inspector across sessions', function () {
     assert.match(signature(), /ECNL/);
     const again = await vscode.commands.executeCommand<ChannelInspector>('visorbus.device.inspect', 'vbus2:dev1');
     assert.strictEqual(again, inspector, 'the same inspector');
-    assert.strictEqual(a.inspectors().filter(i => i.device === '2:1').length, 1);
+    assert.strictEqual(a.inspectors().filter((i) => i.device === '2:1').length, 1);
     assert.strictEqual(inspectorTabs().length, 1, 'one tab');
   });
 
@@ -73,13 +73,13 @@ suite('channel inspector across sessions', function () {
     const session = vscode.debug.activeDebugSession!;
     const mark = dap.mark;
     await vscode.commands.executeCommand('workbench.action.debug.restart');
-    threadId = (await dap.event('stopped', b => b.reason === 'entry', mark)).body?.threadId as number;
-    const missing = await viewIs('that vbus2:dev1 does not exist', v => v.kind === 'missing');
+    threadId = (await dap.event('stopped', (b) => b.reason === 'entry', mark)).body?.threadId as number;
+    const missing = await viewIs('that vbus2:dev1 does not exist', (v) => v.kind === 'missing');
     assert.match(missing.notice ?? '', /vbus2:dev1 does not exist/);
     assert.match(missing.status, /^stopped/, 'the session is stopped on entry, not running');
     assert.strictEqual(inspector.current, undefined, 'no values of the run before the restart');
     await continueToProbe(vscode.debug.activeDebugSession ?? session);
-    await viewIs('the channel again', v => v.kind === 'live');
+    await viewIs('the channel again', (v) => v.kind === 'live');
     assert.match(signature(), /ECNL/);
     assert.strictEqual(inspector.view.stale, false);
   });
@@ -87,7 +87,7 @@ suite('channel inspector across sessions', function () {
   test('between sessions the tab says "no session" and marks the old values stale', async () => {
     const live = inspector.current;
     await stopAllSessions();
-    const v = await viewIs('no session', x => x.kind === 'noSession');
+    const v = await viewIs('no session', (x) => x.kind === 'noSession');
     assert.strictEqual(v.status, 'no session');
     assert.doesNotMatch(v.status, /running|stopped/);
     assert.strictEqual(v.stale, true, 'the values shown are marked stale');
@@ -101,10 +101,10 @@ suite('channel inspector across sessions', function () {
 
   test('a new F5 reattaches the same tab to the new session', async () => {
     const session = await f5();
-    await viewIs('the new session', v => v.kind !== 'noSession');
+    await viewIs('the new session', (v) => v.kind !== 'noSession');
     assert.strictEqual(inspector.state?.session.id, session.id, 'follows the new session');
     await continueToProbe(session);
-    const v = await viewIs('the channel in the new session', x => x.kind === 'live');
+    const v = await viewIs('the channel in the new session', (x) => x.kind === 'live');
     assert.strictEqual(v.stale, false);
     assert.match(signature(), /ECNL/);
     assert.strictEqual(inspectorTabs().length, 1, 'still one tab');

@@ -37,7 +37,7 @@ async function runMeasured(file: string, during?: (start: RunStart) => void): Pr
   let peak = 0;
   let timer: NodeJS.Timeout | undefined;
   let pid: number | undefined;
-  const sub = scenarios.onDidStartRun(s => {
+  const sub = scenarios.onDidStartRun((s) => {
     pid = s.pid;
     timer = setInterval(() => (peak = Math.max(peak, peakRssMiB(s.pid) ?? peak)), 20);
     during?.(s);
@@ -56,9 +56,13 @@ function cliToFileMs(emulator: string, file: string, out: string): Promise<numbe
   const fd = fs.openSync(out, 'w');
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [emulator, 'run', file], { cwd: path.dirname(file), stdio: ['ignore', fd, 'ignore'], env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+    const child = spawn(process.execPath, [emulator, 'run', file], {
+      cwd: path.dirname(file),
+      stdio: ['ignore', fd, 'ignore'],
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    });
     child.on('error', reject);
-    child.on('exit', code => {
+    child.on('exit', (code) => {
       fs.closeSync(fd);
       if (code === 0) resolve(Date.now() - t0);
       else reject(new Error(`the CLI exited with ${code}`));
@@ -68,7 +72,8 @@ function cliToFileMs(emulator: string, file: string, out: string): Promise<numbe
 
 /** The text of the Visorbus output channel, once it holds `what`. */
 function outputText(what: RegExp): Promise<string> {
-  const find = () => vscode.workspace.textDocuments.find(d => d.uri.scheme === 'output' && /Visorbus/.test(d.uri.toString()) && what.test(d.getText()))?.getText();
+  const find = () =>
+    vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'output' && /Visorbus/.test(d.uri.toString()) && what.test(d.getText()))?.getText();
   return waitFor(`the Visorbus output to show ${what}`, vscode.workspace.onDidChangeTextDocument, find, 30000);
 }
 
@@ -98,7 +103,9 @@ suite('Run Scenario: a long run', function () {
     const emulator = path.join(vscode.extensions.getExtension('visorbus-studio.visorbus-studio')!.extensionPath, 'dist', 'emulator.js');
     const cliMs = await cliToFileMs(emulator, file, result.traceFile + '.cli');
     fs.rmSync(result.traceFile + '.cli', { force: true });
-    console.log(`      Run Scenario: ${events} events in ${(result.ms / 1000).toFixed(1)} s, emulator peak RSS ${peakMiB.toFixed(0)} MiB; CLI to a file: ${(cliMs / 1000).toFixed(1)} s`);
+    console.log(
+      `      Run Scenario: ${events} events in ${(result.ms / 1000).toFixed(1)} s, emulator peak RSS ${peakMiB.toFixed(0)} MiB; CLI to a file: ${(cliMs / 1000).toFixed(1)} s`,
+    );
     assert.ok(peakMiB < RSS_LIMIT_MIB, `${peakMiB} MiB`);
   });
 

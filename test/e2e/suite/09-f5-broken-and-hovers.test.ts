@@ -40,12 +40,19 @@ suite('F5 on a broken scenario; device hovers', function () {
     const file = brokenFile('broken-open.visor');
     await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(file));
     // what F5 without launch.json does: the provider resolves the open file
-    const started = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: 'visorbus', name: 'Debug broken-open.visor', request: 'launch' });
+    const started = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], {
+      type: 'visorbus',
+      name: 'Debug broken-open.visor',
+      request: 'launch',
+    });
     assert.strictEqual(started, false, 'the launch is aborted');
     assert.strictEqual(vscode.debug.activeDebugSession, undefined);
     assert.strictEqual(fs.existsSync(launchJson()), false, 'no .vscode/launch.json');
-    const diags = await waitFor('the error in Problems', vscode.languages.onDidChangeDiagnostics,
-      () => vscode.languages.getDiagnostics(vscode.Uri.file(file)).filter(d => d.severity === vscode.DiagnosticSeverity.Error).length ? vscode.languages.getDiagnostics(vscode.Uri.file(file)) : undefined);
+    const diags = await waitFor('the error in Problems', vscode.languages.onDidChangeDiagnostics, () =>
+      vscode.languages.getDiagnostics(vscode.Uri.file(file)).filter((d) => d.severity === vscode.DiagnosticSeverity.Error).length
+        ? vscode.languages.getDiagnostics(vscode.Uri.file(file))
+        : undefined,
+    );
     assert.strictEqual(diags[0].range.start.line, 2);
     assert.match(diags[0].message, /unknown subcommand 'crate'/);
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
@@ -55,7 +62,12 @@ suite('F5 on a broken scenario; device hovers', function () {
     const file = brokenFile('broken-closed.visor');
     const uri = vscode.Uri.file(file);
     assert.strictEqual(vscode.languages.getDiagnostics(uri).length, 0);
-    const started = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: 'visorbus', name: 'broken', request: 'launch', scenario: file });
+    const started = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], {
+      type: 'visorbus',
+      name: 'broken',
+      request: 'launch',
+      scenario: file,
+    });
     assert.strictEqual(started, false);
     const diags = vscode.languages.getDiagnostics(uri);
     assert.strictEqual(diags.length, 1, 'the error is listed although the file is not open');
@@ -66,10 +78,13 @@ suite('F5 on a broken scenario; device hovers', function () {
   /** The hover text at the first `2:0` of `device create 2:0`. */
   async function hoverOn20(): Promise<string> {
     const doc = await vscode.workspace.openTextDocument(exampleScenario());
-    const line = doc.getText().split('\n').findIndex(l => l.startsWith('device create 2:0'));
+    const line = doc
+      .getText()
+      .split('\n')
+      .findIndex((l) => l.startsWith('device create 2:0'));
     const pos = new vscode.Position(line, 'device create 2'.length);
     const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, pos);
-    return hovers.flatMap(h => h.contents.map(c => (typeof c === 'string' ? c : 'value' in c ? c.value : ''))).join('\n');
+    return hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : 'value' in c ? c.value : ''))).join('\n');
   }
 
   test('hovering 2:0 without a session shows its device create line', async () => {
@@ -85,13 +100,13 @@ suite('F5 on a broken scenario; device hovers', function () {
     vscode.debug.addBreakpoints([new vscode.FunctionBreakpoint('vbus2:dev1.probe')]);
     let mark = dap.mark;
     assert.ok(await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: 'visorbus', name: 'Debug devices.visor', request: 'launch' }));
-    const entry = await dap.event('stopped', b => b.reason === 'entry', mark);
+    const entry = await dap.event('stopped', (b) => b.reason === 'entry', mark);
     const before = await hoverOn20();
     assert.match(before, /live in .*stopped/);
     assert.match(before, /vbus2:dev0 does not exist at this point of the run/);
     mark = dap.mark;
     await vscode.debug.activeDebugSession!.customRequest('continue', { threadId: entry.body?.threadId });
-    await dap.event('stopped', b => b.reason === 'function breakpoint', mark);
+    await dap.event('stopped', (b) => b.reason === 'function breakpoint', mark);
     const text = await hoverOn20();
     assert.match(text, /\| driver \| visorhba \|/);
     assert.match(text, /\| state \| running \|/);

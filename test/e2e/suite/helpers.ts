@@ -31,7 +31,7 @@ export function waitFor<T>(what: string, event: vscode.Event<unknown>, check: ()
       if (done) return;
       done = true;
       clearTimeout(timer);
-      subs.forEach(d => d.dispose());
+      subs.forEach((d) => d.dispose());
       if (err) reject(err);
       else resolve(value as T);
     };
@@ -49,7 +49,14 @@ export function waitFor<T>(what: string, event: vscode.Event<unknown>, check: ()
   });
 }
 
-export interface DapMessage { type: string; event?: string; command?: string; body?: Record<string, unknown>; success?: boolean; message?: string }
+export interface DapMessage {
+  type: string;
+  event?: string;
+  command?: string;
+  body?: Record<string, unknown>;
+  success?: boolean;
+  message?: string;
+}
 
 /** Records every message the visorbus adapter sends, for all sessions started after it. */
 export class DapRecorder implements vscode.Disposable {
@@ -71,7 +78,7 @@ export class DapRecorder implements vscode.Disposable {
 
   /** The first event named `name` after index `from` that matches `pred`. */
   event(name: string, pred: (body: Record<string, unknown>) => boolean = () => true, from = 0, timeoutMs = 30000): Promise<DapMessage> {
-    const find = () => this.messages.slice(from).find(m => m.type === 'event' && m.event === name && pred(m.body ?? {}));
+    const find = () => this.messages.slice(from).find((m) => m.type === 'event' && m.event === name && pred(m.body ?? {}));
     return waitFor(`DAP event '${name}'`, this.onMessage, find, timeoutMs);
   }
 
@@ -99,10 +106,12 @@ export function removeAllBreakpoints(): void {
 /** Labels of tree items (resolved through the provider, as the view would). */
 export async function labels<T>(provider: vscode.TreeDataProvider<T>, parent?: T): Promise<string[]> {
   const children = (await provider.getChildren(parent)) ?? [];
-  return Promise.all(children.map(async c => {
-    const item = await provider.getTreeItem(c);
-    return typeof item.label === 'string' ? item.label : item.label?.label ?? '';
-  }));
+  return Promise.all(
+    children.map(async (c) => {
+      const item = await provider.getTreeItem(c);
+      return typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
+    }),
+  );
 }
 
 export async function childByLabel<T>(provider: vscode.TreeDataProvider<T>, label: string, parent?: T): Promise<T | undefined> {

@@ -18,14 +18,18 @@ export function run(): Promise<void> {
 
 /** Run the *.test.js files of `dir`; rejects when there are none, when none is selected, or when one fails or is skipped. */
 export function runTestsIn(dir: string, grep?: string): Promise<void> {
-  const files = fs.readdirSync(dir).filter(f => f.endsWith('.test.js')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.test.js'))
+    .sort();
   if (!files.length) return Promise.reject(new Error(`no test files (*.test.js) in ${dir}`));
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60000, grep, forbidPending: true, forbidOnly: true });
   for (const f of files) mocha.addFile(path.join(dir, f));
   return new Promise((resolve, reject) => {
-    const runner = mocha.run(failures => {
+    const runner = mocha.run((failures) => {
       if (failures) reject(new Error(`${failures} test(s) failed`));
-      else if (runner.total === 0) reject(new Error(`no test ran: ${files.length} file(s) in ${dir}${grep ? `, none matching grep ${JSON.stringify(grep)}` : ''}`));
+      else if (runner.total === 0)
+        reject(new Error(`no test ran: ${files.length} file(s) in ${dir}${grep ? `, none matching grep ${JSON.stringify(grep)}` : ''}`));
       else resolve();
     });
   });

@@ -42,7 +42,10 @@ suite('UI: F5 on a scenario with a syntax error', function () {
     assert.strictEqual(await page.locator('.debug-toolbar').isVisible(), false, 'no debug session started');
     // the Problems view lists the error (the squiggle's diagnostic)
     await toast.getByRole('button', { name: 'Show Problems' }).click();
-    await page.locator('.markers-panel .monaco-list-row', { hasText: /unknown subcommand 'crate'/ }).first().waitFor();
+    await page
+      .locator('.markers-panel .monaco-list-row', { hasText: /unknown subcommand 'crate'/ })
+      .first()
+      .waitFor();
     await wb.screenshot('broken-f5-problems');
     assert.ok(!fs.existsSync(LAUNCH_JSON), 'no .vscode/launch.json was created');
   });

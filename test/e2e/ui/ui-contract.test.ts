@@ -18,7 +18,10 @@ const RUN_MS = 240000;
 /** The contract workspace folder; the suite fails (does not skip) when the runner did not provide it. */
 function contractWorkspace(): string {
   const ws = process.env.E2E_CONTRACT_WORKSPACE;
-  if (!ws) throw new Error('E2E_CONTRACT_WORKSPACE is not set: run the UI suites with `npm run test:e2e` (scripts/e2e/run.mjs creates the contract workspace and sets it)');
+  if (!ws)
+    throw new Error(
+      'E2E_CONTRACT_WORKSPACE is not set: run the UI suites with `npm run test:e2e` (scripts/e2e/run.mjs creates the contract workspace and sets it)',
+    );
   return ws;
 }
 
@@ -45,12 +48,19 @@ async function attachAndPage(wb: Workbench, scenario: Scenario): Promise<void> {
   await page.keyboard.press('F9');
   await editor.locator('[class*="codicon-debug-breakpoint"]').first().waitFor();
   await page.keyboard.press('F5');
-  await wb.pane('Call Stack').getByText(/breakpoint at line/i).first().waitFor({ timeout: RUN_MS });
+  await wb
+    .pane('Call Stack')
+    .getByText(/breakpoint at line/i)
+    .first()
+    .waitFor({ timeout: RUN_MS });
   await wb.palette('View: Show Visorbus');
   await wb.expandPane('Buses & Devices');
   const devices = wb.pane('Buses & Devices');
   await wb.row('vbus2:dev0', devices).waitFor();
-  await wb.row('visorbus3', devices).locator('.label-description', { hasText: `${BULK_DEVICES} devices` }).waitFor();
+  await wb
+    .row('visorbus3', devices)
+    .locator('.label-description', { hasText: `${BULK_DEVICES} devices` })
+    .waitFor();
   // the last row of the tree is bus 3's "Load more…"; Enter on it loads the next page
   const toEnd = async () => {
     await devices.locator('.monaco-list').first().focus();
@@ -93,7 +103,7 @@ async function inspectAndEdit(wb: Workbench): Promise<void> {
   // the vhba's two queues, each drawn as a ring of its slots
   await frame.locator('svg.ring path.slot').first().waitFor();
   assert.strictEqual(await frame.locator('svg.ring').count(), 2);
-  assert.ok(await frame.locator('svg.ring').first().locator('path.slot').count() > 1, 'the ring has its slots');
+  assert.ok((await frame.locator('svg.ring').first().locator('path.slot').count()) > 1, 'the ring has its slots');
   // hover: the field's bytes light up in the hex view
   await frame.locator('tr[data-key="header/chtype/32"]').hover();
   await frame.locator('.byte.hl').nth(15).waitFor();
@@ -132,12 +142,28 @@ suite('UI: views and channel inspector on the real adapter (attach over TCP)', f
     server = await startDapServer(path.join(ROOT, 'dist', 'emulator.js'));
     scenario = writeCombinedScenario(WORKSPACE);
     fs.mkdirSync(path.join(WORKSPACE, '.vscode'), { recursive: true });
-    fs.writeFileSync(path.join(WORKSPACE, '.vscode', 'launch.json'), JSON.stringify({
-      version: '0.2.0', configurations: [{
-        type: 'visorbus', request: 'attach', name: 'Attach to visorbus-emu', port: server.port, token: server.token,
-        scenario: '${workspaceFolder}/' + path.basename(scenario.file), stopOnEntry: true, checkpoints: 0,
-      }],
-    }, null, 2));
+    fs.writeFileSync(
+      path.join(WORKSPACE, '.vscode', 'launch.json'),
+      JSON.stringify(
+        {
+          version: '0.2.0',
+          configurations: [
+            {
+              type: 'visorbus',
+              request: 'attach',
+              name: 'Attach to visorbus-emu',
+              port: server.port,
+              token: server.token,
+              scenario: '${workspaceFolder}/' + path.basename(scenario.file),
+              stopOnEntry: true,
+              checkpoints: 0,
+            },
+          ],
+        },
+        null,
+        2,
+      ),
+    );
     wb = await Workbench.open(WORKSPACE, 'contract');
   });
   suiteTeardown(async () => {
@@ -158,7 +184,10 @@ suite('UI: views and channel inspector on the real adapter (attach over TCP)', f
     // the action is queued only while the run is stopped: continue once the status bar says it is
     await wb.page.locator('.statusbar-item', { hasText: 'pause of vbus2:dev1 queued' }).first().waitFor();
     await wb.page.keyboard.press('F5'); // the queued pause lands at the guest's next poll; the run stops at its end (status bar: finished)
-    await wb.page.locator('.statusbar-item', { hasText: /visorbus .* · finished/ }).first().waitFor({ timeout: RUN_MS });
+    await wb.page
+      .locator('.statusbar-item', { hasText: /visorbus .* · finished/ })
+      .first()
+      .waitFor({ timeout: RUN_MS });
     await devices.locator('.monaco-list-row[aria-label^="vbus2:dev1, paused"]').waitFor();
     await devices.locator('.monaco-list-row[aria-label^="vbus2:dev0, running"]').waitFor();
     await wb.screenshot('device-paused');

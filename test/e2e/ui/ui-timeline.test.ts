@@ -33,10 +33,16 @@ suite('UI: the end of a run and the timeline (real emulator)', function () {
     const stack = wb.pane('Call Stack');
     for (let i = 0; i < 3 && !(await stack.getByText(/Scenario finished/).count()); i++) {
       await page.keyboard.press('F5');
-      await stack.getByText(/Scenario finished|breakpoint/i).first().waitFor();
+      await stack
+        .getByText(/Scenario finished|breakpoint/i)
+        .first()
+        .waitFor();
     }
     await wb.pausedOn(/Scenario finished/);
-    await page.locator('.statusbar-item', { hasText: /visorbus .* · finished/ }).first().waitFor();
+    await page
+      .locator('.statusbar-item', { hasText: /visorbus .* · finished/ })
+      .first()
+      .waitFor();
     await wb.palette('View: Show Visorbus');
     await wb.expandPane('Buses & Devices');
     const devices = wb.pane('Buses & Devices');

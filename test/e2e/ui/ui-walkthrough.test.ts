@@ -40,7 +40,10 @@ suite('UI: the walkthrough ticks its steps', function () {
     await wb.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'devices.visor' }).dblclick();
     await wb.page.locator('.editor-instance .monaco-editor .view-lines', { hasText: 'chipset init' }).first().waitFor();
     await wb.palette('Visorbus: Run Scenario');
-    await wb.page.locator('.statusbar-item', { hasText: /devices\.visor passed/ }).first().waitFor({ timeout: 120000 });
+    await wb.page
+      .locator('.statusbar-item', { hasText: /devices\.visor passed/ })
+      .first()
+      .waitFor({ timeout: 120000 });
     await showWalkthrough();
     await step('newScenario', true).waitFor();
     await step('run', true).waitFor();
@@ -55,7 +58,10 @@ suite('UI: the walkthrough ticks its steps', function () {
     await wb.palette('View: Show Visorbus');
     await wb.palette('Visorbus: Open Channel Inspector');
     await wb.row('controlvm', wb.page.locator('.quick-input-widget')).click();
-    await wb.page.locator('.tabs-container .tab', { hasText: /Channel/ }).first().waitFor();
+    await wb.page
+      .locator('.tabs-container .tab', { hasText: /Channel/ })
+      .first()
+      .waitFor();
     // The inspector's webview has the keyboard focus: give it back to the editor for F1.
     await wb.page.locator('.editor-instance .monaco-editor .view-lines', { hasText: 'chipset init' }).first().click();
     await showWalkthrough();

@@ -42,7 +42,10 @@ suite('UI: debugging the example scenario (real emulator)', function () {
     await page.keyboard.press('F5');
     await page.locator('.debug-toolbar').waitFor();
     await wb.pausedOn(/(paused|stopped) on entry/i);
-    await page.locator('.statusbar-item', { hasText: /visorbus .* · stopped/ }).first().waitFor();
+    await page
+      .locator('.statusbar-item', { hasText: /visorbus .* · stopped/ })
+      .first()
+      .waitFor();
     await wb.screenshot('debug-stopped-on-entry');
   });
 

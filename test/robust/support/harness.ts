@@ -123,7 +123,12 @@ export function makeEmulator(drivers: Record<string, () => VisorDriver>, opts: E
  * A scenario run on a test-driver emulator (the parser knows only the real driver names, so none
  * are loaded by name). With allowErrors, lines the parser rejects are left out (they produce no step).
  */
-export function makeRun(text: string, drivers: Record<string, () => VisorDriver>, opts: EmulatorOptions = {}, allowErrors = false): { run: ScenarioRun; errors: EmuEvent[] } {
+export function makeRun(
+  text: string,
+  drivers: Record<string, () => VisorDriver>,
+  opts: EmulatorOptions = {},
+  allowErrors = false,
+): { run: ScenarioRun; errors: EmuEvent[] } {
   const sc = parseScenario(text, '/tmp/robust.visor');
   const bad = sc.diagnostics.filter((d) => d.severity === 'error');
   if (bad.length && !allowErrors) throw new Error('scenario errors: ' + bad.map((d) => `${d.line}:${d.column} ${d.message}`).join('; '));
@@ -286,7 +291,8 @@ export function guardAccesses(emu: Emulator, extraAllowed: (addr: number, len: n
       (r !== undefined && (r.label.startsWith('dma@') || r.label === 'controlvm payload')) ||
       guestChannels(emu).some((c) => within(addr, len, c.physaddr, c.nbytes)) ||
       extraAllowed(addr, len);
-    if (!ok && violations.length < 50) violations.push(`${kind} 0x${addr.toString(16)}+${len} outside every channel and DMA buffer (${r ? r.label : 'unmapped'})`);
+    if (!ok && violations.length < 50)
+      violations.push(`${kind} 0x${addr.toString(16)}+${len} outside every channel and DMA buffer (${r ? r.label : 'unmapped'})`);
   };
   // Instance properties shadow the prototype methods for this emulator's memory only.
   const m = mem as unknown as Record<string, unknown>;

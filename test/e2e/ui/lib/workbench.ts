@@ -12,23 +12,36 @@ export const E2E = {
 
 export class Workbench {
   private shot = 0;
-  constructor(readonly browser: Browser, readonly page: Page, private readonly prefix: string) {}
+  constructor(
+    readonly browser: Browser,
+    readonly page: Page,
+    private readonly prefix: string,
+  ) {}
 
   static async open(folder: string, prefix: string): Promise<Workbench> {
     const browser = await chromium.launch({
-      executablePath: E2E.chromium, headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+      executablePath: E2E.chromium,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage',
+      ],
     });
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.setDefaultTimeout(30000);
     // the page console (workbench and extension-host output) goes to <shots>/<prefix>-console.log
     const log = fs.createWriteStream(path.join(E2E.shots, `${prefix}-console.log`));
-    page.on('console', async m => {
-      const args = await Promise.all(m.args().map(a => a.jsonValue().catch(() => '?')));
+    page.on('console', async (m) => {
+      const args = await Promise.all(m.args().map((a) => a.jsonValue().catch(() => '?')));
       log.write(util.format(...args) + '\n');
     });
-    page.on('pageerror', e => log.write(`[pageerror] ${e.message}\n`));
+    page.on('pageerror', (e) => log.write(`[pageerror] ${e.message}\n`));
     browser.on('disconnected', () => log.end());
     await page.goto(`${E2E.url}/?folder=${encodeURIComponent(folder)}`);
     await page.locator('.monaco-workbench').waitFor();
