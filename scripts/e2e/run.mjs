@@ -207,6 +207,7 @@ async function main() {
               E2E_CONTRACT_WORKSPACE: path.join(RUN, 'ws-contract'),
               E2E_SHOTS: SHOTS,
               E2E_CHROMIUM: CHROMIUM,
+              E2E_CHROMIUM_ARGS: JSON.stringify(CHROMIUM_ARGS),
             },
           },
         );

@@ -5,7 +5,7 @@
  * waits goes by its lines. A line is printed only when the percentage changes, so a run
  * prints at most about a hundred of them.
  */
-import type { Scenario } from '../scenario/ast';
+import { type Scenario, waitJiffies } from '../scenario/ast';
 import type { Clock } from '../engine/clock';
 import type { SyncOut } from './syncout';
 
@@ -15,14 +15,7 @@ export function plannedWaitJiffies(scenario: Scenario, clock: Clock): number {
   for (const s of scenario.steps) {
     const c = s.command;
     if (c.kind !== 'wait') continue;
-    j +=
-      c.unit === 'jiffies'
-        ? c.amount
-        : c.unit === 'ms'
-          ? clock.msToJiffies(c.amount)
-          : c.unit === 's'
-            ? clock.msToJiffies(c.amount * 1000)
-            : clock.msToJiffies(c.amount / 1000);
+    j += waitJiffies(c, clock);
   }
   return j;
 }

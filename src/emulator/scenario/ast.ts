@@ -67,7 +67,7 @@ export type Command =
   | { kind: 'deviceConfigure'; device: DeviceRef }
   | { kind: 'partitionRecover'; bus: number }
   /** `wait 10ms` / `wait 2s` / `wait 5j` (jiffies) / `wait 250us` — stored as microseconds or jiffies. */
-  | { kind: 'wait'; amount: number; unit: 'ms' | 's' | 'us' | 'jiffies' }
+  | WaitCommand
   | { kind: 'expect'; subject: ExpectSubject; op: ExpectOp; value: string }
   /** `echo 5 > /sys/devices/platform/visorchipset/install/textid` */
   | { kind: 'sysfsWrite'; path: string; value: string }
@@ -114,4 +114,18 @@ export interface Scenario {
   steps: ScenarioStep[];
   diagnostics: Diagnostic[];
   /** Buses declared by `bus create` before each step (for the "device on an undeclared bus" check). */
+}
+
+/** `wait 10ms` / `wait 2s` / `wait 5j` (jiffies) / `wait 250us`. */
+export interface WaitCommand {
+  kind: 'wait';
+  amount: number;
+  unit: 'ms' | 's' | 'us' | 'jiffies';
+}
+
+/** The jiffies a `wait` line asks for, at the clock's HZ. */
+export function waitJiffies(c: WaitCommand, clock: { msToJiffies(ms: number): number }): number {
+  if (c.unit === 'jiffies') return c.amount;
+  const ms = c.unit === 'ms' ? c.amount : c.unit === 's' ? c.amount * 1000 : c.amount / 1000;
+  return clock.msToJiffies(ms);
 }

@@ -9,7 +9,7 @@ import { VisorChannel } from '../visorchannel/visorchannel';
 import { CONTROLVM_ADDR } from '../backend/commandpartition';
 import { SysfsError } from '../sysfs/sysfs';
 import { MAX_WAIT_SECONDS } from '../limits';
-import type { Command, DeviceRef, ScenarioStep } from './ast';
+import { type Command, type DeviceRef, type ScenarioStep, waitJiffies } from './ast';
 import {
   runBusConfigure,
   runBusCreate,
@@ -52,14 +52,7 @@ function runAutoload(r: StepRun, c: Cmd<'autoload'>): void {
 
 function runWait(r: StepRun, c: Cmd<'wait'>): void {
   const clock = r.emu.engine.clock;
-  const j =
-    c.unit === 'jiffies'
-      ? c.amount
-      : c.unit === 'ms'
-        ? clock.msToJiffies(c.amount)
-        : c.unit === 's'
-          ? clock.msToJiffies(c.amount * 1000)
-          : clock.msToJiffies(c.amount / 1000);
+  const j = waitJiffies(c, clock);
   if (!(j <= MAX_WAIT_SECONDS * clock.hz))
     throw new StepError(`wait of ${j} jiffies is too long at HZ=${clock.hz}: one wait is at most ${MAX_WAIT_SECONDS} s of virtual time`);
   r.emu.advance(j);

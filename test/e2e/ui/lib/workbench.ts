@@ -8,6 +8,8 @@ export const E2E = {
   url: process.env.E2E_URL ?? 'http://127.0.0.1:8080',
   shots: process.env.E2E_SHOTS ?? path.resolve(__dirname, '../../../test-output/e2e'),
   chromium: process.env.E2E_CHROMIUM ?? '/usr/bin/chromium',
+  /** Set by scripts/e2e/run.mjs from the one list in scripts/e2e/codeserver.mjs. */
+  chromiumArgs: JSON.parse(process.env.E2E_CHROMIUM_ARGS ?? '[]') as string[],
 };
 
 export class Workbench {
@@ -22,16 +24,7 @@ export class Workbench {
     const browser = await chromium.launch({
       executablePath: E2E.chromium,
       headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-dev-shm-usage',
-      ],
+      args: E2E.chromiumArgs,
     });
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.setDefaultTimeout(30000);
