@@ -9,32 +9,11 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { longScenario, peakRssMiB } from './longscenario';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const CLI = path.join(ROOT, 'dist/emulator.js');
 const RSS_LIMIT_MIB = 300;
-
-/**
- * Ten opened keyboards polled every 10 ms for five waits of 600 s: two events a device a
- * poll, about 6 million events (a trace of about 550 MB).
- */
-export function longScenario(devices = 10, waits = 5): string {
-  const lines = ['chipset init', 'bus create 1 name=console'];
-  for (let i = 1; i <= devices; i++) lines.push(`device create 1:${i} type=keyboard`);
-  for (let i = 1; i <= devices; i++) lines.push(`input 1:${i} open`);
-  for (let i = 0; i < waits; i++) lines.push('wait 600s');
-  lines.push('expect /sys/bus/visorbus/devices/vbus1:dev1/driver == visorinput');
-  return lines.join('\n') + '\n';
-}
-
-function peakRssMiB(pid: number): number | undefined {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 interface PipedRun {
   code: number | null;

@@ -6,19 +6,8 @@
  * data breakpoint on a signal queue's head.
  */
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { COMPILED_FIXTURES, ROOT, useClient, VisorClient, fixture } from './helpers/client';
-
-/** 1-based line of the first line containing `needle`. */
-function lineOf(file: string, needle: string): number {
-  const i = fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .findIndex((l) => l.includes(needle));
-  assert.ok(i >= 0, `${needle} not in ${file}`);
-  return i + 1;
-}
+import { COMPILED_FIXTURES, ROOT, useClient, VisorClient, fixture, lineOf } from './helpers/client';
 
 const TSDRV_JS = path.join(COMPILED_FIXTURES, 'drivers', 'tsdrv.js');
 const TSDRV_TS = fixture('drivers/tsdrv.ts');

@@ -5,17 +5,7 @@
  * after a step back is byte for byte what it was at that earlier stop.
  */
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import { useClient, VisorClient, fixture, sha } from './helpers/client';
-
-function lineOf(file: string, needle: string): number {
-  const i = fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .findIndex((l) => l.includes(needle));
-  assert.ok(i >= 0, `${needle} not in ${file}`);
-  return i + 1;
-}
+import { useClient, VisorClient, fixture, sha, lineOf } from './helpers/client';
 
 const ECHO_JS = fixture('drivers/echo.js');
 

@@ -7,6 +7,7 @@
 import * as assert from 'node:assert/strict';
 import * as cp from 'node:child_process';
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
@@ -236,6 +237,16 @@ export class VisorClient extends DebugClient {
   assertSchema(): void {
     assert.deepEqual(this.schemaErrors, [], 'every adapter message conforms to the DAP schema');
   }
+}
+
+/** 1-based line of the first line containing `needle`. */
+export function lineOf(file: string, needle: string): number {
+  const i = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes(needle));
+  assert.ok(i >= 0, `${needle} not in ${file}`);
+  return i + 1;
 }
 
 export function sha(buf: Buffer): string {

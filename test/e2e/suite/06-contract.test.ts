@@ -12,6 +12,7 @@ import { api, childByLabel, DapRecorder, EXTENSION_ID, labels, removeAllBreakpoi
 import type { VisorbusApi } from '../../../src/extension/extension';
 import type { ChannelInspector } from '../../../src/extension/inspector/inspector';
 import type { DeviceInfo } from '../../../src/extension/protocol';
+import type { DevicesNode } from '../../../src/extension/views/devicesTree';
 
 /** A bus item's description ends with its device count (after the partition name, when it has one). */
 const count = (n: number) => new RegExp(`(^|· )${n} devices$`);
@@ -156,36 +157,50 @@ suite('real adapter over TCP (attach): a bus of 10,000 devices', function () {
   });
 });
 
-suite('real adapter over TCP (attach): vhba and vnic devices in the tree and the channel inspector', function () {
-  this.timeout(RUN_MS);
-  let a: VisorbusApi;
-  let dap: DapRecorder;
-  let real: RealSession;
+/** What the suites on the vhba/vnic scenario share: the API, the attached session and two waits on the views. */
+interface IoSuite {
+  a: VisorbusApi;
+  real: RealSession;
+  dap: DapRecorder;
+  views<T>(what: string, check: () => Promise<T | undefined>): Promise<T>;
+  device(name: string): Promise<DevicesNode>;
+}
 
-  suiteSetup(async () => {
-    a = await api();
-    removeAllBreakpoints();
-    dap = new DapRecorder();
-    real = new RealSession(dap);
-    const scenario = writeIoScenario(path.join(workspaceDir(), 'contract'));
-    await real.start(scenario);
-    await real.runToSettle(scenario);
+/** A suite attached over TCP to a fresh adapter running the vhba/vnic scenario up to where its devices settle. */
+function ioSuite(title: string, body: (s: IoSuite) => void): void {
+  suite(title, function () {
+    this.timeout(RUN_MS);
+    const s = {
+      views: (what, check) => waitFor(what, s.a.model.onDidInvalidate, check, VIEWS_MS),
+      device: async (name) => {
+        const bus = await s.views(`visorbus${name[4]}`, () => childByLabel(s.a.devices, `visorbus${name[4]}`));
+        return s.views(name, () => childByLabel(s.a.devices, name, bus));
+      },
+    } as IoSuite;
+    suiteSetup(async () => {
+      s.a = await api();
+      removeAllBreakpoints();
+      s.dap = new DapRecorder();
+      s.real = new RealSession(s.dap);
+      const scenario = writeIoScenario(path.join(workspaceDir(), 'contract'));
+      await s.real.start(scenario);
+      await s.real.runToSettle(scenario);
+    });
+    suiteTeardown(async () => {
+      await s.real?.stop();
+      s.dap.dispose();
+    });
+    body(s);
   });
-  suiteTeardown(async () => {
-    await real?.stop();
-    dap.dispose();
-  });
+}
 
-  const views = <T>(what: string, check: () => Promise<T | undefined>) => waitFor(what, a.model.onDidInvalidate, check, VIEWS_MS);
-  const device = async (name: string) => {
-    const bus = await views(`visorbus${name[4]}`, () => childByLabel(a.devices, `visorbus${name[4]}`));
-    return views(name, () => childByLabel(a.devices, name, bus));
-  };
+ioSuite('real adapter over TCP (attach): vhba and vnic devices in the tree and the channel inspector', (s) => {
+  const { device } = s;
 
   test('device items show what visorbus/devices says: state icon, driver, type, channel, queue fill, GUID, sysfs', async () => {
     const dev = await device('vbus2:dev0');
-    const item = await a.devices.getTreeItem(dev);
-    const info = (await real.devices(2)).devices.find((d) => d.name === 'vbus2:dev0')!;
+    const item = await s.a.devices.getTreeItem(dev);
+    const info = (await s.real.devices(2)).devices.find((d) => d.name === 'vbus2:dev0')!;
     const fill = info.queues.map((q) => `${q.pending}/${q.maxSlots - 1}`).join(' ');
     assert.strictEqual(item.description, `visorhba · sparvhba · 0x${info.physaddr.toString(16)} (65536 bytes) · q ${fill}`);
     assert.strictEqual((item.iconPath as vscode.ThemeIcon).id, 'pass-filled');
@@ -193,7 +208,7 @@ suite('real adapter over TCP (attach): vhba and vnic devices in the tree and the
     const tip = (item.tooltip as vscode.MarkdownString).value;
     assert.match(tip, new RegExp(VHBA_GUID));
     assert.match(tip, /\/sys\/devices\/visorbus2\/vbus2:dev0/);
-    assert.strictEqual((await a.devices.getTreeItem(await device('vbus1:dev3'))).contextValue, 'deviceUnbound');
+    assert.strictEqual((await s.a.devices.getTreeItem(await device('vbus1:dev3'))).contextValue, 'deviceUnbound');
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.copyGuid', dev), VHBA_GUID);
     assert.strictEqual(await vscode.env.clipboard.readText(), VHBA_GUID);
   });
@@ -207,24 +222,24 @@ suite('real adapter over TCP (attach): vhba and vnic devices in the tree and the
     const features = () => channel().header.find((f) => f.name === 'features')!;
     assert.deepStrictEqual([features().offset, features().size, features().value, features().writable], [24, 8, '8', true]);
     const readBack = async () => {
-      const r = await real.session.customRequest('readMemory', { memoryReference: channel().memoryReference, offset: 24, count: 8 });
+      const r = await s.real.session.customRequest('readMemory', { memoryReference: channel().memoryReference, offset: 24, count: 8 });
       return [...Buffer.from(r.data, 'base64')];
     };
     // a well-formed edit from the webview: writeMemory, then the `memory` event refreshes the inspector
-    const mark = dap.mark;
+    const mark = s.dap.mark;
     await inspector.onMessage({ type: 'writeField', name: 'features', offset: 24, size: 8, value: '0x48' });
-    await dap.event('memory', () => true, mark);
+    await s.dap.event('memory', () => true, mark);
     await waitFor('features = 0x48', inspector.onDidRefresh, () => features().value === '72' || undefined);
     assert.deepStrictEqual(await readBack(), [0x48, 0, 0, 0, 0, 0, 0, 0]);
     // malformed or mismatched messages change nothing
-    const before = dap.mark;
+    const before = s.dap.mark;
     await inspector.onMessage({ type: 'writeField', name: 'features', offset: -1, size: 8, value: '1' });
     await inspector.onMessage({ type: 'writeField', name: 'features', offset: 24, size: 8, value: 'not a number' });
     await inspector.onMessage({ type: 'writeField', name: 'size', offset: 24, size: 8, value: '1' });
     await inspector.onMessage({ type: 'writeField', name: 'features', offset: 24, size: 8, value: String(2n ** 64n) });
     await inspector.onMessage({ type: 'eval', code: 'x' });
     await inspector.onMessage('writeField');
-    assert.ok(!dap.messages.slice(before).some((m) => m.event === 'memory'), 'no memory was written');
+    assert.ok(!s.dap.messages.slice(before).some((m) => m.event === 'memory'), 'no memory was written');
     assert.deepStrictEqual(await readBack(), [0x48, 0, 0, 0, 0, 0, 0, 0]);
     assert.strictEqual(features().value, '72');
     // the hex window moves
@@ -234,49 +249,26 @@ suite('real adapter over TCP (attach): vhba and vnic devices in the tree and the
   });
 });
 
-suite('real adapter over TCP (attach): context actions on vhba and vnic devices, sysfs, drivers', function () {
-  this.timeout(RUN_MS);
-  let a: VisorbusApi;
-  let dap: DapRecorder;
-  let real: RealSession;
-
-  suiteSetup(async () => {
-    a = await api();
-    removeAllBreakpoints();
-    dap = new DapRecorder();
-    real = new RealSession(dap);
-    const scenario = writeIoScenario(path.join(workspaceDir(), 'contract'));
-    await real.start(scenario);
-    await real.runToSettle(scenario);
-  });
-  suiteTeardown(async () => {
-    await real?.stop();
-    dap.dispose();
-  });
-
-  const views = <T>(what: string, check: () => Promise<T | undefined>) => waitFor(what, a.model.onDidInvalidate, check, VIEWS_MS);
-  const device = async (name: string) => {
-    const bus = await views(`visorbus${name[4]}`, () => childByLabel(a.devices, `visorbus${name[4]}`));
-    return views(name, () => childByLabel(a.devices, name, bus));
-  };
+ioSuite('real adapter over TCP (attach): context actions on vhba and vnic devices, sysfs, drivers', (s) => {
+  const { views, device } = s;
   /** Show the Explorer instead of the Visorbus side bar, and wait until VS Code says its views are hidden. */
   const hideVisorbusViews = async () => {
     await vscode.commands.executeCommand('workbench.view.explorer');
-    const hidden = () => (!a.views.sysfs.visible && !a.views.devices.visible) || undefined;
+    const hidden = () => (!s.a.views.sysfs.visible && !s.a.views.devices.visible) || undefined;
     await waitFor(
       'Visorbus views hidden',
-      (e) => vscode.Disposable.from(a.views.sysfs.onDidChangeVisibility(e), a.views.devices.onDidChangeVisibility(e)),
+      (e) => vscode.Disposable.from(s.a.views.sysfs.onDidChangeVisibility(e), s.a.views.devices.onDidChangeVisibility(e)),
       hidden,
       VIEWS_MS,
     );
   };
-  const stateOf = async (bus: number, name: string) => (await real.devices(bus)).devices.find((d) => d.name === name)?.state;
+  const stateOf = async (bus: number, name: string) => (await s.real.devices(bus)).devices.find((d) => d.name === name)?.state;
 
   test('Pause Device on a tree item: paused in visorbus/devices after a step, and the item turns paused', async () => {
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.pause', await device('vbus2:dev1')), true);
-    await real.stepUntil('vbus2:dev1 paused', async () => (await stateOf(2, 'vbus2:dev1')) === 'paused');
+    await s.real.stepUntil('vbus2:dev1 paused', async () => (await stateOf(2, 'vbus2:dev1')) === 'paused');
     await views('vbus2:dev1 paused in the tree', async () => {
-      const it = await a.devices.getTreeItem(await device('vbus2:dev1'));
+      const it = await s.a.devices.getTreeItem(await device('vbus2:dev1'));
       return (it.contextValue === 'devicePaused' && (it.iconPath as vscode.ThemeIcon).id === 'debug-pause') || undefined;
     });
   });
@@ -284,55 +276,58 @@ suite('real adapter over TCP (attach): context actions on vhba and vnic devices,
   test('Resume and Destroy on tree items: running again, and the bus loses the destroyed device', async () => {
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.resume', await device('vbus2:dev1')), true);
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.destroy', await device('vbus2:dev2')), true);
-    await real.stepUntil('vbus2:dev1 running and vbus2:dev2 gone', async () => {
-      const { devices } = await real.devices(2);
+    await s.real.stepUntil('vbus2:dev1 running and vbus2:dev2 gone', async () => {
+      const { devices } = await s.real.devices(2);
       return devices.find((d) => d.name === 'vbus2:dev1')?.state === 'running' && !devices.some((d) => d.name === 'vbus2:dev2');
     });
     await views('vbus2:dev1 running and bus 2 with 2 devices', async () => {
-      const it = await a.devices.getTreeItem(await device('vbus2:dev1'));
-      const bus2 = await a.devices.getTreeItem((await childByLabel(a.devices, 'visorbus2'))!);
+      const it = await s.a.devices.getTreeItem(await device('vbus2:dev1'));
+      const bus2 = await s.a.devices.getTreeItem((await childByLabel(s.a.devices, 'visorbus2'))!);
       return (it.contextValue === 'deviceRunning' && count(2).test(String(bus2.description))) || undefined;
     });
-    assert.deepStrictEqual(await labels(a.devices, await childByLabel(a.devices, 'visorbus2')), ['vbus2:dev0', 'vbus2:dev1']);
+    assert.deepStrictEqual(await labels(s.a.devices, await childByLabel(s.a.devices, 'visorbus2')), ['vbus2:dev0', 'vbus2:dev1']);
   });
 
   test('sysfs: values shown, writable attribute written, read-only refused, reveal', async () => {
-    const install = async () => childByLabel(a.sysfs, 'install', await childByLabel(a.sysfs, '/sys/devices/platform/visorchipset'));
-    const textid = (await childByLabel(a.sysfs, 'textid', await install()))!;
-    const item = await a.sysfs.getTreeItem(textid);
+    const install = async () => childByLabel(s.a.sysfs, 'install', await childByLabel(s.a.sysfs, '/sys/devices/platform/visorchipset'));
+    const textid = (await childByLabel(s.a.sysfs, 'textid', await install()))!;
+    const item = await s.a.sysfs.getTreeItem(textid);
     assert.strictEqual(item.contextValue, 'sysfsWritable');
     assert.strictEqual(item.description, '0');
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.sysfs.write', textid, '7'), true);
     await views(
       'textid = 7',
-      async () => (await a.sysfs.getTreeItem((await childByLabel(a.sysfs, 'textid', await install()))!)).description === '7' || undefined,
+      async () => (await s.a.sysfs.getTreeItem((await childByLabel(s.a.sysfs, 'textid', await install()))!)).description === '7' || undefined,
     );
-    const r = await real.session.customRequest('visorbus/sysfs', { path: '/sys/devices/platform/visorchipset/install' });
+    const r = await s.real.session.customRequest('visorbus/sysfs', { path: '/sys/devices/platform/visorchipset/install' });
     assert.strictEqual(r.entries.find((e: { name: string }) => e.name === 'textid')?.value, '7');
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.sysfs.write', '/sys/devices/visorbus2/vbus2:dev0/typeguid', 'x'), false);
     // a reveal into a hidden view (another side bar shown) must still land
     await hideVisorbusViews();
     assert.strictEqual(await vscode.commands.executeCommand('visorbus.device.revealInSysfs', await device('vbus2:dev0')), true);
-    assert.strictEqual(a.views.sysfs.visible, true);
-    const selected = () => (a.views.sysfs.selection[0] as { path?: string } | undefined)?.path === '/sys/devices/visorbus2/vbus2:dev0' || undefined;
-    await waitFor('vbus2:dev0 selected in sysfs', a.views.sysfs.onDidChangeSelection, selected, VIEWS_MS);
+    assert.strictEqual(s.a.views.sysfs.visible, true);
+    const selected = () => (s.a.views.sysfs.selection[0] as { path?: string } | undefined)?.path === '/sys/devices/visorbus2/vbus2:dev0' || undefined;
+    await waitFor('vbus2:dev0 selected in sysfs', s.a.views.sysfs.onDidChangeSelection, selected, VIEWS_MS);
   });
 
   test('Show in Buses & Devices (a bound device of Function Drivers) selects the device, also from another side bar', async () => {
     await hideVisorbusViews();
     await vscode.commands.executeCommand('visorbus.device.reveal', 'vbus2:dev1');
-    const selected = () => (a.views.devices.selection[0] as { info?: { name: string } } | undefined)?.info?.name === 'vbus2:dev1' || undefined;
-    await waitFor('vbus2:dev1 selected in Buses & Devices', a.views.devices.onDidChangeSelection, selected, VIEWS_MS);
-    assert.strictEqual(a.views.devices.visible, true);
+    const selected = () => (s.a.views.devices.selection[0] as { info?: { name: string } } | undefined)?.info?.name === 'vbus2:dev1' || undefined;
+    await waitFor('vbus2:dev1 selected in Buses & Devices', s.a.views.devices.onDidChangeSelection, selected, VIEWS_MS);
+    assert.strictEqual(s.a.views.devices.visible, true);
   });
 
   test('Function Drivers lists what visorbus/topology says; the status bar shows its time', async () => {
-    const topo = await real.session.customRequest('visorbus/topology', {});
+    const topo = await s.real.session.customRequest('visorbus/topology', {});
     const names: string[] = topo.drivers.map((d: { name: string }) => d.name);
-    assert.deepStrictEqual([...(await labels(a.drivers))].sort(), [...names].sort());
+    assert.deepStrictEqual([...(await labels(s.a.drivers))].sort(), [...names].sort());
     const hba = topo.drivers.find((d: { name: string }) => d.name === 'visorhba');
     assert.deepStrictEqual(hba.devices, ['vbus2:dev0']);
-    assert.deepStrictEqual(await labels(a.drivers, await childByLabel(a.drivers, 'Bound devices', await childByLabel(a.drivers, 'visorhba'))), hba.devices);
-    assert.match(a.statusBar.item.text, new RegExp(`visorbus ${topo.time.ms} ms · stopped`));
+    assert.deepStrictEqual(
+      await labels(s.a.drivers, await childByLabel(s.a.drivers, 'Bound devices', await childByLabel(s.a.drivers, 'visorhba'))),
+      hba.devices,
+    );
+    assert.match(s.a.statusBar.item.text, new RegExp(`visorbus ${topo.time.ms} ms · stopped`));
   });
 });

@@ -7,29 +7,11 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { longScenario, peakRssMiB } from '../../cli/longscenario';
 import { api, waitFor, workspaceDir } from './helpers';
 import type { RunResult, RunStart } from '../../../src/extension/scenarioCommands';
 
 const RSS_LIMIT_MIB = 300;
-
-/** Ten opened keyboards polled every 10 ms for five waits of 600 s: about 6 million events. */
-function longScenario(): string {
-  const lines = ['chipset init', 'bus create 1 name=console'];
-  for (let i = 1; i <= 10; i++) lines.push(`device create 1:${i} type=keyboard`);
-  for (let i = 1; i <= 10; i++) lines.push(`input 1:${i} open`);
-  for (let i = 0; i < 5; i++) lines.push('wait 600s');
-  lines.push('expect /sys/bus/visorbus/devices/vbus1:dev1/driver == visorinput');
-  return lines.join('\n') + '\n';
-}
-
-function peakRssMiB(pid: number): number | undefined {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Run the command on `file`, sampling its emulator's peak memory every 20 ms. */
 async function runMeasured(file: string, during?: (start: RunStart) => void): Promise<{ result: RunResult; peakMiB: number; pid?: number }> {

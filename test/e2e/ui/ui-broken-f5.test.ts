@@ -4,7 +4,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Workbench } from './lib/workbench';
+import { shootFailures, Workbench } from './lib/workbench';
 
 const WORKSPACE = process.env.E2E_WORKSPACE ?? path.resolve(__dirname, '../../../examples/workspace');
 const BROKEN = path.join(WORKSPACE, 'broken.visor');
@@ -18,18 +18,13 @@ suite('UI: F5 on a scenario with a syntax error', function () {
     fs.writeFileSync(BROKEN, 'chipset init\nbus create 2 name=io\ndevice crate 2:0 type=vhba\n');
     assert.ok(!fs.existsSync(LAUNCH_JSON), 'the workspace starts without a launch.json');
     wb = await Workbench.open(WORKSPACE, 'broken-f5');
-    await wb.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'broken.visor' }).click();
-    const editor = wb.page.locator('.editor-instance .monaco-editor').first();
-    await editor.locator('.view-lines', { hasText: 'device crate' }).waitFor();
-    await editor.locator('.codelens-decoration', { hasText: 'Debug' }).waitFor();
+    await wb.openScenario('broken.visor', 'device crate');
   });
   suiteTeardown(async () => {
     await wb?.close();
     fs.rmSync(BROKEN, { force: true });
   });
-  teardown(async function () {
-    if (this.currentTest?.state === 'failed') await wb.failureShot(this.currentTest.title);
-  });
+  shootFailures(() => wb);
 
   test('F5 shows the error with file and line, no modal and no launch.json', async () => {
     const page = wb.page;

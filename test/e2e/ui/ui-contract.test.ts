@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DapServer, startDapServer } from '../lib/dapServer';
 import { BULK_DEVICES, Scenario, VHBA_GUID, writeCombinedScenario } from '../lib/scenarios';
-import { Workbench } from './lib/workbench';
+import { shootFailures, Workbench } from './lib/workbench';
 
 /** out/e2e/ui -> the repository root, whose dist/emulator.js is the adapter the VSIX ships. */
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -170,9 +170,7 @@ suite('UI: views and channel inspector on the real adapter (attach over TCP)', f
     await wb?.close();
     server?.stop();
   });
-  teardown(async function () {
-    if (this.currentTest?.state === 'failed') await wb.failureShot(this.currentTest.title);
-  });
+  shootFailures(() => wb);
 
   test('attach from launch.json, run to a breakpoint after 10,000 devices, page them with Load more…', () => attachAndPage(wb, scenario));
 

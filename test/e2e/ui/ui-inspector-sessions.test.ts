@@ -3,7 +3,7 @@
 // Env (set by scripts/e2e/run.mjs): E2E_URL, E2E_WORKSPACE, E2E_SHOTS, E2E_CHROMIUM.
 import * as assert from 'assert';
 import * as path from 'path';
-import { Workbench } from './lib/workbench';
+import { shootFailures, Workbench } from './lib/workbench';
 
 const WORKSPACE = process.env.E2E_WORKSPACE ?? path.resolve(__dirname, '../../../examples/workspace');
 
@@ -13,15 +13,10 @@ suite('UI: the channel inspector across sessions', function () {
 
   suiteSetup(async () => {
     wb = await Workbench.open(WORKSPACE, 'inspector-sessions');
-    await wb.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'devices.visor' }).click();
-    const editor = wb.page.locator('.editor-instance .monaco-editor').first();
-    await editor.locator('.view-lines', { hasText: 'chipset init' }).waitFor();
-    await editor.locator('.codelens-decoration', { hasText: 'Debug' }).waitFor();
+    await wb.openScenario('devices.visor', 'chipset init');
   });
   suiteTeardown(() => wb?.close());
-  teardown(async function () {
-    if (this.currentTest?.state === 'failed') await wb.failureShot(this.currentTest.title);
-  });
+  shootFailures(() => wb);
 
   async function f5(): Promise<void> {
     await wb.page.locator('.editor-instance .monaco-editor .view-lines').first().click();

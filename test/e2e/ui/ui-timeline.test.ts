@@ -3,7 +3,7 @@
 // the call stack, the editor and Buses & Devices move to that probe.
 // Env (set by scripts/e2e/run.mjs): E2E_URL, E2E_WORKSPACE, E2E_SHOTS, E2E_CHROMIUM.
 import * as path from 'path';
-import { Workbench } from './lib/workbench';
+import { shootFailures, Workbench } from './lib/workbench';
 
 const WORKSPACE = process.env.E2E_WORKSPACE ?? path.resolve(__dirname, '../../../examples/workspace');
 
@@ -13,16 +13,10 @@ suite('UI: the end of a run and the timeline (real emulator)', function () {
 
   suiteSetup(async () => {
     wb = await Workbench.open(WORKSPACE, 'timeline');
-    await wb.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'devices.visor' }).click();
-    const editor = wb.page.locator('.editor-instance .monaco-editor').first();
-    await editor.locator('.view-lines', { hasText: 'chipset init' }).waitFor();
-    // the extension is active (its CodeLens shows) before F5 looks for a debugger for the file
-    await editor.locator('.codelens-decoration', { hasText: 'Debug' }).waitFor();
+    await wb.openScenario('devices.visor', 'chipset init');
   });
   suiteTeardown(() => wb?.close());
-  teardown(async function () {
-    if (this.currentTest?.state === 'failed') await wb.failureShot(this.currentTest.title);
-  });
+  shootFailures(() => wb);
 
   test('the run stops at its end and a device can be inspected there', async () => {
     const page = wb.page;

@@ -4,7 +4,7 @@
 // `aria-checked` of its button in the walkthrough page. A fresh browser profile starts with no
 // step done.
 import * as path from 'path';
-import { Workbench } from './lib/workbench';
+import { shootFailures, Workbench } from './lib/workbench';
 
 const WORKSPACE = process.env.E2E_WORKSPACE ?? path.resolve(__dirname, '../../../examples/workspace');
 
@@ -26,9 +26,7 @@ suite('UI: the walkthrough ticks its steps', function () {
     await wb.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'devices.visor' }).waitFor();
   });
   suiteTeardown(() => wb?.close());
-  teardown(async function () {
-    if (this.currentTest?.state === 'failed') await wb.failureShot(this.currentTest.title);
-  });
+  shootFailures(() => wb);
 
   test('the walkthrough opens with no step done', async () => {
     await showWalkthrough();

@@ -4,7 +4,7 @@
 // Env (set by scripts/e2e/run.mjs): E2E_URL, E2E_WORKSPACE, E2E_SHOTS, E2E_CHROMIUM.
 import * as assert from 'assert';
 import * as path from 'path';
-import { Workbench } from './lib/workbench';
+import { shootFailures, Workbench } from './lib/workbench';
 
 const WORKSPACE = process.env.E2E_WORKSPACE ?? path.resolve(__dirname, '../../../examples/workspace');
 
@@ -17,9 +17,7 @@ suite('UI: debugging the example scenario (real emulator)', function () {
     await wb.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'devices.visor' }).waitFor();
   });
   suiteTeardown(() => wb?.close());
-  teardown(async function () {
-    if (this.currentTest?.state === 'failed') await wb.failureShot(this.currentTest.title);
-  });
+  shootFailures(() => wb);
 
   test('the scenario opens with visor highlighting and the Run | Debug CodeLens', async () => {
     const page = wb.page;

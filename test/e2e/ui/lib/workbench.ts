@@ -50,6 +50,14 @@ export class Workbench {
     await this.page.screenshot({ path: path.join(E2E.shots, `${this.prefix}-failure-${name.replace(/\W+/g, '_').slice(0, 60)}.png`) }).catch(() => {});
   }
 
+  /** Open a scenario from the Explorer; waits for its text and for our CodeLens (the extension is active, so F5 finds our debugger). */
+  async openScenario(file: string, text: string): Promise<void> {
+    await this.page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).click();
+    const editor = this.page.locator('.editor-instance .monaco-editor').first();
+    await editor.locator('.view-lines', { hasText: text }).waitFor();
+    await editor.locator('.codelens-decoration', { hasText: 'Debug' }).waitFor();
+  }
+
   /** Run a command from the palette; `pick` is the text of the row to choose (default: `command`). */
   async palette(command: string, pick: string | RegExp = command): Promise<void> {
     await this.page.keyboard.press('F1');
@@ -109,4 +117,11 @@ export class Workbench {
   async close(): Promise<void> {
     await this.browser.close();
   }
+}
+
+/** In a suite: a screenshot of each failed test, named after it. */
+export function shootFailures(wb: () => Workbench | undefined): void {
+  teardown(async function () {
+    if (this.currentTest?.state === 'failed') await wb()?.failureShot(this.currentTest.title);
+  });
 }
