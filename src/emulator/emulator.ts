@@ -235,8 +235,6 @@ export class Emulator {
   private observeChannel(ch: VisorChannel, subject: string): void {
     ch.onOops = (o) => this.reportOops(o);
     ch.observer = (c, op, detail) => {
-      // An empty poll (signalremove -> -EAGAIN) changes nothing and is not an event.
-      if (op === 'signalremove' && detail.result === -errno.EAGAIN) return;
       const what =
         op === 'read' || op === 'write'
           ? `${op}(offset 0x${(detail.offset ?? 0).toString(16)}, ${detail.length} bytes)`

@@ -59,6 +59,30 @@ describe('visorchannel signal queues (§2.3)', () => {
     assert.equal(ch.signalEmpty(0), true);
   });
 
+  it('the observer hears of each operation but an empty remove; the guard is asked only while the owner is paused', () => {
+    const { ch } = channel(4);
+    const seen: string[] = [];
+    ch.observer = (_c, op, d) => seen.push(`${op} ${d.result}`);
+    const owner = { paused: false };
+    ch.owner = owner;
+    let asked = 0;
+    ch.guard = () => {
+      asked++;
+      return 'touched while paused';
+    };
+    const violations: string[] = [];
+    ch.onGuardViolation = (m) => violations.push(m);
+    const out = new Uint8Array(16);
+    assert.equal(ch.signalRemove(0, out), -11);
+    assert.equal(ch.signalInsert(0, sig(1)), 0);
+    assert.deepEqual([asked, violations], [0, []], 'a running owner: the guard is not asked');
+    owner.paused = true;
+    assert.equal(ch.signalRemove(0, out), 0);
+    assert.equal(ch.signalRemove(0, out), -11);
+    assert.deepEqual([asked, violations], [2, ['touched while paused', 'touched while paused']]);
+    assert.deepEqual(seen, ['signalinsert 0', 'signalremove 0']);
+  });
+
   it('wraps around: head and tail run modulo max_slots, order is kept', () => {
     const { mem, ch } = channel(3);
     const out = new Uint8Array(16);

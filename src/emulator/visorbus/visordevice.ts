@@ -72,6 +72,7 @@ export class BusDevice implements VisorDevice {
     private readonly hooks: DeviceHooks,
   ) {
     this.instGuid = instGuid;
+    visorchannel.owner = this;
     this.name = devNo === BUS_ROOT_DEVICE ? `visorbus${busNo}` : `vbus${busNo}:dev${devNo}`;
   }
 

@@ -17,8 +17,6 @@ import type { KernelOops, OopsKind, QueueHeaderValues } from '../kernel/oops';
 import { QueueWindow } from './queuewindow';
 import { classifyAccess, readU32, readU64, writeU64 } from './access';
 
-export { classifyAccess };
-
 export type ChannelOp = 'signalinsert' | 'signalremove' | 'read' | 'write';
 
 /** Who uses this view of the channel: the guest kernel, or a service partition (back-end, Command partition). */
@@ -33,7 +31,7 @@ export interface ChannelOpDetail {
   slot?: number;
 }
 
-/** Observes each channel operation after it happened (events for the debugger). */
+/** Observes each channel operation after it happened (events for the debugger), but an empty signalremove: it changed nothing. */
 export interface ChannelObserver {
   (ch: VisorChannel, op: ChannelOp, detail: Readonly<ChannelOpDetail>): void;
 }
@@ -61,6 +59,8 @@ export class VisorChannel {
    * text. The kernel has no such guard: the access still happens; the misuse is only reported.
    */
   guard: (() => string | undefined) | undefined;
+  /** The device owning the channel: its misuse is touching it while paused, so the guard is asked only then. */
+  owner: { readonly paused: boolean } | undefined;
   onGuardViolation: ((message: string) => void) | undefined;
   /** Set on the guest's channels: a kernel oops happened here. After the first, the channel is dead. */
   onOops: ((oops: KernelOops) => void) | undefined;
@@ -154,6 +154,7 @@ export class VisorChannel {
 
   /** Report a misuse the guard spots; the access goes ahead as in the kernel. */
   private checkGuard(): void {
+    if (this.owner !== undefined && !this.owner.paused) return;
     const g = this.guard?.();
     if (g) this.onGuardViolation?.(g);
   }
@@ -424,7 +425,7 @@ export class VisorChannel {
       }
     }
     const r = s < 0 ? s : 0;
-    if (this.observer) this.observer(this, op, this.detailOf(queue, undefined, undefined, r, s < 0 ? undefined : s));
+    if (this.observer !== undefined && r !== -EAGAIN) this.observer(this, op, this.detailOf(queue, undefined, undefined, r, s < 0 ? undefined : s));
     return r;
   }
 
