@@ -357,7 +357,7 @@ export class Emulator {
     const frames = this.engine.log.frames;
     frames.push((t.frame ??= { kind: 'timer', name: t.label, thread: t.thread }));
     try {
-      t.fn();
+      t.fn(t.arg);
     } finally {
       frames.pop();
     }

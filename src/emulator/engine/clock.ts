@@ -18,7 +18,9 @@ export interface Timer {
   seq: number;
   thread: number;
   label: string;
-  fn: () => void;
+  /** Called with `arg`: a periodic poll shares one function among its timers instead of a closure each. */
+  fn(arg?: unknown): void;
+  arg: unknown;
   cancelled: boolean;
   /** The frame the run loop shows while `fn` runs (built once per timer). */
   frame?: { kind: 'timer'; name: string; thread: number };
@@ -46,9 +48,9 @@ export class Clock {
     return (j * 1000) / this.hz;
   }
 
-  /** Arm a one-shot timer `delay` jiffies from now. */
-  schedule(delay: number, thread: number, label: string, fn: () => void): Timer {
-    const t: Timer = { due: this.jiffies + Math.max(0, delay), seq: this.seq++, thread, label, fn, cancelled: false };
+  /** Arm a one-shot timer `delay` jiffies from now; it runs `fn(arg)`. */
+  schedule<A>(delay: number, thread: number, label: string, fn: (arg: A) => void, arg?: A): Timer {
+    const t: Timer = { due: this.jiffies + Math.max(0, delay), seq: this.seq++, thread, label, fn, arg, cancelled: false };
     this.add(t);
     return t;
   }
