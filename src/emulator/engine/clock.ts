@@ -79,7 +79,7 @@ export class Clock {
 
   pendingTimers(): number {
     let n = 0;
-    for (const b of this.buckets.values()) for (let i = b.first; i < b.timers.length; i++) if (!b.timers[i].cancelled) n++;
+    for (const b of this.buckets.values()) for (let i = b.first; i < b.n; i++) if (!b.timers[i].cancelled) n++;
     return n;
   }
 
@@ -97,8 +97,8 @@ export class Clock {
     for (;;) {
       if (this.dues.length === 0) return undefined;
       const b = this.buckets.get(this.dues[0])!;
-      while (b.first < b.timers.length && b.timers[b.first].cancelled) b.timers[b.first++] = undefined as unknown as Timer;
-      if (b.first < b.timers.length) return b;
+      while (b.first < b.n && b.timers[b.first].cancelled) b.timers[b.first++] = undefined as unknown as Timer;
+      if (b.first < b.n) return b;
       this.retire(b);
     }
   }
@@ -106,18 +106,19 @@ export class Clock {
   private add(t: Timer): void {
     let b = this.buckets.get(t.due);
     if (!b) {
-      b = this.spare.pop() ?? { due: 0, timers: [], first: 0 };
+      b = this.spare.pop() ?? { due: 0, timers: [], first: 0, n: 0 };
       b.due = t.due;
       this.buckets.set(t.due, b);
       heapPush(this.dues, t.due);
     }
-    b.timers.push(t);
+    b.timers[b.n++] = t;
   }
 
   private retire(b: Bucket): void {
     this.buckets.delete(b.due);
     heapPop(this.dues);
-    b.timers.length = 0;
+    // Every entry was taken (and cleared) on the way: the array keeps its room for the next due jiffy.
+    b.n = 0;
     b.first = 0;
     this.spare.push(b);
   }
@@ -125,8 +126,10 @@ export class Clock {
 
 interface Bucket {
   due: number;
+  /** The bucket's timers are timers[first..n). */
   timers: Timer[];
   first: number;
+  n: number;
 }
 
 // A binary min-heap of distinct numbers, sifting a hole instead of swapping pairs.
