@@ -50,9 +50,15 @@ export class Clock {
 
   /** Arm a one-shot timer `delay` jiffies from now; it runs `fn(arg)`. */
   schedule<A>(delay: number, thread: number, label: string, fn: (arg: A) => void, arg?: A): Timer {
-    const t: Timer = { due: this.jiffies + Math.max(0, delay), seq: this.seq++, thread, label, fn, arg, cancelled: false };
-    this.add(t);
-    return t;
+    return this.rearm(this.timer(thread, label, fn, arg), delay);
+  }
+
+  /**
+   * A timer that is not armed yet (`rearm` arms it). Made ahead of use, many at a time, the
+   * timers of a periodic poll lie together in memory, which its run through them rewards.
+   */
+  timer<A>(thread: number, label: string, fn: (arg: A) => void, arg?: A): Timer {
+    return { due: 0, seq: 0, thread, label, fn, arg, cancelled: true };
   }
 
   /**

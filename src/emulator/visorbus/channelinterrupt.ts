@@ -9,6 +9,7 @@
  * timer carries the slot number, and all timers share one function. A poll that finds nothing
  * to do then allocates nothing and follows no closure.
  */
+import type { Timer } from '../engine/clock';
 import { Engine } from '../engine/engine';
 import { Frame, THREAD } from '../engine/events';
 import { EINVAL, ENOENT } from '../protocol/errno';
@@ -32,6 +33,8 @@ const RETURN_TEXT = 7;
 const RETURN_DATA = 8;
 const RETURN_SIG = 9;
 const STRIDE = 10;
+/** Slots whose first timers are made together. */
+const TIMER_BATCH = 256;
 
 type EventData = Record<string, string | number>;
 
@@ -41,6 +44,8 @@ export class ChannelInterrupts {
   private readonly table: unknown[] = [];
   /** Slots given back by devices that stopped polling, reused first. */
   private readonly freeSlots: number[] = [];
+  /** Per slot: its first timer, made with those of the slots around it and not armed yet (see Clock.timer). */
+  private readonly unused: (Timer | undefined)[] = [];
   /** What every poll timer runs, with its slot as the argument. */
   private readonly pollFn = (slot: number): void => this.poll(slot);
 
@@ -75,8 +80,26 @@ export class ChannelInterrupts {
     t[i + RETURN_DATA] = site.returnData0;
     t[i + RETURN_SIG] = site.returnSig0 | 0;
     d.pollSlot = slot;
-    d.timer = this.engine.clock.schedule(this.pollJiffies, thread, d.name, this.pollFn, slot);
+    d.timer = this.engine.clock.rearm(this.slotTimer(slot, thread, d.name), this.pollJiffies);
     return 0;
+  }
+
+  /**
+   * A timer for `slot`: the one made for it in advance the first time (new slots come in
+   * batches of TIMER_BATCH), a new one after that (the old one may still sit cancelled in
+   * the clock, so it is never armed again).
+   */
+  private slotTimer(slot: number, thread: number, label: string): Timer {
+    const clock = this.engine.clock;
+    if (slot % TIMER_BATCH === 0 && this.unused[slot] === undefined && this.unused.length <= slot) {
+      for (let k = 0; k < TIMER_BATCH; k++) this.unused[slot + k] = clock.timer(thread, label, this.pollFn, slot + k);
+    }
+    const t = this.unused[slot];
+    if (t === undefined) return clock.timer(thread, label, this.pollFn, slot);
+    this.unused[slot] = undefined;
+    t.thread = thread;
+    t.label = label;
+    return t;
   }
 
   disable(d: BusDevice): void {
