@@ -83,6 +83,25 @@ describe('visorchannel signal queues (§2.3)', () => {
     assert.deepEqual(seen, ['signalinsert 0', 'signalremove 0']);
   });
 
+  it('a slot read after its memory was unmapped and mapped again shows the new page, not the old one', () => {
+    const { mem, ch } = channel(4);
+    const out = new Uint8Array(16);
+    assert.equal(ch.signalInsert(0, sig(7)), 0);
+    assert.equal(ch.signalRemove(0, out), 0);
+    assert.equal(out[0], 7);
+    assert.equal(ch.signalInsert(0, sig(8)), 0);
+    // The same layout on fresh pages, with another signal waiting in slot 2.
+    mem.unmap(BASE);
+    mem.map(BASE, 4096, 'test again');
+    writeChannelHeader(mem, BASE, { typeGuid: '11111111-2222-3333-4444-555555555555', size: 4096, version: 1, chSpaceOffset: 128 });
+    writeQueueHeader(mem, BASE + 128, 4, 16, 256);
+    mem.write(BASE + 128 + 256 + 2 * 16, sig(9));
+    mem.writeU32(BASE + 128 + SQ.head, 2);
+    mem.writeU32(BASE + 128 + SQ.tail, 1);
+    assert.equal(ch.signalRemove(0, out), 0);
+    assert.equal(out[0], 9);
+  });
+
   it('wraps around: head and tail run modulo max_slots, order is kept', () => {
     const { mem, ch } = channel(3);
     const out = new Uint8Array(16);

@@ -9,12 +9,13 @@
  * kernel would crash (a divide by zero, a copy outside the mapping) the operation
  * reports a kernel oops instead of touching anything.
  */
-import { GuestMemory, PAGE_SIZE, Region, UnmappedError } from '../memory/guestmemory';
+import { GuestMemory, Region, UnmappedError } from '../memory/guestmemory';
 import { CH, SQ } from '../protocol/layout';
 import { EAGAIN, EFAULT, EINVAL, EIO } from '../protocol/errno';
 import { bytesToGuid } from '../protocol/guid';
 import type { KernelOops, OopsKind, QueueHeaderValues } from '../kernel/oops';
 import { QueueWindow } from './queuewindow';
+import { SlotViews } from './slotviews';
 import { classifyAccess, readU32, readU64, writeU64 } from './access';
 
 export type ChannelOp = 'signalinsert' | 'signalremove' | 'read' | 'write';
@@ -174,7 +175,7 @@ export class VisorChannel {
     const c = classifyAccess(offset, n, this.nbytes);
     if (c === 'eio') return -EIO;
     if (c === 'oops') throw new Oops('page fault', { offset, length: n, write });
-    if (this.copyInPage(offset, buf, n, write)) return 0;
+    if ((this.views ??= new SlotViews()).copy(this.memory, this.regionNow(), this.physaddr + offset, buf, n, write)) return 0;
     try {
       if (write) this.memory.write(this.physaddr + offset, n === buf.length ? buf : buf.subarray(0, n));
       else this.memory.readInto(this.physaddr + offset, buf, 0, n);
@@ -185,28 +186,8 @@ export class VisorChannel {
     return 0;
   }
 
-  /**
-   * The common copy: inside the channel's region and one page. Goes straight to the page (the
-   * watcher still hears of a write); false leaves anything else to the ordinary accessors.
-   */
-  private copyInPage(offset: number, buf: Uint8Array, n: number, write: boolean): boolean {
-    const r = this.regionNow();
-    if (r === undefined || n === 0 || n > buf.length) return false;
-    const a = this.physaddr + offset;
-    const o = a - r.base;
-    const po = o & (PAGE_SIZE - 1);
-    if (o < 0 || o + n > r.size || po + n > PAGE_SIZE) return false;
-    const pi = Math.floor(o / PAGE_SIZE);
-    if (write) {
-      this.memory.pageForWrite(r, pi).set(n === buf.length ? buf : buf.subarray(0, n), po);
-      this.memory.notifyWrite(a, n);
-      return true;
-    }
-    const page = r.pages[pi];
-    if (page === undefined) buf.fill(0, 0, n);
-    else buf.set(page.subarray(po, po + n));
-    return true;
-  }
+  /** Views on the pages this channel copies to and from, made at its first copy. */
+  private views: SlotViews | undefined;
 
   /** visorchannel_read: 0 or -EIO. */
   read(offset: number, dst: Uint8Array, n = dst.length): number {
