@@ -247,7 +247,7 @@ function dispatchFloor(devices: number, virtualMs: number): Record<string, numbe
     const t = clock.popDue(limit);
     if (!t) break;
     clock.jiffies = t.due;
-    t.fn();
+    t.fn(t.arg);
   }
   const wallMs = ms(t0);
   const cpu = cpuMs(c0);

@@ -247,8 +247,6 @@ export class Emulator {
   private observeChannel(ch: VisorChannel, subject: string): void {
     ch.onOops = (o) => this.reportOops(o);
     ch.observer = (c, op, detail) => {
-      // An empty poll (signalremove -> -EAGAIN) changes nothing and is not an event.
-      if (op === 'signalremove' && detail.result === -errno.EAGAIN) return;
       const what =
         op === 'read' || op === 'write'
           ? `${op}(offset 0x${(detail.offset ?? 0).toString(16)}, ${detail.length} bytes)`
@@ -379,7 +377,7 @@ export class Emulator {
     const frames = this.engine.log.frames;
     frames.push((t.frame ??= { kind: 'timer', name: t.label, thread: t.thread }));
     try {
-      t.fn();
+      t.fn(t.arg);
     } finally {
       frames.pop();
     }

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { makeRun, runAll, runSteps, testDriver, TEST_GUID, TESTDRV_FILE, Recorder } from './helpers/testdriver';
 import { ScenarioRun } from '../../src/emulator/scenario/runner';
+import type { VisorDevice } from '../../src/emulator/visorbus/driver';
 
 const T = TEST_GUID;
 
@@ -170,6 +171,34 @@ describe('visorbus core (§5)', () => {
     assert.ok(resumeAt < probeAt + 10, `paused and resumed (${resumeAt}) before the first poll was due (${probeAt + 10})`);
     const polls = rec.calls.filter((c) => c.startsWith('poll')).map((c) => Number(c.split('@')[1]));
     assert.deepEqual(polls, [resumeAt + 10, resumeAt + 20]);
+  });
+
+  it('a channel_interrupt that stops its own polling and starts the other device polling: each call and return names its own device', () => {
+    const drv = testDriver({ calls: [] });
+    const devs: VisorDevice[] = [];
+    drv.probe = (dev) => {
+      devs.push(dev);
+      return devs.length === 1 ? dev.enableChannelInterrupts() : 0;
+    };
+    // dev0's first poll hands polling over to dev1 (which takes the slot dev0 gave back); dev1's gives it back.
+    drv.channelInterrupt = (dev) => {
+      dev.disableChannelInterrupts();
+      const other = devs[dev === devs[0] ? 1 : 0];
+      assert.equal(other.enableChannelInterrupts(), 0);
+    };
+    const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\ndevice create 2:1 type=${T}\nwait 35j\n`, { testdrv: () => drv });
+    const polls = r.emu.engine.log.events().filter((e) => (e.kind === 'call' || e.kind === 'return') && e.data?.callback === 'channel_interrupt');
+    assert.deepEqual(
+      polls.map((e) => `${e.kind} ${e.subject} ${e.text}`).slice(0, 4),
+      [
+        'call vbus2:dev0 testdrv.channel_interrupt(vbus2:dev0)',
+        'return vbus2:dev0 testdrv.channel_interrupt(vbus2:dev0) returned 0',
+        'call vbus2:dev1 testdrv.channel_interrupt(vbus2:dev1)',
+        'return vbus2:dev1 testdrv.channel_interrupt(vbus2:dev1) returned 0',
+      ],
+    );
+    assert.deepEqual(polls.map((e) => e.jiffies - polls[0].jiffies), [0, 0, 10, 10, 20, 20, 30, 30].slice(0, polls.length));
+    assert.ok(polls.length >= 6, `${polls.length} poll events`);
   });
 
   it('pollIntervalMs changes the channel_interrupt period', () => {

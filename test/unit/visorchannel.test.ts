@@ -59,6 +59,49 @@ describe('visorchannel signal queues (§2.3)', () => {
     assert.equal(ch.signalEmpty(0), true);
   });
 
+  it('the observer hears of each operation but an empty remove; the guard is asked only while the owner is paused', () => {
+    const { ch } = channel(4);
+    const seen: string[] = [];
+    ch.observer = (_c, op, d) => seen.push(`${op} ${d.result}`);
+    const owner = { paused: false };
+    ch.owner = owner;
+    let asked = 0;
+    ch.guard = () => {
+      asked++;
+      return 'touched while paused';
+    };
+    const violations: string[] = [];
+    ch.onGuardViolation = (m) => violations.push(m);
+    const out = new Uint8Array(16);
+    assert.equal(ch.signalRemove(0, out), -11);
+    assert.equal(ch.signalInsert(0, sig(1)), 0);
+    assert.deepEqual([asked, violations], [0, []], 'a running owner: the guard is not asked');
+    owner.paused = true;
+    assert.equal(ch.signalRemove(0, out), 0);
+    assert.equal(ch.signalRemove(0, out), -11);
+    assert.deepEqual([asked, violations], [2, ['touched while paused', 'touched while paused']]);
+    assert.deepEqual(seen, ['signalinsert 0', 'signalremove 0']);
+  });
+
+  it('a slot read after its memory was unmapped and mapped again shows the new page, not the old one', () => {
+    const { mem, ch } = channel(4);
+    const out = new Uint8Array(16);
+    assert.equal(ch.signalInsert(0, sig(7)), 0);
+    assert.equal(ch.signalRemove(0, out), 0);
+    assert.equal(out[0], 7);
+    assert.equal(ch.signalInsert(0, sig(8)), 0);
+    // The same layout on fresh pages, with another signal waiting in slot 2.
+    mem.unmap(BASE);
+    mem.map(BASE, 4096, 'test again');
+    writeChannelHeader(mem, BASE, { typeGuid: '11111111-2222-3333-4444-555555555555', size: 4096, version: 1, chSpaceOffset: 128 });
+    writeQueueHeader(mem, BASE + 128, 4, 16, 256);
+    mem.write(BASE + 128 + 256 + 2 * 16, sig(9));
+    mem.writeU32(BASE + 128 + SQ.head, 2);
+    mem.writeU32(BASE + 128 + SQ.tail, 1);
+    assert.equal(ch.signalRemove(0, out), 0);
+    assert.equal(out[0], 9);
+  });
+
   it('wraps around: head and tail run modulo max_slots, order is kept', () => {
     const { mem, ch } = channel(3);
     const out = new Uint8Array(16);

@@ -18,7 +18,9 @@ export interface Timer {
   seq: number;
   thread: number;
   label: string;
-  fn: () => void;
+  /** Called with `arg`: a periodic poll shares one function among its timers instead of a closure each. */
+  fn(arg?: unknown): void;
+  arg: unknown;
   cancelled: boolean;
   /** The frame the run loop shows while `fn` runs (built once per timer). */
   frame?: { kind: 'timer'; name: string; thread: number };
@@ -46,11 +48,17 @@ export class Clock {
     return (j * 1000) / this.hz;
   }
 
-  /** Arm a one-shot timer `delay` jiffies from now. */
-  schedule(delay: number, thread: number, label: string, fn: () => void): Timer {
-    const t: Timer = { due: this.jiffies + Math.max(0, delay), seq: this.seq++, thread, label, fn, cancelled: false };
-    this.add(t);
-    return t;
+  /** Arm a one-shot timer `delay` jiffies from now; it runs `fn(arg)`. */
+  schedule<A>(delay: number, thread: number, label: string, fn: (arg: A) => void, arg?: A): Timer {
+    return this.rearm(this.timer(thread, label, fn, arg), delay);
+  }
+
+  /**
+   * A timer that is not armed yet (`rearm` arms it). Made ahead of use, many at a time, the
+   * timers of a periodic poll lie together in memory, which its run through them rewards.
+   */
+  timer<A>(thread: number, label: string, fn: (arg: A) => void, arg?: A): Timer {
+    return { due: 0, seq: 0, thread, label, fn, arg, cancelled: true };
   }
 
   /**
@@ -77,7 +85,7 @@ export class Clock {
 
   pendingTimers(): number {
     let n = 0;
-    for (const b of this.buckets.values()) for (let i = b.first; i < b.timers.length; i++) if (!b.timers[i].cancelled) n++;
+    for (const b of this.buckets.values()) for (let i = b.first; i < b.n; i++) if (!b.timers[i].cancelled) n++;
     return n;
   }
 
@@ -95,8 +103,8 @@ export class Clock {
     for (;;) {
       if (this.dues.length === 0) return undefined;
       const b = this.buckets.get(this.dues[0])!;
-      while (b.first < b.timers.length && b.timers[b.first].cancelled) b.timers[b.first++] = undefined as unknown as Timer;
-      if (b.first < b.timers.length) return b;
+      while (b.first < b.n && b.timers[b.first].cancelled) b.timers[b.first++] = undefined as unknown as Timer;
+      if (b.first < b.n) return b;
       this.retire(b);
     }
   }
@@ -104,18 +112,19 @@ export class Clock {
   private add(t: Timer): void {
     let b = this.buckets.get(t.due);
     if (!b) {
-      b = this.spare.pop() ?? { due: 0, timers: [], first: 0 };
+      b = this.spare.pop() ?? { due: 0, timers: [], first: 0, n: 0 };
       b.due = t.due;
       this.buckets.set(t.due, b);
       heapPush(this.dues, t.due);
     }
-    b.timers.push(t);
+    b.timers[b.n++] = t;
   }
 
   private retire(b: Bucket): void {
     this.buckets.delete(b.due);
     heapPop(this.dues);
-    b.timers.length = 0;
+    // Every entry was taken (and cleared) on the way: the array keeps its room for the next due jiffy.
+    b.n = 0;
     b.first = 0;
     this.spare.push(b);
   }
@@ -123,8 +132,10 @@ export class Clock {
 
 interface Bucket {
   due: number;
+  /** The bucket's timers are timers[first..n). */
   timers: Timer[];
   first: number;
+  n: number;
 }
 
 // A binary min-heap of distinct numbers, sifting a hole instead of swapping pairs.

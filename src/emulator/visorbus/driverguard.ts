@@ -42,6 +42,21 @@ export function guardDriverCode<T>(what: string, fn: () => T): T {
   }
 }
 
+/** guardDriverCode for a driver method called with one argument (`self.method(arg)`), without a closure. */
+export function guardDriverMethod<S, A, R>(what: string, self: S, method: (this: S, arg: A) => R, arg: A): R {
+  const outer = current;
+  current = what;
+  depth++;
+  if (ctl) Atomics.store(ctl, 0, ++seq);
+  try {
+    return method.call(self, arg);
+  } finally {
+    depth--;
+    current = outer;
+    if (ctl) Atomics.store(ctl, 0, depth ? ++seq : 0);
+  }
+}
+
 /** The driver code running now (innermost), if any. */
 export function currentDriverCode(): string | undefined {
   return depth > 0 ? current : undefined;

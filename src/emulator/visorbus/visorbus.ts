@@ -5,80 +5,24 @@
  * Every driver callback and channel operation is an event inside its own frame, so the
  * debugger can stop in it.
  */
-import { guardDriverCode } from './driverguard';
+import { ChannelInterrupts } from './channelinterrupt';
+import { DriverCalls, DriverException } from './drivercall';
 import { Engine } from '../engine/engine';
-import { THREAD, eventSignature } from '../engine/events';
-import { EBUSY, EINVAL, ENOENT, errnoName } from '../protocol/errno';
+import { EBUSY, EINVAL, errnoName } from '../protocol/errno';
 import { GUIDS, bytesToGuidRaw } from '../protocol/guid';
 import { VBUS, VISOR_CHANNEL_SIGNATURE } from '../protocol/layout';
 import { VisorChannel } from '../visorchannel/visorchannel';
 import { ChannelTypeDescriptor, GuestKernel, VisorDriver } from './driver';
-import { BusDevice, CallSite, DeviceHooks } from './visordevice';
+import { BusDevice, DeviceHooks } from './visordevice';
 import { clientBusInfo, publishChipsetAndBus, publishDeviceInfo } from './vbusinfo';
-
-function callSite(d: BusDevice, driver: string, callback: string, thread: number): CallSite {
-  const last = d.lastSite;
-  if (last && last.driver === driver && last.callback === callback && last.thread === thread) return last;
-  const key = `${driver}\0${callback}\0${thread}`;
-  let site = d.callSites.get(key);
-  if (!site) {
-    const callText = `${driver}.${callback}(${d.name})`;
-    const callData = { driver, callback, device: d.id };
-    const returnText0 = `${callText} returned 0`;
-    site = {
-      driver,
-      callback,
-      thread,
-      frame: { kind: 'driver', name: callText, thread, device: d.id, driver, callback },
-      callText,
-      callData,
-      callSig: eventSignature(d.name, callText),
-      returnText0,
-      returnData0: { ...callData, result: 0 },
-      returnSig0: eventSignature(d.name, returnText0),
-    };
-    d.callSites.set(key, site);
-  }
-  d.lastSite = site;
-  return site;
-}
 
 /** DEVPATH of a uevent: the sysfs path without /sys. */
 function devpath(d: BusDevice): string {
   return d.sysfsPath.slice('/sys'.length);
 }
 
-/** POLLJIFFIES_NORMALCHANNEL */
-export const POLLJIFFIES_NORMALCHANNEL = 10;
-
-/**
- * Text of whatever a driver threw. Drivers are user code and may throw anything — null, an
- * object without a prototype, a revoked proxy, an Error whose message getter throws — so
- * describing it must never throw in turn.
- */
-export function thrownText(e: unknown): string {
-  try {
-    return e instanceof Error ? String(e.message) : String(e);
-  } catch {
-    try {
-      return Object.prototype.toString.call(e);
-    } catch {
-      return '<a value that cannot be printed>';
-    }
-  }
-}
-
-/** Thrown into the model when a driver callback throws; carries the driver's own error. */
-export class DriverException extends Error {
-  constructor(
-    readonly driver: string,
-    readonly callback: string,
-    readonly device: string,
-    readonly reason: unknown,
-  ) {
-    super(`${driver}.${callback}(${device}) threw: ${thrownText(reason)}`);
-  }
-}
+export { POLLJIFFIES_NORMALCHANNEL } from './channelinterrupt';
+export { DriverException, thrownText } from './drivercall';
 
 export interface BusEvents {
   /** A device needs a driver nobody loaded: autoload by module alias (returns true if one was loaded). */
@@ -95,9 +39,9 @@ export class VisorBus {
   readonly devices = new Map<string, BusDevice>();
   readonly drivers = new Map<string, VisorDriver>();
   readonly builtinNames = new Set<string>();
-  /** Poll period in jiffies for channel_interrupt (launch option pollIntervalMs may change it). */
-  pollJiffies = POLLJIFFIES_NORMALCHANNEL;
   private readonly hooks: DeviceHooks;
+  private readonly calls: DriverCalls;
+  private readonly interrupts: ChannelInterrupts;
 
   constructor(
     private readonly engine: Engine,
@@ -105,11 +49,22 @@ export class VisorBus {
     private readonly events: BusEvents,
     private readonly kernelRelease = '6.1.0-visorbus-studio',
   ) {
+    this.calls = new DriverCalls(engine);
+    this.interrupts = new ChannelInterrupts(engine, this.calls);
     this.hooks = {
       enableInterrupts: (d) => this.enableChannelInterrupts(d),
       disableInterrupts: (d) => this.disableChannelInterrupts(d),
       log: (d, level, text) => this.engine.klog(level, `${d.driver?.name ?? 'visorbus'} ${d.name}`, text),
     };
+  }
+
+  /** Poll period in jiffies for channel_interrupt (launch option pollIntervalMs may change it). */
+  get pollJiffies(): number {
+    return this.interrupts.pollJiffies;
+  }
+
+  set pollJiffies(j: number) {
+    this.interrupts.pollJiffies = j;
   }
 
   static key(bus: number, dev: number): string {
@@ -184,8 +139,6 @@ export class VisorBus {
   /** Counters for device_add order and bind order. */
   private addCount = 0;
   private bindCount = 0;
-  /** Whether the last callDriver threw (its exception event already reported the failure). */
-  private lastCallThrew = false;
 
   // ---- matching -------------------------------------------------------------------------
 
@@ -238,7 +191,7 @@ export class VisorBus {
     const rc = this.callDriver(d, 'probe', () => drv.probe(d));
     if (rc < 0) {
       // A probe that threw was reported by its exception event: one failure, one error event.
-      const threw = this.lastCallThrew;
+      const threw = this.calls.lastThrew;
       this.engine.klog('err', `visorbus ${d.name}`, `${drv.name} probe failed: ${rc} (${errnoName(rc)}); device stays unbound`, undefined, true);
       if (!threw) this.engine.emit('error', d.name, `probe of ${d.name} by ${drv.name} failed: ${rc}`, { category: 'probe', errno: rc });
       if (d.timerActive) this.disableChannelInterrupts(d);
@@ -255,49 +208,9 @@ export class VisorBus {
     return true;
   }
 
-  /**
-   * Call a driver callback inside its frame; a throw becomes a failure and an error event.
-   * `quiet` (a driver's private timer) skips the call/return events: a timer that finds
-   * nothing to do leaves no trace, while its channel operations still run in its frame.
-   */
+  /** DriverCalls.call: a driver callback inside its frame, its events, its failures. */
   callDriver(d: BusDevice, callback: string, fn: () => number | void, quiet = false): number {
-    const drv = d.driver!;
-    const thread = callback === 'channel_interrupt' || quiet ? THREAD.busPoll(d.busNo) : this.engine.log.currentThread();
-    const site = callSite(d, drv.name, callback, thread);
-    const log = this.engine.log;
-    log.push(site.frame);
-    let threw = false;
-    try {
-      if (!quiet) this.engine.emit('call', d.name, site.callText, site.callData, site.callSig);
-      let rc: number;
-      try {
-        const r: unknown = guardDriverCode(site.callText, fn);
-        rc = typeof r === 'number' ? r : 0;
-        if (r !== null && (typeof r === 'object' || typeof r === 'function') && typeof (r as { then?: unknown }).then === 'function') {
-          // An async callback: the kernel's callbacks are synchronous, so whatever it does
-          // later is not part of this call. Keep a later rejection from killing the process.
-          Promise.resolve(r).catch(() => undefined);
-          const text = `${site.callText} returned a Promise: visorbus callbacks are synchronous, so its result and any later failure are ignored`;
-          this.engine.emit('error', d.name, text, { category: 'driver', driver: drv.name, callback, device: d.id });
-          this.engine.klog('err', `${drv.name} ${d.name}`, `${callback}() returned a Promise (visorbus callbacks are synchronous)`, undefined, true);
-        }
-      } catch (e) {
-        const ex = new DriverException(drv.name, callback, d.name, e);
-        this.engine.emit('error', d.name, ex.message, { category: 'exception', driver: drv.name, callback, device: d.id });
-        this.engine.klog('err', `${drv.name} ${d.name}`, `${callback}() threw: ${thrownText(e)}`, undefined, true);
-        rc = -EINVAL;
-        threw = true;
-      }
-      if (!quiet) {
-        if (rc === 0) this.engine.emit('return', d.name, site.returnText0, site.returnData0, site.returnSig0);
-        // `threw`: the failed return of a throw is the same failure as its exception event.
-        else this.engine.emit('return', d.name, `${site.callText} returned ${rc}`, threw ? { ...site.callData, result: rc, threw } : { ...site.callData, result: rc });
-      }
-      this.lastCallThrew = threw;
-      return rc;
-    } finally {
-      log.pop();
-    }
+    return this.calls.call(d, callback, fn, quiet);
   }
 
   private unbind(d: BusDevice): void {
@@ -444,35 +357,11 @@ export class VisorBus {
   // ---- channel interrupts (§5.4) ----------------------------------------------------------
 
   enableChannelInterrupts(d: BusDevice): number {
-    if (!d.driver?.channelInterrupt) {
-      this.engine.klog('err', `${d.driver?.name ?? 'visorbus'} ${d.name}`, 'no interrupt function!');
-      return -ENOENT;
-    }
-    if (d.beingRemoved || d.timerActive) return -EINVAL;
-    d.timerActive = true;
-    this.armPoll(d);
-    return 0;
+    return this.interrupts.enable(d);
   }
 
   disableChannelInterrupts(d: BusDevice): void {
-    if (!d.timerActive) return;
-    this.engine.clock.cancel(d.timer);
-    d.timer = undefined;
-    d.timerActive = false;
-  }
-
-  private armPoll(d: BusDevice): void {
-    d.timer = this.engine.clock.schedule(this.pollJiffies, THREAD.busPoll(d.busNo), d.name, (d.pollFn ??= () => this.poll(d)));
-  }
-
-  /** One channel_interrupt, then the same timer again 10 jiffies after the end of the callback. */
-  private poll(d: BusDevice): void {
-    const drv = d.driver;
-    if (!d.timerActive || !drv?.channelInterrupt) return;
-    const t = d.timer;
-    this.callDriver(d, 'channel_interrupt', (d.pollCall ??= () => d.driver?.channelInterrupt?.(d)));
-    // A driver that disabled and re-enabled polling inside the callback already armed a new timer.
-    if (d.timerActive && d.timer === t && t) this.engine.clock.rearm(t, this.pollJiffies);
+    this.interrupts.disable(d);
   }
 
   // ---- vbus client info (§5.10) ----------------------------------------------------------

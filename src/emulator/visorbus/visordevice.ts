@@ -32,27 +32,27 @@ export interface CallSite {
 
 export class BusDevice implements VisorDevice {
   readonly name: string;
+  // What a poll reads first, declared together so that they lie close together in the object.
   driverData: unknown = undefined;
+  driver: VisorDriver | undefined;
+  timer: Timer | undefined;
+  timerActive = false;
+  /** Pause completed and no resume yet: the driver must not touch the channel. */
+  paused = false;
+  /** The device's slot among the polling devices (channelinterrupt.ts), -1 when not polling. */
+  pollSlot = -1;
   /** visorchipset_state.created */
   created = false;
   pendingMsgHdr: ControlvmMessage | undefined;
   pausing = false;
   resuming = false;
-  /** Pause completed and no resume yet: the driver must not touch the channel. */
-  paused = false;
   beingRemoved = false;
-  driver: VisorDriver | undefined;
   /** Index into driver.channelTypes of the entry that matched (for typename). */
   typeIndex = -1;
   /** Position in the bus's device list (device_add order): driver_attach walks it in this order. */
   addSeq = 0;
   /** Position in the driver's bound-device list: driver_detach takes the most recent first. */
   bindSeq = 0;
-  timer: Timer | undefined;
-  timerActive = false;
-  /** The poll timer's function and the channel_interrupt call, built once per device. */
-  pollFn: (() => void) | undefined;
-  pollCall: (() => void) | undefined;
   /** Frames and event texts of driver callbacks (see VisorBus.callDriver), built once. */
   readonly callSites = new Map<string, CallSite>();
   /** The call site used last (a polled device calls the same one over and over). */
@@ -72,6 +72,7 @@ export class BusDevice implements VisorDevice {
     private readonly hooks: DeviceHooks,
   ) {
     this.instGuid = instGuid;
+    visorchannel.owner = this;
     this.name = devNo === BUS_ROOT_DEVICE ? `visorbus${busNo}` : `vbus${busNo}:dev${devNo}`;
   }
 

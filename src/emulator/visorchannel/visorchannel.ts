@@ -9,15 +9,14 @@
  * kernel would crash (a divide by zero, a copy outside the mapping) the operation
  * reports a kernel oops instead of touching anything.
  */
-import { GuestMemory, PAGE_SIZE, Region, UnmappedError } from '../memory/guestmemory';
+import { GuestMemory, Region, UnmappedError } from '../memory/guestmemory';
 import { CH, SQ } from '../protocol/layout';
 import { EAGAIN, EFAULT, EINVAL, EIO } from '../protocol/errno';
 import { bytesToGuid } from '../protocol/guid';
 import type { KernelOops, OopsKind, QueueHeaderValues } from '../kernel/oops';
 import { QueueWindow } from './queuewindow';
+import { SlotViews } from './slotviews';
 import { classifyAccess, readU32, readU64, writeU64 } from './access';
-
-export { classifyAccess };
 
 export type ChannelOp = 'signalinsert' | 'signalremove' | 'read' | 'write';
 
@@ -33,7 +32,7 @@ export interface ChannelOpDetail {
   slot?: number;
 }
 
-/** Observes each channel operation after it happened (events for the debugger). */
+/** Observes each channel operation after it happened (events for the debugger), but an empty signalremove: it changed nothing. */
 export interface ChannelObserver {
   (ch: VisorChannel, op: ChannelOp, detail: Readonly<ChannelOpDetail>): void;
 }
@@ -61,6 +60,8 @@ export class VisorChannel {
    * text. The kernel has no such guard: the access still happens; the misuse is only reported.
    */
   guard: (() => string | undefined) | undefined;
+  /** The device owning the channel: its misuse is touching it while paused, so the guard is asked only then. */
+  owner: { readonly paused: boolean } | undefined;
   onGuardViolation: ((message: string) => void) | undefined;
   /** Set on the guest's channels: a kernel oops happened here. After the first, the channel is dead. */
   onOops: ((oops: KernelOops) => void) | undefined;
@@ -154,6 +155,7 @@ export class VisorChannel {
 
   /** Report a misuse the guard spots; the access goes ahead as in the kernel. */
   private checkGuard(): void {
+    if (this.owner !== undefined && !this.owner.paused) return;
     const g = this.guard?.();
     if (g) this.onGuardViolation?.(g);
   }
@@ -173,7 +175,7 @@ export class VisorChannel {
     const c = classifyAccess(offset, n, this.nbytes);
     if (c === 'eio') return -EIO;
     if (c === 'oops') throw new Oops('page fault', { offset, length: n, write });
-    if (this.copyInPage(offset, buf, n, write)) return 0;
+    if ((this.views ??= new SlotViews()).copy(this.memory, this.regionNow(), this.physaddr + offset, buf, n, write)) return 0;
     try {
       if (write) this.memory.write(this.physaddr + offset, n === buf.length ? buf : buf.subarray(0, n));
       else this.memory.readInto(this.physaddr + offset, buf, 0, n);
@@ -184,28 +186,8 @@ export class VisorChannel {
     return 0;
   }
 
-  /**
-   * The common copy: inside the channel's region and one page. Goes straight to the page (the
-   * watcher still hears of a write); false leaves anything else to the ordinary accessors.
-   */
-  private copyInPage(offset: number, buf: Uint8Array, n: number, write: boolean): boolean {
-    const r = this.regionNow();
-    if (r === undefined || n === 0 || n > buf.length) return false;
-    const a = this.physaddr + offset;
-    const o = a - r.base;
-    const po = o & (PAGE_SIZE - 1);
-    if (o < 0 || o + n > r.size || po + n > PAGE_SIZE) return false;
-    const pi = Math.floor(o / PAGE_SIZE);
-    if (write) {
-      this.memory.pageForWrite(r, pi).set(n === buf.length ? buf : buf.subarray(0, n), po);
-      this.memory.notifyWrite(a, n);
-      return true;
-    }
-    const page = r.pages[pi];
-    if (page === undefined) buf.fill(0, 0, n);
-    else buf.set(page.subarray(po, po + n));
-    return true;
-  }
+  /** Views on the pages this channel copies to and from, made at its first copy. */
+  private views: SlotViews | undefined;
 
   /** visorchannel_read: 0 or -EIO. */
   read(offset: number, dst: Uint8Array, n = dst.length): number {
@@ -424,7 +406,7 @@ export class VisorChannel {
       }
     }
     const r = s < 0 ? s : 0;
-    if (this.observer) this.observer(this, op, this.detailOf(queue, undefined, undefined, r, s < 0 ? undefined : s));
+    if (this.observer !== undefined && r !== -EAGAIN) this.observer(this, op, this.detailOf(queue, undefined, undefined, r, s < 0 ? undefined : s));
     return r;
   }
 
