@@ -116,7 +116,13 @@ function main(): void {
   const sc = parseScenario(text, file);
   const parseMs = ms(tParse);
   const errs = sc.diagnostics.filter((d) => d.severity === 'error');
-  if (errs.length) throw new Error(`scenario errors: ${errs.slice(0, 3).map((d) => d.message).join('; ')}`);
+  if (errs.length)
+    throw new Error(
+      `scenario errors: ${errs
+        .slice(0, 3)
+        .map((d) => d.message)
+        .join('; ')}`,
+    );
   let run: ScenarioRun | undefined = newRun(sc, { keepEvents: false, autoload: false });
   const driverStep = sc.steps.findIndex((s) => s.command.kind === 'driverLoad');
 

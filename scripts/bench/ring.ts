@@ -45,7 +45,8 @@ function selfCheck(signalSize: number, slots: number): void {
   const q = BASE + 128;
   if (ch.signalInsert(0, m) !== 0 || mem.readU32(q + SQ.head) !== 1) throw new Error('self-check: first signal not in slot 1');
   for (let i = 1; i < slots - 1; i++) ch.signalInsert(0, m);
-  if (ch.signalInsert(0, m) !== -5 || mem.readU64(q + SQ.num_overflows) !== 1 || mem.readU64(q + SQ.num_sent) !== slots - 1) throw new Error('self-check: full rule');
+  if (ch.signalInsert(0, m) !== -5 || mem.readU64(q + SQ.num_overflows) !== 1 || mem.readU64(q + SQ.num_sent) !== slots - 1)
+    throw new Error('self-check: full rule');
   for (let i = 0; i < slots - 1; i++) ch.signalRemove(0, m);
   if (ch.signalRemove(0, m) !== -11 || mem.readU64(q + SQ.num_received) !== slots - 1) throw new Error('self-check: empty rule');
 }
@@ -149,7 +150,16 @@ function main(): void {
   if (which !== 'ts') measureFlat(msg, out, signalSize, slots, minSeconds, rounds);
 }
 
-function measureTs(ch: VisorChannel, mem: GuestMemory, msg: Uint8Array, out: Uint8Array, signalSize: number, slots: number, minSeconds: number, rounds: number): void {
+function measureTs(
+  ch: VisorChannel,
+  mem: GuestMemory,
+  msg: Uint8Array,
+  out: Uint8Array,
+  signalSize: number,
+  slots: number,
+  minSeconds: number,
+  rounds: number,
+): void {
   const ts = timeIt((n) => run(ch, msg, out, n), minSeconds, rounds);
   const q = BASE + 128;
   process.stdout.write(
@@ -170,16 +180,22 @@ function measureTs(ch: VisorChannel, mem: GuestMemory, msg: Uint8Array, out: Uin
 
 function measureFlat(msg: Uint8Array, out: Uint8Array, signalSize: number, slots: number, minSeconds: number, rounds: number): void {
   const flat = new FlatRing(signalSize, slots);
-  const fl = timeIt((n) => {
-    let sum = 0;
-    for (let i = 0; i < n; i++) {
-      msg[0] = i & 0xff;
-      if (flat.insert(msg) !== 0 || flat.remove(out) !== 0) throw new Error(`flat ring error at pair ${i}`);
-      sum += out[0];
-    }
-    return sum;
-  }, minSeconds, rounds);
-  process.stdout.write(JSON.stringify({ variant: 'flat', signalSize, slots, pairsPerSec: fl.pairsPerSec, rounds: fl.rounds, numSent: flat.numSent(), sink: fl.sink }) + '\n');
+  const fl = timeIt(
+    (n) => {
+      let sum = 0;
+      for (let i = 0; i < n; i++) {
+        msg[0] = i & 0xff;
+        if (flat.insert(msg) !== 0 || flat.remove(out) !== 0) throw new Error(`flat ring error at pair ${i}`);
+        sum += out[0];
+      }
+      return sum;
+    },
+    minSeconds,
+    rounds,
+  );
+  process.stdout.write(
+    JSON.stringify({ variant: 'flat', signalSize, slots, pairsPerSec: fl.pairsPerSec, rounds: fl.rounds, numSent: flat.numSent(), sink: fl.sink }) + '\n',
+  );
 }
 
 main();

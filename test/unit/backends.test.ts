@@ -32,7 +32,12 @@ function diskSetup(dir: string, image = 'disk.img', size: string | number = '1M'
 
 function io(bus: RealBus, op: 'read' | 'write' | 'flush', lba: number, sectors: number, data?: Uint8Array): BlockResult[] {
   const out: BlockResult[] = [];
-  bus.guest.block.disks.get('sda')!.submit({ op, lba, sectors, data }, () => bus.engine.clock.jiffies, 1, (r) => out.push(r));
+  bus.guest.block.disks.get('sda')!.submit(
+    { op, lba, sectors, data },
+    () => bus.engine.clock.jiffies,
+    1,
+    (r) => out.push(r),
+  );
   return out;
 }
 
@@ -52,7 +57,7 @@ function fileText(file: string, offset: number, len: number): string {
 
 describe('service-partition back-ends', () => {
   describe('registries', () => {
-    it('BUILTIN_DRIVERS make fresh drivers; MODULE_ALIASES are the seed documentation\'s four aliases', () => {
+    it("BUILTIN_DRIVERS make fresh drivers; MODULE_ALIASES are the seed documentation's four aliases", () => {
       assert.deepEqual(Object.keys(BUILTIN_DRIVERS).sort(), ['visorhba', 'visorinput', 'visornic']);
       const a = BUILTIN_DRIVERS.visorhba();
       const b = BUILTIN_DRIVERS.visorhba();
@@ -70,7 +75,14 @@ describe('service-partition back-ends', () => {
       const x = createBackends();
       const y = createBackends();
       assert.notEqual(x[0], y[0]);
-      assert.deepEqual(x.map((b) => [...b.families]), [['disk', 'fault'], ['net', 'fault'], ['keyboard', 'mouse', 'input']]);
+      assert.deepEqual(
+        x.map((b) => [...b.families]),
+        [
+          ['disk', 'fault'],
+          ['net', 'fault'],
+          ['keyboard', 'mouse', 'input'],
+        ],
+      );
       assert.ok(x[0] instanceof IoPartitionDisk && x[1] instanceof IoPartitionNetwork && x[2] instanceof ConsolePartition);
       assert.deepEqual([...x[0].typeGuids], [GUIDS.vhba]);
       assert.deepEqual([...x[1].typeGuids], [GUIDS.vnic]);
@@ -110,7 +122,10 @@ describe('service-partition back-ends', () => {
       const [ok, bad, nodisk] = drain(peer, 1, SLOT);
       assert.equal(le64(ok, 1), 17n);
       assert.equal(le32(ok, 1071), 0);
-      assert.equal(bus.memory.read(buf, 14).reduce((t, c) => t + String.fromCharCode(c), ''), 'on the platter');
+      assert.equal(
+        bus.memory.read(buf, 14).reduce((t, c) => t + String.fromCharCode(c), ''),
+        'on the platter',
+      );
       assert.equal(le64(bad, 1), 18n);
       assert.equal(le32(bad, 1071), 0x08000002, 'DRIVER_SENSE | CHECK CONDITION');
       assert.equal(bad[1075], 2, 'scsistat');
@@ -201,7 +216,10 @@ describe('service-partition back-ends', () => {
       assert.equal(bus.memory.readU8(pages[1] + 4032 - 4032), 0xab, 'the chain continues in the second buffer');
       // a transmit: frags @21 (pfn, off, len), len @13, num_frags @17 -> NET_XMIT_DONE buf @5, result @13
       const frame = bus.kernel.allocDma(4096, 4096);
-      bus.memory.write(frame, Uint8Array.from({ length: 60 }, (_, i) => i));
+      bus.memory.write(
+        frame,
+        Uint8Array.from({ length: 60 }, (_, i) => i),
+      );
       const x = new Uint8Array(SLOT);
       x[0] = 2;
       put32(x, 1, 2);
@@ -225,7 +243,10 @@ describe('service-partition back-ends', () => {
       bus.addBackend(new IoPartitionDisk());
       const dev = bus.create(2, 0, GUIDS.vhba, createVisorhba());
       const b = dev.channel.physaddr;
-      assert.deepEqual([392, 396, 400, 404, 408].map((o) => bus.memory.readU32(b + o)), [1, 1, 64, 32, 262144]);
+      assert.deepEqual(
+        [392, 396, 400, 404, 408].map((o) => bus.memory.readU32(b + o)),
+        [1, 1, 64, 32, 262144],
+      );
       assert.deepEqual((dev.driverData as VisorhbaData).max, { max_channel: 1, max_id: 1, max_lun: 64, cmd_per_lun: 32, max_io_size: 262144 });
     });
 
@@ -273,7 +294,7 @@ describe('service-partition back-ends', () => {
       const c = bus.counters();
       assert.equal(c['disk 2:0 lun=0 lastread'], 'second sector');
       assert.equal(c['disk 2:0 lun=0 writes'], 1);
-      assert.equal(c['disk 2:0 lun=0 reads'] as number >= 1, true);
+      assert.equal((c['disk 2:0 lun=0 reads'] as number) >= 1, true);
       assert.equal(c['disk 2:0 lun=0 flushes'], 1);
       assert.equal(c['disk 2:0 lun=0 lasterror'], '0');
       assert.equal(fileText(path.join(dir, 'disk.img'), 512, 512), 'second sector');
@@ -342,7 +363,7 @@ describe('service-partition back-ends', () => {
       assert.equal(results[0].sense[2], 5);
       assert.equal(results[0].sense[12], 0x21);
       assert.match(results[1].why, /ILLEGAL REQUEST \(invalid command operation code\)/);
-      assert.equal(bus.counters()['disk 2:0 commands'] as number > 0, true);
+      assert.equal((bus.counters()['disk 2:0 commands'] as number) > 0, true);
     });
 
     it('fault medium-error: the read fails with EIO at once (no retry)', () => {
@@ -450,7 +471,10 @@ describe('service-partition back-ends', () => {
       assert.ok(le32(q0, 40) > 0, 'num_overflows of queue 0 bumped by failed inserts');
       assert.ok(bus.guest.scsi.hostOf('2:0')!.stats.busyReturns > 0, 'the mid-layer saw busy');
       bus.run(2000);
-      assert.ok(all.every((r) => r[0]?.error === 0), 'nothing lost');
+      assert.ok(
+        all.every((r) => r[0]?.error === 0),
+        'nothing lost',
+      );
       const inUse = bus.kernel.dmaInUse;
       for (let i = 0; i < 100; i++) io(bus, 'read', i, 1);
       bus.run(500);
@@ -466,7 +490,11 @@ describe('service-partition back-ends', () => {
       bus.run(5); // some answered (in queue 1, unread), three lost
       bus.recover(2);
       const dev = bus.dev('2:0');
-      assert.deepEqual(dev.completions.map((c) => c.op), ['pause'], 'visorhba never completes the resume');
+      assert.deepEqual(
+        dev.completions.map((c) => c.op),
+        ['pause'],
+        'visorhba never completes the resume',
+      );
       bus.run(200);
       assert.ok(ws.every((w) => w[0]?.error === 0));
       for (let i = 0; i < 5; i++) assert.equal(fileText(path.join(dir, 'disk.img'), (20 + i) * 512, 512), `recovered ${i}`);
@@ -643,7 +671,10 @@ describe('service-partition back-ends', () => {
       bus.command('net', '2:1', 'xmit', ['in flight']);
       bus.recover(2);
       const d = bus.dev('2:1').driverData as VisornicData;
-      assert.deepEqual(bus.dev('2:1').completions.map((c) => c.op), ['pause', 'resume']);
+      assert.deepEqual(
+        bus.dev('2:1').completions.map((c) => c.op),
+        ['pause', 'resume'],
+      );
       bus.run(10);
       assert.equal(d.server_down, false);
       assert.equal(bus.counters()['net 2:1 posted'], 32);

@@ -11,16 +11,27 @@ function errorEvents(events: readonly EmuEvent[]): EmuEvent[] {
 describe('one error event per failure', () => {
   it('a probe that fails or throws is one error event; its kernel log lines are still printed', () => {
     for (const opts of [{ probeResult: -19 }, { throwIn: 'probe' }]) {
-      const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }, opts) });
+      const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\n`, {
+        testdrv: () => testDriver({ calls: [] }, opts),
+      });
       const errs = errorEvents(r.emu.engine.log.events());
-      assert.deepEqual(errs.map((e) => e.data?.category), [opts.throwIn ? 'exception' : 'probe'], JSON.stringify(errs.map((e) => e.text)));
-      assert.ok(r.emu.engine.klogLines.some((l) => /testdrv probe failed: -(19|22)/.test(l)), 'the probe failure is in the kernel log');
+      assert.deepEqual(
+        errs.map((e) => e.data?.category),
+        [opts.throwIn ? 'exception' : 'probe'],
+        JSON.stringify(errs.map((e) => e.text)),
+      );
+      assert.ok(
+        r.emu.engine.klogLines.some((l) => /testdrv probe failed: -(19|22)/.test(l)),
+        'the probe failure is in the kernel log',
+      );
       if (opts.throwIn) assert.ok(r.emu.engine.klogLines.some((l) => /probe\(\) threw: .*probe exploded/.test(l)));
     }
   });
 
   it('two failures in one scenario line are two error events: a channel_interrupt that throws at every poll', () => {
-    const r = makeRun(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\nwait 35ms\n`, { testdrv: () => testDriver({ calls: [] }, { poll: true, throwIn: 'channel_interrupt' }) });
+    const r = makeRun(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\nwait 35ms\n`, {
+      testdrv: () => testDriver({ calls: [] }, { poll: true, throwIn: 'channel_interrupt' }),
+    });
     runSteps(r, 4);
     const before = r.emu.engine.log.events().length;
     runSteps(r);

@@ -13,7 +13,11 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 function run(text: string, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'visor-scn-')), name = 'test.visor'): ScenarioRun {
   const sc = parseScenario(text, path.join(dir, name));
   const errors = sc.diagnostics.filter((d) => d.severity === 'error');
-  assert.deepEqual(errors.map((d) => `${d.line}: ${d.message}`), [], 'the scenario parses');
+  assert.deepEqual(
+    errors.map((d) => `${d.line}: ${d.message}`),
+    [],
+    'the scenario parses',
+  );
   const r = newRun(sc);
   r.runToEnd();
   r.emu.shutdown();
@@ -39,18 +43,18 @@ function runExample(name: string): ScenarioRun {
 describe('function drivers in scenarios', () => {
   for (const example of ['visorhba.visor', 'visornic.visor', 'visorinput.visor', 'my-driver.visor']) {
     it('a net device uevent carries INTERFACE and IFINDEX, not DEVNAME (netdev_uevent); /sys/class/net/eth0/ifindex matches', () => {
-    const r = run('chipset init\nbus create 2\ndevice create 2:1 type=vnic\nwait 10ms\n');
-    const ue = r.emu.engine.uevents.find((u) => u.env.SUBSYSTEM === 'net');
-    assert.ok(ue, 'a net uevent');
-    assert.equal(ue.action, 'add');
-    assert.equal(ue.devpath, '/devices/visorbus2/vbus2:dev1/net/eth0');
-    assert.equal(ue.env.INTERFACE, 'eth0');
-    assert.equal(ue.env.IFINDEX, '2', 'ifindex 1 is the loopback device');
-    assert.equal(ue.env.DEVNAME, undefined);
-    assert.equal(r.emu.sysfs.read('/sys/class/net/eth0/ifindex'), '2\n');
-  });
+      const r = run('chipset init\nbus create 2\ndevice create 2:1 type=vnic\nwait 10ms\n');
+      const ue = r.emu.engine.uevents.find((u) => u.env.SUBSYSTEM === 'net');
+      assert.ok(ue, 'a net uevent');
+      assert.equal(ue.action, 'add');
+      assert.equal(ue.devpath, '/devices/visorbus2/vbus2:dev1/net/eth0');
+      assert.equal(ue.env.INTERFACE, 'eth0');
+      assert.equal(ue.env.IFINDEX, '2', 'ifindex 1 is the loopback device');
+      assert.equal(ue.env.DEVNAME, undefined);
+      assert.equal(r.emu.sysfs.read('/sys/class/net/eth0/ifindex'), '2\n');
+    });
 
-  it(`examples/${example}: every expect holds`, () => {
+    it(`examples/${example}: every expect holds`, () => {
       const r = runExample(example);
       assert.deepEqual(failures(r), []);
       assert.ok(r.expects.length >= 8, 'the example checks something');
@@ -78,7 +82,7 @@ expect 2:1.header.features == 0x48
     assert.equal(r.expects.length, 6);
   });
 
-  it('disk images are created relative to the scenario folder and hold the guest\'s data after the run', () => {
+  it("disk images are created relative to the scenario folder and hold the guest's data after the run", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'visor-disk-'));
     const r = run(
       `
@@ -93,7 +97,10 @@ wait 20ms
       dir,
     );
     // the folder does not exist: attach fails with a located error, and so does the write to the missing disk
-    assert.deepEqual(r.errors.map((e) => e.line), [5, 7]);
+    assert.deepEqual(
+      r.errors.map((e) => e.line),
+      [5, 7],
+    );
     assert.match(r.errors[0].message, /directory .*data does not exist/);
     assert.match(r.errors[1].message, /no disk for 2:0 LUN 0/);
     fs.mkdirSync(path.join(dir, 'data'));
@@ -149,7 +156,12 @@ expect counter "net 2:1 lastrx" == after
     );
     assert.deepEqual(failures(r), []);
     const img = fs.readFileSync(path.join(dir, 'r.img'));
-    for (const [lba, text] of [[1, 'one'], [2, 'two'], [3, 'three']] as const) assert.equal(img.subarray(lba * 512, lba * 512 + text.length).toString('latin1'), text);
+    for (const [lba, text] of [
+      [1, 'one'],
+      [2, 'two'],
+      [3, 'three'],
+    ] as const)
+      assert.equal(img.subarray(lba * 512, lba * 512 + text.length).toString('latin1'), text);
   });
 
   it('typed text reaches "visor Keyboard" only once a reader opens it', () => {
@@ -191,7 +203,10 @@ net 2:1 send hex:0011
 wait 5ms
 expect counter "net 2:1 posted" == 32
 `);
-    assert.deepEqual(r.errors.map((e) => e.line), [6, 8]);
+    assert.deepEqual(
+      r.errors.map((e) => e.line),
+      [6, 8],
+    );
     assert.match(r.errors[0].message, /414815ed-c58c-11da-95a9-00e08161165f/);
     assert.match(r.errors[1].message, /at least 14 bytes/);
     assert.equal(r.expects.filter((e) => e.pass).length, 1);

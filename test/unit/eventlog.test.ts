@@ -20,10 +20,16 @@ describe('event log', () => {
   it('before the ring is full it returns what there is; keepAll keeps everything', () => {
     const part = new EventLog({ ringSize: 8 });
     emitSix(part);
-    assert.deepEqual(part.events().map((e) => e.n), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      part.events().map((e) => e.n),
+      [1, 2, 3, 4, 5, 6],
+    );
     const all = new EventLog({ keepAll: true, ringSize: 2 });
     emitSix(all);
-    assert.deepEqual(all.events().map((e) => e.text), ['text 1', 'text 2', 'text 3', 'text 4', 'text 5', 'text 6']);
+    assert.deepEqual(
+      all.events().map((e) => e.text),
+      ['text 1', 'text 2', 'text 3', 'text 4', 'text 5', 'text 6'],
+    );
   });
 
   it('the hook and the listeners get each event as an object; the checksum does not depend on who listens', () => {

@@ -84,14 +84,21 @@ describe('scenario parser', () => {
         { kind: 'deviceCreate', device: { bus: 2, dev: 1 }, typeGuid: GUIDS.vnic },
         { kind: 'wait', amount: 10_000, unit: 'us' },
         {
-          kind: 'backend', family: 'net', device: { bus: 2, dev: 1 }, verb: 'send', positional: ['hello'], options: {},
+          kind: 'backend',
+          family: 'net',
+          device: { bus: 2, dev: 1 },
+          verb: 'send',
+          positional: ['hello'],
+          options: {},
           data: utf8('hello'),
         },
         { kind: 'devicePause', device: { bus: 2, dev: 0 } },
         { kind: 'deviceResume', device: { bus: 2, dev: 0 } },
         { kind: 'partitionRecover', bus: 2 },
         {
-          kind: 'expect', subject: { kind: 'sysfs', path: '/sys/bus/visorbus/devices/vbus2:dev0/driver' }, op: '==',
+          kind: 'expect',
+          subject: { kind: 'sysfs', path: '/sys/bus/visorbus/devices/vbus2:dev0/driver' },
+          op: '==',
           value: 'visorhba',
         },
         { kind: 'deviceDestroy', device: { bus: 2, dev: 1 } },
@@ -101,7 +108,10 @@ describe('scenario parser', () => {
 
     it('gives each step its line, its column range and its text without the comment', () => {
       const s = parse(PRODUCT_EXAMPLE);
-      assert.deepEqual(s.steps.map((st) => st.loc.line), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+      assert.deepEqual(
+        s.steps.map((st) => st.loc.line),
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
+      );
       assert.deepEqual(s.steps[1].loc, { line: 2, column: 1, endColumn: 21 });
       assert.equal(s.steps[1].text, 'driver load visorhba');
       assert.equal(s.steps[6].text, 'net 2:1 send "hello"');
@@ -137,7 +147,8 @@ describe('scenario parser', () => {
       expectError(
         'bus create 2\n' + line,
         "unknown GUID alias 'vhab' (use vhba, vnic, keyboard, mouse, controlvm, vbus or a GUID in 8-4-4-4-12 form)",
-        2, ...range(line, 'vhab'),
+        2,
+        ...range(line, 'vhab'),
       );
     });
 
@@ -150,11 +161,7 @@ describe('scenario parser', () => {
     });
 
     it('malformed device name', () => {
-      expectError(
-        'bus create 2\ndevice create 2-0 type=vhba',
-        "malformed device name '2-0' (expected BUS:DEV, e.g. 2:0)",
-        2, 15, 18,
-      );
+      expectError('bus create 2\ndevice create 2-0 type=vhba', "malformed device name '2-0' (expected BUS:DEV, e.g. 2:0)", 2, 15, 18);
       expectError('device pause 2', "malformed device name '2' (expected BUS:DEV, e.g. 2:0)", 1, 14, 15);
     });
 
@@ -162,22 +169,25 @@ describe('scenario parser', () => {
       expectError('device pause 4294967296:0', "bus number '4294967296' is too large (at most 0xffffffff)", 1, 14, 24);
       expectError('device pause 1:0x100000000', "device number '0x100000000' is too large (at most 0xffffffff)", 1, 16, 27);
       assert.deepEqual(lastCommand('device pause 0xffffffff:4294967295'), {
-        kind: 'devicePause', device: { bus: 0xffffffff, dev: 0xffffffff },
+        kind: 'devicePause',
+        device: { bus: 0xffffffff, dev: 0xffffffff },
       });
     });
 
     it('device on a bus no earlier bus create declares', () => {
-      expectError(
-        'bus create 2\ndevice create 3:0 type=vhba',
-        "device 3:0 is on bus 3, which no earlier 'bus create 3' declares",
-        2, 15, 18,
-      );
+      expectError('bus create 2\ndevice create 3:0 type=vhba', "device 3:0 is on bus 3, which no earlier 'bus create 3' declares", 2, 15, 18);
     });
 
     it('tracks bus create and bus destroy in file order', () => {
       const s = parse('device create 2:0 type=vhba\nbus create 2\ndevice create 2:1 type=vhba\nbus destroy 2\ndevice create 2:2 type=vhba');
-      assert.deepEqual(s.diagnostics.map((d) => d.line), [1, 5]);
-      assert.deepEqual(s.steps.map((st) => st.loc.line), [2, 3, 4]);
+      assert.deepEqual(
+        s.diagnostics.map((d) => d.line),
+        [1, 5],
+      );
+      assert.deepEqual(
+        s.steps.map((st) => st.loc.line),
+        [2, 3, 4],
+      );
       // only 'device create' is checked: other device commands on undeclared buses are runtime matters
       assert.deepEqual(parse('device pause 7:0').diagnostics, []);
       // hex and decimal name the same bus
@@ -195,7 +205,8 @@ describe('scenario parser', () => {
       expectError(
         'bus create 2\n' + line,
         "unknown option 'bites' for 'device create' (expected one of: type, bytes, addr, zone, partition, version, chtype, inst)",
-        2, ...range(line, 'bites'),
+        2,
+        ...range(line, 'bites'),
       );
     });
 
@@ -204,11 +215,7 @@ describe('scenario parser', () => {
     });
 
     it('positional GUID where type= was meant', () => {
-      expectError(
-        'bus create 2\ndevice create 2:0 vhba',
-        "unexpected argument 'vhba' for 'device create' (did you mean type=vhba?)",
-        2, 19, 23,
-      );
+      expectError('bus create 2\ndevice create 2:0 vhba', "unexpected argument 'vhba' for 'device create' (did you mean type=vhba?)", 2, 19, 23);
     });
 
     it('wait without a unit, with a bad unit, negative or fractional', () => {
@@ -222,7 +229,9 @@ describe('scenario parser', () => {
       expectError(
         'driver load visorfoo',
         "unknown driver 'visorfoo' (built-in drivers: visorhba, visornic, visorinput; give a path like ./my-driver.js for your own)",
-        1, 13, 21,
+        1,
+        13,
+        21,
       );
     });
 
@@ -236,7 +245,9 @@ describe('scenario parser', () => {
       expectError(
         'fault 2:0 explode',
         "unknown fault kind 'explode' for 'fault' (expected one of: medium-error, lost-response, backend-error, timeout, drop-frame, queue-full)",
-        1, 11, 18,
+        1,
+        11,
+        18,
       );
       expectError('net send 2:1 "x"', "the device comes before the verb: write 'net BUS:DEV send ...'", 1, 5, 9);
     });
@@ -249,14 +260,17 @@ describe('scenario parser', () => {
 
     it('a line with an error produces no step, other lines still do', () => {
       const s = parse('bus create 2\nbus create 2 bytes=0xZZ\nbus destroy 2');
-      assert.deepEqual(s.steps.map((st) => st.command.kind), ['busCreate', 'busDestroy']);
+      assert.deepEqual(
+        s.steps.map((st) => st.command.kind),
+        ['busCreate', 'busDestroy'],
+      );
       assert.equal(s.diagnostics.length, 1);
       assert.equal(s.diagnostics[0].line, 2);
     });
 
     it('lexer errors: unterminated string, bad escape, control character', () => {
       expectError('log "hello', 'unterminated string (missing closing ")', 1, 5, 11);
-      expectError('log "a\\qb"', 'unknown escape \'\\q\' in string (use \\", \\\\, \\n, \\t or \\xNN)', 1, 7, 9);
+      expectError('log "a\\qb"', "unknown escape '\\q' in string (use \\\", \\\\, \\n, \\t or \\xNN)", 1, 7, 9);
       expectError('log "\\x4g"', "bad escape '\\x4' in string (\\x takes two hex digits, e.g. \\x0a)", 1, 6, 9);
       expectError('log a\x01b', 'unexpected control character U+0001', 1, 6, 7);
     });
@@ -264,10 +278,7 @@ describe('scenario parser', () => {
     it('formatDiagnostic gives file:line:column: severity: message', () => {
       const d = oneDiag('\n\nbux create 2');
       assert.equal(formatDiagnostic(d), "test.visor:3:1: error: unknown command 'bux' (did you mean 'bus'?)");
-      assert.equal(
-        formatDiagnostic({ file: 'a.visor', line: 4, column: 7, endColumn: 9, severity: 'warning', message: 'hm' }),
-        'a.visor:4:7: warning: hm',
-      );
+      assert.equal(formatDiagnostic({ file: 'a.visor', line: 4, column: 7, endColumn: 9, severity: 'warning', message: 'hm' }), 'a.visor:4:7: warning: hm');
     });
   });
 
@@ -309,16 +320,24 @@ describe('scenario parser', () => {
     it('literal GUIDs are kept canonical lower-case, in every GUID option', () => {
       const c = lastCommand(
         'bus create 2 guid=AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE\n' +
-        'device create 2:0 type=414815ED-C58C-11DA-95A9-00E08161165F zone=00000000-0000-0000-0000-000000000001 ' +
-        'chtype=vnic inst=12345678-1234-1234-1234-123456789abc partition=1 version=2 addr=0x2000',
+          'device create 2:0 type=414815ED-C58C-11DA-95A9-00E08161165F zone=00000000-0000-0000-0000-000000000001 ' +
+          'chtype=vnic inst=12345678-1234-1234-1234-123456789abc partition=1 version=2 addr=0x2000',
       );
       assert.deepEqual(c, {
-        kind: 'deviceCreate', device: { bus: 2, dev: 0 }, typeGuid: GUIDS.vhba, addr: 0x2000,
-        zoneGuid: '00000000-0000-0000-0000-000000000001', partition: 1, version: 2, headerTypeGuid: GUIDS.vnic,
+        kind: 'deviceCreate',
+        device: { bus: 2, dev: 0 },
+        typeGuid: GUIDS.vhba,
+        addr: 0x2000,
+        zoneGuid: '00000000-0000-0000-0000-000000000001',
+        partition: 1,
+        version: 2,
+        headerTypeGuid: GUIDS.vnic,
         instanceGuid: '12345678-1234-1234-1234-123456789abc',
       });
       assert.deepEqual(commands('bus create 2 guid=AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE')[0], {
-        kind: 'busCreate', bus: 2, partitionGuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
+        kind: 'busCreate',
+        bus: 2,
+        partitionGuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
       });
     });
   });
@@ -327,7 +346,10 @@ describe('scenario parser', () => {
     it('# starts a comment, but not inside a quoted string', () => {
       const s = parse('# a whole-line comment\nlog "issue #42" # trailing\n   # indented comment\n');
       assert.deepEqual(s.diagnostics, []);
-      assert.deepEqual(s.steps.map((st) => st.command), [{ kind: 'log', message: 'issue #42' }]);
+      assert.deepEqual(
+        s.steps.map((st) => st.command),
+        [{ kind: 'log', message: 'issue #42' }],
+      );
       assert.equal(s.steps[0].loc.line, 2);
       assert.equal(s.steps[0].text, 'log "issue #42"');
       assert.deepEqual(lastCommand('bus create 2#comment'), { kind: 'busCreate', bus: 2 });
@@ -340,16 +362,32 @@ describe('scenario parser', () => {
 
     it('CRLF line endings do not change line numbers, columns or values', () => {
       const s = parse('bus create 2\r\ndevice create 2:0 type=vhba\r\nbux\r\nlog "x"\r\n');
-      assert.deepEqual(s.steps.map((st) => [st.loc.line, st.text]), [[1, 'bus create 2'], [2, 'device create 2:0 type=vhba'], [4, 'log "x"']]);
+      assert.deepEqual(
+        s.steps.map((st) => [st.loc.line, st.text]),
+        [
+          [1, 'bus create 2'],
+          [2, 'device create 2:0 type=vhba'],
+          [4, 'log "x"'],
+        ],
+      );
       assert.deepEqual(s.steps[1].loc, { line: 2, column: 1, endColumn: 28 });
-      assert.deepEqual(s.diagnostics.map((d) => [d.line, d.column, d.endColumn]), [[3, 1, 4]]);
+      assert.deepEqual(
+        s.diagnostics.map((d) => [d.line, d.column, d.endColumn]),
+        [[3, 1, 4]],
+      );
       assert.deepEqual(s.steps[2].command, { kind: 'log', message: 'x' });
     });
 
     it('a lone CR also ends a line; a BOM is ignored', () => {
       const s = parse('\ufeffbus create 2\rbus destroy 2');
       assert.deepEqual(s.diagnostics, []);
-      assert.deepEqual(s.steps.map((st) => st.loc), [{ line: 1, column: 1, endColumn: 13 }, { line: 2, column: 1, endColumn: 14 }]);
+      assert.deepEqual(
+        s.steps.map((st) => st.loc),
+        [
+          { line: 1, column: 1, endColumn: 13 },
+          { line: 2, column: 1, endColumn: 14 },
+        ],
+      );
     });
 
     it('empty input and blank lines give no steps and no diagnostics', () => {
@@ -362,19 +400,26 @@ describe('scenario parser', () => {
     it('binary garbage: one diagnostic at 1:1 and no steps', () => {
       const withNul = parse('bus create 2\n\0\x01\x02garbage\nbus create 3');
       assert.deepEqual(withNul, {
-        file: FILE, steps: [],
+        file: FILE,
+        steps: [],
         diagnostics: [{ file: FILE, line: 1, column: 1, endColumn: 2, severity: 'error', message: 'not a scenario: the file looks binary' }],
       });
       let noise = '';
       for (let i = 0; i < 4096; i++) noise += String.fromCharCode(i % 3 === 0 ? 0x41 : 1 + (i % 30));
       const s = parse(noise);
       assert.equal(s.steps.length, 0);
-      assert.deepEqual(s.diagnostics.map((d) => [d.line, d.column, d.message]), [[1, 1, 'not a scenario: the file looks binary']]);
+      assert.deepEqual(
+        s.diagnostics.map((d) => [d.line, d.column, d.message]),
+        [[1, 1, 'not a scenario: the file looks binary']],
+      );
     });
 
     it('a few control characters in text are line errors, not "binary"', () => {
       const s = parse('bus create 2\nlog a\x07b\nbus destroy 2');
-      assert.deepEqual(s.diagnostics.map((d) => [d.line, d.message]), [[2, 'unexpected control character U+0007']]);
+      assert.deepEqual(
+        s.diagnostics.map((d) => [d.line, d.message]),
+        [[2, 'unexpected control character U+0007']],
+      );
       assert.equal(s.steps.length, 2);
     });
 
@@ -385,7 +430,10 @@ describe('scenario parser', () => {
       const d = s.diagnostics[0];
       assert.equal(d.message, `line is too long (${100 * 1024 * 1024} bytes; at most 65536)`);
       assert.deepEqual([d.line, d.column, d.severity], [2, 1, 'error']);
-      assert.deepEqual(s.steps.map((st) => st.loc.line), [1, 3]);
+      assert.deepEqual(
+        s.steps.map((st) => st.loc.line),
+        [1, 3],
+      );
     });
 
     it('the limit is 65536 bytes of UTF-8', () => {
@@ -401,17 +449,62 @@ describe('scenario parser', () => {
       const s = parse('bux\n'.repeat(1500) + 'bus create 2');
       assert.equal(s.diagnostics.length, 1001);
       assert.deepEqual(s.diagnostics[1000], {
-        file: FILE, line: 1001, column: 1, endColumn: 2, severity: 'warning', message: 'too many problems; only the first 1000 are shown',
+        file: FILE,
+        line: 1001,
+        column: 1,
+        endColumn: 2,
+        severity: 'warning',
+        message: 'too many problems; only the first 1000 are shown',
       });
-      assert.deepEqual(s.steps.map((st) => st.loc.line), [1501]);
+      assert.deepEqual(
+        s.steps.map((st) => st.loc.line),
+        [1501],
+      );
     });
 
     it('never throws and reports sane positions for arbitrary text', () => {
       const piece = fc.oneof(
         fc.string(),
-        fc.constantFrom('bus', 'create', 'device', '2:0', 'type=vhba', 'expect', '==', 'echo', '>', '/sys/x', 'memory', 'write',
-          'u64', 'hex:', 'hex:0', 'signal', 'insert', 'queue=1', 'controlvm', 'wait', '10ms', 'net', 'send', 'fault', '"',
-          '\\', '#', '\n', '\r\n', ' ', 'log', 'counter', 'disk', 'attach', 'lun=', 'mouse', 'move', '-'),
+        fc.constantFrom(
+          'bus',
+          'create',
+          'device',
+          '2:0',
+          'type=vhba',
+          'expect',
+          '==',
+          'echo',
+          '>',
+          '/sys/x',
+          'memory',
+          'write',
+          'u64',
+          'hex:',
+          'hex:0',
+          'signal',
+          'insert',
+          'queue=1',
+          'controlvm',
+          'wait',
+          '10ms',
+          'net',
+          'send',
+          'fault',
+          '"',
+          '\\',
+          '#',
+          '\n',
+          '\r\n',
+          ' ',
+          'log',
+          'counter',
+          'disk',
+          'attach',
+          'lun=',
+          'mouse',
+          'move',
+          '-',
+        ),
       );
       fc.assert(
         fc.property(fc.array(piece, { maxLength: 40 }), (parts) => {
@@ -433,25 +526,28 @@ describe('scenario parser', () => {
 
     it('chipset, driver and autoload', () => {
       assert.deepEqual(commands('chipset ready\nchipset selftest\nchipset stop\nautoload on\nautoload off'), [
-        { kind: 'chipsetReady' }, { kind: 'chipsetSelftest' }, { kind: 'chipsetStop' },
-        { kind: 'autoload', on: true }, { kind: 'autoload', on: false },
+        { kind: 'chipsetReady' },
+        { kind: 'chipsetSelftest' },
+        { kind: 'chipsetStop' },
+        { kind: 'autoload', on: true },
+        { kind: 'autoload', on: false },
       ]);
-      assert.deepEqual(
-        commands('driver load ./drivers/my.js\ndriver load mydrv.ts\ndriver load "dir/with space/x"\ndriver unload visornic'),
-        [
-          { kind: 'driverLoad', name: './drivers/my.js', isPath: true },
-          { kind: 'driverLoad', name: 'mydrv.ts', isPath: true },
-          { kind: 'driverLoad', name: 'dir/with space/x', isPath: true },
-          { kind: 'driverUnload', name: 'visornic' },
-        ],
-      );
+      assert.deepEqual(commands('driver load ./drivers/my.js\ndriver load mydrv.ts\ndriver load "dir/with space/x"\ndriver unload visornic'), [
+        { kind: 'driverLoad', name: './drivers/my.js', isPath: true },
+        { kind: 'driverLoad', name: 'mydrv.ts', isPath: true },
+        { kind: 'driverLoad', name: 'dir/with space/x', isPath: true },
+        { kind: 'driverUnload', name: 'visornic' },
+      ]);
       expectError('autoload maybe', "unknown autoload setting 'maybe' (use on or off)", 1, 10, 15);
     });
 
     it('bus configure and device lifecycle commands', () => {
       assert.deepEqual(
-        commands(SETUP + 'bus configure 2 handle=0x10 name=io guid=vbus\ndevice configure 2:0\ndevice state 2:0 running\n' +
-          'device state 2:0 standby\ndevice state 2:0 paused\ndevice state 2:0 0x33').slice(1),
+        commands(
+          SETUP +
+            'bus configure 2 handle=0x10 name=io guid=vbus\ndevice configure 2:0\ndevice state 2:0 running\n' +
+            'device state 2:0 standby\ndevice state 2:0 paused\ndevice state 2:0 0x33',
+        ).slice(1),
         [
           { kind: 'busConfigure', bus: 2, handle: 16, name: 'io', partitionGuid: GUIDS.vbus },
           { kind: 'deviceConfigure', device: { bus: 2, dev: 0 } },
@@ -462,7 +558,13 @@ describe('scenario parser', () => {
         ],
       );
       assert.deepEqual(lastCommand('bus create 3 devcount=16'), { kind: 'busCreate', bus: 3, devCount: 16 });
-      expectError('device state 2:0 runing', "unknown device state 'runing' (did you mean 'running'? use running, standby, paused or a number like 0x77)", 1, 18, 24);
+      expectError(
+        'device state 2:0 runing',
+        "unknown device state 'runing' (did you mean 'running'? use running, standby, paused or a number like 0x77)",
+        1,
+        18,
+        24,
+      );
     });
 
     it('wait units (stored as microseconds, or jiffies)', () => {
@@ -479,8 +581,8 @@ describe('scenario parser', () => {
       assert.deepEqual(
         commands(
           'expect 2:0.queue[0].num_sent == 5\nexpect controlvm.header.size >= 0x100\n' +
-          'expect counter "disk 2:0 lun=0 reads" > 0\nexpect counter keys_pressed != 3\n' +
-          'expect counter input "visor Keyboard".keys == 1\nexpect /sys/bus/visorbus/devices/vbus2:dev0/driver contains hba',
+            'expect counter "disk 2:0 lun=0 reads" > 0\nexpect counter keys_pressed != 3\n' +
+            'expect counter input "visor Keyboard".keys == 1\nexpect /sys/bus/visorbus/devices/vbus2:dev0/driver contains hba',
         ),
         [
           { kind: 'expect', subject: { kind: 'field', device: { bus: 2, dev: 0 }, field: 'queue[0].num_sent' }, op: '==', value: '5' },
@@ -495,10 +597,16 @@ describe('scenario parser', () => {
 
     it('expect values: rest of the line, quotes removed, escapes applied, "" only for == and !=', () => {
       assert.deepEqual(lastCommand('expect /sys/x == two words  # note'), {
-        kind: 'expect', subject: { kind: 'sysfs', path: '/sys/x' }, op: '==', value: 'two words',
+        kind: 'expect',
+        subject: { kind: 'sysfs', path: '/sys/x' },
+        op: '==',
+        value: 'two words',
       });
       assert.deepEqual(lastCommand('expect /sys/x == "a \\"q\\" # not a comment\\n"'), {
-        kind: 'expect', subject: { kind: 'sysfs', path: '/sys/x' }, op: '==', value: 'a "q" # not a comment\n',
+        kind: 'expect',
+        subject: { kind: 'sysfs', path: '/sys/x' },
+        op: '==',
+        value: 'a "q" # not a comment\n',
       });
       assert.deepEqual(lastCommand('expect /sys/x != ""'), { kind: 'expect', subject: { kind: 'sysfs', path: '/sys/x' }, op: '!=', value: '' });
       expectError('expect /sys/x contains ""', "an empty value only works with == or != (not with 'contains')", 1, 24, 26);
@@ -531,13 +639,17 @@ describe('scenario parser', () => {
 
     it('controlvm send', () => {
       assert.deepEqual(lastCommand('controlvm send id=0x105 bus=2 dev=1 flags=2 status=0 handle=0x99 state=0xf7 size=128 payload=hex:00FF'), {
-        kind: 'controlvmSend', id: 0x105,
+        kind: 'controlvmSend',
+        id: 0x105,
         fields: { bus: 2, dev: 1, flags: 2, status: 0, handle: 0x99, state: 0xf7, size: 128, payload: '00ff' },
       });
       assert.ok(oneDiag('controlvm send bus=2').message.startsWith("missing argument id=... for 'controlvm send'"));
       const line = 'controlvm send id=1 colour=2';
       const d = oneDiag(line);
-      assert.equal(d.message, "unknown option 'colour' for 'controlvm send' (expected one of: id, bus, dev, flags, status, handle, state, size, payload, payload_bytes)");
+      assert.equal(
+        d.message,
+        "unknown option 'colour' for 'controlvm send' (expected one of: id, bus, dev, flags, status, handle, state, size, payload, payload_bytes)",
+      );
       assert.deepEqual([d.column, d.endColumn], range(line, 'colour'));
     });
 
@@ -556,7 +668,7 @@ describe('scenario parser', () => {
       assert.deepEqual(
         commands(
           'memory write 0x1000 hex:4543\nmemory write 2:0+0x40 u32 7\nmemory write controlvm+8 u16 0x1234\n' +
-          'memory write 2:0+0 u8 255\nmemory write 2:0+0 u64 0x0102030405060708\nmemory write 2:0+1 "AB"',
+            'memory write 2:0+0 u8 255\nmemory write 2:0+0 u64 0x0102030405060708\nmemory write 2:0+1 "AB"',
         ),
         [
           { kind: 'memoryWrite', target: { address: 0x1000 }, data: bytes(0x45, 0x43) },
@@ -574,50 +686,97 @@ describe('scenario parser', () => {
     });
 
     it('disk back-end', () => {
-      assert.deepEqual(
-        commands(
-          'disk 2:0 attach lun=0 image="disks/a b.img" size=64M\ndisk 2:0 read lun=0 lba=8 count=2\n' +
-          'disk 2:0 flush lun=1',
-        ),
-        [
-          { kind: 'backend', family: 'disk', device: { bus: 2, dev: 0 }, verb: 'attach', positional: [], options: { lun: 0, image: 'disks/a b.img', size: 64 * 1048576 } },
-          { kind: 'backend', family: 'disk', device: { bus: 2, dev: 0 }, verb: 'read', positional: [], options: { lun: 0, lba: 8, count: 2 } },
-          { kind: 'backend', family: 'disk', device: { bus: 2, dev: 0 }, verb: 'flush', positional: [], options: { lun: 1 } },
-        ],
-      );
+      assert.deepEqual(commands('disk 2:0 attach lun=0 image="disks/a b.img" size=64M\ndisk 2:0 read lun=0 lba=8 count=2\n' + 'disk 2:0 flush lun=1'), [
+        {
+          kind: 'backend',
+          family: 'disk',
+          device: { bus: 2, dev: 0 },
+          verb: 'attach',
+          positional: [],
+          options: { lun: 0, image: 'disks/a b.img', size: 64 * 1048576 },
+        },
+        { kind: 'backend', family: 'disk', device: { bus: 2, dev: 0 }, verb: 'read', positional: [], options: { lun: 0, lba: 8, count: 2 } },
+        { kind: 'backend', family: 'disk', device: { bus: 2, dev: 0 }, verb: 'flush', positional: [], options: { lun: 1 } },
+      ]);
       const w = lastCommand('disk 2:0 write lun=0 lba=1 hex:00ff');
       assert.deepEqual(w, {
-        kind: 'backend', family: 'disk', device: { bus: 2, dev: 0 }, verb: 'write', positional: ['hex:00ff'], options: { lun: 0, lba: 1 },
+        kind: 'backend',
+        family: 'disk',
+        device: { bus: 2, dev: 0 },
+        verb: 'write',
+        positional: ['hex:00ff'],
+        options: { lun: 0, lba: 1 },
         data: bytes(0, 0xff),
       });
       assert.deepEqual(dataOf(lastCommand('disk 2:0 write lun=0 lba=1 "ab"')), utf8('ab'));
       assert.ok(oneDiag('disk 2:0 read lun=0 lba=0').message.startsWith("missing argument count=... for 'disk read'"));
-      expectError('disk 2:0 attach lun=0 image=x.img bogus=1', "unknown option 'bogus' for 'disk attach' (expected one of: lun, id, image, size, readonly, vendor, model)", 1, 35, 40);
+      expectError(
+        'disk 2:0 attach lun=0 image=x.img bogus=1',
+        "unknown option 'bogus' for 'disk attach' (expected one of: lun, id, image, size, readonly, vendor, model)",
+        1,
+        35,
+        40,
+      );
     });
 
     it('net back-end', () => {
       const dev = { bus: 2, dev: 1 };
-      assert.deepEqual(commands('net 2:1 xmit "frame"\nnet 2:1 link up\nnet 2:1 link down\nnet 2:1 open\nnet 2:1 close').map((c) => c.kind === 'backend' && [c.verb, c.positional]), [
-        ['xmit', ['frame']], ['link', ['up']], ['link', ['down']], ['open', []], ['close', []],
-      ]);
+      assert.deepEqual(
+        commands('net 2:1 xmit "frame"\nnet 2:1 link up\nnet 2:1 link down\nnet 2:1 open\nnet 2:1 close').map(
+          (c) => c.kind === 'backend' && [c.verb, c.positional],
+        ),
+        [
+          ['xmit', ['frame']],
+          ['link', ['up']],
+          ['link', ['down']],
+          ['open', []],
+          ['close', []],
+        ],
+      );
       assert.deepEqual(lastCommand('net 2:1 send hex:ffff'), {
-        kind: 'backend', family: 'net', device: dev, verb: 'send', positional: ['hex:ffff'], options: {}, data: bytes(0xff, 0xff),
+        kind: 'backend',
+        family: 'net',
+        device: dev,
+        verb: 'send',
+        positional: ['hex:ffff'],
+        options: {},
+        data: bytes(0xff, 0xff),
       });
       expectError('net 2:1 link sideways', "unknown link state 'sideways' (use up or down)", 1, 14, 22);
       expectError('net 2:1 send plain', 'bad data \'plain\' (use a "quoted string" or hex:0011aa...)', 1, 14, 19);
     });
 
     it('keyboard, mouse and input back-ends', () => {
-      const kb = (v: string, p: (string | number)[]): Command => ({ kind: 'backend', family: 'keyboard', device: { bus: 2, dev: 2 }, verb: v, positional: p, options: {} });
+      const kb = (v: string, p: (string | number)[]): Command => ({
+        kind: 'backend',
+        family: 'keyboard',
+        device: { bus: 2, dev: 2 },
+        verb: v,
+        positional: p,
+        options: {},
+      });
       assert.deepEqual(commands('keyboard 2:2 type "Hi!"\nkeyboard 2:2 press leftshift\nkeyboard 2:2 release f1\nkeyboard 2:2 tap 0x1c'), [
-        kb('type', ['Hi!']), kb('press', ['leftshift']), kb('release', ['f1']), kb('tap', [0x1c]),
+        kb('type', ['Hi!']),
+        kb('press', ['leftshift']),
+        kb('release', ['f1']),
+        kb('tap', [0x1c]),
       ]);
-      const ms = (v: string, p: (string | number)[]): Command => ({ kind: 'backend', family: 'mouse', device: { bus: 2, dev: 3 }, verb: v, positional: p, options: {} });
+      const ms = (v: string, p: (string | number)[]): Command => ({
+        kind: 'backend',
+        family: 'mouse',
+        device: { bus: 2, dev: 3 },
+        verb: v,
+        positional: p,
+        options: {},
+      });
       assert.deepEqual(
         commands('mouse 2:3 move -5 10\nmouse 2:3 click\nmouse 2:3 dclick right\nmouse 2:3 down middle\nmouse 2:3 up left\nmouse 2:3 wheel -3'),
         [ms('move', [-5, 10]), ms('click', []), ms('dclick', ['right']), ms('down', ['middle']), ms('up', ['left']), ms('wheel', [-3])],
       );
-      assert.deepEqual(commands('input 2:2 open\ninput 2:2 close').map((c) => c.kind === 'backend' && c.verb), ['open', 'close']);
+      assert.deepEqual(
+        commands('input 2:2 open\ninput 2:2 close').map((c) => c.kind === 'backend' && c.verb),
+        ['open', 'close'],
+      );
       expectError('mouse 2:3 click lefft', "unknown mouse button 'lefft' (did you mean 'left'? use left, right or middle)", 1, 17, 22);
       expectError('mouse 2:3 move 1', "missing Y for 'mouse move' (syntax: mouse BUS:DEV move X Y)", 1, 1, 15);
     });
@@ -632,7 +791,12 @@ describe('scenario parser', () => {
 
     it('fault kinds take free-form options (numbers parsed)', () => {
       assert.deepEqual(lastCommand('fault 2:0 medium-error lun=0 count=0x2 mode=once'), {
-        kind: 'backend', family: 'fault', device: { bus: 2, dev: 0 }, verb: 'medium-error', positional: [], options: { lun: 0, count: 2, mode: 'once' },
+        kind: 'backend',
+        family: 'fault',
+        device: { bus: 2, dev: 0 },
+        verb: 'medium-error',
+        positional: [],
+        options: { lun: 0, count: 2, mode: 'once' },
       });
       for (const k of ['lost-response', 'backend-error', 'timeout', 'drop-frame', 'queue-full']) {
         const c = lastCommand(`fault 2:0 ${k}`);
@@ -642,7 +806,8 @@ describe('scenario parser', () => {
 
     it('log takes a quoted message or the rest of the line', () => {
       assert.deepEqual(commands('log "hello world"\nlog hello   world'), [
-        { kind: 'log', message: 'hello world' }, { kind: 'log', message: 'hello   world' },
+        { kind: 'log', message: 'hello world' },
+        { kind: 'log', message: 'hello   world' },
       ]);
     });
   });
@@ -672,13 +837,54 @@ describe('scenario parser', () => {
     it('covers every command and verb', () => {
       const names = COMMANDS.map((c) => c.name);
       for (const n of [
-        'chipset init', 'chipset ready', 'chipset selftest', 'chipset stop', 'driver load', 'driver unload', 'autoload',
-        'bus create', 'bus configure', 'bus destroy', 'device create', 'device destroy', 'device pause', 'device resume',
-        'device configure', 'device state', 'partition recover', 'wait', 'expect', 'echo', 'parahotplug', 'controlvm send',
-        'signal insert', 'signal remove', 'memory write', 'disk attach', 'disk read', 'disk write', 'disk flush', 'net send',
-        'net xmit', 'net link', 'net open', 'net close', 'keyboard type', 'keyboard press', 'keyboard release', 'keyboard tap',
-        'mouse move', 'mouse click', 'mouse dclick', 'mouse down', 'mouse up', 'mouse wheel', 'input open', 'input close',
-        'fault', 'log',
+        'chipset init',
+        'chipset ready',
+        'chipset selftest',
+        'chipset stop',
+        'driver load',
+        'driver unload',
+        'autoload',
+        'bus create',
+        'bus configure',
+        'bus destroy',
+        'device create',
+        'device destroy',
+        'device pause',
+        'device resume',
+        'device configure',
+        'device state',
+        'partition recover',
+        'wait',
+        'expect',
+        'echo',
+        'parahotplug',
+        'controlvm send',
+        'signal insert',
+        'signal remove',
+        'memory write',
+        'disk attach',
+        'disk read',
+        'disk write',
+        'disk flush',
+        'net send',
+        'net xmit',
+        'net link',
+        'net open',
+        'net close',
+        'keyboard type',
+        'keyboard press',
+        'keyboard release',
+        'keyboard tap',
+        'mouse move',
+        'mouse click',
+        'mouse dclick',
+        'mouse down',
+        'mouse up',
+        'mouse wheel',
+        'input open',
+        'input close',
+        'fault',
+        'log',
       ]) {
         assert.ok(names.includes(n), `COMMANDS lacks '${n}'`);
       }
@@ -695,10 +901,7 @@ describe('scenario parser', () => {
 
     it('the syntax line names every option the parser accepts', () => {
       const dc = COMMANDS.find((c) => c.name === 'device create');
-      assert.equal(
-        dc?.syntax,
-        'device create BUS:DEV type=GUID|alias [bytes=N] [addr=N] [zone=GUID] [partition=N] [version=N] [chtype=GUID] [inst=GUID]',
-      );
+      assert.equal(dc?.syntax, 'device create BUS:DEV type=GUID|alias [bytes=N] [addr=N] [zone=GUID] [partition=N] [version=N] [chtype=GUID] [inst=GUID]');
       for (const opt of ['bytes', 'addr', 'zone', 'partition', 'version', 'chtype', 'inst']) {
         assert.ok(dc?.syntax.includes(`[${opt}=`), opt);
       }

@@ -8,7 +8,19 @@ const at = (fn: string) => classify({ fn, file: selfFile, line: 1, column: 1 });
 
 describe('call stack: debugger frames in the unmapped worker bundle', () => {
   it('counts the methods of every part that runs while the model is on the stack as the debugger', () => {
-    for (const cls of ['Controller', 'EventHook', 'Stops', 'Inspector', 'DataTargets', 'GuestMemory', 'JsVars', 'StackView', 'Journal', 'BreakpointBook', 'Output']) {
+    for (const cls of [
+      'Controller',
+      'EventHook',
+      'Stops',
+      'Inspector',
+      'DataTargets',
+      'GuestMemory',
+      'JsVars',
+      'StackView',
+      'Journal',
+      'BreakpointBook',
+      'Output',
+    ]) {
       assert.equal(at(`${cls}.someMethod`), 'debugger', cls);
     }
   });

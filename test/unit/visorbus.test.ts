@@ -8,15 +8,26 @@ const T = TEST_GUID;
 describe('visorbus core (§5)', () => {
   it('probes when a device arrives for a loaded driver, and removes on destroy after the response', () => {
     const rec: Recorder = { calls: [] };
-    const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\ndevice destroy 2:0\n`, { testdrv: () => testDriver(rec) }, { autoload: false });
+    const r = runAll(
+      `chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\ndevice destroy 2:0\n`,
+      { testdrv: () => testDriver(rec) },
+      { autoload: false },
+    );
     assert.deepEqual(rec.calls, ['probe vbus2:dev0', 'remove vbus2:dev0']);
-    const kinds = r.emu.engine.log.events().filter((e) => e.kind === 'response' || (e.kind === 'call' && /remove/.test(e.text))).map((e) => e.kind);
+    const kinds = r.emu.engine.log
+      .events()
+      .filter((e) => e.kind === 'response' || (e.kind === 'call' && /remove/.test(e.text)))
+      .map((e) => e.kind);
     assert.deepEqual(kinds.slice(-2), ['response', 'call'], 'DEVICE_DESTROY is answered before remove() runs');
   });
 
   it('probes existing devices when the driver loads after them, and removes them on unload', () => {
     const rec: Recorder = { calls: [] };
-    const r = makeRun(`chipset init\nbus create 2\ndevice create 2:0 type=${T}\ndevice create 2:1 type=${T}\n`, { testdrv: () => testDriver(rec) }, { autoload: false });
+    const r = makeRun(
+      `chipset init\nbus create 2\ndevice create 2:0 type=${T}\ndevice create 2:1 type=${T}\n`,
+      { testdrv: () => testDriver(rec) },
+      { autoload: false },
+    );
     runSteps(r);
     assert.equal(r.emu.sysfs.read('/sys/devices/visorbus2/vbus2:dev0/channel/typename'), '', 'typename is empty (0 bytes) until a driver claims the type');
     assert.equal(r.emu.sysfs.exists('/sys/devices/visorbus2/vbus2:dev0/driver'), false);
@@ -36,7 +47,11 @@ describe('visorbus core (§5)', () => {
     // Kernel: driver_attach walks the bus klist (device_add appends), driver_detach takes
     // list_last_entry of the driver's klist each time.
     const rec: Recorder = { calls: [] };
-    const r = makeRun(`chipset init\nbus create 2\ndevice create 2:5 type=${T}\ndevice create 2:1 type=${T}\ndevice create 2:3 type=${T}\n`, { testdrv: () => testDriver(rec) }, { autoload: false });
+    const r = makeRun(
+      `chipset init\nbus create 2\ndevice create 2:5 type=${T}\ndevice create 2:1 type=${T}\ndevice create 2:3 type=${T}\n`,
+      { testdrv: () => testDriver(rec) },
+      { autoload: false },
+    );
     runSteps(r);
     assert.equal(r.emu.loadDriver(TESTDRV_FILE, true), undefined);
     assert.deepEqual(rec.calls, ['probe vbus2:dev5', 'probe vbus2:dev1', 'probe vbus2:dev3']);
@@ -66,7 +81,13 @@ describe('visorbus core (§5)', () => {
     const r = runAll(`chipset init\nbus create 2\ndevice create 2:0 type=${T}\n`, { testdrv: () => testDriver(rec) });
     assert.deepEqual(rec.calls, ['probe vbus2:dev0']);
     const add = r.emu.engine.uevents.find((u) => u.devpath === '/devices/visorbus2/vbus2:dev0');
-    assert.deepEqual(add?.env, { ACTION: 'add', DEVPATH: '/devices/visorbus2/vbus2:dev0', SUBSYSTEM: 'visorbus', MODALIAS: `visorbus:${T}`, SEQNUM: add?.env.SEQNUM });
+    assert.deepEqual(add?.env, {
+      ACTION: 'add',
+      DEVPATH: '/devices/visorbus2/vbus2:dev0',
+      SUBSYSTEM: 'visorbus',
+      MODALIAS: `visorbus:${T}`,
+      SEQNUM: add?.env.SEQNUM,
+    });
     assert.ok(r.emu.engine.klogLines.some((l) => l.includes(`modprobe testdrv (alias visorbus:${T})`)));
     const off = runAll(`chipset init\nbus create 2\nautoload off\ndevice create 2:0 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }) });
     assert.equal(off.emu.device(2, 0)?.driver, undefined);
@@ -83,7 +104,12 @@ describe('visorbus core (§5)', () => {
     assert.equal(r.emu.sysfs.read(file), `MODALIAS=visorbus:${T}\n`);
     const ue = r.emu.engine.uevents.filter((u) => u.devpath === '/devices/visorbus2/vbus2:dev0');
     assert.deepEqual(
-      ue.map((u) => Object.entries(u.env).filter(([k]) => k !== 'SEQNUM').map(([k, v]) => `${k}=${v}`).join(' ')),
+      ue.map((u) =>
+        Object.entries(u.env)
+          .filter(([k]) => k !== 'SEQNUM')
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' '),
+      ),
       [
         `ACTION=add DEVPATH=/devices/visorbus2/vbus2:dev0 SUBSYSTEM=visorbus MODALIAS=visorbus:${T}`,
         `ACTION=bind DEVPATH=/devices/visorbus2/vbus2:dev0 SUBSYSTEM=visorbus DRIVER=testdrv MODALIAS=visorbus:${T}`,
@@ -91,17 +117,26 @@ describe('visorbus core (§5)', () => {
       ],
     );
     const seq = r.emu.engine.uevents.map((u) => Number(u.env.SEQNUM));
-    assert.deepEqual(seq, seq.map((_, i) => i + 1), 'SEQNUM is the kernel\'s uevent_seqnum: 1, 2, 3, ...');
+    assert.deepEqual(
+      seq,
+      seq.map((_, i) => i + 1),
+      "SEQNUM is the kernel's uevent_seqnum: 1, 2, 3, ...",
+    );
   });
 
   it('a probe that fails or throws leaves the device unbound and reports the error; the create still succeeds', () => {
     for (const opts of [{ probeResult: -19 }, { throwIn: 'probe' }]) {
-      const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\ndevice create 2:1 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }, opts) });
+      const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\ndevice create 2:1 type=${T}\n`, {
+        testdrv: () => testDriver({ calls: [] }, opts),
+      });
       const d = r.emu.device(2, 0)!;
       assert.equal(d.driver, undefined);
       assert.equal(r.emu.sysfs.read('/sys/devices/visorbus2/vbus2:dev0/channel/typename'), '');
       const errs = r.emu.engine.log.events().filter((e) => e.kind === 'error');
-      assert.ok(errs.some((e) => e.data?.category === (opts.throwIn ? 'exception' : 'probe')), JSON.stringify(errs.map((e) => e.text)));
+      assert.ok(
+        errs.some((e) => e.data?.category === (opts.throwIn ? 'exception' : 'probe')),
+        JSON.stringify(errs.map((e) => e.text)),
+      );
       const created = [...r.emu.cp.sent.values()].slice(-2);
       assert.ok(created.every((s) => s.responses.length === 1 && !s.responses[0].failed));
     }
@@ -136,7 +171,10 @@ describe('visorbus core (§5)', () => {
 
   it('channel_interrupt runs every 10 jiffies after the end of the previous one, only while enabled', () => {
     const rec: Recorder = { calls: [] };
-    const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\nwait 35j\ndevice pause 2:0\nwait 50j\ndevice resume 2:0\nwait 25j\n`, { testdrv: () => testDriver(rec, { poll: true }) });
+    const r = runAll(
+      `chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\nwait 35j\ndevice pause 2:0\nwait 50j\ndevice resume 2:0\nwait 25j\n`,
+      { testdrv: () => testDriver(rec, { poll: true }) },
+    );
     const polls = rec.calls.filter((c) => c.startsWith('poll')).map((c) => Number(c.split('@')[1]));
     const probeAt = r.emu.engine.log.events().find((e) => e.kind === 'call' && /probe/.test(e.text))!.jiffies;
     assert.deepEqual(polls.slice(0, 3), [probeAt + 10, probeAt + 20, probeAt + 30]);
@@ -148,7 +186,9 @@ describe('visorbus core (§5)', () => {
 
   it('enable_channel_interrupts while polling is already active returns -EINVAL and arms no second timer', () => {
     const rec: Recorder = { calls: [] };
-    const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\nwait 30j\n`, { testdrv: () => testDriver(rec, { poll: true, enableTwice: true }) });
+    const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\nwait 30j\n`, {
+      testdrv: () => testDriver(rec, { poll: true, enableTwice: true }),
+    });
     assert.deepEqual(rec.calls.slice(0, 2), ['probe vbus2:dev0', 'enable again -22'], 'the second enable is refused with -EINVAL');
     const polls = rec.calls.filter((c) => c.startsWith('poll')).map((c) => Number(c.split('@')[1]));
     const p = r.emu.engine.log.events().find((e) => e.kind === 'call' && /probe/.test(e.text))!.jiffies;
@@ -157,14 +197,23 @@ describe('visorbus core (§5)', () => {
 
   it('enable_channel_interrupts from remove() returns -EINVAL: a device being removed gets no polling', () => {
     const rec: Recorder = { calls: [] };
-    runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\ndevice destroy 2:0\nwait 30j\n`, { testdrv: () => testDriver(rec, { enableInRemove: true }) });
+    runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\ndevice destroy 2:0\nwait 30j\n`, {
+      testdrv: () => testDriver(rec, { enableInRemove: true }),
+    });
     const i = rec.calls.indexOf('remove vbus2:dev0');
-    assert.deepEqual(rec.calls.slice(i), ['remove vbus2:dev0', 'enable in remove -22'], 'refused (polling was off: the refusal is for the removal), and no poll after it');
+    assert.deepEqual(
+      rec.calls.slice(i),
+      ['remove vbus2:dev0', 'enable in remove -22'],
+      'refused (polling was off: the refusal is for the removal), and no poll after it',
+    );
   });
 
   it('disable cancels the poll timer: a pause and resume within one period poll only from the resume on', () => {
     const rec: Recorder = { calls: [] };
-    const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\nwait 3j\ndevice pause 2:0\ndevice resume 2:0\nwait 25j\n`, { testdrv: () => testDriver(rec, { poll: true }) });
+    const r = runAll(
+      `chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\nwait 3j\ndevice pause 2:0\ndevice resume 2:0\nwait 25j\n`,
+      { testdrv: () => testDriver(rec, { poll: true }) },
+    );
     const at = (re: RegExp) => r.emu.engine.log.events().find((e) => e.kind === 'call' && re.test(e.text))!.jiffies;
     const probeAt = at(/probe/);
     const resumeAt = at(/resume/);
@@ -186,24 +235,30 @@ describe('visorbus core (§5)', () => {
       const other = devs[dev === devs[0] ? 1 : 0];
       assert.equal(other.enableChannelInterrupts(), 0);
     };
-    const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\ndevice create 2:1 type=${T}\nwait 35j\n`, { testdrv: () => drv });
+    const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\ndevice create 2:1 type=${T}\nwait 35j\n`, {
+      testdrv: () => drv,
+    });
     const polls = r.emu.engine.log.events().filter((e) => (e.kind === 'call' || e.kind === 'return') && e.data?.callback === 'channel_interrupt');
+    assert.deepEqual(polls.map((e) => `${e.kind} ${e.subject} ${e.text}`).slice(0, 4), [
+      'call vbus2:dev0 testdrv.channel_interrupt(vbus2:dev0)',
+      'return vbus2:dev0 testdrv.channel_interrupt(vbus2:dev0) returned 0',
+      'call vbus2:dev1 testdrv.channel_interrupt(vbus2:dev1)',
+      'return vbus2:dev1 testdrv.channel_interrupt(vbus2:dev1) returned 0',
+    ]);
     assert.deepEqual(
-      polls.map((e) => `${e.kind} ${e.subject} ${e.text}`).slice(0, 4),
-      [
-        'call vbus2:dev0 testdrv.channel_interrupt(vbus2:dev0)',
-        'return vbus2:dev0 testdrv.channel_interrupt(vbus2:dev0) returned 0',
-        'call vbus2:dev1 testdrv.channel_interrupt(vbus2:dev1)',
-        'return vbus2:dev1 testdrv.channel_interrupt(vbus2:dev1) returned 0',
-      ],
+      polls.map((e) => e.jiffies - polls[0].jiffies),
+      [0, 0, 10, 10, 20, 20, 30, 30].slice(0, polls.length),
     );
-    assert.deepEqual(polls.map((e) => e.jiffies - polls[0].jiffies), [0, 0, 10, 10, 20, 20, 30, 30].slice(0, polls.length));
     assert.ok(polls.length >= 6, `${polls.length} poll events`);
   });
 
   it('pollIntervalMs changes the channel_interrupt period', () => {
     const rec: Recorder = { calls: [] };
-    const r = runAll(`chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\nwait 100j\n`, { testdrv: () => testDriver(rec, { poll: true }) }, { pollIntervalMs: 25 });
+    const r = runAll(
+      `chipset init\nbus create 2\ndriver load ./testdrv.js\ndevice create 2:0 type=${T}\nwait 100j\n`,
+      { testdrv: () => testDriver(rec, { poll: true }) },
+      { pollIntervalMs: 25 },
+    );
     const polls = rec.calls.filter((c) => c.startsWith('poll')).map((c) => Number(c.split('@')[1]));
     const p = r.emu.engine.log.events().find((e) => e.kind === 'call' && /probe/.test(e.text))!.jiffies;
     assert.deepEqual(polls, [p + 25, p + 50, p + 75, p + 100]);
@@ -225,7 +280,11 @@ describe('visorbus core (§5)', () => {
   });
 
   it('publishes the chipset, bus and device records in the vbus channel (client_bus_info)', () => {
-    const r = runAll(`chipset init\nbus create 2 name=io\ndriver load ./testdrv.js\ndevice create 2:1 type=${T}\n`, { testdrv: () => testDriver({ calls: [] }) }, { fixKernelBugs: ['busConfigureName'] });
+    const r = runAll(
+      `chipset init\nbus create 2 name=io\ndriver load ./testdrv.js\ndevice create 2:1 type=${T}\n`,
+      { testdrv: () => testDriver({ calls: [] }) },
+      { fixKernelBugs: ['busConfigureName'] },
+    );
     const info = r.emu.sysfs.read('/sys/kernel/debug/visorbus/visorbus2/client_bus_info');
     assert.match(info, /^Client device\/driver info for io partition \(vbus #2\):\n {3}chipset {10}visorchipset/);
     assert.match(info, /\[1\]testtype {9}testdrv {10}kernel ver\./);
@@ -254,7 +313,10 @@ describe('sysfs names (seed documentation example)', () => {
     const r = runAll(seed, { testdrv: () => testDriver({ calls: [] }) });
     const fs = r.emu.sysfs;
     const dir = '/sys/devices/visorbus2/vbus2:dev0';
-    assert.deepEqual(fs.list(`${dir}/channel`).map((e) => e.name), ['clientpartition', 'nbytes', 'physaddr', 'typeguid', 'typename', 'zoneguid']);
+    assert.deepEqual(
+      fs.list(`${dir}/channel`).map((e) => e.name),
+      ['clientpartition', 'nbytes', 'physaddr', 'typeguid', 'typename', 'zoneguid'],
+    );
     assert.equal(fs.readlink(`${dir}/subsystem`), '../../../bus/visorbus');
     assert.equal(fs.readlink(`${dir}/driver`), '../../../bus/visorbus/drivers/testdrv');
     assert.equal(fs.read(`${dir}/channel/typeguid`), T.toUpperCase() + '\n');
@@ -263,8 +325,14 @@ describe('sysfs names (seed documentation example)', () => {
     assert.equal(fs.read(`${dir}/modalias`), `visorbus:${T}\n`);
     // links resolve: reading through /sys/bus/visorbus/devices reaches the same files
     assert.equal(fs.read('/sys/bus/visorbus/devices/vbus2:dev0/channel/typename'), 'testtype\n');
-    assert.deepEqual(fs.list('/sys/devices/platform/visorchipset/install').map((e) => e.name), ['boottotool', 'error', 'remainingsteps', 'textid', 'toolaction']);
-    assert.deepEqual(fs.list('/sys/devices/platform/visorchipset/parahotplug').map((e) => `${e.name}:${e.writable}:${e.value}`), ['devicedisabled:true:undefined', 'deviceenabled:true:undefined']);
+    assert.deepEqual(
+      fs.list('/sys/devices/platform/visorchipset/install').map((e) => e.name),
+      ['boottotool', 'error', 'remainingsteps', 'textid', 'toolaction'],
+    );
+    assert.deepEqual(
+      fs.list('/sys/devices/platform/visorchipset/parahotplug').map((e) => `${e.name}:${e.writable}:${e.value}`),
+      ['devicedisabled:true:undefined', 'deviceenabled:true:undefined'],
+    );
   });
 });
 
@@ -296,7 +364,11 @@ describe('determinism and stop points', () => {
       if (seen === 1) {
         // between the signalremove (done) and the signalinsert (not yet) of the same callback
         const ch = r.emu.device(2, 0)!.visorchannel;
-        inspected = { frames: frames.map((f) => f.kind), head: r.emu.memory.readU32(ch.physaddr + 256 + 60), tail: r.emu.memory.readU32(ch.physaddr + 128 + 72) };
+        inspected = {
+          frames: frames.map((f) => f.kind),
+          head: r.emu.memory.readU32(ch.physaddr + 256 + 60),
+          tail: r.emu.memory.readU32(ch.physaddr + 128 + 72),
+        };
       }
     };
     runSteps(r);

@@ -124,10 +124,17 @@ describe('visorchannel signal queues (§2.3)', () => {
     const writes: [number, number][] = [];
     mem.setWriteWatcher((a, n) => writes.push([a - BASE - 128, n]));
     ch.signalInsert(0, sig(1));
-    assert.deepEqual(writes, [[256 + 16, 16], [SQ.head, 4], [SQ.num_sent, 8]]);
+    assert.deepEqual(writes, [
+      [256 + 16, 16],
+      [SQ.head, 4],
+      [SQ.num_sent, 8],
+    ]);
     writes.length = 0;
     ch.signalRemove(0, new Uint8Array(16));
-    assert.deepEqual(writes, [[SQ.tail, 4], [SQ.num_received, 8]]);
+    assert.deepEqual(writes, [
+      [SQ.tail, 4],
+      [SQ.num_received, 8],
+    ]);
   });
 
   it('a queue header across a page boundary and signals in later pages: the same ring, the same writes seen', () => {
@@ -144,7 +151,11 @@ describe('visorchannel signal queues (§2.3)', () => {
     const qh = 4096 - 40;
     for (let i = 1; i <= 3; i++) assert.equal(ch.signalInsert(0, new Uint8Array(1000).fill(i)), 0);
     assert.equal(ch.signalInsert(0, new Uint8Array(1000)), -5, 'full after max_slots - 1');
-    assert.deepEqual(writes.slice(0, 3), [[qh + 4096 + 1000, 1000], [qh + SQ.head, 4], [qh + SQ.num_sent, 8]]);
+    assert.deepEqual(writes.slice(0, 3), [
+      [qh + 4096 + 1000, 1000],
+      [qh + SQ.head, 4],
+      [qh + SQ.num_sent, 8],
+    ]);
     const out = new Uint8Array(1000);
     for (let i = 1; i <= 3; i++) {
       assert.equal(ch.signalRemove(0, out), 0);

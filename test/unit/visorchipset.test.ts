@@ -74,7 +74,10 @@ describe('visorchipset: controlvm messages (§4)', () => {
   });
 
   it('duplicate bus, device on a missing bus, duplicate device: errno status with failed set', () => {
-    const r = runAll(`chipset init\nbus create 1\nbus create 1\ncontrolvm send id=0x201 bus=5 dev=0\ndriver load ./testdrv.js\ndevice create 1:0 type=${TEST_GUID}\ndevice create 1:0 type=${TEST_GUID}\n`, drv());
+    const r = runAll(
+      `chipset init\nbus create 1\nbus create 1\ncontrolvm send id=0x201 bus=5 dev=0\ndriver load ./testdrv.js\ndevice create 1:0 type=${TEST_GUID}\ndevice create 1:0 type=${TEST_GUID}\n`,
+      drv(),
+    );
     const s = sent(r);
     const status = (i: number) => {
       const m = only(s[i].responses);
@@ -88,7 +91,10 @@ describe('visorchipset: controlvm messages (§4)', () => {
   });
 
   it('destroy of missing objects, unknown ids and DEVICE_CONFIGURE', () => {
-    const r = runAll('chipset init\nbus destroy 9\ncontrolvm send id=0x202 bus=9 dev=1\ncontrolvm send id=0x105 bus=1\ncontrolvm send id=0\nbus create 1\ncontrolvm send id=0x203 bus=1 dev=0\n', drv());
+    const r = runAll(
+      'chipset init\nbus destroy 9\ncontrolvm send id=0x202 bus=9 dev=1\ncontrolvm send id=0x105 bus=1\ncontrolvm send id=0\nbus create 1\ncontrolvm send id=0x203 bus=1 dev=0\n',
+      drv(),
+    );
     const s = sent(r);
     const m = (i: number) => only(s[i].responses);
     assert.equal(m(1).completionStatus, 19);
@@ -152,7 +158,9 @@ describe('visorchipset: controlvm messages (§4)', () => {
   });
 
   it('fixKernelBugs oversizedPayload: a payload over 128 KiB is refused with PAYLOAD_INVALID and the loop goes on', () => {
-    const r = runAll('chipset init\nbus create 1\ncontrolvm send id=0x104 bus=1 payload_bytes=200000\nbus create 2\n', drv(), { fixKernelBugs: ['oversizedPayload'] });
+    const r = runAll('chipset init\nbus create 1\ncontrolvm send id=0x104 bus=1 payload_bytes=200000\nbus create 2\n', drv(), {
+      fixKernelBugs: ['oversizedPayload'],
+    });
     const s = sent(r);
     const m = only(s[2].responses);
     assert.equal(m.failed, true);
@@ -162,7 +170,10 @@ describe('visorchipset: controlvm messages (§4)', () => {
 
   it('DEVICE_CHANGESTATE: paused (0x77) gets no response and leaves the device stuck with status 5', () => {
     const rec: Recorder = { calls: [] };
-    const r = runAll(`chipset init\nbus create 1\ndriver load ./testdrv.js\ndevice create 1:0 type=${TEST_GUID}\ndevice state 1:0 paused\ndevice destroy 1:0\ndevice pause 1:0\n`, { testdrv: () => testDriver(rec) });
+    const r = runAll(
+      `chipset init\nbus create 1\ndriver load ./testdrv.js\ndevice create 1:0 type=${TEST_GUID}\ndevice state 1:0 paused\ndevice destroy 1:0\ndevice pause 1:0\n`,
+      { testdrv: () => testDriver(rec) },
+    );
     const s = sent(r);
     assert.equal(s[3].responses.length, 0, 'no response to the paused state');
     assert.equal(only(s[4].responses).completionStatus, 5);
@@ -189,12 +200,18 @@ describe('visorchipset: controlvm messages (§4)', () => {
   it('a pause that never completes leaves later requests busy (EBUSY) or stuck (EIO)', () => {
     const never = { testdrv: () => testDriver({ calls: [] }, { completePause: false }) };
     // without response_expected no pending header is kept: the next request finds the pause in progress
-    const r = runAll(`chipset init\nbus create 1\ndriver load ./testdrv.js\ndevice create 1:0 type=${TEST_GUID}\ncontrolvm send id=0x204 bus=1 dev=0 state=0x73 flags=0\ndevice resume 1:0\n`, never);
+    const r = runAll(
+      `chipset init\nbus create 1\ndriver load ./testdrv.js\ndevice create 1:0 type=${TEST_GUID}\ncontrolvm send id=0x204 bus=1 dev=0 state=0x73 flags=0\ndevice resume 1:0\n`,
+      never,
+    );
     const s = sent(r);
     assert.equal(s[3].responses.length, 0);
     assert.equal(only(s[4].responses).completionStatus, 16);
     // with response_expected the pending header stays: the device is stuck with status 5
-    const r2 = runAll(`chipset init\nbus create 1\ndriver load ./testdrv.js\ndevice create 1:0 type=${TEST_GUID}\ndevice pause 1:0\ndevice resume 1:0\n`, never);
+    const r2 = runAll(
+      `chipset init\nbus create 1\ndriver load ./testdrv.js\ndevice create 1:0 type=${TEST_GUID}\ndevice pause 1:0\ndevice resume 1:0\n`,
+      never,
+    );
     assert.equal(only(last(r2).responses).completionStatus, 5);
   });
 
@@ -209,7 +226,10 @@ describe('visorchipset: controlvm messages (§4)', () => {
   });
 
   it('parahotplug: enable answered at once; disable answered on devicedisabled, or UDEV_TIMEOUT after 2 s (not failed)', () => {
-    const r = runAll('chipset init\nbus create 2\nparahotplug 2:10 enable\nparahotplug 2:10 disable\necho 2 > /sys/devices/platform/visorchipset/parahotplug/devicedisabled\nparahotplug 2:11 disable\nwait 2100ms\n', drv());
+    const r = runAll(
+      'chipset init\nbus create 2\nparahotplug 2:10 enable\nparahotplug 2:10 disable\necho 2 > /sys/devices/platform/visorchipset/parahotplug/devicedisabled\nparahotplug 2:11 disable\nwait 2100ms\n',
+      drv(),
+    );
     const s = sent(r);
     const en = only(s[2].responses);
     assert.equal(en.u32(MSG.cs_flags) & 1, 1);
@@ -243,7 +263,10 @@ describe('visorchipset: controlvm messages (§4)', () => {
   });
 
   it('install attributes read and write the controlvm channel fields', () => {
-    const r = runAll('chipset init\necho 7 > /sys/devices/platform/visorchipset/install/textid\necho 1 > /sys/devices/platform/visorchipset/install/boottotool\necho 300 > /sys/devices/platform/visorchipset/install/toolaction\n', drv());
+    const r = runAll(
+      'chipset init\necho 7 > /sys/devices/platform/visorchipset/install/textid\necho 1 > /sys/devices/platform/visorchipset/install/boottotool\necho 300 > /sys/devices/platform/visorchipset/install/toolaction\n',
+      drv(),
+    );
     const cv = r.emu.cp.controlvm.physaddr;
     assert.equal(r.emu.memory.readU32(cv + CONTROLVM_CHANNEL.installation_text_id), 7);
     assert.equal(r.emu.memory.readU8(cv + CONTROLVM_CHANNEL.efi_visor_ind), 8);

@@ -52,11 +52,26 @@ function decode(raw: Uint8Array): Cmd {
   const n = le16(raw, 29);
   const gpi: { addr: number; len: number }[] = [];
   for (let i = 0; i < n; i++) gpi.push({ addr: Number(le64(raw, 31 + i * 16)), len: Number(le64(raw, 31 + i * 16 + 8)) });
-  return { raw, handle: le64(raw, 1), cdb: raw.slice(9, 25), bufflen: le32(raw, 25), gpi, dataDir: le32(raw, 1055), channel: le32(raw, 1059), id: le32(raw, 1063), lun: le32(raw, 1067) };
+  return {
+    raw,
+    handle: le64(raw, 1),
+    cdb: raw.slice(9, 25),
+    bufflen: le32(raw, 25),
+    gpi,
+    dataDir: le32(raw, 1055),
+    channel: le32(raw, 1059),
+    id: le32(raw, 1063),
+    lun: le32(raw, 1067),
+  };
 }
 
 /** The answer: the command echoed, with status fields (and data written to the guest buffers). */
-function respond(bus: RealBus, peer: VisorChannel, c: Cmd, r: { data?: Uint8Array; linuxstat?: number; addlstat?: number; sense?: number[]; noDisk?: boolean; handle?: bigint } = {}): void {
+function respond(
+  bus: RealBus,
+  peer: VisorChannel,
+  c: Cmd,
+  r: { data?: Uint8Array; linuxstat?: number; addlstat?: number; sense?: number[]; noDisk?: boolean; handle?: bigint } = {},
+): void {
   if (r.data) {
     let off = 0;
     for (const e of c.gpi) {
@@ -79,8 +94,8 @@ function inquiryData(vendor: string, model: string): Uint8Array {
   const b = new Uint8Array(36);
   b[2] = 5;
   b[4] = 31;
-  for (let i = 0; i < 8; i++) b[8 + i] = (vendor.padEnd(8)).charCodeAt(i);
-  for (let i = 0; i < 16; i++) b[16 + i] = (model.padEnd(16)).charCodeAt(i);
+  for (let i = 0; i < 8; i++) b[8 + i] = vendor.padEnd(8).charCodeAt(i);
+  for (let i = 0; i < 16; i++) b[16 + i] = model.padEnd(16).charCodeAt(i);
   for (let i = 0; i < 4; i++) b[32 + i] = '0001'.charCodeAt(i);
   return b;
 }
@@ -167,7 +182,12 @@ function scanWith(bus: RealBus, peer: VisorChannel, luns: number[], sectors = 20
 function submit(bus: RealBus, name: string, op: 'read' | 'write' | 'flush', lba: number, sectors: number, data?: Uint8Array): BlockResult[] {
   const out: BlockResult[] = [];
   const bd = bus.guest.block.disks.get(name)!;
-  bd.submit({ op, lba, sectors, data }, () => bus.engine.clock.jiffies, 1, (r) => out.push(r));
+  bd.submit(
+    { op, lba, sectors, data },
+    () => bus.engine.clock.jiffies,
+    1,
+    (r) => out.push(r),
+  );
   return out;
 }
 
@@ -184,7 +204,14 @@ describe('visorhba', () => {
     const dev = bus.create(2, 0, GUIDS.vhba, createVisorhba(), {
       prepare: (base) => {
         bus.memory.writeU64(base + 24, 0x40);
-        for (const [off, v] of [[392, 3], [396, 2], [400, 4], [404, 7], [408, 1 << 20]]) bus.memory.writeU32(base + off, v);
+        for (const [off, v] of [
+          [392, 3],
+          [396, 2],
+          [400, 4],
+          [404, 7],
+          [408, 1 << 20],
+        ])
+          bus.memory.writeU32(base + off, v);
       },
     });
     const base = dev.channel.physaddr;
@@ -220,7 +247,15 @@ describe('visorhba', () => {
       bus.run(10);
     }
     assert.deepEqual(ops, [
-      '0:0:12', '0:0:0', '0:0:25', '0:0:1a', '0:0:a0', '0:3:12', '0:3:0', '0:3:25', '0:3:1a', // target 0
+      '0:0:12',
+      '0:0:0',
+      '0:0:25',
+      '0:0:1a',
+      '0:0:a0',
+      '0:3:12',
+      '0:3:0',
+      '0:3:25',
+      '0:3:1a', // target 0
       '1:0:12', // target 1: DID_NO_CONNECT
     ]);
     assert.deepEqual([...bus.guest.block.disks.keys()], ['sda', 'sdb']);
@@ -235,7 +270,10 @@ describe('visorhba', () => {
     const host = bus.guest.scsi.hostOf('2:0')!;
     scanWith(bus, peer, [0]);
     // an INQUIRY of LUN 0 with two SG elements, answered with no_disk_result
-    const sg = [{ addr: bus.kernel.allocDma(4096, 4096), len: 20 }, { addr: bus.kernel.allocDma(4096, 4096), len: 36 }];
+    const sg = [
+      { addr: bus.kernel.allocDma(4096, 4096), len: 20 },
+      { addr: bus.kernel.allocDma(4096, 4096), len: 36 },
+    ];
     const dev0 = [...host.devices.values()][0];
     let done: number | undefined;
     host.queue(dev0, Uint8Array.of(0x12, 0, 0, 0, 36, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 2, 36, sg, 0, (_c, err) => (done = err));
@@ -449,11 +487,23 @@ describe('visorhba', () => {
   it('visorhba_queue_command alone: the slot is the handle; busy (nothing sent, slot freed) when down, too many SG entries or the queue is full', () => {
     const sent: Cmdrsp[] = [];
     let queueFull = false;
-    const dev = { channel: { signalInsert: (_q: number, m: Uint8Array) => (queueFull ? -1 : (sent.push(new Cmdrsp(m.slice())), 0)) } } as unknown as VisorDevice;
+    const dev = {
+      channel: { signalInsert: (_q: number, m: Uint8Array) => (queueFull ? -1 : (sent.push(new Cmdrsp(m.slice())), 0)) },
+    } as unknown as VisorDevice;
     const data = { serverdown: false, serverchangingstate: false, nextinsert: 0 } as VisorhbaData;
     const devdata = { dev, data, pending: new Array(128).fill(undefined), scsihost: { summary: () => ({}) } } as unknown as visorhba_devdata;
     const sdev = { channel: 0, id: 1, lun: 2, hctl: '0:0:1:2' } as ScsiDevice;
-    const cmd = (sg: number): ScsiCmnd => new ScsiCmnd(1, sdev, new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0]), 2, 512, Array.from({ length: sg }, (_, i) => ({ addr: 0x1000 * (i + 1), len: 512 })), 5, () => {});
+    const cmd = (sg: number): ScsiCmnd =>
+      new ScsiCmnd(
+        1,
+        sdev,
+        new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0]),
+        2,
+        512,
+        Array.from({ length: sg }, (_, i) => ({ addr: 0x1000 * (i + 1), len: 512 })),
+        5,
+        () => {},
+      );
     const ok = cmd(1);
     assert.equal(visorhba_queue_command(devdata, ok), 0);
     assert.equal(sent.length, 1);
@@ -464,7 +514,11 @@ describe('visorhba', () => {
     queueFull = true;
     assert.equal(visorhba_queue_command(devdata, cmd(1)), SCSI_MLQUEUE_DEVICE_BUSY, 'queue 0 full');
     assert.equal(sent.length, 1);
-    assert.deepEqual(devdata.pending.map((e, i) => (e ? i : -1)).filter((i) => i >= 0), [0], 'busy commands leave no slot behind');
+    assert.deepEqual(
+      devdata.pending.map((e, i) => (e ? i : -1)).filter((i) => i >= 0),
+      [0],
+      'busy commands leave no slot behind',
+    );
     queueFull = false;
     data.serverdown = true;
     assert.equal(visorhba_queue_command(devdata, cmd(1)), SCSI_MLQUEUE_DEVICE_BUSY, 'server down');

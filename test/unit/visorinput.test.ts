@@ -48,7 +48,10 @@ describe('visorinput', () => {
     const { bus } = setup();
     const dev = bus.create(3, 0, GUIDS.keyboard, createVisorinput());
     const devs = bus.guest.input.of('3:0');
-    assert.deepEqual(devs.map((d) => d.name), ['visor Keyboard']);
+    assert.deepEqual(
+      devs.map((d) => d.name),
+      ['visor Keyboard'],
+    );
     const cls = devs[0].className;
     assert.equal(bus.kernel.cat('input', cls, 'name'), 'visor Keyboard\n');
     assert.equal(bus.kernel.cat('input', cls, 'phys'), 'visorkbd:input0\n');
@@ -64,7 +67,10 @@ describe('visorinput', () => {
     const { bus } = setup();
     bus.create(3, 1, GUIDS.mouse, createVisorinput());
     const devs = bus.guest.input.of('3:1');
-    assert.deepEqual(devs.map((d) => d.name), ['visor Mouse', 'visor Wheel']);
+    assert.deepEqual(
+      devs.map((d) => d.name),
+      ['visor Mouse', 'visor Wheel'],
+    );
     const mouse = devs[0];
     assert.equal(bus.kernel.cat('input', mouse.className, 'id/product'), '0002\n');
     assert.equal(bus.kernel.cat('input', mouse.className, 'phys'), 'visormou:input0\n');
@@ -137,9 +143,16 @@ describe('visorinput', () => {
     bus.run(20);
     const kbd = bus.guest.input.byName('visor Keyboard')!;
     assert.deepEqual(keyEvents(kbd), [
-      'KEY_LEFTSHIFT=1', 'KEY_H=1', 'KEY_H=0', 'KEY_LEFTSHIFT=0',
-      'KEY_I=1', 'KEY_I=0',
-      'KEY_LEFTSHIFT=1', 'KEY_1=1', 'KEY_1=0', 'KEY_LEFTSHIFT=0',
+      'KEY_LEFTSHIFT=1',
+      'KEY_H=1',
+      'KEY_H=0',
+      'KEY_LEFTSHIFT=0',
+      'KEY_I=1',
+      'KEY_I=0',
+      'KEY_LEFTSHIFT=1',
+      'KEY_1=1',
+      'KEY_1=0',
+      'KEY_LEFTSHIFT=0',
     ]);
     // every key event is followed by a SYN_REPORT
     const types = kbd.events.map((e) => e.type);
@@ -249,11 +262,30 @@ describe('visorinput', () => {
     const mouse = bus.guest.input.byName('visor Mouse')!;
     const wheel = bus.guest.input.byName('visor Wheel')!;
     const abs = mouse.events.filter((e) => e.type === EV.ABS).map((e) => [e.code, e.value]);
-    assert.deepEqual(abs, [[ABS_X, 100], [ABS_Y, 200], [ABS_Y, 250]], 'an axis that did not move is not reported');
+    assert.deepEqual(
+      abs,
+      [
+        [ABS_X, 100],
+        [ABS_Y, 200],
+        [ABS_Y, 250],
+      ],
+      'an axis that did not move is not reported',
+    );
     const btn = mouse.events.filter((e) => e.type === EV.KEY).map((e) => [e.code, e.value]);
-    assert.deepEqual(btn, [[BTN_RIGHT, 1], [BTN_RIGHT, 0], [BTN_LEFT, 1], [BTN_LEFT, 0], [BTN_LEFT, 1], [BTN_LEFT, 0]]);
+    assert.deepEqual(btn, [
+      [BTN_RIGHT, 1],
+      [BTN_RIGHT, 0],
+      [BTN_LEFT, 1],
+      [BTN_LEFT, 0],
+      [BTN_LEFT, 1],
+      [BTN_LEFT, 0],
+    ]);
     const rel = wheel.events.filter((e) => e.type === EV.REL).map((e) => [e.code, e.value]);
-    assert.deepEqual(rel, [[REL_WHEEL, 1], [REL_WHEEL, 1], [REL_WHEEL, -1]]);
+    assert.deepEqual(rel, [
+      [REL_WHEEL, 1],
+      [REL_WHEEL, 1],
+      [REL_WHEEL, -1],
+    ]);
     assert.equal(mouse.events.filter((e) => e.type === EV.REL).length, 0);
     const c = bus.counters();
     assert.equal(c['input "visor Wheel" wheel'], 1);
@@ -274,7 +306,10 @@ describe('visorinput', () => {
     const kbd = bus.guest.input.byName('visor Keyboard')!;
     assert.equal(kbd.text, '', 'paused: nothing read');
     assert.equal(bus.resume('3:0'), 0);
-    assert.deepEqual(dev.completions, [{ op: 'pause', status: 0 }, { op: 'resume', status: 0 }]);
+    assert.deepEqual(dev.completions, [
+      { op: 'pause', status: 0 },
+      { op: 'resume', status: 0 },
+    ]);
     assert.equal(dev.pollActive, true);
     bus.run(10);
     assert.equal(kbd.text, 'ok');

@@ -37,7 +37,13 @@ interface Post {
 }
 
 /** Read the guest's queue 0 the way the IO partition does. */
-function takeQueue0(peer: VisorChannel): { posts: Post[]; enbdis: { enable: number; context: bigint }[]; xmits: Uint8Array[]; promisc: number[]; raw: Uint8Array[] } {
+function takeQueue0(peer: VisorChannel): {
+  posts: Post[];
+  enbdis: { enable: number; context: bigint }[];
+  xmits: Uint8Array[];
+  promisc: number[];
+  raw: Uint8Array[];
+} {
   const raw = drain(peer, 0, SLOT);
   const posts: Post[] = [];
   const enbdis: { enable: number; context: bigint }[] = [];
@@ -222,7 +228,10 @@ describe('visornic', () => {
     assert.equal(le16(m1, 31), 60);
     const onWire = s.bus.memory.read(addr, 60);
     assert.deepEqual([...onWire.subarray(0, small.length)], [...small]);
-    assert.ok(onWire.subarray(small.length).every((b) => b === 0), 'zero padding');
+    assert.ok(
+      onWire.subarray(small.length).every((b) => b === 0),
+      'zero padding',
+    );
     // 5000 bytes starting at a non-zero page offset: two pieces
     assert.equal(le32(m2, 13), 5000);
     assert.equal(le32(m2, 17), 2);
@@ -370,7 +379,10 @@ describe('visornic', () => {
     up(s);
     s.nd.close();
     const q = takeQueue0(s.peer);
-    assert.deepEqual(q.enbdis.map((e) => e.enable), [0]);
+    assert.deepEqual(
+      q.enbdis.map((e) => e.enable),
+      [0],
+    );
     assert.equal(s.data.wait, 'closing');
     ack(s.peer, q.enbdis[0].context, 0);
     s.bus.run(1);
@@ -395,7 +407,10 @@ describe('visornic', () => {
     assert.equal(s.data.server_down, true);
     assert.equal(s.data.chstat.sent_xmit, 0);
     const q = takeQueue0(s.peer);
-    assert.deepEqual(q.enbdis.map((e) => e.enable), [0]);
+    assert.deepEqual(
+      q.enbdis.map((e) => e.enable),
+      [0],
+    );
     // the paused guest does not poll
     connectStatus(s.peer, 1);
     s.bus.run(20);
@@ -405,7 +420,10 @@ describe('visornic', () => {
     assert.equal(s.data.server_change_state, true);
     const q2 = takeQueue0(s.peer);
     assert.equal(q2.posts.length, 32);
-    assert.deepEqual(q2.enbdis.map((e) => e.enable), [1]);
+    assert.deepEqual(
+      q2.enbdis.map((e) => e.enable),
+      [1],
+    );
     // until the ACK the driver refuses transmits (busy_cnt)
     s.nd.transmit(frameTo([2, 0, 0, 0, 0, 9], 'x'));
     assert.equal(s.data.busy_cnt, 1);
@@ -480,7 +498,12 @@ describe('visornic', () => {
         guest: new GuestSubsystems(),
         memory: { write: (a: number, d: Uint8Array) => written.set(a, d.slice()) },
       };
-      const dev = { kernel, channel: { signalInsert: (_q: number, m: Uint8Array) => (sent.push(new Cmdrsp(m.slice())), 0) }, info: () => {}, err: () => {} } as unknown as VisorDevice;
+      const dev = {
+        kernel,
+        channel: { signalInsert: (_q: number, m: Uint8Array) => (sent.push(new Cmdrsp(m.slice())), 0) },
+        info: () => {},
+        err: () => {},
+      } as unknown as VisorDevice;
       const netdev = {
         name: 'eth0',
         queueStopped: false,

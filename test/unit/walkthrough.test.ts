@@ -12,14 +12,29 @@ const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
 const walkthroughSource = fs.readFileSync(path.join(ROOT, 'src/extension/features/walkthrough.ts'), 'utf8');
 
 /** The event types of VS Code 1.100's walkthrough service (gettingStartedService registerDoneListeners). */
-const KNOWN = ['onCommand', 'onView', 'onContext', 'onLink', 'onEvent', 'onSettingChanged', 'onExtensionInstalled', 'extensionInstalled', 'onStepSelected', 'stepSelected'];
+const KNOWN = [
+  'onCommand',
+  'onView',
+  'onContext',
+  'onLink',
+  'onEvent',
+  'onSettingChanged',
+  'onExtensionInstalled',
+  'extensionInstalled',
+  'onStepSelected',
+  'stepSelected',
+];
 /** Context keys the workbench itself sets, which a step may wait for. */
 const WORKBENCH_KEYS = ['debugType'];
 
 describe('walkthrough completion events', () => {
   const steps: { id: string; completionEvents: string[] }[] = pkg.contributes.walkthroughs.flatMap((w: { steps: unknown[] }) => w.steps);
   const commands = new Set(pkg.contributes.commands.map((c: { command: string }) => c.command));
-  const views = new Set(Object.values(pkg.contributes.views as Record<string, { id: string }[]>).flat().map((v) => v.id));
+  const views = new Set(
+    Object.values(pkg.contributes.views as Record<string, { id: string }[]>)
+      .flat()
+      .map((v) => v.id),
+  );
 
   it('every step has completion events, all of a kind VS Code knows', () => {
     assert.ok(steps.length >= 5);

@@ -117,7 +117,9 @@ export class Checkpoints {
     this.off = true;
     this.entries = [];
     this.disposeAll();
-    this.host.notice(`Checkpoints are off for this session: the memory written from the debugger holds more than ${MAX_MIRRORED_BYTES / 2 ** 20} MiB, too much to copy to each checkpoint. Step back re-runs the scenario from the start.\n`);
+    this.host.notice(
+      `Checkpoints are off for this session: the memory written from the debugger holds more than ${MAX_MIRRORED_BYTES / 2 ** 20} MiB, too much to copy to each checkpoint. Step back re-runs the scenario from the start.\n`,
+    );
   }
 
   /** A restart: the history is gone (and the checkpoints may be on again). */
@@ -227,7 +229,11 @@ export class Checkpoints {
    * in its part of the history, or null (the match, if any, lies before it). Undefined when
    * no worker can search. The scout is spent: it ends at the limit.
    */
-  async scout(plan: PoolPlan & { phase: 'find' }, cancelled: () => boolean, progress: (event: string, body: unknown) => void): Promise<PoolFound | null | undefined> {
+  async scout(
+    plan: PoolPlan & { phase: 'find' },
+    cancelled: () => boolean,
+    progress: (event: string, body: unknown) => void,
+  ): Promise<PoolFound | null | undefined> {
     const s = this.nearest(plan.limit.n - 1);
     if (!s) return undefined;
     this.counts.scouted++;

@@ -54,9 +54,13 @@ function attributeError(name: string, a: LaunchAttribute, value: unknown): strin
     case 'positive':
       return typeof value === 'number' && value > 0 ? undefined : `"${name}" must be a positive number, not ${shown}`;
     case 'integer':
-      return Number.isInteger(value) && (value as number) >= a.min! && (value as number) <= a.max! ? undefined : `"${name}" must be a whole number from ${a.min} to ${a.max}, not ${shown}`;
+      return Number.isInteger(value) && (value as number) >= a.min! && (value as number) <= a.max!
+        ? undefined
+        : `"${name}" must be a whole number from ${a.min} to ${a.max}, not ${shown}`;
     case 'paths':
-      return Array.isArray(value) && value.every((d) => typeof d === 'string') ? undefined : `"${name}" must be an array of paths${name === 'drivers' ? ' to driver modules' : ''}, not ${shown}`;
+      return Array.isArray(value) && value.every((d) => typeof d === 'string')
+        ? undefined
+        : `"${name}" must be an array of paths${name === 'drivers' ? ' to driver modules' : ''}, not ${shown}`;
     case 'token':
       return undefined;
     case 'kernelBugs': {

@@ -123,7 +123,11 @@ export class ModelHost {
       if (timeoutMs > 0) {
         p.timer = setTimeout(() => {
           if (!this.pending.delete(id)) return;
-          reject(new WorkerError(`the emulator did not answer '${cmd}' within ${timeoutMs / 1000} s: a driver callback may be stuck in a loop (terminate the session to stop it)`));
+          reject(
+            new WorkerError(
+              `the emulator did not answer '${cmd}' within ${timeoutMs / 1000} s: a driver callback may be stuck in a loop (terminate the session to stop it)`,
+            ),
+          );
         }, timeoutMs);
       }
       this.pending.set(id, p);

@@ -144,4 +144,9 @@ export function isForwarded(cmd: string): cmd is ForwardedCommand {
 }
 
 /** Requests that set breakpoints (the standby workers get them too). */
-export const BREAKPOINT_COMMANDS: ReadonlySet<string> = new Set<keyof StandardRequests>(['setBreakpoints', 'setFunctionBreakpoints', 'setExceptionBreakpoints', 'setDataBreakpoints']);
+export const BREAKPOINT_COMMANDS: ReadonlySet<string> = new Set<keyof StandardRequests>([
+  'setBreakpoints',
+  'setFunctionBreakpoints',
+  'setExceptionBreakpoints',
+  'setDataBreakpoints',
+]);

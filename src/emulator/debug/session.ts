@@ -10,7 +10,8 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { ModelHost, WorkerError } from './modelhost';
 import { handOverTimeline } from './timelinehandover';
 import type { CheckpointsResponseBody } from './contract';
-import { ClientInfo, EXCEPTION_FILTERS, Pos, PoolJournalEntry } from './workerlink';
+import { ClientInfo, Pos, PoolJournalEntry } from './workerlink';
+import { capabilities } from './capabilities';
 import type { LaunchArguments } from './contract';
 import { BREAKPOINT_COMMANDS, isForwarded } from './requests';
 import { launchArgumentsError } from './launchschema';
@@ -45,46 +46,6 @@ class RequestError extends Error {
 }
 
 const LIFECYCLE_FREE = new Set(['initialize', 'launch', 'attach', 'disconnect', 'terminate', 'threads', 'cancel']);
-
-export function capabilities(): DebugProtocol.Capabilities {
-  return {
-    supportsConfigurationDoneRequest: true,
-    supportsFunctionBreakpoints: true,
-    supportsConditionalBreakpoints: true,
-    supportsHitConditionalBreakpoints: true,
-    supportsLogPoints: true,
-    supportsEvaluateForHovers: true,
-    exceptionBreakpointFilters: EXCEPTION_FILTERS.map((f) => ({
-      filter: f.filter,
-      label: f.label,
-      description: f.description,
-      default: f.default,
-      supportsCondition: true,
-      conditionDescription: 'An expression over the device and its channel, e.g. bus == 2 && queue[0].num_overflows > 0',
-    })),
-    supportsExceptionFilterOptions: true,
-    supportsExceptionInfoRequest: true,
-    supportsStepBack: true,
-    supportsSteppingGranularity: true,
-    supportsSetVariable: true,
-    supportsSetExpression: true,
-    supportsRestartRequest: true,
-    supportsTerminateRequest: true,
-    supportTerminateDebuggee: true,
-    supportSuspendDebuggee: true,
-    supportsDataBreakpoints: true,
-    supportsDataBreakpointBytes: true,
-    supportsReadMemoryRequest: true,
-    supportsWriteMemoryRequest: true,
-    supportsCompletionsRequest: true,
-    completionTriggerCharacters: ['.', '/', ' '],
-    supportsValueFormattingOptions: true,
-    supportsLoadedSourcesRequest: true,
-    supportsDelayedStackTraceLoading: true,
-    supportsBreakpointLocationsRequest: true,
-    supportsClipboardContext: true,
-  };
-}
 
 export class VisorbusSession extends DebugSession {
   private host: ModelHost | undefined;
@@ -123,7 +84,8 @@ export class VisorbusSession extends DebugSession {
 
   protected override dispatchRequest(request: DebugProtocol.Request): void {
     const response = new Response(request) as unknown as DebugProtocol.Response;
-    if (this.trace && request.command !== 'evaluate') this.sendEvent(new OutputEvent(`[dap] → ${request.command} ${JSON.stringify(request.arguments ?? {}).slice(0, 300)}\n`, 'console'));
+    if (this.trace && request.command !== 'evaluate')
+      this.sendEvent(new OutputEvent(`[dap] → ${request.command} ${JSON.stringify(request.arguments ?? {}).slice(0, 300)}\n`, 'console'));
     this.handle(request, response).then(
       (body) => {
         if (body !== undefined) response.body = body;
@@ -220,7 +182,8 @@ export class VisorbusSession extends DebugSession {
     switch (cmd) {
       case 'initialize':
         if (this.client) throw new RequestError('the session is already initialized');
-        if (args.pathFormat !== undefined && args.pathFormat !== 'path') throw new RequestError('this debug adapter only supports file paths (pathFormat "path")');
+        if (args.pathFormat !== undefined && args.pathFormat !== 'path')
+          throw new RequestError('this debug adapter only supports file paths (pathFormat "path")');
         this.client = args as unknown as DebugProtocol.InitializeRequestArguments;
         return capabilities();
       case 'launch':
@@ -254,7 +217,8 @@ export class VisorbusSession extends DebugSession {
         return this.checkpointStatus(args.settle === true);
       case 'source': {
         const ref = Number(args.sourceReference ?? 0);
-        if (!ref && typeof (args.source as { path?: string } | undefined)?.path !== 'string') throw new RequestError('source: give a sourceReference or a source path');
+        if (!ref && typeof (args.source as { path?: string } | undefined)?.path !== 'string')
+          throw new RequestError('source: give a sourceReference or a source path');
         return this.needHost(cmd).request('source', args);
       }
       default:
@@ -267,7 +231,12 @@ export class VisorbusSession extends DebugSession {
     if (this.travel?.busy && ['continue', 'next', 'stepIn', 'stepOut', 'stepBack', 'reverseContinue', 'visorbus/goto'].includes(cmd)) {
       throw new RequestError(`cannot ${cmd}: the session is going back in time (cancel it, or wait for the stop)`);
     }
-    if ((cmd === 'stepBack' || cmd === 'reverseContinue' || cmd === 'visorbus/goto') && this.travel && !this.travel.checkpoints.off && host.state !== 'running') {
+    if (
+      (cmd === 'stepBack' || cmd === 'reverseContinue' || cmd === 'visorbus/goto') &&
+      this.travel &&
+      !this.travel.checkpoints.off &&
+      host.state !== 'running'
+    ) {
       return this.travel.start(host, cmd, args as unknown as DebugProtocol.StepBackArguments);
     }
     const body = await host.request(cmd, args);
@@ -278,7 +247,8 @@ export class VisorbusSession extends DebugSession {
   /** TCP: launch or attach must carry the server's token; a client without it is refused and disconnected. */
   private authorize(cmd: string, token: unknown): void {
     const port = this.services.port;
-    if (cmd !== 'launch' && cmd !== 'attach') throw new RequestError(`'${cmd}' before launch or attach: this visorbus-emu server on port ${port} serves a client once it gives its token`);
+    if (cmd !== 'launch' && cmd !== 'attach')
+      throw new RequestError(`'${cmd}' before launch or attach: this visorbus-emu server on port ${port} serves a client once it gives its token`);
     const verdict = this.services.authorize!(token);
     if (verdict === 'ok') {
       this.authorized = true;
@@ -350,7 +320,10 @@ export class VisorbusSession extends DebugSession {
       await Promise.all([h.request('initialize', this.clientInfo()), h.request('launch', { ...opts, stopOnEntry: false, trace: false }, 60000)]);
     };
     const session = { send: (e: string, b: unknown) => this.sendToClient(e, b), switchTo: (h: ModelHost) => this.switchTo(h) };
-    this.travel = new TimeTravel(session, new Checkpoints({ newHost: () => new ModelHost(), launch, notice: (text) => this.sendEvent(new OutputEvent(text, 'console')) }, slots));
+    this.travel = new TimeTravel(
+      session,
+      new Checkpoints({ newHost: () => new ModelHost(), launch, notice: (text) => this.sendEvent(new OutputEvent(text, 'console')) }, slots),
+    );
   }
 
   /** Where the standby workers are and what they hold (`settle`: once all have parked). */
@@ -413,7 +386,13 @@ export class VisorbusSession extends DebugSession {
     host.pause();
     const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 2000).unref());
     const r = await Promise.race([host.request('pause'), timeout]);
-    if (r === 'timeout') this.sendEvent(new OutputEvent('The emulator has not reached an event boundary within 2 s: a driver callback may be looping. It stops as soon as it reaches one; terminate the session to end it.\n', 'stderr'));
+    if (r === 'timeout')
+      this.sendEvent(
+        new OutputEvent(
+          'The emulator has not reached an event boundary within 2 s: a driver callback may be looping. It stops as soon as it reaches one; terminate the session to end it.\n',
+          'stderr',
+        ),
+      );
     return undefined;
   }
 
@@ -436,7 +415,11 @@ export class VisorbusSession extends DebugSession {
     this.disconnecting = true;
     this.host = undefined;
     if (host?.alive) {
-      const keep = !this.services.single && !!this.services.keep && host.state !== 'ended' && (args.terminateDebuggee === false || (this.kind === 'attach' && args.terminateDebuggee !== true));
+      const keep =
+        !this.services.single &&
+        !!this.services.keep &&
+        host.state !== 'ended' &&
+        (args.terminateDebuggee === false || (this.kind === 'attach' && args.terminateDebuggee !== true));
       if (keep) {
         try {
           await host.request('detach', { suspend: !!args.suspendDebuggee });

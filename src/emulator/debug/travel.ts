@@ -39,7 +39,11 @@ export class TimeTravel {
   }
 
   /** Ask the live worker where `cmd` goes and set off; the response to the client goes out before the stop. */
-  async start(live: ModelHost, cmd: 'stepBack' | 'reverseContinue' | 'visorbus/goto', args: DebugProtocol.StepBackArguments | DebugProtocol.ReverseContinueArguments | GotoArguments): Promise<void> {
+  async start(
+    live: ModelHost,
+    cmd: 'stepBack' | 'reverseContinue' | 'visorbus/goto',
+    args: DebugProtocol.StepBackArguments | DebugProtocol.ReverseContinueArguments | GotoArguments,
+  ): Promise<void> {
     const { plan, visited } = (await live.request('pool/plan', { ...args, cmd })) as { plan: PoolPlan; visited: [string, number][] };
     const trip: Trip = { live, cancelled: false };
     this.trip = trip;
@@ -59,10 +63,14 @@ export class TimeTravel {
         const to = found ?? plan.fallback;
         where = { phase: 'goto', target: to.pos, info: to.info, label: plan.label };
       }
-      const t = await this.checkpoints.traveller(where, (host) => {
-        trip.traveller = host;
-        host.attach({ event: (e, b) => this.travellerEvent(trip, host, e, b), gone: (why) => this.failed(trip, why) });
-      }, visited);
+      const t = await this.checkpoints.traveller(
+        where,
+        (host) => {
+          trip.traveller = host;
+          host.attach({ event: (e, b) => this.travellerEvent(trip, host, e, b), gone: (why) => this.failed(trip, why) });
+        },
+        visited,
+      );
       if (trip.cancelled) void t.dispose();
     } catch (e) {
       this.failed(trip, e instanceof Error ? e.message : String(e));

@@ -82,12 +82,32 @@ export interface ClientInfo {
 export const EXCEPTION_FILTERS = [
   { filter: 'probe', label: 'Driver probe failure', description: 'A function driver probe() returned an error or threw', default: false },
   { filter: 'pauseResume', label: 'pause/resume failure', description: 'A pause() or resume() failed, or completed with an error status', default: false },
-  { filter: 'channelInterrupt', label: 'channel_interrupt failure', description: 'channel_interrupt() threw or a channel operation in it failed', default: false },
-  { filter: 'controlvm', label: 'controlvm error response', description: 'visorchipset answered a controlvm message with an error (or lost it)', default: false },
+  {
+    filter: 'channelInterrupt',
+    label: 'channel_interrupt failure',
+    description: 'channel_interrupt() threw or a channel operation in it failed',
+    default: false,
+  },
+  {
+    filter: 'controlvm',
+    label: 'controlvm error response',
+    description: 'visorchipset answered a controlvm message with an error (or lost it)',
+    default: false,
+  },
   { filter: 'overflow', label: 'Signal queue overflow', description: 'signalinsert found a full queue (num_overflows bumped)', default: false },
   { filter: 'driverError', label: 'Driver error (throw)', description: 'A driver callback threw or broke the callback contract', default: true },
-  { filter: 'kernelOops', label: 'Kernel oops', description: 'The guest kernel would crash here: a divide by zero or an access outside the channel in a channel operation (bad queue header)', default: true },
-  { filter: 'pausedAccess', label: 'Channel access while paused', description: 'A driver touched its channel after a successful pause() (the kernel lets it: a plain memcpy)', default: true },
+  {
+    filter: 'kernelOops',
+    label: 'Kernel oops',
+    description: 'The guest kernel would crash here: a divide by zero or an access outside the channel in a channel operation (bad queue header)',
+    default: true,
+  },
+  {
+    filter: 'pausedAccess',
+    label: 'Channel access while paused',
+    description: 'A driver touched its channel after a successful pause() (the kernel lets it: a plain memcpy)',
+    default: true,
+  },
   { filter: 'expect', label: 'Failed expect', description: 'An expect line of the scenario did not hold', default: false },
 ] as const;
 

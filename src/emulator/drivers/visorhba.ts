@@ -37,11 +37,23 @@ import { SCSI_MLQUEUE_DEVICE_BUSY, ScsiCmnd, ScsiHost, ScsiHostOps, ScsiHostTemp
 import { makeResult, DID } from '../guest/scsi';
 import { guestOf } from '../guest/kernel';
 import {
-  add_scsipending_entry, del_scsipending_ent, MAX_PENDING_REQUESTS, MAX_PHYS_INFO, Pending, visorhba_devdata, VisorhbaData, visorhba_get_devdata,
-  visorhba_refresh, visorhba_set_devdata,
+  add_scsipending_entry,
+  del_scsipending_ent,
+  MAX_PENDING_REQUESTS,
+  MAX_PHYS_INFO,
+  Pending,
+  visorhba_devdata,
+  VisorhbaData,
+  visorhba_get_devdata,
+  visorhba_refresh,
+  visorhba_set_devdata,
 } from './visorhba/devdata';
 import {
-  cleanup_scsitaskmgmt_handles, visorhba_abort_handler, visorhba_bus_reset_handler, visorhba_device_reset_handler, visorhba_host_reset_handler,
+  cleanup_scsitaskmgmt_handles,
+  visorhba_abort_handler,
+  visorhba_bus_reset_handler,
+  visorhba_device_reset_handler,
+  visorhba_host_reset_handler,
 } from './visorhba/taskmgmt';
 import { drain_queue } from './visorhba/response';
 

@@ -27,8 +27,23 @@ import { GUIDS } from '../protocol/guid';
 import { EBUSY } from '../protocol/errno';
 import { decodeInputReport, INPUT_CHANNEL_DATA, INPUT_QUEUE, INPUT_REPORT_BYTES, INPUTACTION, INPUTACTION_NAMES, MOUSE_BUTTON } from './inputreport';
 import {
-  ABS_X, ABS_Y, BTN_LEFT, BTN_MIDDLE, BTN_RIGHT, BUS_VIRTUAL, EV, keyName, LED_CAPSL, LED_NUML, LED_SCROLLL, REL_WHEEL, REL_X, REL_Y,
-  SCANCODE_TABLE_1, SCANCODE_TABLE_2, scancodeToKeycode,
+  ABS_X,
+  ABS_Y,
+  BTN_LEFT,
+  BTN_MIDDLE,
+  BTN_RIGHT,
+  BUS_VIRTUAL,
+  EV,
+  keyName,
+  LED_CAPSL,
+  LED_NUML,
+  LED_SCROLLL,
+  REL_WHEEL,
+  REL_X,
+  REL_Y,
+  SCANCODE_TABLE_1,
+  SCANCODE_TABLE_2,
+  scancodeToKeycode,
 } from './keycodes';
 import { InputDevice } from '../guest/input';
 import { guestOf } from '../guest/kernel';

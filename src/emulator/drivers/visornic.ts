@@ -41,12 +41,22 @@
 import type { CompleteFunc, VisorDevice, VisorDriver } from '../visorbus/driver';
 import { GUIDS } from '../protocol/guid';
 import { EINVAL, EIO } from '../protocol/errno';
-import { CMD, Cmdrsp, DRAIN_LIMIT, IOCHAN_FROM_IOPART, IOCHAN_TO_IOPART, NET, NET_TYPE, SIZEOF_CMDRSP, VISOR_CHANNEL_IS_POLLING, VISOR_DRIVER_ENHANCED_RCVBUF_CHECKING, VNIC } from './uiscmdrsp';
+import {
+  CMD,
+  Cmdrsp,
+  DRAIN_LIMIT,
+  IOCHAN_FROM_IOPART,
+  IOCHAN_TO_IOPART,
+  NET,
+  NET_TYPE,
+  SIZEOF_CMDRSP,
+  VISOR_CHANNEL_IS_POLLING,
+  VISOR_DRIVER_ENHANCED_RCVBUF_CHECKING,
+  VNIC,
+} from './uiscmdrsp';
 import { IFF, macText, NetDevice, NetDeviceOps } from '../guest/netdev';
 import { guestOf } from '../guest/kernel';
-import {
-  visornic_devdata, VisornicData, visornic_get_devdata, visornic_set_devdata, visornic_sync_queue_state,
-} from './visornic/devdata';
+import { visornic_devdata, VisornicData, visornic_get_devdata, visornic_set_devdata, visornic_sync_queue_state } from './visornic/devdata';
 import { visornic_free_skb, send_rcv_posts_if_needed } from './visornic/rcvbuf';
 import { visornic_disable_done, visornic_disable_with_timeout, visornic_enable_with_timeout } from './visornic/enable';
 import { service_resp_queue } from './visornic/rx';
@@ -73,7 +83,9 @@ function poll_for_irq(devdata: visornic_devdata): void {
     if (data.napi_enabled && !dev.channel.signalEmpty(IOCHAN_FROM_IOPART)) visornic_poll(devdata, NAPI_WEIGHT);
     if (data.wait !== 'idle' && !devdata.waitWarned && dev.kernel.jiffies() - devdata.waitSince >= 5 * dev.kernel.hz) {
       devdata.waitWarned = true;
-      dev.warn(`${devdata.netdev.name}: still waiting for NET_RCV_ENBDIS_ACK after 5 s (${data.wait === 'opening' ? 'ifup' : 'ifdown'} blocks until the IO partition answers)`);
+      dev.warn(
+        `${devdata.netdev.name}: still waiting for NET_RCV_ENBDIS_ACK after 5 s (${data.wait === 'opening' ? 'ifup' : 'ifdown'} blocks until the IO partition answers)`,
+      );
     }
     poll_for_irq(devdata);
   });
@@ -139,7 +151,9 @@ function visornic_max_outstanding(dev: VisorDevice, numRcvBufs: number): number 
   const realMax = Math.trunc(numRcvBufs / 3) - 2;
   const maxOut = realMax < 0 && !dev.kernel.kernelBugFixed('flowControl') ? 2 ** 64 + realMax : Math.max(3, realMax);
   if (realMax < 0) {
-    dev.info(`num_rcv_bufs ${numRcvBufs} < 6: max_outstanding_net_xmits ${maxOut > 3 ? `wraps to ${maxOut} (flow control off)` : 'is 3 (fixKernelBugs flowControl)'}`);
+    dev.info(
+      `num_rcv_bufs ${numRcvBufs} < 6: max_outstanding_net_xmits ${maxOut > 3 ? `wraps to ${maxOut} (flow control off)` : 'is 3 (fixKernelBugs flowControl)'}`,
+    );
   }
   return maxOut;
 }
@@ -167,7 +181,19 @@ function devdata_initialize(netdev: NetDevice, numRcvBufs: number, maxOut: numbe
     num_rcvbuf_in_iovm: 0,
     rcvbufs_allocated: 0,
     xmits_in_flight: 0,
-    chstat: { got_rcv: 0, got_enbdisack: 0, got_xmit_done: 0, xmit_fail: 0, sent_enbdis: 0, sent_promisc: 0, sent_post: 0, sent_post_failed: 0, sent_xmit: 0, reject_count: 0, extra_rcvbufs_sent: 0 },
+    chstat: {
+      got_rcv: 0,
+      got_enbdisack: 0,
+      got_xmit_done: 0,
+      xmit_fail: 0,
+      sent_enbdis: 0,
+      sent_promisc: 0,
+      sent_post: 0,
+      sent_post_failed: 0,
+      sent_xmit: 0,
+      reject_count: 0,
+      extra_rcvbufs_sent: 0,
+    },
     busy_cnt: 0,
     flow_control_upper_hits: 0,
     flow_control_lower_hits: 0,
@@ -198,7 +224,7 @@ function visornic_register_netdev(dev: VisorDevice, netdev: NetDevice): void {
         flags: (value: string) => {
           const n = Number(value.trim());
           if (!Number.isInteger(n) || n < 0) throw new Error('EINVAL: flags must be a number such as 0x1003');
-          if ((n & IFF.UP) && !netdev.up) netdev.open();
+          if (n & IFF.UP && !netdev.up) netdev.open();
           else if (!(n & IFF.UP) && netdev.up) netdev.close();
           netdev.setPromisc((n & IFF.PROMISC) !== 0);
         },
@@ -230,7 +256,14 @@ export function visornic_probe(dev: VisorDevice): number {
   const netdevCookie = guestOf(dev).net.allocNetdev();
   // eslint-disable-next-line prefer-const
   let devdata: visornic_devdata;
-  const netdev = new NetDevice(name, `${dev.busNo}:${dev.devNo}`, cfg.mac, cfg.mtu, visornic_netdev_ops(() => devdata), (t) => dev.info(t));
+  const netdev = new NetDevice(
+    name,
+    `${dev.busNo}:${dev.devNo}`,
+    cfg.mac,
+    cfg.mtu,
+    visornic_netdev_ops(() => devdata),
+    (t) => dev.info(t),
+  );
   const data = devdata_initialize(netdev, cfg.numRcvBufs, maxOut, k.jiffies());
   dev.driverData = data;
   devdata = { dev, data, netdev, netdevCookie, rcvbuf: [], rcvByCookie: new Map(), xmitByCookie: new Map(), waitSince: 0, waitWarned: false, pool: [] };
@@ -255,7 +288,9 @@ export function visornic_remove(dev: VisorDevice): void {
   devdata.data.going_away = true;
   visornic_stop_poll_timer(devdata);
   if (devdata.netdev.up) {
-    dev.info(`${devdata.netdev.name}: closing for removal without waiting for NET_RCV_ENBDIS_ACK (a real visornic would wait forever: its poll timer is already stopped)`);
+    dev.info(
+      `${devdata.netdev.name}: closing for removal without waiting for NET_RCV_ENBDIS_ACK (a real visornic would wait forever: its poll timer is already stopped)`,
+    );
     devdata.netdev.flags &= ~IFF.UP;
     visornic_disable_with_timeout(devdata, false);
   }

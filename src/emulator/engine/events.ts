@@ -142,7 +142,15 @@ class EventRing {
     const out: EmuEvent[] = [];
     for (let k = count; k > 0; k--) {
       const i = (this.next - k + this.size) % this.size;
-      out.push({ n: this.n[i], jiffies: this.jiffies[i], kind: KIND_OF[this.kind[i]], thread: this.thread[i], subject: this.subject[i], text: this.text[i], data: this.data[i] });
+      out.push({
+        n: this.n[i],
+        jiffies: this.jiffies[i],
+        kind: KIND_OF[this.kind[i]],
+        thread: this.thread[i],
+        subject: this.subject[i],
+        text: this.text[i],
+        data: this.data[i],
+      });
     }
     return out;
   }

@@ -79,17 +79,15 @@ export function jsonReport(run: ScenarioRun): unknown {
     jiffies: emu.engine.jiffies,
     eventCount: emu.engine.log.count,
     checksum: emu.engine.log.checksum.toString(16).padStart(8, '0'),
-    events: emu.engine.log
-      .events()
-      .map((e) => ({
-        n: e.n,
-        jiffies: e.jiffies,
-        kind: e.kind,
-        thread: threadName(e.thread),
-        subject: e.subject,
-        text: e.text,
-        ...(e.data ? { data: e.data } : {}),
-      })),
+    events: emu.engine.log.events().map((e) => ({
+      n: e.n,
+      jiffies: e.jiffies,
+      kind: e.kind,
+      thread: threadName(e.thread),
+      subject: e.subject,
+      text: e.text,
+      ...(e.data ? { data: e.data } : {}),
+    })),
     sysfs: emu.sysfs.snapshot('/sys'),
     uevents: emu.engine.uevents,
     kernelLog: emu.engine.klogLines,
@@ -99,17 +97,15 @@ export function jsonReport(run: ScenarioRun): unknown {
     tree: emu.bus.buses().map((b) => ({
       bus: b.busNo,
       name: b.name,
-      devices: emu.bus
-        .devicesOn(b.busNo)
-        .map((d) => ({
-          name: d.name,
-          state: deviceState(d),
-          driver: d.driver?.name ?? null,
-          typename: d.typeName,
-          typeGuid: d.channelTypeGuid,
-          physaddr: d.visorchannel.physaddr,
-          nbytes: d.visorchannel.nbytes,
-        })),
+      devices: emu.bus.devicesOn(b.busNo).map((d) => ({
+        name: d.name,
+        state: deviceState(d),
+        driver: d.driver?.name ?? null,
+        typename: d.typeName,
+        typeGuid: d.channelTypeGuid,
+        physaddr: d.visorchannel.physaddr,
+        nbytes: d.visorchannel.nbytes,
+      })),
     })),
   };
 }

@@ -10,7 +10,10 @@ export const PAGE_SIZE = 4096;
 const PAGE_SHIFT = 12;
 
 export class UnmappedError extends Error {
-  constructor(readonly address: number, readonly length: number) {
+  constructor(
+    readonly address: number,
+    readonly length: number,
+  ) {
     super(`guest-physical range 0x${address.toString(16)}+${length} is not mapped`);
   }
 }
@@ -50,9 +53,7 @@ export class GuestMemory {
     }
     for (const r of [rs[lo - 1], rs[lo]]) {
       if (r && base < r.base + r.size && r.base < end) {
-        throw new RangeError(
-          `region ${label} 0x${base.toString(16)}+0x${size.toString(16)} overlaps ${r.label} at 0x${r.base.toString(16)}`,
-        );
+        throw new RangeError(`region ${label} 0x${base.toString(16)}+0x${size.toString(16)} overlaps ${r.label} at 0x${r.base.toString(16)}`);
       }
     }
     const region: Region = { base, size, label, pages: new Array(Math.ceil(size / PAGE_SIZE)) };
@@ -236,10 +237,7 @@ export class GuestMemory {
       if (!page) return 0;
       return (page[po] | (page[po + 1] << 8) | (page[po + 2] << 16)) + page[po + 3] * 0x1000000;
     }
-    return (
-      (this.byteAt(r, o) | (this.byteAt(r, o + 1) << 8) | (this.byteAt(r, o + 2) << 16)) +
-      this.byteAt(r, o + 3) * 0x1000000
-    );
+    return (this.byteAt(r, o) | (this.byteAt(r, o + 1) << 8) | (this.byteAt(r, o + 2) << 16)) + this.byteAt(r, o + 3) * 0x1000000;
   }
 
   /** u64 as a JS number; exact below 2^53 (counters, addresses). Use readU64Big for full range. */

@@ -24,9 +24,7 @@ export const CONTROLVM_ID = {
   CHIPSET_SELFTEST: 0x305,
 } as const;
 
-const ID_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(CONTROLVM_ID).map(([k, v]) => [v, `CONTROLVM_${k}`]),
-);
+const ID_NAMES: Record<number, string> = Object.fromEntries(Object.entries(CONTROLVM_ID).map(([k, v]) => [v, `CONTROLVM_${k}`]));
 
 export function controlvmIdName(id: number): string {
   return ID_NAMES[id] ?? `0x${id.toString(16)}`;
@@ -227,7 +225,9 @@ export class ControlvmMessage {
         parts.push(`dev=${this.busNo}:${this.devNo}`);
         break;
       case CONTROLVM_ID.DEVICE_CHANGESTATE:
-        parts.push(`dev=${this.busNo}:${this.devNo} state=0x${this.u16(MSG.cs_state).toString(16).padStart(4, '0')}${this.u32(MSG.cs_flags) & 1 ? ' phys_device' : ''}`);
+        parts.push(
+          `dev=${this.busNo}:${this.devNo} state=0x${this.u16(MSG.cs_state).toString(16).padStart(4, '0')}${this.u32(MSG.cs_flags) & 1 ? ' phys_device' : ''}`,
+        );
         break;
       case CONTROLVM_ID.CHIPSET_INIT:
         parts.push(`features=0x${this.u32(MSG.init_features).toString(16)}`);

@@ -27,10 +27,7 @@ function hex2(n: number): string {
 /** Stored bytes -> canonical lower-case text (%pUl). */
 export function bytesToGuid(bytes: Uint8Array, offset = 0): string {
   const b = (i: number) => hex2(bytes[offset + i]);
-  return (
-    b(3) + b(2) + b(1) + b(0) + '-' + b(5) + b(4) + '-' + b(7) + b(6) + '-' + b(8) + b(9) + '-' +
-    b(10) + b(11) + b(12) + b(13) + b(14) + b(15)
-  );
+  return b(3) + b(2) + b(1) + b(0) + '-' + b(5) + b(4) + '-' + b(7) + b(6) + '-' + b(8) + b(9) + '-' + b(10) + b(11) + b(12) + b(13) + b(14) + b(15);
 }
 
 /** Stored bytes in storage order, 8-4-4-4-12 grouping (%pUb). */

@@ -144,8 +144,7 @@ export class VisorBus {
 
   /** visor_check_channel on the cached header. */
   checkChannel(ch: VisorChannel, t: ChannelTypeDescriptor): string | undefined {
-    if (t.guid !== '00000000-0000-0000-0000-000000000000' && ch.headerTypeGuid !== t.guid)
-      return `chtype ${ch.headerTypeGuid} != ${t.guid}`;
+    if (t.guid !== '00000000-0000-0000-0000-000000000000' && ch.headerTypeGuid !== t.guid) return `chtype ${ch.headerTypeGuid} != ${t.guid}`;
     if (t.minBytes > 0 && ch.nbytes < t.minBytes) return `size ${ch.nbytes} < ${t.minBytes}`;
     if (t.version > 0 && ch.versionId !== t.version) return `version_id ${ch.versionId} != ${t.version}`;
     if (ch.signatureLow !== VISOR_CHANNEL_SIGNATURE || ch.signatureHigh !== 0)
@@ -273,7 +272,9 @@ export class VisorBus {
       const d = this.pendingModprobes.shift()!;
       if (d.driver || this.devices.get(VisorBus.key(d.busNo, d.devNo)) !== d) continue;
       const modalias = `visorbus:${d.channelTypeGuid}`;
-      this.engine.within({ kind: 'bus', name: `udev modprobe ${modalias}`, thread: this.engine.log.currentThread(), device: d.id }, () => this.events.modprobe(modalias));
+      this.engine.within({ kind: 'bus', name: `udev modprobe ${modalias}`, thread: this.engine.log.currentThread(), device: d.id }, () =>
+        this.events.modprobe(modalias),
+      );
     }
   }
 
@@ -347,10 +348,13 @@ export class VisorBus {
       d.pausing = false;
       if (status >= 0) d.paused = true;
     } else d.resuming = false;
-    this.engine.within({ kind: 'bus', name: `${pause ? 'pause' : 'resume'}_complete(${d.name}, ${status})`, thread: this.engine.log.currentThread(), device: d.id }, () => {
-      this.engine.emit('complete', d.name, `${pause ? 'pause' : 'resume'} complete(${d.name}, ${status})`, { device: d.id, status, pause });
-      this.events.changestateComplete(d, pause, status);
-    });
+    this.engine.within(
+      { kind: 'bus', name: `${pause ? 'pause' : 'resume'}_complete(${d.name}, ${status})`, thread: this.engine.log.currentThread(), device: d.id },
+      () => {
+        this.engine.emit('complete', d.name, `${pause ? 'pause' : 'resume'} complete(${d.name}, ${status})`, { device: d.id, status, pause });
+        this.events.changestateComplete(d, pause, status);
+      },
+    );
     this.events.changed(d);
   }
 
@@ -385,4 +389,3 @@ export class VisorBus {
     return `{${bytesToGuidRaw(bus.partitionGuidRaw)}}`;
   }
 }
-

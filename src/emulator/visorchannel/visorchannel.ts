@@ -97,7 +97,8 @@ export class VisorChannel {
     if (!memory.isMapped(physaddr, HEADER_BYTES)) return `no memory at 0x${physaddr.toString(16)}`;
     const header = memory.read(physaddr, HEADER_BYTES);
     const size = readU64(header, CH.size);
-    if (size > HEADER_BYTES && !memory.isMapped(physaddr, size)) return `channel size 0x${size.toString(16)} at 0x${physaddr.toString(16)} runs past mapped memory`;
+    if (size > HEADER_BYTES && !memory.isMapped(physaddr, size))
+      return `channel size 0x${size.toString(16)} at 0x${physaddr.toString(16)} runs past mapped memory`;
     return new VisorChannel(memory, physaddr, guid, header, label, side);
   }
 
@@ -234,7 +235,13 @@ export class VisorChannel {
   /** The observer's detail object, refilled for each operation (a poll allocates nothing). */
   private readonly detail: ChannelOpDetail = { queue: undefined, offset: undefined, length: undefined, result: 0, slot: undefined };
 
-  private detailOf(queue: number | undefined, offset: number | undefined, length: number | undefined, result: number, slot: number | undefined): ChannelOpDetail {
+  private detailOf(
+    queue: number | undefined,
+    offset: number | undefined,
+    length: number | undefined,
+    result: number,
+    slot: number | undefined,
+  ): ChannelOpDetail {
     const d = this.detail;
     d.queue = queue;
     d.offset = offset;

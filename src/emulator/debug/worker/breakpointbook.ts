@@ -80,7 +80,12 @@ export class BreakpointBook {
   }
 
   /** Condition, hit count and log message of a breakpoint; true when it stops. */
-  private evalBp(bp: { id?: number; condition?: Node; conditionText?: string; hit?: { op: '==' | '>=' | '>' | '<' | '<=' | '%'; n: number }; log?: LogPart[]; hits: number }, ctx: ExprContext, silent: boolean, line?: number): boolean {
+  private evalBp(
+    bp: { id?: number; condition?: Node; conditionText?: string; hit?: { op: '==' | '>=' | '>' | '<' | '<=' | '%'; n: number }; log?: LogPart[]; hits: number },
+    ctx: ExprContext,
+    silent: boolean,
+    line?: number,
+  ): boolean {
     if (bp.condition) {
       try {
         if (!truthy(evaluate(bp.condition, ctx))) return false;
@@ -208,7 +213,9 @@ export class BreakpointBook {
   setBreakpoints(a: DebugProtocol.SetBreakpointsArguments): DebugProtocol.SetBreakpointsResponse['body'] {
     const source = (a.source ?? {}) as { path?: string; name?: string };
     // One answer per requested breakpoint, in order, whatever the client sent in each entry.
-    const reqs = (Array.isArray(a.breakpoints) ? a.breakpoints : Array.isArray(a.lines) ? (a.lines as number[]).map((line) => ({ line })) : []).map((r: unknown) => (r && typeof r === 'object' ? r : {})) as {
+    const reqs = (Array.isArray(a.breakpoints) ? a.breakpoints : Array.isArray(a.lines) ? (a.lines as number[]).map((line) => ({ line })) : []).map(
+      (r: unknown) => (r && typeof r === 'object' ? r : {}),
+    ) as {
       line: number;
       condition?: string;
       hitCondition?: string;
@@ -244,7 +251,13 @@ export class BreakpointBook {
   }
 
   private lineBpBody(bp: LineBp): DebugProtocol.Breakpoint {
-    return { id: bp.id, verified: bp.verified, line: bp.line, ...(bp.message ? { message: bp.message } : {}), ...(this.host.scenario ? { source: { name: path.basename(this.host.scenario.file), path: this.host.scenario.file } } : {}) };
+    return {
+      id: bp.id,
+      verified: bp.verified,
+      line: bp.line,
+      ...(bp.message ? { message: bp.message } : {}),
+      ...(this.host.scenario ? { source: { name: path.basename(this.host.scenario.file), path: this.host.scenario.file } } : {}),
+    };
   }
 
   private verifyLineBp(bp: LineBp): void {
@@ -254,7 +267,9 @@ export class BreakpointBook {
     if (!next) {
       bp.verified = false;
       bp.line = bp.requestedLine;
-      bp.message = steps.length ? `line ${bp.requestedLine} is past the last command of the scenario (line ${steps[steps.length - 1].loc.line})` : 'the scenario has no commands';
+      bp.message = steps.length
+        ? `line ${bp.requestedLine} is past the last command of the scenario (line ${steps[steps.length - 1].loc.line})`
+        : 'the scenario has no commands';
       return;
     }
     bp.verified = true;
@@ -276,8 +291,11 @@ export class BreakpointBook {
     const source = (a.source ?? {}) as { path?: string };
     const line = Number(a.line);
     const endLine = a.endLine === undefined ? line : Number(a.endLine);
-    if (!this.host.scenario || typeof source.path !== 'string' || !source.path || !samePath(path.resolve(source.path), this.host.scenario.file)) return { breakpoints: [] };
-    return { breakpoints: this.host.scenario.steps.filter((s) => s.loc.line >= line && s.loc.line <= endLine).map((s) => ({ line: s.loc.line, column: s.loc.column })) };
+    if (!this.host.scenario || typeof source.path !== 'string' || !source.path || !samePath(path.resolve(source.path), this.host.scenario.file))
+      return { breakpoints: [] };
+    return {
+      breakpoints: this.host.scenario.steps.filter((s) => s.loc.line >= line && s.loc.line <= endLine).map((s) => ({ line: s.loc.line, column: s.loc.column })),
+    };
   }
 
   setFunctionBreakpoints(a: DebugProtocol.SetFunctionBreakpointsArguments): DebugProtocol.SetFunctionBreakpointsResponse['body'] {
@@ -293,7 +311,8 @@ export class BreakpointBook {
       } catch (e) {
         return { id, verified: false, message: (e as Error).message };
       }
-      if (bp.driver && this.host.run && !this.knownDriver(bp.driver)) bp.message = `no driver named '${bp.driver}' is loaded yet; the breakpoint applies when it is`;
+      if (bp.driver && this.host.run && !this.knownDriver(bp.driver))
+        bp.message = `no driver named '${bp.driver}' is loaded yet; the breakpoint applies when it is`;
       list.push(bp);
       return { id, verified: true, ...(bp.message ? { message: bp.message } : {}) };
     });
@@ -305,7 +324,9 @@ export class BreakpointBook {
     const emu = this.host.run?.emu;
     if (emu?.bus.drivers.has(name)) return true;
     if (isBuiltinDriverName(name)) return true;
-    return !!this.host.scenario?.steps.some((s) => s.command.kind === 'driverLoad' && (s.command.name === name || path.basename(s.command.name).replace(/\.[jt]s$/, '') === name));
+    return !!this.host.scenario?.steps.some(
+      (s) => s.command.kind === 'driverLoad' && (s.command.name === name || path.basename(s.command.name).replace(/\.[jt]s$/, '') === name),
+    );
   }
 
   setExceptionBreakpoints(a: DebugProtocol.SetExceptionBreakpointsArguments): DebugProtocol.SetExceptionBreakpointsResponse['body'] {

@@ -117,7 +117,11 @@ export interface DataBp extends BpBase {
 }
 
 /** Common option parsing; throws ExprError with a user-facing message. */
-export function parseOptions(o: { condition?: string; hitCondition?: string; logMessage?: string }): Pick<BpBase, 'condition' | 'conditionText' | 'hit' | 'log'> {
+export function parseOptions(o: {
+  condition?: string;
+  hitCondition?: string;
+  logMessage?: string;
+}): Pick<BpBase, 'condition' | 'conditionText' | 'hit' | 'log'> {
   const out: Pick<BpBase, 'condition' | 'conditionText' | 'hit' | 'log'> = {};
   if (o.condition && o.condition.trim()) {
     try {
@@ -207,7 +211,8 @@ export function exceptionFiltersOf(ev: EmuEvent, frames: readonly Frame[]): Exce
       if (typeof d?.status === 'number' && d.status < 0) return ['pauseResume'];
       return [];
     case 'channel':
-      if (typeof d?.result === 'number' && d.result < 0 && d.result !== -EAGAIN && innermostDriver(frames)?.callback === 'channel_interrupt') return ['channelInterrupt'];
+      if (typeof d?.result === 'number' && d.result < 0 && d.result !== -EAGAIN && innermostDriver(frames)?.callback === 'channel_interrupt')
+        return ['channelInterrupt'];
       return [];
     default:
       return [];

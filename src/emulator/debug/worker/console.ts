@@ -22,7 +22,27 @@ import { callbackFunction } from './stack';
 const SCENARIO_WORDS = new Set(COMMANDS.map((c) => c.name.split(' ')[0]).concat(['echo']));
 const CONSOLE_WORDS = ['help', 'ls', 'cat', 'echo'];
 /** Words an expression may start with on their own: fields of the frame's device and globals. */
-const BARE_WORDS = ['state', 'driver', 'typename', 'bus', 'dev', 'physaddr', 'nbytes', 'name', 'typeguid', 'jiffies', 'ms', 'hz', 'event', 'callback', 'result', 'status', 'errno', 'true', 'false'];
+const BARE_WORDS = [
+  'state',
+  'driver',
+  'typename',
+  'bus',
+  'dev',
+  'physaddr',
+  'nbytes',
+  'name',
+  'typeguid',
+  'jiffies',
+  'ms',
+  'hz',
+  'event',
+  'callback',
+  'result',
+  'status',
+  'errno',
+  'true',
+  'false',
+];
 
 const HELP = `Visorbus Debug Console
   ls [PATH]                 list a sysfs directory (default /sys/bus/visorbus/devices)
@@ -87,7 +107,12 @@ export class ReplConsole {
       const loc = this.ctl.inspector.fieldLocation(expr, device);
       if (typeof loc !== 'string') memoryReference = hexRef(loc.addr + loc.f.offset);
     }
-    return { result: formatValue(v, hex), type: typeof v === 'bigint' ? 'u64' : typeof v, variablesReference: 0, ...(memoryReference ? { memoryReference } : {}) };
+    return {
+      result: formatValue(v, hex),
+      type: typeof v === 'bigint' ? 'u64' : typeof v,
+      variablesReference: 0,
+      ...(memoryReference ? { memoryReference } : {}),
+    };
   }
 
   /** A first word that is neither a command nor a field is a mistyped command: say so, with the nearest word. */
@@ -120,7 +145,12 @@ export class ReplConsole {
       p === 'controlvm'
         ? `controlvm channel ${hexRef(t.physaddr)} +${t.nbytes}${queues ? `  ${queues}` : ''}`
         : `${d?.name ?? `vbus${id.replace(':', ':dev')}`} ${d ? deviceState(d) : 'destroyed'}${d?.driver ? ` ${d.driver.name}` : ''}${t.typeName ? ` (${t.typeName})` : ''}, channel ${hexRef(t.physaddr)} +${t.nbytes}${queues ? `  ${queues}` : ''}`;
-    const ref = this.ctl.stop && d && !d.isBus ? this.ctl.inspector.handle({ kind: 'device', dev: id }) : this.ctl.stop ? this.ctl.inspector.handle({ kind: 'header', dev: id }) : 0;
+    const ref =
+      this.ctl.stop && d && !d.isBus
+        ? this.ctl.inspector.handle({ kind: 'device', dev: id })
+        : this.ctl.stop
+          ? this.ctl.inspector.handle({ kind: 'header', dev: id })
+          : 0;
     return { result: text, variablesReference: ref, memoryReference: hexRef(t.physaddr) };
   }
 
@@ -159,7 +189,9 @@ export class ReplConsole {
     const entries = this.ctl.views.ls(p);
     if (!entries.length) return '(empty)';
     return entries
-      .map((e) => (e.kind === 'dir' ? `${e.name}/` : e.kind === 'link' ? `${e.name} -> ${e.target}` : `${e.name}${e.writable ? ' (w)' : ''} = ${e.value ?? ''}`))
+      .map((e) =>
+        e.kind === 'dir' ? `${e.name}/` : e.kind === 'link' ? `${e.name} -> ${e.target}` : `${e.name}${e.writable ? ' (w)' : ''} = ${e.value ?? ''}`,
+      )
       .join('\n');
   }
 
@@ -180,7 +212,23 @@ export class ReplConsole {
       const r = ctl.run!.expects[expectsBefore];
       return r ? `${r.pass ? 'ok' : 'FAILED'}: ${r.subject} ${r.op} ${r.expected} (actual: ${r.actual})` : 'done';
     }
-    const controlvm = ['chipsetInit', 'chipsetReady', 'chipsetSelftest', 'chipsetStop', 'busCreate', 'busConfigure', 'busDestroy', 'deviceCreate', 'deviceDestroy', 'devicePause', 'deviceResume', 'deviceState', 'deviceConfigure', 'parahotplug', 'controlvmSend'];
+    const controlvm = [
+      'chipsetInit',
+      'chipsetReady',
+      'chipsetSelftest',
+      'chipsetStop',
+      'busCreate',
+      'busConfigure',
+      'busDestroy',
+      'deviceCreate',
+      'deviceDestroy',
+      'devicePause',
+      'deviceResume',
+      'deviceState',
+      'deviceConfigure',
+      'parahotplug',
+      'controlvmSend',
+    ];
     if (controlvm.includes(c.kind)) return `queued on the controlvm channel: ${text} (the guest handles it when the session continues)`;
     return `done: ${text}`;
   }
@@ -205,7 +253,13 @@ export class ReplConsole {
         for (const e of this.ctl.views.ls(dir === '' ? '/' : dir)) {
           if (!e.name.startsWith(base)) continue;
           const t = e.name + (e.kind === 'dir' ? '/' : '');
-          targets.push({ label: t, text: t, start: at(base.length), length: base.length, type: e.kind === 'dir' ? 'module' : e.kind === 'link' ? 'reference' : 'file' });
+          targets.push({
+            label: t,
+            text: t,
+            start: at(base.length),
+            length: base.length,
+            type: e.kind === 'dir' ? 'module' : e.kind === 'link' ? 'reference' : 'file',
+          });
         }
       } catch {
         /* no such directory: nothing to offer */
@@ -218,7 +272,8 @@ export class ReplConsole {
     const first = !/\s/.test(prefix.trimStart());
     const devices = emu ? [...emu.bus.devices.values()].filter((d) => !d.isBus).map((d) => d.id) : [];
     if (first) {
-      for (const w of ['help', 'ls', 'cat', 'echo']) if (w.startsWith(token)) targets.push({ label: w, start: at(token.length), length: token.length, type: 'keyword' });
+      for (const w of ['help', 'ls', 'cat', 'echo'])
+        if (w.startsWith(token)) targets.push({ label: w, start: at(token.length), length: token.length, type: 'keyword' });
       const seen = new Set<string>();
       for (const c of COMMANDS) {
         const w = c.name.split(' ')[0];
@@ -232,7 +287,8 @@ export class ReplConsole {
       if (words.length === 2) {
         for (const c of COMMANDS) {
           const [w0, sub] = c.name.split(' ');
-          if (w0 === words[0] && sub && sub.startsWith(words[1])) targets.push({ label: sub, start: at(words[1].length), length: words[1].length, type: 'keyword', detail: c.syntax });
+          if (w0 === words[0] && sub && sub.startsWith(words[1]))
+            targets.push({ label: sub, start: at(words[1].length), length: words[1].length, type: 'keyword', detail: c.syntax });
         }
       }
     }
@@ -241,9 +297,12 @@ export class ReplConsole {
     if (fm) {
       const dev = fm[1] ? fm[1].slice(0, -1) : undefined;
       const part = fm[2];
-      if (!dev) for (const d of devices) if (d.startsWith(part) && part.length) targets.push({ label: d, start: at(part.length), length: part.length, type: 'variable' });
+      if (!dev)
+        for (const d of devices)
+          if (d.startsWith(part) && part.length) targets.push({ label: d, start: at(part.length), length: part.length, type: 'variable' });
       const fields = this.fieldNames(dev ?? this.defaultDevice(a.frameId));
-      if (dev || !first || part.length) for (const f of fields) if (f.startsWith(part)) targets.push({ label: f, start: at(part.length), length: part.length, type: 'property' });
+      if (dev || !first || part.length)
+        for (const f of fields) if (f.startsWith(part)) targets.push({ label: f, start: at(part.length), length: part.length, type: 'property' });
     }
     const seen = new Set<string>();
     return { targets: targets.filter((t) => (seen.has(t.label) ? false : (seen.add(t.label), true))) };

@@ -17,13 +17,12 @@ import type { Scenario } from '../../scenario/ast';
 import { formatDiagnostic } from '../../scenario/parser';
 import type { Emulator } from '../../emulator';
 import type { EmuEvent } from '../../engine/events';
-import { FieldError } from '../../inspect/fields';
 import type { ClientInfo, WorkerRequest, WorkerState } from '../workerlink';
 import type { LaunchArguments } from '../contract';
 import type { AttachClientResult, LaunchResult } from '../requests';
 import { Ctx, Handler, handlerOf, RequestTable, Resume, ResumeAction } from './requesttable';
 import { Link } from './link';
-import { ExprError } from './expr';
+import { requestError } from './requesterror';
 import { Inspector } from './inspect';
 import { Views } from './views';
 import { ReplConsole } from './console';
@@ -96,9 +95,7 @@ export class Controller {
     return this.run.emu;
   }
 
-  // =======================================================================================
-  // main loop
-  // =======================================================================================
+  // ---- main loop -------------------------------------------------------------------------------
 
   /** Serve requests forever (the worker's top level). */
   serveForever(): never {
@@ -114,14 +111,7 @@ export class Controller {
   }
 
   private fail(req: WorkerRequest, e: unknown): void {
-    let message: string;
-    let showUser = false;
-    if (e instanceof UserError) {
-      message = e.message;
-      showUser = e.showUser;
-    } else if (e instanceof ExprError || e instanceof FieldError) message = e.message;
-    else if (e instanceof AbortRun) throw e;
-    else message = `internal error in the debug adapter: ${internalText(e)}`;
+    const { message, showUser } = requestError(e);
     this.link.post({ type: 'response', id: req.id, ok: false, error: message, showUser });
   }
 
@@ -152,11 +142,16 @@ export class Controller {
 
   /** Every request the worker serves (requests.ts), by command. */
   private requestTable(): RequestTable {
-    const changesBreakpoints = <A, B>(fn: (a: A) => B) => (a: A): B => {
-      this.journal.breakpointsChanged(this.here());
-      return fn(a);
-    };
-    const resume = <K extends 'continue' | 'next' | 'stepIn' | 'stepOut' | 'stepBack' | 'reverseContinue'>(cmd: K): Handler<K> => (a, ctx, answer) => new Resume(this.resumeRequest(cmd, a, ctx, answer));
+    const changesBreakpoints =
+      <A, B>(fn: (a: A) => B) =>
+      (a: A): B => {
+        this.journal.breakpointsChanged(this.here());
+        return fn(a);
+      };
+    const resume =
+      <K extends 'continue' | 'next' | 'stepIn' | 'stepOut' | 'stepBack' | 'reverseContinue'>(cmd: K): Handler<K> =>
+      (a, ctx, answer) =>
+        new Resume(this.resumeRequest(cmd, a, ctx, answer));
     return {
       initialize: (a) => void (this.client = a),
       launch: (a) => this.launch(a),
@@ -233,7 +228,11 @@ export class Controller {
     // A model left running without a client ran free; the new client's breakpoints apply.
     if (this.mode.kind === 'free') this.mode = { kind: 'continue' };
     const st = this.stop;
-    return { state: this.state, scenario: this.scenario?.file, stopped: st ? { reason: st.reason, description: st.description, threadId: st.threadId } : undefined };
+    return {
+      state: this.state,
+      scenario: this.scenario?.file,
+      stopped: st ? { reason: st.reason, description: st.description, threadId: st.threadId } : undefined,
+    };
   }
 
   private pause(ctx: Ctx): undefined {
@@ -258,9 +257,7 @@ export class Controller {
     return new Resume(this.standby.move(cmd, ctx, a, () => answer(undefined)) ? { kind: 'continue' } : undefined);
   }
 
-  // =======================================================================================
-  // launch, runs, restart
-  // =======================================================================================
+  // ---- launch, runs, restart -------------------------------------------------------------------
 
   private launch(opts: LaunchArguments): LaunchResult {
     if (this.run) throw new UserError('a scenario is already running in this session (use restart)');
@@ -394,9 +391,7 @@ export class Controller {
     this.resumeFromTop(action);
   }
 
-  // =======================================================================================
-  // stops
-  // =======================================================================================
+  // ---- stops -----------------------------------------------------------------------------------
 
   /** Stop inside the model (hook or watcher) and serve until told to resume. */
   stopHere(info: StopInfo, ev: EmuEvent | undefined): void {
@@ -452,9 +447,7 @@ export class Controller {
     return this.journal.lastStepN();
   }
 
-  // =======================================================================================
-  // checkpoints: the worker's role (standby.ts)
-  // =======================================================================================
+  // ---- checkpoints: the worker's role (standby.ts) ---------------------------------------------
 
   /** The current position: the stop's, else the event count. */
   here(): Pos {

@@ -220,7 +220,18 @@ export function decodeQueue(mem: GuestMemory, t: ChannelTarget, g: QueueGeometry
   const fields = SIGNAL_QUEUE_HEADER.fields.map((f) => fieldAt(mem, t.physaddr, t.physaddr + g.offset, f));
   const pending: SignalView[] = [];
   for (const p of pendingSlots(g, maxPending)) pending.push(decodeSignal(mem, t, kind, p.slot, p.offset, g.signalSize));
-  return { index: g.index, name: queueName(kind, g.index), offset: g.offset, fields, head: g.head, tail: g.tail, maxSlots: g.maxSlots, signalSize: g.signalSize, pendingCount: g.pending, pending };
+  return {
+    index: g.index,
+    name: queueName(kind, g.index),
+    offset: g.offset,
+    fields,
+    head: g.head,
+    tail: g.tail,
+    maxSlots: g.maxSlots,
+    signalSize: g.signalSize,
+    pendingCount: g.pending,
+    pending,
+  };
 }
 
 export function decodeChannel(emu: Emulator, t: ChannelTarget, maxPending = 64): ChannelView {
@@ -231,6 +242,15 @@ export function decodeChannel(emu: Emulator, t: ChannelTarget, maxPending = 64):
     .filter((f) => f.offset + f.size <= t.nbytes)
     .map((f) => fieldAt(mem, t.physaddr, t.physaddr, f));
   const queues = queuesOf(mem, t).map((g) => decodeQueue(mem, t, g, maxPending));
-  return { device: t.id, physaddr: t.physaddr, nbytes: t.nbytes, memoryReference: hexRef(t.physaddr), typeGuid: t.typeGuid, typeName: t.typeName, header, extra, queues };
+  return {
+    device: t.id,
+    physaddr: t.physaddr,
+    nbytes: t.nbytes,
+    memoryReference: hexRef(t.physaddr),
+    typeGuid: t.typeGuid,
+    typeName: t.typeName,
+    header,
+    extra,
+    queues,
+  };
 }
-

@@ -34,7 +34,8 @@ export function runSummary(run: ScenarioRun, faults: number): { lines: string[];
   const lines = [
     `Scenario finished: ${emu.engine.log.count} events, virtual time ${secs} s; expect: ${run.expects.length - failed.length} passed, ${failed.length} failed; ${run.errors.length} error(s)${faults ? `; ${faults} internal error(s)` : ''}`,
   ];
-  for (const r of failed) lines.push(`${r.file}:${r.line}:${r.column}: expect failed: ${printable(r.subject)} ${r.op} ${printable(r.expected)} (actual: ${printable(r.actual)})`);
+  for (const r of failed)
+    lines.push(`${r.file}:${r.line}:${r.column}: expect failed: ${printable(r.subject)} ${r.op} ${printable(r.expected)} (actual: ${printable(r.actual)})`);
   for (const e of run.errors) lines.push(formatRunError(e));
   return { lines, bad };
 }

@@ -162,7 +162,8 @@ class Parser {
 
   /** Parentheses and unary operators nest; at most MAX_EXPRESSION_DEPTH deep. */
   private nested<T>(col: number, fn: () => T): T {
-    if (++this.depth > MAX_EXPRESSION_DEPTH) throw new ExprError(`the expression is nested too deeply (at most ${MAX_EXPRESSION_DEPTH} levels of parentheses and unary operators)`, col);
+    if (++this.depth > MAX_EXPRESSION_DEPTH)
+      throw new ExprError(`the expression is nested too deeply (at most ${MAX_EXPRESSION_DEPTH} levels of parentheses and unary operators)`, col);
     try {
       return fn();
     } finally {
@@ -240,7 +241,7 @@ class Parser {
       if (this.isOp('.')) {
         this.next();
         const id = this.next();
-        if (id.t !== 'id') throw new ExprError('expected a field name after \'.\'', id.col);
+        if (id.t !== 'id') throw new ExprError("expected a field name after '.'", id.col);
         p += '.' + id.v;
       } else if (this.isOp('[')) {
         this.next();
@@ -255,7 +256,8 @@ class Parser {
 
 export function parseExpression(text: string): Node {
   const toks = tokenize(text);
-  if (toks.length > MAX_TOKENS) throw new ExprError(`the expression is too long (${toks.length - 1} tokens; at most ${MAX_TOKENS - 1})`, toks[MAX_TOKENS - 1].col);
+  if (toks.length > MAX_TOKENS)
+    throw new ExprError(`the expression is too long (${toks.length - 1} tokens; at most ${MAX_TOKENS - 1})`, toks[MAX_TOKENS - 1].col);
   return new Parser(toks).parse();
 }
 

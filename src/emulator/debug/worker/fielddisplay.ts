@@ -11,7 +11,6 @@ export function num(v: number | string | bigint): string {
   return typeof v === 'string' ? v : v.toString();
 }
 
-
 function featureNames(v: number | bigint): string {
   const n = Number(v);
   if (!n) return '0';

@@ -34,7 +34,8 @@ export class GuestMemory {
     const base = parseAddress(a.memoryReference);
     const offset = Number(a.offset ?? 0);
     const count = Number(a.count ?? 0);
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(count) || count < 0) throw new UserError('readMemory: offset and count must be integers, count >= 0');
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(count) || count < 0)
+      throw new UserError('readMemory: offset and count must be integers, count >= 0');
     const addr = base + offset;
     if (addr < 0) throw new UserError(`readMemory: address ${addr} is negative`);
     const want = Math.min(count, 1 << 20);
@@ -71,7 +72,10 @@ export class GuestMemory {
     if (!mem.isMapped(addr, n)) {
       const r = mem.listRegions().find((x) => addr >= x.base && addr < x.base + x.size);
       const avail = r ? r.base + r.size - addr : 0;
-      if (!a.allowPartial || avail === 0) throw new UserError(`writeMemory: ${hexRef(addr)} +${bytes.length} is not mapped guest memory${avail ? ` (only ${avail} bytes are; set allowPartial)` : ''}`);
+      if (!a.allowPartial || avail === 0)
+        throw new UserError(
+          `writeMemory: ${hexRef(addr)} +${bytes.length} is not mapped guest memory${avail ? ` (only ${avail} bytes are; set allowPartial)` : ''}`,
+        );
       n = avail;
     }
     this.host.journal.intervene({ kind: 'mem', pos: { n: 0, w: 0 }, addr, bytes: Uint8Array.from(bytes.subarray(0, n)) });

@@ -30,10 +30,11 @@ import { GUID_DESCRIPTIONS } from '../../protocol/guid';
 import { deviceState } from '../../inspect/fields';
 import { Emulator } from '../../emulator';
 import { FieldSource } from './expr';
-import { bytesGuid, encodeValue } from './valuetext';
+import { encodeValue } from './valuetext';
 import { DataTargets } from './datatargets';
 import { GuestMemory } from './guestmemory';
 import { JsVars, ro, Var } from './jsvars';
+import { busVars, chipsetVars, num, VarHandle } from './modelvars';
 
 export type { Var } from './jsvars';
 
@@ -66,6 +67,7 @@ export class Inspector {
   private readonly targets: DataTargets;
   private readonly memory: GuestMemory;
   private readonly js = new JsVars((value) => this.handle({ kind: 'js', value }));
+  private readonly varHandle: VarHandle = (c) => this.handle(c);
 
   constructor(private readonly ctl: InspectHost) {
     this.targets = new DataTargets(ctl, (ref) => this.handles.get(ref));
@@ -99,7 +101,8 @@ export class Inspector {
     if (!f) throw new UserError(`unknown frame ${String(a.frameId)} (frames are valid until the session resumes)`);
     const emu = this.emu;
     const scopes: { name: string; variablesReference: number; expensive: boolean; presentationHint?: string; namedVariables?: number }[] = [];
-    const add = (name: string, c: Container, hint?: string) => scopes.push({ name, variablesReference: this.handle(c), expensive: false, ...(hint ? { presentationHint: hint } : {}) });
+    const add = (name: string, c: Container, hint?: string) =>
+      scopes.push({ name, variablesReference: this.handle(c), expensive: false, ...(hint ? { presentationHint: hint } : {}) });
     const dev = f.device;
     const p = dev ? parseDeviceId(dev) : undefined;
     if (p && p !== 'controlvm' && p.dev !== undefined) {
@@ -146,18 +149,17 @@ export class Inspector {
     return { variables: vars };
   }
 
-  private num(v: number | bigint, hex: boolean): string {
-    return hex ? `0x${v.toString(16)}` : String(v);
-  }
-
   private fieldVar(f: Field, t: ChannelTarget, evaluateBase: string | undefined, hex: boolean): Var {
     let value = f.display;
-    if (hex && f.layout && ['u8', 'u16', 'u32', 'u64'].includes(f.layout.type) && /^\d+$/.test(f.value)) value = `0x${BigInt(f.value).toString(16)}${f.display.includes('(') && !/^\d/.test(f.display) ? ` ${f.display}` : ''}`;
+    if (hex && f.layout && ['u8', 'u16', 'u32', 'u64'].includes(f.layout.type) && /^\d+$/.test(f.value))
+      value = `0x${BigInt(f.value).toString(16)}${f.display.includes('(') && !/^\d/.test(f.display) ? ` ${f.display}` : ''}`;
     const v: Var = {
       name: f.name,
       value,
       variablesReference: 0,
-      type: f.layout ? `${f.layout.type}${f.layout.type === 'bytes' || f.layout.type === 'char' ? `[${f.size}]` : ''} @+0x${f.offset.toString(16)}` : `@+0x${f.offset.toString(16)}`,
+      type: f.layout
+        ? `${f.layout.type}${f.layout.type === 'bytes' || f.layout.type === 'char' ? `[${f.size}]` : ''} @+0x${f.offset.toString(16)}`
+        : `@+0x${f.offset.toString(16)}`,
       memoryReference: hexRef(t.physaddr + f.offset),
       ...(evaluateBase ? { evaluateName: `${evaluateBase}.${f.name}` } : {}),
     };
@@ -239,9 +241,9 @@ export class Inspector {
       case 'driver':
         return this.driverVars(c.dev);
       case 'bus':
-        return this.busVars(c.bus, hex);
+        return busVars(this.emu, c.bus, hex, this.varHandle, this.ctl.journal.passively.bind(this.ctl.journal));
       case 'chipset':
-        return this.chipsetVars(hex);
+        return chipsetVars(this.emu, hex, this.varHandle);
       case 'run':
         return this.runVars();
       case 'object':
@@ -273,11 +275,13 @@ export class Inspector {
       s('state', deviceState(d), { evaluateName: `${dev}.state` }),
       s('driver', d.driver?.name ?? '(none)', { evaluateName: `${dev}.driver` }),
       s('typename', d.typeName || '""', { evaluateName: `${dev}.typename` }),
-      s('channel type', `${d.channelTypeGuid}${GUID_DESCRIPTIONS[d.channelTypeGuid] ? ` (${GUID_DESCRIPTIONS[d.channelTypeGuid]})` : ''}`, { evaluateName: `${dev}.typeguid` }),
+      s('channel type', `${d.channelTypeGuid}${GUID_DESCRIPTIONS[d.channelTypeGuid] ? ` (${GUID_DESCRIPTIONS[d.channelTypeGuid]})` : ''}`, {
+        evaluateName: `${dev}.typeguid`,
+      }),
       s('instance', d.instGuid),
       s('zone', ch.zoneGuid),
-      s('channel', `${hexRef(ch.physaddr)} +${this.num(ch.nbytes, hex)} bytes`, { memoryReference: hexRef(ch.physaddr), evaluateName: `${dev}.physaddr` }),
-      s('nbytes', this.num(ch.nbytes, hex), { evaluateName: `${dev}.nbytes` }),
+      s('channel', `${hexRef(ch.physaddr)} +${num(ch.nbytes, hex)} bytes`, { memoryReference: hexRef(ch.physaddr), evaluateName: `${dev}.physaddr` }),
+      s('nbytes', num(ch.nbytes, hex), { evaluateName: `${dev}.nbytes` }),
       s('sysfs', d.sysfsPath),
       s('polling', d.timerActive ? `every ${emu.bus.pollJiffies} jiffies (channel_interrupt)` : 'off'),
       s('paused', String(d.paused)),
@@ -306,86 +310,47 @@ export class Inspector {
     return vars;
   }
 
-  private busVars(bus: number, hex: boolean): Var[] {
-    const emu = this.emu;
-    const b = emu.busDevice(bus);
-    if (!b) return [ro({ name: 'state', value: 'destroyed', variablesReference: 0 })];
-    const ch = b.visorchannel;
-    const devs = emu.bus.devicesOn(bus);
-    return [
-      ro({ name: 'name', value: b.name, variablesReference: 0 }),
-      ro({ name: 'partition name', value: b.partitionName ?? '(null)', variablesReference: 0 }),
-      ro({ name: 'partition guid', value: bytesGuid(b.partitionGuidRaw), variablesReference: 0 }),
-      ro({ name: 'partition handle', value: this.num(ch.partitionHandle, true), variablesReference: 0 }),
-      ro({ name: 'channel', value: `${hexRef(ch.physaddr)} +${this.num(ch.nbytes, hex)} bytes`, variablesReference: 0, memoryReference: hexRef(ch.physaddr) }),
-      ro({
-        name: 'devices',
-        value: `${devs.length}: ${devs.slice(0, 8).map((d) => d.name).join(', ')}${devs.length > 8 ? ', …' : ''}`,
-        variablesReference: devs.length
-          ? this.handle({
-              kind: 'object',
-              label: 'devices',
-              entries: () => devs.map((d) => ro({ name: d.name, value: `${deviceState(d)}${d.driver ? `, ${d.driver.name}` : ''}`, variablesReference: this.handle({ kind: 'device', dev: d.id }) })),
-            })
-          : 0,
-      }),
-      ro({ name: 'client_bus_info', value: this.ctl.journal.passively(() => emu.bus.clientBusInfo(b)).trim(), variablesReference: 0 }),
-    ];
-  }
-
-  private chipsetVars(hex: boolean): Var[] {
-    const emu = this.emu;
-    const c = emu.chipset;
-    const feats = [c.features & 1 ? 'REPLY' : '', c.features & 2 ? 'PARA_HOTPLUG' : ''].filter(Boolean).join(' | ') || '0';
-    const stats = c.stats as unknown as Record<string, number>;
-    const cps = emu.cp.stats as unknown as Record<string, number>;
-    const pend = c.parahotplug.pending;
-    return [
-      ro({ name: 'initialized', value: String(c.initialized), variablesReference: 0 }),
-      ro({ name: 'features', value: `0x${c.features.toString(16)} (${feats})`, variablesReference: 0 }),
-      ro({ name: 'polling', value: c.polling ? 'armed' : 'not armed', variablesReference: 0 }),
-      ro({ name: 'controlvm channel', value: `${hexRef(c.controlvm.physaddr)} +${c.controlvm.nbytes} bytes`, variablesReference: 0, memoryReference: hexRef(c.controlvm.physaddr) }),
-      ro({
-        name: 'stats',
-        value: Object.entries(stats).map(([k, v]) => `${k} ${v}`).join(', '),
-        variablesReference: this.handle({ kind: 'object', label: 'stats', entries: () => Object.entries(stats).map(([k, v]) => ro({ name: k, value: this.num(v, hex), variablesReference: 0 })) }),
-      }),
-      ro({
-        name: 'command partition',
-        value: Object.entries(cps).map(([k, v]) => `${k} ${v}`).join(', '),
-        variablesReference: this.handle({ kind: 'object', label: 'cp', entries: () => Object.entries(cps).map(([k, v]) => ro({ name: k, value: this.num(v, hex), variablesReference: 0 })) }),
-      }),
-      ro({
-        name: 'parahotplug pending',
-        value: pend.length ? pend.map((r) => `#${r.id} ${r.msg.describe()}`).join('; ') : '(none)',
-        variablesReference: pend.length
-          ? this.handle({ kind: 'object', label: 'parahotplug', entries: () => pend.map((r) => ro({ name: `request ${r.id}`, value: `${r.msg.describe()}, expires at jiffy ${r.expiration}`, variablesReference: 0 })) })
-          : 0,
-      }),
-    ];
-  }
-
   private runVars(): Var[] {
     const run = this.ctl.run!;
     const e = run.emu.engine;
     const failed = run.expects.filter((r) => !r.pass);
     const counters = run.allCounters();
     const vars: Var[] = [
-      ro({ name: 'time', value: `${e.clock.jiffiesToMs(e.jiffies)} ms (${e.jiffies} jiffies at HZ ${e.clock.hz})`, variablesReference: 0, evaluateName: 'jiffies' }),
+      ro({
+        name: 'time',
+        value: `${e.clock.jiffiesToMs(e.jiffies)} ms (${e.jiffies} jiffies at HZ ${e.clock.hz})`,
+        variablesReference: 0,
+        evaluateName: 'jiffies',
+      }),
       ro({ name: 'event', value: String(e.log.count), variablesReference: 0, evaluateName: 'event' }),
       ro({ name: 'scenario', value: `${path.basename(run.scenario.file)}: ${run.index} of ${run.scenario.steps.length} lines started`, variablesReference: 0 }),
       ro({
         name: 'expect',
         value: `${run.expects.length - failed.length} passed, ${failed.length} failed`,
         variablesReference: run.expects.length
-          ? this.handle({ kind: 'object', label: 'expect', entries: () => run.expects.map((r) => ro({ name: `line ${r.line}`, value: `${r.pass ? 'ok' : 'FAILED'}: ${r.subject} ${r.op} ${r.expected} (actual: ${r.actual})`, variablesReference: 0 })) })
+          ? this.handle({
+              kind: 'object',
+              label: 'expect',
+              entries: () =>
+                run.expects.map((r) =>
+                  ro({
+                    name: `line ${r.line}`,
+                    value: `${r.pass ? 'ok' : 'FAILED'}: ${r.subject} ${r.op} ${r.expected} (actual: ${r.actual})`,
+                    variablesReference: 0,
+                  }),
+                ),
+            })
           : 0,
       }),
       ro({ name: 'errors', value: run.errors.length ? run.errors.map((x) => `line ${x.line}: ${x.message}`).join('; ') : '(none)', variablesReference: 0 }),
       ro({
         name: 'counters',
         value: `${Object.keys(counters).length} counter(s)`,
-        variablesReference: this.handle({ kind: 'object', label: 'counters', entries: () => Object.entries(counters).map(([k, v]) => ro({ name: k, value: String(v), variablesReference: 0 })) }),
+        variablesReference: this.handle({
+          kind: 'object',
+          label: 'counters',
+          entries: () => Object.entries(counters).map(([k, v]) => ro({ name: k, value: String(v), variablesReference: 0 })),
+        }),
       }),
       ro({ name: 'trace checksum', value: `0x${e.log.checksum.toString(16).padStart(8, '0')}`, variablesReference: 0 }),
     ];
@@ -420,7 +385,17 @@ export class Inspector {
         t = this.target(c.dev);
         const s = this.signal(c.dev, c.q, c.slot);
         const f = s.fields.find((x) => x.name === name);
-        if (f) fieldInfo = { addr: t.physaddr, f: { name: f.name, offset: f.offset, size: f.size, type: /^\d+$/.test(f.value) && f.size <= 8 ? (['u8', 'u16', 'u16', 'u32', 'u32', 'u64', 'u64', 'u64', 'u64'] as const)[f.size] : 'bytes', writable: true } };
+        if (f)
+          fieldInfo = {
+            addr: t.physaddr,
+            f: {
+              name: f.name,
+              offset: f.offset,
+              size: f.size,
+              type: /^\d+$/.test(f.value) && f.size <= 8 ? (['u8', 'u16', 'u16', 'u32', 'u32', 'u64', 'u64', 'u64', 'u64'] as const)[f.size] : 'bytes',
+              writable: true,
+            },
+          };
         break;
       }
       default:

@@ -198,7 +198,10 @@ export class Journal {
   /** The run ended: a replay still under way means it never reached its target. */
   endOfRun(): void {
     if (this.replay) {
-      this.out.output('stderr', `The replay ended before reaching its target (event ${this.replay.phase === 'goto' ? this.replay.target.n : this.replay.limit.n}): the run is not deterministic.\n`);
+      this.out.output(
+        'stderr',
+        `The replay ended before reaching its target (event ${this.replay.phase === 'goto' ? this.replay.target.n : this.replay.limit.n}): the run is not deterministic.\n`,
+      );
       this.replay = undefined;
     }
   }
@@ -231,7 +234,11 @@ export class Journal {
   visit(pos: Pos, sum: number): void {
     const key = `${pos.n}:${pos.w}`;
     const seen = this.visited.get(key);
-    if (seen !== undefined && seen !== sum) this.out.output('stderr', `Warning: the state at event ${pos.n} differs from the first time it was reached; a driver is not deterministic (Date.now, Math.random, module state?), so replays may not match.\n`);
+    if (seen !== undefined && seen !== sum)
+      this.out.output(
+        'stderr',
+        `Warning: the state at event ${pos.n} differs from the first time it was reached; a driver is not deterministic (Date.now, Math.random, module state?), so replays may not match.\n`,
+      );
     this.visited.set(key, sum);
     this.furthest = Math.max(this.furthest, pos.n);
   }
@@ -258,8 +265,16 @@ export class Journal {
     const first = this.firstStepN;
     if (first === undefined || posCmp(cur, { n: first, w: 0 }) <= 0) throw new UserError('already at the start of the scenario: nothing to step back to');
     const entry: Found = { pos: { n: first, w: 0 }, info: { reason: 'entry', description: 'Back at the start of the scenario' } };
-    const goto = (target: Pos, info: StopInfo, label: string): RunPlan => ({ build: true, mode: { kind: 'continue' }, replay: { phase: 'goto', target, info, label } });
-    const find = (finder: Finder, fallback: Found, label: string): RunPlan => ({ build: true, mode: { kind: 'continue' }, replay: { phase: 'find', finder, limit: cur, fallback, label } });
+    const goto = (target: Pos, info: StopInfo, label: string): RunPlan => ({
+      build: true,
+      mode: { kind: 'continue' },
+      replay: { phase: 'goto', target, info, label },
+    });
+    const find = (finder: Finder, fallback: Found, label: string): RunPlan => ({
+      build: true,
+      mode: { kind: 'continue' },
+      replay: { phase: 'find', finder, limit: cur, fallback, label },
+    });
     if (cmd === 'reverseContinue') {
       const known = this.hits.filter((h) => posCmp(h.pos, cur) < 0).pop();
       if (known) return goto(known.pos, known.info, 'Reverse continue');
@@ -309,7 +324,8 @@ export class Journal {
           if (ev.n === r.finder.callN) {
             r.finder.act = frames[frames.length - 1];
             match = { reason: 'step', description: `Stepped back to ${ev.text}` };
-          } else if (r.finder.act && ev.kind === 'channel' && innermostDriver(frames) === r.finder.act) match = { reason: 'step', description: `Stepped back to ${ev.text}` };
+          } else if (r.finder.act && ev.kind === 'channel' && innermostDriver(frames) === r.finder.act)
+            match = { reason: 'step', description: `Stepped back to ${ev.text}` };
           break;
         case 'breakpoints':
           match = bp;
@@ -427,7 +443,9 @@ export class Journal {
     let total = e.bytes.length;
     for (const o of this.entries) if (o.kind === 'mem') total += o.bytes.length;
     if (total > MAX_JOURNAL_WRITE_BYTES) {
-      throw new UserError(`writeMemory: the step-back journal of this session already holds ${MAX_JOURNAL_WRITE_BYTES >> 20} MiB of memory writes (its limit); restart the session to write more`);
+      throw new UserError(
+        `writeMemory: the step-back journal of this session already holds ${MAX_JOURNAL_WRITE_BYTES >> 20} MiB of memory writes (its limit); restart the session to write more`,
+      );
     }
   }
 

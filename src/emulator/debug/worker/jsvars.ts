@@ -54,7 +54,16 @@ export class JsVars {
       } else if (ArrayBuffer.isView(obj)) {
         const b = new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength);
         for (let i = 0; i < Math.min(b.length, 4096); i += 16) {
-          out.push(ro({ name: `[${i}]`, value: Buffer.from(b.subarray(i, Math.min(i + 16, b.length))).toString('hex').replace(/(..)/g, '$1 ').trim(), variablesReference: 0 }));
+          out.push(
+            ro({
+              name: `[${i}]`,
+              value: Buffer.from(b.subarray(i, Math.min(i + 16, b.length)))
+                .toString('hex')
+                .replace(/(..)/g, '$1 ')
+                .trim(),
+              variablesReference: 0,
+            }),
+          );
         }
       } else if (Array.isArray(obj)) {
         for (let i = 0; i < Math.min(obj.length, limit); i++) out.push(this.variable(`[${i}]`, obj[i]));

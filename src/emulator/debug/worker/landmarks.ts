@@ -187,7 +187,12 @@ export class LandmarkStore {
 
   /** The kept landmarks of `kinds` that pass `keep`, merged in event order. */
   select(kinds: readonly LandmarkKind[], keep: (m: Mark) => boolean): MarkOf[] {
-    const lists = kinds.map((kind) => this.ring(kind).toArray().filter(keep).map((m) => ({ ...m, kind })));
+    const lists = kinds.map((kind) =>
+      this.ring(kind)
+        .toArray()
+        .filter(keep)
+        .map((m) => ({ ...m, kind })),
+    );
     const out: MarkOf[] = [];
     const idx = lists.map(() => 0);
     for (;;) {

@@ -133,7 +133,9 @@ export class Output {
     p.last = now;
     const total = run.scenario.steps.length || 1;
     const pct = targetEvent ? Math.min(100, Math.floor((100 * run.emu.engine.log.count) / targetEvent)) : Math.min(100, Math.floor((100 * run.index) / total));
-    const message = targetEvent ? `event ${run.emu.engine.log.count} of ${targetEvent}` : `line ${run.current?.loc.line ?? run.scenario.steps[total - 1]?.loc.line} (${run.index}/${total} steps)`;
+    const message = targetEvent
+      ? `event ${run.emu.engine.log.count} of ${targetEvent}`
+      : `line ${run.current?.loc.line ?? run.scenario.steps[total - 1]?.loc.line} (${run.index}/${total} steps)`;
     if (!p.shown) {
       p.shown = true;
       this.link.event('progressStart', { progressId: p.id, title: p.title, message, percentage: pct, cancellable: true });
@@ -151,8 +153,12 @@ export class Output {
     const emu = this.host.run?.emu;
     if (this.host.detached || !emu || !this.host.client.supportsMemoryEvent) return;
     this.link.event('memory', { memoryReference: hexRef(addr), offset: 0, count: len });
-    const chans = [{ a: emu.chipset.controlvm.physaddr, n: emu.chipset.controlvm.nbytes }, ...[...emu.bus.devices.values()].map((d) => ({ a: d.visorchannel.physaddr, n: d.visorchannel.nbytes }))];
-    for (const c of chans) if (addr >= c.a && addr < c.a + c.n && addr !== c.a) this.link.event('memory', { memoryReference: hexRef(c.a), offset: addr - c.a, count: len });
+    const chans = [
+      { a: emu.chipset.controlvm.physaddr, n: emu.chipset.controlvm.nbytes },
+      ...[...emu.bus.devices.values()].map((d) => ({ a: d.visorchannel.physaddr, n: d.visorchannel.nbytes })),
+    ];
+    for (const c of chans)
+      if (addr >= c.a && addr < c.a + c.n && addr !== c.a) this.link.event('memory', { memoryReference: hexRef(c.a), offset: addr - c.a, count: len });
   }
 
   /** Variables and views must refresh after a change made from the debugger. */

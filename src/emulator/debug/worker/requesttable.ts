@@ -11,10 +11,7 @@ export type Ctx = 'top' | 'stopped' | 'running';
 
 /** What the worker does once a request is answered. */
 export type ResumeAction =
-  | { kind: 'continue' }
-  | { kind: 'free' }
-  | { kind: 'step'; step: 'next' | 'stepIn' | 'stepOut'; instruction: boolean }
-  | { kind: 'plan'; plan: RunPlan };
+  { kind: 'continue' } | { kind: 'free' } | { kind: 'step'; step: 'next' | 'stepIn' | 'stepOut'; instruction: boolean } | { kind: 'plan'; plan: RunPlan };
 
 /** A handler that has answered by itself (through `answer`) and says what happens next. */
 export class Resume {

@@ -8,10 +8,7 @@ import type { Frame } from '../../engine/events';
 import type { LaunchArguments } from '../contract';
 import type { Mode, Pos, StopInfo } from './stopstate';
 
-export type Finder =
-  | { kind: 'event' }
-  | { kind: 'activation'; callN: number; act?: Frame }
-  | { kind: 'breakpoints' };
+export type Finder = { kind: 'event' } | { kind: 'activation'; callN: number; act?: Frame } | { kind: 'breakpoints' };
 
 export interface Found {
   pos: Pos;

@@ -38,7 +38,8 @@ export function readScenario(opts: LaunchArguments): Scenario {
   try {
     text = readScenarioFile(file);
   } catch (e) {
-    if (e instanceof ScenarioFileError) throw new UserError(`Cannot debug ${file}: ${e.message.startsWith(file) ? e.message.slice(file.length + 2) : e.message}`, true);
+    if (e instanceof ScenarioFileError)
+      throw new UserError(`Cannot debug ${file}: ${e.message.startsWith(file) ? e.message.slice(file.length + 2) : e.message}`, true);
     throw e;
   }
   const sc = parseScenario(text, file);
@@ -87,7 +88,13 @@ export function openRun(p: RunParts, plan: RunPlan, opts: LaunchArguments, scena
     p.timeline.reset();
   } else if (plan.replay) p.journal.images.restore(old?.emu.hostFiles, (text) => p.out.output('stderr', text));
   try {
-    return newRun(scenario, { autoload: opts.autoload, pollIntervalMs: opts.pollIntervalMs, allowUserDrivers: opts.allowUserDrivers, fixKernelBugs: opts.fixKernelBugs, files });
+    return newRun(scenario, {
+      autoload: opts.autoload,
+      pollIntervalMs: opts.pollIntervalMs,
+      allowUserDrivers: opts.allowUserDrivers,
+      fixKernelBugs: opts.fixKernelBugs,
+      files,
+    });
   } catch (e) {
     if (e instanceof EmulatorError) throw new UserError(`the emulator did not start: ${e.message}`, true);
     throw e;

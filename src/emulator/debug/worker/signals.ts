@@ -13,8 +13,6 @@ import { GUID_DESCRIPTIONS, bytesToGuid } from '../../protocol/guid';
 import { displayOf, withHex } from './fielddisplay';
 import type { ChannelKind, ChannelTarget, Field, SignalView } from './channelview';
 
-
-
 function readBytes(mem: GuestMemory, addr: number, n: number): Uint8Array | undefined {
   try {
     return mem.read(addr, n);
@@ -145,7 +143,13 @@ function decodeControlvm(r: SigReader): string {
 }
 
 // uiscmdrsp (§7.2)
-const CMDTYPE: Record<number, string> = { 1: 'CMD_SCSI_TYPE', 2: 'CMD_NET_TYPE', 3: 'CMD_SCSITASKMGMT_TYPE', 4: 'CMD_NOTIFYGUEST_TYPE', 5: 'CMD_VDISKMGMT_TYPE' };
+const CMDTYPE: Record<number, string> = {
+  1: 'CMD_SCSI_TYPE',
+  2: 'CMD_NET_TYPE',
+  3: 'CMD_SCSITASKMGMT_TYPE',
+  4: 'CMD_NOTIFYGUEST_TYPE',
+  5: 'CMD_VDISKMGMT_TYPE',
+};
 const DATA_DIR: Record<number, string> = { 0: 'BIDIRECTIONAL', 1: 'TO_DEVICE', 2: 'FROM_DEVICE', 3: 'NONE' };
 const TASKTYPE: Record<number, string> = { 1: 'ABORT_TASK', 2: 'BUS_RESET', 3: 'LUN_RESET', 4: 'TARGET_RESET' };
 const ADDLSTAT: Record<number, string> = { 1: 'RESET', 2: 'TIMEOUT', 3: 'INTERNAL_ERROR', 4: 'SEL_TIMEOUT', 5: 'CMD_TIMEOUT', 6: 'BAD_TARGET', 7: 'RETRY' };
@@ -226,7 +230,13 @@ function decodeNet(r: SigReader): string {
         const o = 21 + i * 12;
         r.add(`net.xmt.frags[${i}]`, o, 12, `pfn 0x${r.u64(o).toString(16)} off ${r.u16(o + 8)} len ${r.u16(o + 10)}`);
       }
-      r.add('net.xmt.ethhdr', 789, 14, r.hex(789, 14), `dst ${mac(r, 789)} src ${mac(r, 795)} type 0x${((r.u8(801) << 8) | r.u8(802)).toString(16).padStart(4, '0')}`);
+      r.add(
+        'net.xmt.ethhdr',
+        789,
+        14,
+        r.hex(789, 14),
+        `dst ${mac(r, 789)} src ${mac(r, 795)} type 0x${((r.u8(801) << 8) | r.u8(802)).toString(16).padStart(4, '0')}`,
+      );
       r.num('net.xmt.lincsum.valid', 803, 1);
       extra = ` ${len} bytes, ${nf} frag(s), to ${mac(r, 789)}`;
       break;

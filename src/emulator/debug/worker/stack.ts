@@ -82,7 +82,13 @@ export function classify(f: JsFrame): JsClass {
   if (!path.isAbsolute(file) || file.startsWith('node:') || file.includes('/node_modules/') || file.includes('\\node_modules\\')) return 'internal';
   if (file === selfFile) {
     // The bundle without its source map (positions not mapped): tell the parts apart by name.
-    if (/^(Controller|EventHook|Stops|Inspector|DataTargets|GuestMemory|JsVars|Views|ReplConsole|Link|Sources|Output|StackView|BreakpointBook|Journal)\.|^(captureJsStack|workerMain)$/.test(f.fn) || f.fn === '') return f.fn === '' ? 'engine' : 'debugger';
+    if (
+      /^(Controller|EventHook|Stops|Inspector|DataTargets|GuestMemory|JsVars|Views|ReplConsole|Link|Sources|Output|StackView|BreakpointBook|Journal)\.|^(captureJsStack|workerMain)$/.test(
+        f.fn,
+      ) ||
+      f.fn === ''
+    )
+      return f.fn === '' ? 'engine' : 'debugger';
     if (/^(EventLog|Engine)\./.test(f.fn)) return 'plumbing';
     return 'engine';
   }

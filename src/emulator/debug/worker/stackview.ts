@@ -152,7 +152,15 @@ export class StackView {
           if (fn) loc = functionLocation(fn, file ? [file] : [selfFile]);
         }
       }
-      const pf: PFrame = { id: ++id, name: this.frameName(f), thread: f.thread, model: f, device: f.device ?? (f.kind === 'scenario' && f.line !== undefined ? this.stepDevice(f.line) : undefined), loc, scenarioLine: f.kind === 'scenario' ? f.line : undefined };
+      const pf: PFrame = {
+        id: ++id,
+        name: this.frameName(f),
+        thread: f.thread,
+        model: f,
+        device: f.device ?? (f.kind === 'scenario' && f.line !== undefined ? this.stepDevice(f.line) : undefined),
+        loc,
+        scenarioLine: f.kind === 'scenario' ? f.line : undefined,
+      };
       if (f.kind === 'chipset' && !pf.device && st.ev?.data && typeof st.ev.data.bus === 'number') {
         const d = st.ev.data.dev;
         pf.device = typeof d === 'number' && d !== 0xffffffff ? `${st.ev.data.bus}:${d}` : `${st.ev.data.bus}`;
@@ -166,7 +174,14 @@ export class StackView {
         // The memory accessors (guest memory, a queue header's window) are not the writer: their caller is.
         return (c === 'engine' || c === 'driver') && !/[\\/](memory[\\/]guestmemory|visorchannel[\\/]queuewindow)\.ts$/.test(j.file);
       });
-      if (w) out.push({ id: ++id, name: `write: ${st.text ?? 'guest memory'}`, thread: st.threadId, device: out[out.length - 1]?.device, loc: { file: w.file, line: w.line, column: w.column, fn: w.fn } });
+      if (w)
+        out.push({
+          id: ++id,
+          name: `write: ${st.text ?? 'guest memory'}`,
+          thread: st.threadId,
+          device: out[out.length - 1]?.device,
+          loc: { file: w.file, line: w.line, column: w.column, fn: w.fn },
+        });
     }
     out.reverse();
     this.pframes = out;
@@ -197,9 +212,11 @@ export class StackView {
 
   stackTrace(a: DebugProtocol.StackTraceArguments): DebugProtocol.StackTraceResponse['body'] {
     const st = this.host.stop;
-    if (!st) throw new UserError(this.host.state === 'running' ? 'the scenario is running: pause it to see the stack' : 'not stopped: there is no stack to show');
+    if (!st)
+      throw new UserError(this.host.state === 'running' ? 'the scenario is running: pause it to see the stack' : 'not stopped: there is no stack to show');
     const threadId = a.threadId;
-    if (typeof threadId !== 'number' || !this.threads().some((t) => t.id === threadId)) throw new UserError(`stackTrace: unknown thread ${JSON.stringify(threadId) ?? String(threadId)} (see the threads request)`);
+    if (typeof threadId !== 'number' || !this.threads().some((t) => t.id === threadId))
+      throw new UserError(`stackTrace: unknown thread ${JSON.stringify(threadId) ?? String(threadId)} (see the threads request)`);
     const all = this.presentedFrames();
     let frames = threadId === st.threadId ? all : all.filter((f) => f.thread === threadId);
     if (!frames.length) {
@@ -231,7 +248,12 @@ export class StackView {
     if (f.label) return { ...base, presentationHint: 'label' };
     if (f.scenarioLine !== undefined && this.host.scenario) {
       const step = this.host.scenario.steps.find((s) => s.loc.line === f.scenarioLine);
-      return { ...base, source: { name: path.basename(this.host.scenario.file), path: this.host.scenario.file }, line: f.scenarioLine, column: step?.loc.column ?? 1 };
+      return {
+        ...base,
+        source: { name: path.basename(this.host.scenario.file), path: this.host.scenario.file },
+        line: f.scenarioLine,
+        column: step?.loc.column ?? 1,
+      };
     }
     if (f.loc) {
       const src = this.sources.sourceFor(f.loc.file, f.model?.kind === 'driver' ? undefined : 'normal');
@@ -264,7 +286,10 @@ export class StackView {
     }
     const p = (a.source as Record<string, unknown> | undefined)?.path;
     if (typeof p === 'string') {
-      if (!this.servable(p)) throw new UserError(`source: ${p} is not a source of this session (only the scenario, its driver modules and the files its stack frames show are served)`);
+      if (!this.servable(p))
+        throw new UserError(
+          `source: ${p} is not a source of this session (only the scenario, its driver modules and the files its stack frames show are served)`,
+        );
       return { content: readSourceFile(p) };
     }
     throw new UserError('source: give a sourceReference or a path');

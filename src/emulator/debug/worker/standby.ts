@@ -68,7 +68,10 @@ export class StandbyRole {
     const h = this.host;
     if (!h.run) throw new UserError('no scenario is loaded');
     // The plan first: its errors say more ("nothing to step back to", "outside the recorded history").
-    const plan = a.cmd === 'visorbus/goto' ? h.timeline.gotoPlan({ event: a.event as number }) : h.journal.backPlan(a.cmd === 'reverseContinue' ? 'reverseContinue' : 'stepBack', a.granularity === 'instruction');
+    const plan =
+      a.cmd === 'visorbus/goto'
+        ? h.timeline.gotoPlan({ event: a.event as number })
+        : h.journal.backPlan(a.cmd === 'reverseContinue' ? 'reverseContinue' : 'stepBack', a.granularity === 'instruction');
     if (h.state !== 'stopped' && h.state !== 'ended') throw new UserError('the scenario is not stopped');
     const pos = h.stop?.pos ?? { n: h.run.emu.engine.log.count, w: 0 };
     return { plan: plan.replay!, pos, visited: h.journal.visitedEntries() };

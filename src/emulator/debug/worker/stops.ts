@@ -120,7 +120,8 @@ export function stepPredicate(step: 'next' | 'stepIn' | 'stepOut', st: StopState
     case 'next':
       return (ev, frames) => ev.kind === 'step' || ((ev.kind === 'channel' || ev.kind === 'return') && inside(frames));
     case 'stepIn':
-      return (ev, frames) => ev.kind === 'step' || (ev.kind === 'call' && frames.includes(act)) || ((ev.kind === 'channel' || ev.kind === 'return') && inside(frames));
+      return (ev, frames) =>
+        ev.kind === 'step' || (ev.kind === 'call' && frames.includes(act)) || ((ev.kind === 'channel' || ev.kind === 'return') && inside(frames));
     case 'stepOut':
       return (ev, frames) => ev.kind === 'step' || (ev.kind === 'return' && frames[frames.length - 1] === act);
   }

@@ -60,8 +60,4 @@ export interface StopState extends StopInfo {
 }
 
 /** How the run goes on until its next stop. */
-export type Mode =
-  | { kind: 'continue' }
-  | { kind: 'entry' }
-  | { kind: 'free' }
-  | { kind: 'step'; pred: (ev: EmuEvent, frames: readonly Frame[]) => boolean };
+export type Mode = { kind: 'continue' } | { kind: 'entry' } | { kind: 'free' } | { kind: 'step'; pred: (ev: EmuEvent, frames: readonly Frame[]) => boolean };

@@ -15,7 +15,16 @@ import { LandmarkStore, Mark, StoreDump } from './landmarks';
 import { StopState, UserError } from './stopstate';
 
 /** Every kind, in the order the timeline lists them (the record makes the list complete). */
-const KIND_ORDER: Record<LandmarkKind, number> = { line: 0, controlvm: 1, probe: 2, pauseResume: 3, interruptFailure: 4, driverError: 5, breakpoint: 6, expect: 7 };
+const KIND_ORDER: Record<LandmarkKind, number> = {
+  line: 0,
+  controlvm: 1,
+  probe: 2,
+  pauseResume: 3,
+  interruptFailure: 4,
+  driverError: 5,
+  breakpoint: 6,
+  expect: 7,
+};
 export const LANDMARK_KINDS = Object.keys(KIND_ORDER) as LandmarkKind[];
 
 /** Landmarks kept of each kind (the newest); about 100 bytes each. */
@@ -154,8 +163,10 @@ export class Timeline {
     const start = args.start ?? 0;
     const count = args.count ?? 200;
     if (!Number.isInteger(start) || start < 0) throw new UserError(`visorbus/timeline: "start" must be a whole number >= 0, not ${JSON.stringify(args.start)}`);
-    if (!Number.isInteger(count) || count < 1 || count > MAX_PAGE) throw new UserError(`visorbus/timeline: "count" must be a whole number from 1 to ${MAX_PAGE}, not ${JSON.stringify(args.count)}`);
-    if (args.text !== undefined && typeof args.text !== 'string') throw new UserError(`visorbus/timeline: "text" must be a string, not ${JSON.stringify(args.text)}`);
+    if (!Number.isInteger(count) || count < 1 || count > MAX_PAGE)
+      throw new UserError(`visorbus/timeline: "count" must be a whole number from 1 to ${MAX_PAGE}, not ${JSON.stringify(args.count)}`);
+    if (args.text !== undefined && typeof args.text !== 'string')
+      throw new UserError(`visorbus/timeline: "text" must be a string, not ${JSON.stringify(args.text)}`);
     const kinds = this.kindsOf(args.filter);
     const needle = args.text?.toLowerCase();
     const all = this.store.select(kinds, needle ? (m) => m.text.toLowerCase().includes(needle) : () => true);
@@ -167,7 +178,8 @@ export class Timeline {
     if (filter === undefined) return LANDMARK_KINDS;
     if (!Array.isArray(filter)) throw new UserError(`visorbus/timeline: "filter" must be an array of landmark kinds (${LANDMARK_KINDS.join(', ')})`);
     for (const k of filter) {
-      if (typeof k !== 'string' || !(k in KIND_ORDER)) throw new UserError(`visorbus/timeline: unknown landmark kind ${JSON.stringify(k)} in "filter" (kinds: ${LANDMARK_KINDS.join(', ')})`);
+      if (typeof k !== 'string' || !(k in KIND_ORDER))
+        throw new UserError(`visorbus/timeline: unknown landmark kind ${JSON.stringify(k)} in "filter" (kinds: ${LANDMARK_KINDS.join(', ')})`);
     }
     return LANDMARK_KINDS.filter((k) => filter.includes(k));
   }
@@ -184,13 +196,20 @@ export class Timeline {
     if (typeof n !== 'number' || !Number.isInteger(n)) throw new UserError(`visorbus/goto: "event" must be an event number, not ${JSON.stringify(n)}`);
     const first = this.firstLine;
     if (first === undefined || n < first || n > this.reached) {
-      throw new UserError(`visorbus/goto: event ${n} is outside the recorded history (${first === undefined ? 'no scenario line has run yet' : `events ${first} to ${this.reached}`})`);
+      throw new UserError(
+        `visorbus/goto: event ${n} is outside the recorded history (${first === undefined ? 'no scenario line has run yet' : `events ${first} to ${this.reached}`})`,
+      );
     }
     const mark = this.store.findAny(n);
     return {
       build: true,
       mode: { kind: 'continue' },
-      replay: { phase: 'goto', target: { n, w: 0 }, info: { reason: 'goto', description: `Went to event ${n}${mark ? `: ${mark.text}` : ''}` }, label: `Go to event ${n}` },
+      replay: {
+        phase: 'goto',
+        target: { n, w: 0 },
+        info: { reason: 'goto', description: `Went to event ${n}${mark ? `: ${mark.text}` : ''}` },
+        label: `Go to event ${n}`,
+      },
     };
   }
 }

@@ -92,14 +92,22 @@ export function preview(v: unknown, depth = 0): string {
     if (v instanceof Map) return `Map(${v.size})`;
     if (v instanceof Set) return `Set(${v.size})`;
     if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as Uint8Array).length ?? v.byteLength})`;
-    if (Array.isArray(v)) return depth ? `Array(${v.length})` : `Array(${v.length}) [${v.slice(0, 5).map((x) => preview(x, 1)).join(', ')}${v.length > 5 ? ', …' : ''}]`;
+    if (Array.isArray(v))
+      return depth
+        ? `Array(${v.length})`
+        : `Array(${v.length}) [${v
+            .slice(0, 5)
+            .map((x) => preview(x, 1))
+            .join(', ')}${v.length > 5 ? ', …' : ''}]`;
     const name = (v as object).constructor?.name;
     const keys = Object.keys(v as object);
     const prefix = name && name !== 'Object' ? `${name} ` : '';
     if (depth) return `${prefix}{…}`;
-    return `${prefix}{${keys.slice(0, 5).map((k) => `${k}: ${preview((v as Record<string, unknown>)[k], 1)}`).join(', ')}${keys.length > 5 ? ', …' : ''}}`;
+    return `${prefix}{${keys
+      .slice(0, 5)
+      .map((k) => `${k}: ${preview((v as Record<string, unknown>)[k], 1)}`)
+      .join(', ')}${keys.length > 5 ? ', …' : ''}}`;
   } catch {
     return '{…}';
   }
 }
-

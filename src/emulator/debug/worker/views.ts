@@ -46,7 +46,10 @@ export class Views {
       name: drv.name,
       builtin: emu.bus.builtinNames.has(drv.name),
       channelTypes: drv.channelTypes.map((t) => ({ guid: t.guid, name: t.name, minBytes: t.minBytes, version: t.version })),
-      devices: [...emu.bus.devices.values()].filter((d) => !d.isBus && d.driver === drv).sort((a, b) => a.busNo - b.busNo || a.devNo - b.devNo).map((d) => d.name),
+      devices: [...emu.bus.devices.values()]
+        .filter((d) => !d.isBus && d.driver === drv)
+        .sort((a, b) => a.busNo - b.busNo || a.devNo - b.devNo)
+        .map((d) => d.name),
     }));
     return {
       time: { jiffies: e.jiffies, hz: e.clock.hz, ms: e.clock.jiffiesToMs(e.jiffies) },
@@ -55,7 +58,12 @@ export class Views {
         name: b.name,
         partitionName: b.partitionName,
         sysfsPath: b.sysfsPath,
-        channel: { physaddr: b.visorchannel.physaddr, nbytes: b.visorchannel.nbytes, typeGuid: b.channelTypeGuid, memoryReference: hexRef(b.visorchannel.physaddr) },
+        channel: {
+          physaddr: b.visorchannel.physaddr,
+          nbytes: b.visorchannel.nbytes,
+          typeGuid: b.channelTypeGuid,
+          memoryReference: hexRef(b.visorchannel.physaddr),
+        },
         deviceCount: emu.bus.devicesOn(b.busNo).length,
       })),
       drivers,
@@ -87,7 +95,16 @@ export class Views {
         nbytes: ch.nbytes,
         sysfsPath: d.sysfsPath,
         memoryReference: hexRef(ch.physaddr),
-        queues: t ? queuesOf(emu.memory, t).map((g) => ({ index: g.index, head: g.head, tail: g.tail, maxSlots: g.maxSlots, pending: g.pending, signalSize: g.signalSize })) : [],
+        queues: t
+          ? queuesOf(emu.memory, t).map((g) => ({
+              index: g.index,
+              head: g.head,
+              tail: g.tail,
+              maxSlots: g.maxSlots,
+              pending: g.pending,
+              signalSize: g.signalSize,
+            }))
+          : [],
       };
     });
     return { total: all.length, devices };
@@ -184,10 +201,12 @@ export class Views {
   deviceAction(a: DeviceActionArguments): EmptyBody {
     const id = String(a.device ?? '');
     const action = String(a.action ?? '');
-    if (!['pause', 'resume', 'destroy'].includes(action)) throw new UserError(`visorbus/deviceAction: action must be pause, resume or destroy, not '${action}'`);
+    if (!['pause', 'resume', 'destroy'].includes(action))
+      throw new UserError(`visorbus/deviceAction: action must be pause, resume or destroy, not '${action}'`);
     const p = parseDeviceId(id);
     if (!p || p === 'controlvm' || p.dev === undefined) throw new UserError(`visorbus/deviceAction: '${id}' is not a device (use BUS:DEV like 2:0)`);
-    if (!this.ctl.stop) throw new UserError('visorbus/deviceAction: only while stopped (pause the session first); the guest handles it when the session continues', true);
+    if (!this.ctl.stop)
+      throw new UserError('visorbus/deviceAction: only while stopped (pause the session first); the guest handles it when the session continues', true);
     if (!this.emu.device(p.bus, p.dev)) throw new UserError(`visorbus/deviceAction: device ${id} does not exist`);
     const text = `device ${action} ${p.bus}:${p.dev}`;
     const err = this.ctl.journal.intervene({ kind: 'command', pos: { n: 0, w: 0 }, text });

@@ -97,7 +97,8 @@ export function visorhba_refresh(devdata: visorhba_devdata): void {
   const p: Record<string, string> = {};
   devdata.pending.forEach((e, i) => {
     if (!e) return;
-    p[String(i)] = e.kind === 'scsi' ? `${opName(e.cmd.opcode)} #${e.cmd.serial} ${e.cmd.sdev.hctl}` : `${TASK_MGMT_NAMES[e.waiter.tasktype]} (task management)`;
+    p[String(i)] =
+      e.kind === 'scsi' ? `${opName(e.cmd.opcode)} #${e.cmd.serial} ${e.cmd.sdev.hctl}` : `${TASK_MGMT_NAMES[e.waiter.tasktype]} (task management)`;
   });
   data.pending = p;
   data.pending_count = Object.keys(p).length;

@@ -8,7 +8,17 @@
 import { ADDL, CMD, Cmdrsp, DRAIN_LIMIT, IOCHAN_FROM_IOPART, SCSI, TASKMGMT } from '../uiscmdrsp';
 import type { ScsiCmnd } from '../../guest/scsihost';
 import { DID, hostByte, OP } from '../../guest/scsi';
-import { del_scsipending_ent, IOS_ERROR_THRESHOLD, MAX_PENDING_REQUESTS, Pending, VdiskInfo, vdisk_info, VISORHBA_ERROR_COUNT, visorhba_devdata, visorhba_refresh } from './devdata';
+import {
+  del_scsipending_ent,
+  IOS_ERROR_THRESHOLD,
+  MAX_PENDING_REQUESTS,
+  Pending,
+  VdiskInfo,
+  vdisk_info,
+  VISORHBA_ERROR_COUNT,
+  visorhba_devdata,
+  visorhba_refresh,
+} from './devdata';
 import { complete_taskmgmt_command } from './taskmgmt';
 import { guestOf } from '../../guest/kernel';
 

@@ -8,8 +8,15 @@ import type { VisorDevice } from '../../visorbus/driver';
 import { CMD, Cmdrsp, IOCHAN_TO_IOPART, TASK_MGMT, TASK_MGMT_NAMES, TASKMGMT } from '../uiscmdrsp';
 import { FAILED, ScsiCmnd, ScsiDevice, SUCCESS } from '../../guest/scsihost';
 import {
-  add_scsipending_entry, del_scsipending_ent, IOS_ERROR_THRESHOLD, TASKMGMT_WAIT_MS, TaskWaiter, vdisk_info, VISORHBA_ERROR_COUNT,
-  visorhba_devdata, visorhba_refresh,
+  add_scsipending_entry,
+  del_scsipending_ent,
+  IOS_ERROR_THRESHOLD,
+  TASKMGMT_WAIT_MS,
+  TaskWaiter,
+  vdisk_info,
+  VISORHBA_ERROR_COUNT,
+  visorhba_devdata,
+  visorhba_refresh,
 } from './devdata';
 
 /** idr_alloc in [1, INT_MAX], cyclic from the last id handed out. */

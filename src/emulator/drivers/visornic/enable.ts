@@ -56,7 +56,8 @@ export function visornic_disable_done(devdata: visornic_devdata): void {
   data.wait = 'idle';
   visornic_stop_queue(devdata);
   data.napi_enabled = false;
-  if (devdata.xmitByCookie.size) devdata.dev.info(`${devdata.netdev.name}: ${devdata.xmitByCookie.size} transmit(s) still in flight are forgotten (their NET_XMIT_DONE will be ignored)`);
+  if (devdata.xmitByCookie.size)
+    devdata.dev.info(`${devdata.netdev.name}: ${devdata.xmitByCookie.size} transmit(s) still in flight are forgotten (their NET_XMIT_DONE will be ignored)`);
   for (const skb of [...devdata.xmitByCookie.values()]) visornic_free_skb(devdata, skb);
   devdata.xmitByCookie.clear();
   // The other end unposts the receive buffers when it gets the disable.

@@ -77,7 +77,9 @@ export function visornic_rx(devdata: visornic_devdata, m: Cmdrsp): number {
   const skb: Skb | undefined = devdata.rcvByCookie.get(cookie);
   if (!skb || !devdata.rcvbuf.includes(skb)) {
     data.unknown_cookies++;
-    devdata.dev.err(`${devdata.netdev.name}: NET_RCV names buffer ${hexCookie(cookie)}, which is not a posted receive buffer (a real guest would dereference it); dropped`);
+    devdata.dev.err(
+      `${devdata.netdev.name}: NET_RCV names buffer ${hexCookie(cookie)}, which is not a posted receive buffer (a real guest would dereference it); dropped`,
+    );
     repost_return(devdata, cookies, undefined);
     return 0;
   }
@@ -124,7 +126,8 @@ function visornic_enbdis_ack(devdata: visornic_devdata, m: Cmdrsp): void {
   const data = devdata.data;
   data.chstat.got_enbdisack++;
   const ctx = m.u64(NET.enbdis_context);
-  if (ctx !== devdata.netdevCookie) devdata.dev.warn(`${devdata.netdev.name}: NET_RCV_ENBDIS_ACK context ${hexCookie(ctx)} is not this netdev (${hexCookie(devdata.netdevCookie)})`);
+  if (ctx !== devdata.netdevCookie)
+    devdata.dev.warn(`${devdata.netdev.name}: NET_RCV_ENBDIS_ACK context ${hexCookie(ctx)} is not this netdev (${hexCookie(devdata.netdevCookie)})`);
   data.enab_dis_acked = 1;
   if (data.server_down && data.server_change_state) {
     data.server_down = false;

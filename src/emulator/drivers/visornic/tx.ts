@@ -36,7 +36,7 @@ function visornic_alloc_xmit_skb(devdata: visornic_devdata, frame: Uint8Array): 
 /** generate_skb_fragsinfo: one phys_info per page piece; false when there are more than MAX_PHYS_INFO. */
 function generate_skb_fragsinfo(m: Cmdrsp, skb: Skb): boolean {
   let n = 0;
-  for (let a = skb.addr; a < skb.addr + skb.len; ) {
+  for (let a = skb.addr; a < skb.addr + skb.len;) {
     const off = a & PI_PAGE_MASK;
     const piece = Math.min(PI_PAGE_SIZE - off, skb.addr + skb.len - a);
     if (n >= MAX_PHYS_INFO) return false;
