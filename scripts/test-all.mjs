@@ -1,10 +1,12 @@
-// The whole test suite, in order: lint, type-check, import cycles, bundles, unit tests, CLI tests,
+// The whole test suite, in order: format, lint, type-check, import cycles, bundles, unit tests, CLI tests,
 // DAP tests (adapter as a separate process), robustness (fixed-seed fuzzing, fault
 // injection, a short soak), the VSIX, and the tests in a real VS Code.
 // Every step runs even when an earlier one failed; the exit code says whether all passed.
 import { spawnSync } from 'node:child_process';
 
 const steps = [
+  // One formatter for all code (settings in .prettierrc.json); `npm run format` applies it.
+  ['format', 'npx', ['prettier', '--check', 'src', 'test', 'scripts', 'media', 'eslint.config.mjs']],
   ['lint', 'npx', ['eslint', 'src', 'test']],
   ['type-check', 'npx', ['tsc', '-p', '.', '--noEmit']],
   // No module may import itself through others, type-only imports included.
