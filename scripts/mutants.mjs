@@ -18,13 +18,14 @@ import { transformSync } from 'esbuild';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CHANNEL = 'src/emulator/visorchannel/visorchannel.ts';
 const CHIPSET = 'src/emulator/visorchipset/visorchipset.ts';
-const BUS = 'src/emulator/visorbus/visorbus.ts';
+const CHANINT = 'src/emulator/visorbus/channelinterrupt.ts';
+const DRVCALL = 'src/emulator/visorbus/drivercall.ts';
 const CONTROLVM = 'src/emulator/protocol/controlvm.ts';
 
 /** [file, what the kernel would see change, text to find (exactly once), replacement] */
 const MUTANTS = [
   // visorchannel: the ring (reference §2.3)
-  [CHANNEL, 'next slot without the modulo', 'return ((index + 1) >>> 0) % max;', 'return (index + 1) >>> 0;'],
+  [CHANNEL, 'next slot without the modulo', 'return i1 < max ? i1 : i1 % max;', 'return i1;'],
   [CHANNEL, 'full test off by one', 'if (newHead === q.tail) {', 'if (newHead === q.head) {'],
   [CHANNEL, 'overflow not counted', 'this.writeField(SQ.num_overflows, this.readField64(SQ.num_overflows) + 1, 8);', '/* num_overflows not bumped */'],
   [CHANNEL, 'full queue accepted', '      return -EIO;\n    }\n    const n = q.signalSize;', '    }\n    const n = q.signalSize;'],
@@ -39,12 +40,7 @@ const MUTANTS = [
     'r = this.copy(this.slotOffset(q.head), data, n, true);',
   ],
   [CHANNEL, 'remove reads the current tail slot', 'const off = this.slotOffset(newTail);', 'const off = this.slotOffset(q.tail);'],
-  [
-    CHANNEL,
-    'queue header stride',
-    'return (this.headerView.getUint32(CH.ch_space_offset, true) + queue * 128) | 0;',
-    'return (this.headerView.getUint32(CH.ch_space_offset, true) + queue * 64) | 0;',
-  ],
+  [CHANNEL, 'queue header stride', 'return (this.csoLow + queue * 128) | 0;', 'return (this.csoLow + queue * 64) | 0;'],
   [CHANNEL, 'short signal not padded to signal_size', 'if (msg.length < n) {', 'if (false) {'],
   // controlvm messages (the ACK and response headers)
   [
@@ -83,18 +79,18 @@ const MUTANTS = [
     'if (alive && operating) r = this.bus.resumeDevice(dev);',
     'if (alive && operating) r = this.bus.pauseDevice(dev);',
   ],
-  // visorbus core (reference §5)
-  [BUS, 'second enable_channel_interrupts accepted', 'if (d.beingRemoved || d.timerActive) return -EINVAL;', 'if (d.beingRemoved) return -EINVAL;'],
-  [BUS, 'enable during removal accepted', 'if (d.beingRemoved || d.timerActive) return -EINVAL;', 'if (d.timerActive) return -EINVAL;'],
+  // visorbus core (reference §5): polling (channelinterrupt.ts) and driver calls (drivercall.ts)
+  [CHANINT, 'second enable_channel_interrupts accepted', 'if (d.beingRemoved || d.timerActive) return -EINVAL;', 'if (d.beingRemoved) return -EINVAL;'],
+  [CHANINT, 'enable during removal accepted', 'if (d.beingRemoved || d.timerActive) return -EINVAL;', 'if (d.timerActive) return -EINVAL;'],
   [
-    BUS,
+    CHANINT,
     'poll period doubled',
-    'd.timer = this.engine.clock.schedule(this.pollJiffies, THREAD.busPoll',
-    'd.timer = this.engine.clock.schedule(this.pollJiffies * 2, THREAD.busPoll',
+    'd.timer = this.engine.clock.rearm(this.slotTimer(slot, thread, d.name), this.pollJiffies);',
+    'd.timer = this.engine.clock.rearm(this.slotTimer(slot, thread, d.name), this.pollJiffies * 2);',
   ],
-  [BUS, 'poll not re-armed', 'if (d.timerActive && d.timer === t && t) this.engine.clock.rearm(t, this.pollJiffies);', '/* not re-armed */'],
-  [BUS, 'disable does not cancel the timer', 'this.engine.clock.cancel(d.timer);\n    d.timer = undefined;', 'd.timer = undefined;'],
-  [BUS, 'a throwing callback returns 0', 'rc = -EINVAL;\n      }\n      if (!quiet)', 'rc = 0;\n      }\n      if (!quiet)'],
+  [CHANINT, 'poll not re-armed', 'if (d.timerActive && d.timer === t && t) this.engine.clock.rearm(t, this.pollJiffies);', '/* not re-armed */'],
+  [CHANINT, 'disable does not cancel the timer', 'this.engine.clock.cancel(d.timer);\n    d.timer = undefined;', 'd.timer = undefined;'],
+  [DRVCALL, 'a throwing callback returns 0', 'const rc = -EINVAL;\n    // `threw`', 'const rc = 0;\n    // `threw`'],
 ];
 
 const args = process.argv.slice(2);
