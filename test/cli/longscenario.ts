@@ -2,8 +2,6 @@
  * The long scenario of the headless-run memory tests (CLI and VS Code's Run Scenario) and the
  * peak-memory reading they both use.
  */
-import * as fs from 'node:fs';
-
 /**
  * Ten opened keyboards polled every 10 ms for five waits of 600 s: two events a device a
  * poll, about 6 million events (a trace of about 550 MB).
@@ -17,12 +15,4 @@ export function longScenario(devices = 10, waits = 5): string {
   return lines.join('\n') + '\n';
 }
 
-/** The peak resident memory (VmHWM) of a process in MiB; undefined once it has gone. */
-export function peakRssMiB(pid: number): number | undefined {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export { peakRssMiB } from '../robust/support/proc';
