@@ -6,7 +6,7 @@
  */
 import { GuestMemory, UnmappedError } from '../memory/guestmemory';
 import { bytesToGuid } from '../protocol/guid';
-import { CHANNEL_HEADER, SIGNAL_QUEUE_HEADER, StructField, StructLayout } from '../protocol/layout';
+import { CHANNEL_HEADER, SIGNAL_QUEUE_HEADER, StructField } from '../protocol/layout';
 import { BusDevice } from '../visorbus/visordevice';
 import { VisorChannel } from '../visorchannel/visorchannel';
 
@@ -36,12 +36,6 @@ export function readField(mem: GuestMemory, addr: number, f: StructField): Field
     default:
       return Buffer.from(mem.read(addr + f.offset, f.size)).toString('hex');
   }
-}
-
-export function readStruct(mem: GuestMemory, addr: number, l: StructLayout): Record<string, FieldValue> {
-  const out: Record<string, FieldValue> = {};
-  for (const f of l.fields) out[f.name] = readField(mem, addr, f);
-  return out;
 }
 
 /** Device state as the views show it. */
