@@ -13,17 +13,8 @@ describe('DAP console: replayed output, unknown commands, device hovers', functi
   let dc: VisorClient;
   useClient((c) => (dc = c));
 
-  async function next(): Promise<number> {
-    await dc.nextRequest({ threadId: 1 });
-    await dc.stopped();
-    return (await dc.topFrame(1)).line;
-  }
-
-  async function back(): Promise<number> {
-    await dc.stepBackRequest({ threadId: 1 });
-    await dc.stopped();
-    return (await dc.topFrame(1)).line;
-  }
+  const next = () => dc.nextLine();
+  const back = async () => (await dc.backLine()).line;
 
   /** The kernel log (stdout) and uevent (console) lines received after `from` events. */
   const linesSince = (from: number) =>

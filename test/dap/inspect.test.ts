@@ -6,25 +6,8 @@
  */
 import * as assert from 'node:assert/strict';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import type { ChannelResponseBody } from '../../src/emulator/debug/contract';
 import { useClient, VisorClient, fixture } from './helpers/client';
-
-interface Field {
-  name: string;
-  offset: number;
-  size: number;
-  value: string;
-  display: string;
-  writable: boolean;
-}
-interface ChannelBody {
-  device: string;
-  physaddr: number;
-  nbytes: number;
-  memoryReference: string;
-  header: Field[];
-  extra: Field[];
-  queues: { index: number; name: string; head: number; tail: number; pending: { slot: number; summary: string; fields: Field[] }[] }[];
-}
 
 describe('DAP inspection', function () {
   this.timeout(30000);
@@ -56,7 +39,7 @@ describe('DAP inspection', function () {
     assert.ok(channel.memoryReference);
     const head = await dc.read(channel.memoryReference!, 0, 8);
     assert.deepEqual([...head.data], [0x45, 0x43, 0x4e, 0x4c, 0x00, 0x00, 0x00, 0x00], 'the channel signature "ECNL"');
-    const view = await dc.custom<ChannelBody>('visorbus/channel', { device: '2:0' });
+    const view = await dc.custom<ChannelResponseBody>('visorbus/channel', { device: '2:0' });
     assert.equal(view.memoryReference, channel.memoryReference);
     const whole = await dc.read(view.memoryReference, 0, 128);
     for (const f of view.header.filter((x) => ['size', 'ch_space_offset', 'version_id'].includes(x.name))) {
@@ -100,7 +83,7 @@ describe('DAP inspection', function () {
     assert.equal(kids.find((v) => v.name === 'lastInsert')?.value, '0');
 
     // The controlvm channel's queues decode controlvm messages.
-    const cv = await dc.custom<ChannelBody>('visorbus/channel', { device: 'controlvm' });
+    const cv = await dc.custom<ChannelResponseBody>('visorbus/channel', { device: 'controlvm' });
     assert.deepEqual(
       cv.queues.map((q) => q.name),
       ['REQUEST (0)', 'RESPONSE (1)', 'EVENT (2)', 'ACK (3)'],
@@ -120,7 +103,7 @@ describe('DAP inspection', function () {
     await dc.nextRequest({ threadId: 1, granularity: 'instruction' });
     const s = await dc.stopped();
     assert.match(String(s.body.description), /CP sends CONTROLVM_DEVICE_CREATE dev=2:1/);
-    const cv = await dc.custom<ChannelBody>('visorbus/channel', { device: 'controlvm' });
+    const cv = await dc.custom<ChannelResponseBody>('visorbus/channel', { device: 'controlvm' });
     const create = cv.queues[2].pending[0];
     assert.match(create.summary, /CONTROLVM_DEVICE_CREATE dev=2:1/);
     const addr = create.fields.find((f) => f.name === 'channel_addr')!;
@@ -157,7 +140,7 @@ describe('DAP inspection', function () {
     assert.equal(r.body.value, 'CHANNELCLI_ATTACHED (3)');
     const mem = (await dc.next('memory')) as DebugProtocol.MemoryEvent;
     assert.ok(mem.body.count === 4);
-    const view = await dc.custom<ChannelBody>('visorbus/channel', { device: '2:0' });
+    const view = await dc.custom<ChannelResponseBody>('visorbus/channel', { device: '2:0' });
     const f = view.header.find((x) => x.name === 'cli_state_os')!;
     assert.deepEqual([...(await dc.read(view.memoryReference, f.offset, 4)).data], [3, 0, 0, 0]);
     assert.match(

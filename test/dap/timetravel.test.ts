@@ -45,17 +45,12 @@ describe('DAP time travel (checkpoints)', function () {
 
   const status = (settle = true) => dc.custom<Status>('visorbus/checkpoints', { settle });
 
-  async function next(): Promise<number> {
-    await dc.nextRequest({ threadId: 1 });
-    await dc.stopped();
-    return (await dc.topFrame(1)).line;
-  }
+  const next = () => dc.nextLine();
 
   async function back(): Promise<number> {
-    await dc.stepBackRequest({ threadId: 1 });
-    const s = await dc.stopped();
-    assert.equal(s.body.reason, 'step');
-    return (await dc.topFrame(1)).line;
+    const { reason, line } = await dc.backLine();
+    assert.equal(reason, 'step');
+    return line;
   }
 
   it('steps back through checkpoints to exactly the state the forward run had there', async () => {

@@ -190,6 +190,20 @@ export class VisorClient extends DebugClient {
     return r.body.stackFrames;
   }
 
+  /** Step over one line of thread 1; the scenario line it stopped at. */
+  async nextLine(): Promise<number> {
+    await this.nextRequest({ threadId: 1 });
+    await this.stopped();
+    return (await this.topFrame(1)).line;
+  }
+
+  /** Step back on thread 1; the stop's reason and the line it stopped at. */
+  async backLine(): Promise<{ reason: string; line: number }> {
+    await this.stepBackRequest({ threadId: 1 });
+    const s = await this.stopped();
+    return { reason: s.body.reason, line: (await this.topFrame(1)).line };
+  }
+
   async topFrame(threadId: number): Promise<DebugProtocol.StackFrame> {
     return (await this.frames(threadId))[0];
   }
