@@ -126,15 +126,7 @@ export class GuestMemory {
   /** Offset in the page returned by the last successful pageSpanIn(). */
   spanOffset = 0;
 
-  /**
-   * Page `index` of region `r` (found at the current layoutVersion), allocated if it was never
-   * written. For hot paths that write through a cached page: they call notifyWrite() after.
-   */
-  pageForWrite(r: Region, index: number): Uint8Array {
-    return (r.pages[index] ??= new Uint8Array(PAGE_SIZE));
-  }
-
-  /** Tell the write watcher about bytes a hot path wrote through pageForWrite() or a cached page. */
+  /** Tell the write watcher about bytes a hot path wrote through a cached page. */
   notifyWrite(addr: number, len: number): void {
     if (this.watcher) this.watcher(addr, len);
   }

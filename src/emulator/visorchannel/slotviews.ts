@@ -8,7 +8,7 @@
  * are never replaced while the memory layout keeps its version, so a view found for the same
  * address, length and layout version shows the same bytes the ordinary path would.
  */
-import { GuestMemory, PAGE_SIZE, Region } from '../memory/guestmemory';
+import { GuestMemory, Region } from '../memory/guestmemory';
 
 const ENTRIES = 64;
 
@@ -19,24 +19,18 @@ export class SlotViews {
 
   /**
    * The common copy: `n` bytes at guest address `a`, inside region `r` (the channel's, at the
-   * current layout version) and one page. Goes straight to the page (the watcher still hears
-   * of a write); false leaves anything else to the ordinary accessors.
+   * current layout version) and one allocated page. Goes straight to the page (the watcher
+   * still hears of a write); false leaves anything else to the ordinary accessors.
    */
   copy(memory: GuestMemory, r: Region | undefined, a: number, buf: Uint8Array, n: number, write: boolean): boolean {
     if (r === undefined || n === 0 || n > buf.length) return false;
     const version = memory.layoutVersion;
     let v = this.get(a, n, version);
     if (v === undefined) {
-      const o = a - r.base;
-      const po = o & (PAGE_SIZE - 1);
-      if (o < 0 || o + n > r.size || po + n > PAGE_SIZE) return false;
-      const pi = Math.floor(o / PAGE_SIZE);
-      const page = write ? memory.pageForWrite(r, pi) : r.pages[pi];
-      if (page === undefined) {
-        buf.fill(0, 0, n); // never written: reads as zero
-        return true;
-      }
-      v = page.subarray(po, po + n);
+      // One allocated page of the region holds the bytes; across a page or never written: the ordinary path.
+      const page = memory.pageSpanIn(r, a, n);
+      if (page === undefined) return false;
+      v = page.subarray(memory.spanOffset, memory.spanOffset + n);
       this.put(a, n, version, v);
     }
     if (!write) buf.set(v);
