@@ -10,59 +10,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { findSourceMap } from 'node:module';
 import type { Frame } from '../../engine/events';
-
-export interface JsFrame {
-  fn: string;
-  file: string;
-  line: number;
-  column: number;
-}
+import { captureJsStack, JsFrame, normFile, parseStack } from './jsstack';
 
 export interface Loc {
   file: string;
   line: number;
   column: number;
   fn?: string;
-}
-
-const FRAME_RE = /^\s*at (?:(.*?) \()?(.+?):(\d+):(\d+)\)?$/;
-
-function normFile(f: string): string {
-  if (f.startsWith('file://')) {
-    try {
-      return fileURLToPath(f);
-    } catch {
-      return f;
-    }
-  }
-  return f;
-}
-
-/** Parse V8 stack text ("    at fn (file:line:col)") into frames, innermost first. */
-export function parseStack(text: string | undefined): JsFrame[] {
-  if (!text) return [];
-  const out: JsFrame[] = [];
-  for (const line of text.split('\n')) {
-    const m = FRAME_RE.exec(line);
-    if (!m) continue;
-    let fn = m[1] ?? '';
-    if (fn.startsWith('async ')) fn = fn.slice(6);
-    out.push({ fn, file: normFile(m[2]), line: Number(m[3]), column: Number(m[4]) });
-  }
-  return out;
-}
-
-/** The current JavaScript stack, innermost first (mapped through source maps in the worker). */
-export function captureJsStack(): JsFrame[] {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 2000;
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder);
-  Error.stackTraceLimit = limit;
-  return parseStack(holder.stack);
 }
 
 /** Where the emulator's own sources are (…/src/emulator/), found from this file's own mapped position. */

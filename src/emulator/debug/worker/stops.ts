@@ -13,7 +13,8 @@ import type { Journal } from './journal';
 import type { Timeline } from './timeline';
 import type { StackView } from './stackview';
 import type { Role } from './standby';
-import { captureJsStack, innermostDriver, innermostDriverIndex } from './stack';
+import { innermostDriver, innermostDriverIndex } from './stack';
+import { captureJsStack } from './jsstack';
 import type { Level, Pos, StopInfo, StopState } from './stopstate';
 
 /** What stopping needs of the worker. */

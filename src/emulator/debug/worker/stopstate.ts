@@ -3,7 +3,8 @@
  * it coordinates (breakpoints, journal, stack view), so none of them imports another.
  */
 import type { EmuEvent, Frame } from '../../engine/events';
-import type { JsFrame, Loc } from './stack';
+import type { Loc } from './stack';
+import type { JsFrame } from './jsstack';
 
 /** A position in the history: event n, and w memory writes after it (w = 0: at the event). */
 export interface Pos {
