@@ -346,6 +346,17 @@ async function adapter(results) {
     slowNext: real.samples.next.map((ms, i) => ({ i: i + 1, ms: +ms.toFixed(2) })).filter((x) => x.ms > 5),
   };
   if (!real.facts.ok) log(`adapter: real adapter failed: ${real.facts.error}`);
+  // The same script without standby workers: what the checkpoints add to stepping.
+  log('adapter: real, checkpoints 0');
+  const solo = await runAdapterBench({ command: NODE, args: [path.join(ROOT, 'dist', 'emulator.js'), 'dap'], cwd: ROOT, label: 'checkpoints 0' }, scen, {
+    ...counts,
+    nBack: 0,
+    launch: { checkpoints: 0 },
+    log,
+  });
+  a.noCheckpoints = solo.facts.ok
+    ? { stats: mapStats({ next: solo.samples.next, stepIn: solo.samples.stepIn, variables: solo.samples.variables }), over5: solo.samples.next.filter((x) => x > 5).length }
+    : { error: solo.facts.error };
   a.ratios = {};
   for (const k of Object.keys(a.real.stats)) {
     const r = a.real.stats[k];
@@ -540,13 +551,14 @@ function targets(results) {
   const e = results.emulator;
   if (e?.throughput) {
     const d = e.throughput.dispatchesPerSec;
+    const ratio = d / e.throughput.floor.dispatchesPerSec;
     add(
       'dispatch',
       `channel_interrupt dispatches/s (${e.throughput.buses} buses × ${e.throughput.perBus})`,
-      '≥ 1,000,000 /s',
-      `${fmtRate(d)} /s`,
-      d >= 1e6,
-      `floor ${fmtRate(e.throughput.floor.dispatchesPerSec)} /s (${(d / e.throughput.floor.dispatchesPerSec).toFixed(2)}×)`,
+      '≥ 1,000,000 /s and ≥ 0.6× the fair floor',
+      `${fmtRate(d)} /s, ${ratio.toFixed(2)}× the floor`,
+      d >= 1e6 && ratio >= 0.6,
+      `floor ${fmtRate(e.throughput.floor.dispatchesPerSec)} /s`,
     );
   }
   if (e?.linearity) {

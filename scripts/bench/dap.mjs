@@ -11,7 +11,8 @@
  *   stepBack    one step back, stopped after more than 100,000 events (the adapter re-executes)
  *
  * The same script runs against the real adapter (`node dist/emulator.js dap`) and the floor
- * (bench/floor-adapter.js); ratios are taken in the caller.
+ * (bench/floor-adapter.js); ratios are taken in the caller. `launch` adds launch arguments
+ * (the real adapter is also run with `checkpoints: 0`, to show what the standby workers add).
  */
 import * as path from 'node:path';
 import * as fs from 'node:fs';
@@ -65,7 +66,7 @@ async function allVariables(dc, ref, depth, budget) {
 /**
  * Run the script. `adapter` = { command, args, label }. Returns samples (ms) per kind and facts.
  */
-export async function runAdapterBench(adapter, scen, { nSteps = 50, nVars = 30, nMem = 30, nBack = 12, log = () => {} } = {}) {
+export async function runAdapterBench(adapter, scen, { nSteps = 50, nVars = 30, nMem = 30, nBack = 12, launch = {}, log = () => {} } = {}) {
   phase = 'initialize and launch';
   // staggered polling (see bench/drivers/benchpoll.js): each `wait 1ms` line runs about a tenth of the polls
   const dc = new DapClient(adapter.command, adapter.args, { cwd: adapter.cwd, env: { ...process.env, BENCHPOLL_STAGGER: '1' } });
@@ -91,7 +92,7 @@ export async function runAdapterBench(adapter, scen, { nSteps = 50, nVars = 30, 
     const initialized = dc.next('initialized');
     const tLaunch = now();
     // The bench driver lives in bench/drivers, outside the generated scenario's folder.
-    await dc.request('launch', { type: 'visorbus', request: 'launch', name: 'bench', scenario: scen.file, stopOnEntry: true, allowOutsideFiles: true }, 300000);
+    await dc.request('launch', { type: 'visorbus', request: 'launch', name: 'bench', scenario: scen.file, stopOnEntry: true, allowOutsideFiles: true, ...launch }, 300000);
     await initialized;
     await dc.request('configurationDone', {});
     const entry = await dc.next('stopped', 300000);

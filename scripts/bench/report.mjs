@@ -47,6 +47,19 @@ function table(head, rows, align) {
 }
 
 /** Why a missed target is missed: what the profile and the code show (kept next to the live profile). */
+/** The same stepping without standby workers (`checkpoints: 0`), when the run measured it. */
+function noCheckpoints(r) {
+  const n = r.adapter?.noCheckpoints;
+  if (!n?.stats?.next) return '';
+  const x = n.stats.next;
+  return `
+
+The same script with \`checkpoints: 0\` (no standby workers), in the same run: \`next\` median ${f(x.median)} ms,
+p99 ${f(x.p99)} ms, ${n.over5} of ${x.n} samples above 5 ms; \`stepIn\` median ${f(n.stats.stepIn.median)} ms. The difference is the
+standby workers: each is a second model that starts (a new thread loading the bundle) and replays the
+scenario's topology build at the first stops, then moves up behind every stop, on the same two cores.`;
+}
+
 const LIMITS = {
   ring: `The C ring is one \`memcpy\` of the queue header, a \`memcpy\` of the signal and three stores.
 The TypeScript ring does the same steps through the emulator's memory model: guest memory is
@@ -62,8 +75,9 @@ speed of the flat JS ring in the same process. What remains (see the profile) is
 the kernel's bounds and oops checks, and the writes reported to the memory watcher. The C
 reference without a barrier is several times faster than even the flat JS ring: that part of
 the gap is JavaScript itself.`,
-  dispatch: `Every channel_interrupt poll goes through \`VisorBus.poll\` → \`callDriver\`
-(src/emulator/visorbus/visorbus.ts). The poll timer is re-armed in place, the callback's frame,
+  dispatch: `Every channel_interrupt poll is a slot of the polling table
+(src/emulator/visorbus/channelinterrupt.ts), called through the driver call of
+src/emulator/visorbus/drivercall.ts. The poll timer is re-armed in place, the callback's frame,
 event texts, data and checksum signature are built once per device and callback, and the
 channel guard keeps its device; a headless run keeps its recent events in a ring of parallel
 arrays (no object per event unless the debugger's hook or a listener takes one), and timers sit
@@ -102,7 +116,7 @@ for \`wait 1ms\` at 1,000 devices) plus two thread hops and the DAP round trip: 
 ${f(st?.median)} ms, mean ${f(st?.mean)} ms${over !== undefined ? `, and ${over} of the ${st?.n} samples above 5 ms` : ''}${slowList(r.adapter?.real?.slowNext)}.
 Isolated slow steps among fast ones are what the first steps through not-yet-optimized code,
 garbage-collector pauses in the model worker and other processes on the cores look like; p99
-of 100 samples is the second-slowest one. Compare the floor's p99 in the same run.`;
+of 100 samples is the second-slowest one. Compare the floor's p99 in the same run.${noCheckpoints(r)}`;
   },
   variables: `The channel scopes are decoded from guest memory on each request (header, queue headers,
 pending signals) in the worker; the time is the number of requests (one per expanded
