@@ -115,7 +115,11 @@ export class Controller {
     this.link.post({ type: 'response', id: req.id, ok: false, error: message, showUser });
   }
 
+  /** When the model last started running (performance.now()): a stop after a long run settles the heap. */
+  runningSince = 0;
+
   setState(s: WorkerState): void {
+    if (s === 'running' && this.state !== 'running') this.runningSince = performance.now();
     if (this.state === s) return;
     this.state = s;
     this.link.post({ type: 'state', state: s });

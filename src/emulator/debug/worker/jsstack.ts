@@ -56,20 +56,26 @@ type Entry = { originalSource?: string; originalLine?: number; originalColumn?: 
 const entries = new WeakMap<SourceMap, Map<number, Entry>>();
 /** Original sources as file paths. */
 const paths = new Map<string, string>();
-/** Source maps by generated file (undefined: the file has none). */
-const maps = new Map<string, SourceMap | undefined>();
+/** Source maps by generated file (null: the file has none). A file on the stack is loaded, so its map is known. */
+const maps = new Map<string, SourceMap | null>();
 
-function mapOf(file: string): SourceMap | undefined {
-  if (maps.has(file)) return maps.get(file);
-  let sm: SourceMap | undefined;
-  try {
-    sm = findSourceMap(file);
-  } catch {
-    sm = undefined;
+function mapOf(file: string): SourceMap | null {
+  let sm = maps.get(file);
+  if (sm === undefined) {
+    try {
+      sm = findSourceMap(file) ?? null;
+    } catch {
+      sm = null;
+    }
+    maps.set(file, sm);
   }
-  // A file without a map yet may get one (a driver loaded later): only found maps are kept.
-  if (sm) maps.set(file, sm);
   return sm;
+}
+
+/** Forget the maps (a restart: user drivers may have been rebuilt and loaded again). */
+export function forgetMaps(): void {
+  maps.clear();
+  paths.clear();
 }
 
 function entryAt(sm: SourceMap, line: number, column: number): Entry {

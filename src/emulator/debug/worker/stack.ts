@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findSourceMap } from 'node:module';
 import type { Frame } from '../../engine/events';
-import { captureJsStack, JsFrame, normFile, parseStack } from './jsstack';
+import { captureJsStack, forgetMaps, JsFrame, normFile, parseStack } from './jsstack';
 
 export interface Loc {
   file: string;
@@ -136,6 +136,7 @@ function readText(file: string): string | undefined {
 export function forgetFiles(): void {
   fileText.clear();
   fnLocs.clear();
+  forgetMaps();
 }
 
 const fnLocs = new Map<string, Loc | null>();

@@ -6,7 +6,6 @@
  * when it arrives). See docs/design.md, "Checkpoints".
  */
 import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import type { ScenarioRun } from '../../scenario/runner';
 import type { EmuEvent } from '../../engine/events';
 import type { WorkerState } from '../workerlink';
@@ -16,6 +15,7 @@ import type { Output } from './output';
 import type { Timeline } from './timeline';
 import type { Found, Journal, JournalEntry, ReplayPlan, RunPlan } from './journal';
 import { Pos, StopInfo, StopState, UserError, posCmp } from './stopstate';
+import { collector } from './heapsettle';
 
 export type Role = 'live' | 'standby' | 'traveller';
 
@@ -165,9 +165,7 @@ export class StandbyRole {
   /** The heap and array buffers of this worker after a full collection (what a checkpoint costs; the live model measured the same way). */
   memory(): { bytes: number } {
     // Without a collection the figure is mostly garbage that happens not to be collected yet.
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as (() => void) | undefined;
-    gc?.();
+    collector()?.();
     const s = v8.getHeapStatistics();
     return { bytes: s.used_heap_size + s.external_memory };
   }

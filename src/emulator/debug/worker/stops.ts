@@ -15,6 +15,7 @@ import type { StackView } from './stackview';
 import type { Role } from './standby';
 import { innermostDriver, innermostDriverIndex } from './stack';
 import { captureJsStack } from './jsstack';
+import { settleAfterRun } from './heapsettle';
 import type { Level, Pos, StopInfo, StopState } from './stopstate';
 
 /** What stopping needs of the worker. */
@@ -27,6 +28,8 @@ export interface StopsHost {
   readonly inspector: { reset(): void };
   readonly run: ScenarioRun | undefined;
   readonly detached: boolean;
+  /** When the model last started running (performance.now()). */
+  readonly runningSince: number;
   role: Role;
   setState(s: WorkerState): void;
   handle(req: WorkerRequest, ctx: Ctx): ResumeAction | undefined;
@@ -73,6 +76,7 @@ export class Stops {
   serve(st: StopState): ResumeAction {
     const h = this.host;
     h.out.endProgress();
+    settleAfterRun(performance.now() - h.runningSince);
     this.current = st;
     h.journal.visit(st.pos, st.sum);
     h.timeline.noteStop(st);
