@@ -10,7 +10,8 @@
  * docs/design.md (Time travel).
  */
 import { ModelHost } from './modelhost';
-import type { Pos, PoolFound, PoolJournalEntry, PoolPlan } from './workerlink';
+import { QuietTime } from './quiettime';
+import type { Pos, PoolFound, PoolJournalEntry, PoolPlan, PoolSeen } from './workerlink';
 
 interface Standby {
   host: ModelHost;
@@ -42,6 +43,12 @@ export interface CheckpointHost {
  */
 export const MAX_MIRRORED_BYTES = 32 * 1024 * 1024;
 
+/**
+ * How long the user must stay at a stop before the checkpoints move behind it: a burst of
+ * steps (a held F10, a script) is not slowed by placing checkpoints it walks past at once.
+ */
+export const CHECKPOINT_QUIET_MS = 100;
+
 function entryBytes(e: PoolJournalEntry): number {
   const data = (e as { bytes?: { length?: number } }).bytes;
   return 64 + (typeof data?.length === 'number' ? data.length : 0);
@@ -65,12 +72,17 @@ export class Checkpoints {
   /** How trips were made: from a checkpoint, by a new worker from the start, searches by a checkpoint. */
   readonly counts = { promoted: 0, fromStart: 0, scouted: 0 };
   private parkWaiters: (() => void)[] = [];
+  /** The placement after the latest stop, waiting for the user to stay there. */
+  private readonly quiet: QuietTime;
 
   constructor(
     private readonly host: CheckpointHost,
     /** How many standby workers at most (each holds a whole model). */
     readonly slots: number,
-  ) {}
+    quiet: QuietTime = new QuietTime(CHECKPOINT_QUIET_MS),
+  ) {
+    this.quiet = quiet;
+  }
 
   /** A new worker, launched like the live one (its launch goes out at once; requests sent after it follow in order). */
   private launched(): { host: ModelHost; launched: Promise<void> } {
@@ -87,6 +99,7 @@ export class Checkpoints {
 
   /** Where the standby workers are, once every one of them has parked (`visorbus/checkpoints`). */
   async settled(): Promise<{ event: number }[]> {
+    this.quiet.flush();
     await this.planning;
     while (this.standby.some((s) => !s.parked && !s.scouting)) await new Promise<void>((r) => this.parkWaiters.push(r));
     return this.standby.map((s) => ({ event: s.target })).sort((a, b) => b.event - a.event);
@@ -115,6 +128,7 @@ export class Checkpoints {
 
   private turnOff(): void {
     this.off = true;
+    this.quiet.cancel();
     this.entries = [];
     this.disposeAll();
     this.host.notice(
@@ -124,6 +138,7 @@ export class Checkpoints {
 
   /** A restart: the history is gone (and the checkpoints may be on again). */
   forget(): void {
+    this.quiet.cancel();
     this.off = false;
     this.mirroredBytes = 0;
     this.entries = [];
@@ -131,7 +146,7 @@ export class Checkpoints {
     this.disposeAll();
   }
 
-  /** The live worker stopped at `pos`: move standby workers to where the user may go back to. */
+  /** The live worker stopped at `pos`: once the user stays there, move standby workers to where the user may go back to. */
   liveStopped(pos: Pos, lines: number[]): void {
     if (this.disposed || this.off || this.slots <= 0) return;
     if (this.stops[this.stops.length - 1] !== pos.n) this.stops.push(pos.n);
@@ -142,7 +157,9 @@ export class Checkpoints {
     for (let i = 0; wanted.length < this.slots && (i < lines.length || i < earlierStops.length); i++) {
       for (const n of [lines[i], earlierStops[i]]) if (n !== undefined && n > 0 && !wanted.includes(n) && wanted.length < this.slots) wanted.push(n);
     }
-    this.planning = this.planning.then(() => this.place(wanted)).catch(() => undefined);
+    this.quiet.after(() => {
+      this.planning = this.planning.then(() => this.place(wanted)).catch(() => undefined);
+    });
   }
 
   private place(wanted: number[]): void {
@@ -251,21 +268,21 @@ export class Checkpoints {
    * its target, promoted; otherwise a new worker that replays from the start. It leaves the
    * pool; `arrived` tells the pool where the live run now is.
    */
-  async traveller(plan: PoolPlan, listen: (host: ModelHost) => void, visited: [string, number][] = []): Promise<ModelHost> {
+  async traveller(plan: PoolPlan, listen: (host: ModelHost) => void, seen?: PoolSeen): Promise<ModelHost> {
     const target = plan.phase === 'goto' ? plan.target.n : -1;
     const s = target >= 0 ? this.nearest(target) : undefined;
     if (s) {
       this.standby = this.standby.filter((x) => x !== s);
       this.counts.promoted++;
       listen(s.host);
-      await s.host.request('pool/promote', { plan, visited });
+      await s.host.request('pool/promote', { plan, seen });
       return s.host;
     }
     const { host, launched } = this.launched();
     this.counts.fromStart++;
     try {
       listen(host);
-      await this.startWorker(host, launched, 'pool/travel', { plan, entries: this.entries, visited });
+      await this.startWorker(host, launched, 'pool/travel', { plan, entries: this.entries, seen });
     } catch (e) {
       void host.dispose();
       throw e;
@@ -324,6 +341,8 @@ export class Checkpoints {
 
   /** A trip ended at `pos`: standby workers past it are of no use, the interventions after it are gone. */
   arrived(pos: Pos): void {
+    // A placement still waiting was for the history the trip left.
+    this.quiet.cancel();
     if (this.off) return;
     this.entries = this.entries.filter((e) => e.pos.n < pos.n || (e.pos.n === pos.n && e.pos.w <= pos.w));
     this.stops = this.stops.filter((n) => n <= pos.n);
@@ -339,6 +358,7 @@ export class Checkpoints {
 
   dispose(): void {
     this.disposed = true;
+    this.quiet.cancel();
     this.disposeAll();
   }
 

@@ -8,7 +8,7 @@
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { LaunchArguments, VisorbusRequests } from './contract';
-import type { ClientInfo, Pos, PoolJournalEntry, WorkerState } from './workerlink';
+import type { ClientInfo, Pos, PoolJournalEntry, PoolSeen, WorkerState } from './workerlink';
 import type { MoveArgs, PlanArguments, StartArgs } from './worker/standby';
 import type { TimelineHandOver } from './worker/timeline';
 import type { JournalEntry, ReplayPlan } from './worker/journal';
@@ -82,7 +82,7 @@ export interface SessionRequests {
 export interface PoolRequests {
   'pool/timelineHandOver': Req<undefined, TimelineHandOver>;
   'pool/timelineAdopt': Req<TimelineHandOver, undefined>;
-  'pool/plan': Req<PlanArguments, { plan: ReplayPlan; pos: Pos; visited: [string, number][] }>;
+  'pool/plan': Req<PlanArguments, { plan: ReplayPlan; pos: Pos; seen: PoolSeen }>;
   'pool/standby': Req<StartArgs, undefined>;
   'pool/travel': Req<StartArgs, undefined>;
   'pool/advance': Req<MoveArgs, undefined>;

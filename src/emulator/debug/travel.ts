@@ -8,7 +8,7 @@
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { ModelHost } from './modelhost';
 import type { Checkpoints } from './checkpoints';
-import type { Pos, PoolPlan } from './workerlink';
+import type { Pos, PoolPlan, PoolSeen } from './workerlink';
 import type { GotoArguments } from './contract';
 
 /** What a trip needs from its session. */
@@ -44,13 +44,13 @@ export class TimeTravel {
     cmd: 'stepBack' | 'reverseContinue' | 'visorbus/goto',
     args: DebugProtocol.StepBackArguments | DebugProtocol.ReverseContinueArguments | GotoArguments,
   ): Promise<void> {
-    const { plan, visited } = (await live.request('pool/plan', { ...args, cmd })) as { plan: PoolPlan; visited: [string, number][] };
+    const { plan, seen } = (await live.request('pool/plan', { ...args, cmd })) as { plan: PoolPlan; seen: PoolSeen };
     const trip: Trip = { live, cancelled: false };
     this.trip = trip;
-    setImmediate(() => void this.go(trip, plan, visited));
+    setImmediate(() => void this.go(trip, plan, seen));
   }
 
-  private async go(trip: Trip, plan: PoolPlan, visited: [string, number][]): Promise<void> {
+  private async go(trip: Trip, plan: PoolPlan, seen: PoolSeen): Promise<void> {
     try {
       let where = plan;
       if (plan.phase === 'find') {
@@ -69,7 +69,7 @@ export class TimeTravel {
           trip.traveller = host;
           host.attach({ event: (e, b) => this.travellerEvent(trip, host, e, b), gone: (why) => this.failed(trip, why) });
         },
-        visited,
+        seen,
       );
       if (trip.cancelled) void t.dispose();
     } catch (e) {

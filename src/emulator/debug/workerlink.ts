@@ -63,6 +63,18 @@ export type PoolPlan =
     }
   | { phase: 'goto'; target: Pos; info: PoolStopInfo; label: string };
 
+/**
+ * What the session has seen of the history, handed from the worker that plans a trip to the
+ * one that takes over: the checksum at each position stopped at (a second visit that differs
+ * means a driver is not deterministic), and the furthest event stopped at (output up to it
+ * is printed again, marked). A trip drops the checksums past its target (that future may
+ * differ) but not the furthest point: its output was printed all the same.
+ */
+export interface PoolSeen {
+  visited: [string, number][];
+  furthest: number;
+}
+
 /** An intervention of the debugger (memory, sysfs, console command) at its position. */
 export interface PoolJournalEntry {
   kind: string;

@@ -12,7 +12,7 @@ import type { Scenario, ScenarioStep } from '../../scenario/ast';
 import { parseScenario } from '../../scenario/parser';
 import type { Emulator } from '../../emulator';
 import type { EmuEvent, Frame } from '../../engine/events';
-import type { WorkerState } from '../workerlink';
+import type { PoolSeen, WorkerState } from '../workerlink';
 import type { Output } from './output';
 import type { BreakpointBook } from './breakpointbook';
 import { innermostDriver } from './stack';
@@ -206,16 +206,15 @@ export class Journal {
     }
   }
 
-  /** The checksums of the positions stopped at, for a worker that takes over (checkpoints). */
-  visitedEntries(): [string, number][] {
-    return [...this.visited];
+  /** What this worker has seen of the history, for a worker that takes over (checkpoints). */
+  seen(): PoolSeen {
+    return { visited: [...this.visited], furthest: this.furthest };
   }
 
-  loadVisited(entries: [string, number][]): void {
-    for (const [k, v] of entries) {
-      this.visited.set(k, v);
-      this.furthest = Math.max(this.furthest, parseInt(k, 10) || 0);
-    }
+  loadSeen(seen: PoolSeen | undefined): void {
+    if (!seen) return;
+    for (const [k, v] of seen.visited) this.visited.set(k, v);
+    this.furthest = Math.max(this.furthest, seen.furthest);
   }
 
   /** Event n ran before in this session (the run went back in time past it): its output is printed again. */

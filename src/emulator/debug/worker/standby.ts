@@ -8,7 +8,7 @@
 import * as v8 from 'node:v8';
 import type { ScenarioRun } from '../../scenario/runner';
 import type { EmuEvent } from '../../engine/events';
-import type { WorkerState } from '../workerlink';
+import type { PoolSeen, WorkerState } from '../workerlink';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { Link } from './link';
 import type { Output } from './output';
@@ -26,7 +26,7 @@ export interface StartArgs {
   target?: Pos;
   plan?: ReplayPlan;
   entries: JournalEntry[];
-  visited?: [string, number][];
+  seen?: PoolSeen;
 }
 
 /** What a step back, reverse-continue or goto asks of the worker that plans the trip. */
@@ -38,7 +38,7 @@ export interface PlanArguments {
 
 export interface MoveArgs {
   plan: ReplayPlan;
-  visited?: [string, number][];
+  seen?: PoolSeen;
 }
 
 /** What the role needs from the worker (the controller). */
@@ -64,7 +64,7 @@ export class StandbyRole {
   constructor(private readonly host: StandbyHost) {}
 
   /** Where a step back, reverse-continue or goto from this stop goes, without going: the session picks the worker. */
-  plan(a: PlanArguments): { plan: ReplayPlan; pos: Pos; visited: [string, number][] } {
+  plan(a: PlanArguments): { plan: ReplayPlan; pos: Pos; seen: PoolSeen } {
     const h = this.host;
     if (!h.run) throw new UserError('no scenario is loaded');
     // The plan first: its errors say more ("nothing to step back to", "outside the recorded history").
@@ -74,7 +74,7 @@ export class StandbyRole {
         : h.journal.backPlan(a.cmd === 'reverseContinue' ? 'reverseContinue' : 'stepBack', a.granularity === 'instruction');
     if (h.state !== 'stopped' && h.state !== 'ended') throw new UserError('the scenario is not stopped');
     const pos = h.stop?.pos ?? { n: h.run.emu.engine.log.count, w: 0 };
-    return { plan: plan.replay!, pos, visited: h.journal.visitedEntries() };
+    return { plan: plan.replay!, pos, seen: h.journal.seen() };
   }
 
   /** A new worker becomes a standby checkpoint (replays to `target` and waits; or scouts, given a search) or a traveller (replays `plan`, then is live). */
@@ -85,7 +85,7 @@ export class StandbyRole {
     h.detached = h.role === 'standby';
     h.journal.load(a.entries ?? []);
     // The live run's checksums: arriving somewhere it stopped with another one means a driver is not deterministic.
-    h.journal.loadVisited(a.visited ?? []);
+    h.journal.loadSeen(a.seen);
     const replay: ReplayPlan = a.plan ?? { phase: 'goto', target: a.target!, info: { reason: 'step', description: 'checkpoint' }, label: 'Checkpoint' };
     if (h.role === 'standby' && replay.phase === 'find') {
       // A search from the start: its progress is the user's.
@@ -105,7 +105,7 @@ export class StandbyRole {
     const st = h.stop;
     if (ctx !== 'stopped' || h.role !== 'standby' || !st) throw new UserError(`${cmd}: not a parked standby worker`);
     const plan = a.plan;
-    h.journal.loadVisited(a.visited ?? []);
+    h.journal.loadSeen(a.seen);
     if (cmd === 'pool/promote') {
       if (plan.phase === 'goto' && posCmp(plan.target, st.pos) < 0) throw new UserError('pool/promote: the target is before this checkpoint');
       h.role = 'traveller';
