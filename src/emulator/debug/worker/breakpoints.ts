@@ -174,8 +174,11 @@ function innermostDriver(frames: readonly Frame[]): Frame | undefined {
 
 const EAGAIN = 11;
 
+/** Ordinary events belong to no filter: one shared empty list (this runs at every event). */
+const NONE: readonly ExceptionFilterId[] = Object.freeze([]);
+
 /** Which exception filters an event belongs to (empty for ordinary events). */
-export function exceptionFiltersOf(ev: EmuEvent, frames: readonly Frame[]): ExceptionFilterId[] {
+export function exceptionFiltersOf(ev: EmuEvent, frames: readonly Frame[]): readonly ExceptionFilterId[] {
   const d = ev.data;
   switch (ev.kind) {
     case 'error': {
@@ -198,24 +201,24 @@ export function exceptionFiltersOf(ev: EmuEvent, frames: readonly Frame[]): Exce
         if (innermostDriver(frames)?.callback === 'channel_interrupt') out.push('channelInterrupt');
         return out;
       }
-      return [];
+      return NONE;
     }
     case 'log':
-      return d?.category === 'pausedAccess' ? ['pausedAccess'] : [];
+      return d?.category === 'pausedAccess' ? ['pausedAccess'] : NONE;
     case 'return':
       // A return after a throw: the exception event is that failure's report.
-      if (d?.threw) return [];
+      if (d?.threw) return NONE;
       if ((d?.callback === 'pause' || d?.callback === 'resume') && typeof d.result === 'number' && d.result < 0) return ['pauseResume'];
-      return [];
+      return NONE;
     case 'complete':
       if (typeof d?.status === 'number' && d.status < 0) return ['pauseResume'];
-      return [];
+      return NONE;
     case 'channel':
       if (typeof d?.result === 'number' && d.result < 0 && d.result !== -EAGAIN && innermostDriver(frames)?.callback === 'channel_interrupt')
         return ['channelInterrupt'];
-      return [];
+      return NONE;
     default:
-      return [];
+      return NONE;
   }
 }
 

@@ -43,6 +43,9 @@ export interface HookHost {
   stopHere(info: StopInfo, ev: EmuEvent | undefined): void;
 }
 
+/** Output of an event seen for the first time: as it is (one function, not one per event). */
+const asIs = (t: string): string => t;
+
 export class EventHook {
   /** Internal errors already reported (once each). */
   private readonly warned = new Set<string>();
@@ -98,7 +101,7 @@ export class EventHook {
     const h = this.host;
     if (h.journal.replaying) return;
     const line = frames.length && frames[0].kind === 'scenario' ? frames[0].line : undefined;
-    const mark = h.journal.ranBefore(ev.n) ? markReplayed : (t: string) => t;
+    const mark = h.journal.ranBefore(ev.n) ? markReplayed : asIs;
     if (h.opts?.trace) h.out.output('console', mark(`${formatEvent(ev, h.run!.emu.engine.clock.hz)}  [${threadName(ev.thread)}]\n`), line);
     if (ev.data && typeof ev.data.level === 'string') {
       const lines = h.run!.emu.engine.klogLines;
