@@ -240,8 +240,14 @@ async function emulator(results) {
     );
   }
   const big = QUICK ? 2000 : 16000;
-  log(`emulator throughput: ${big / 16} buses x 16 devices, one virtual second, plus the dispatch floor`);
-  const t = await emuRun(big, ['--floor']);
+  // Three processes: on a shared machine one run of 16,000 devices can be twice as slow as
+  // the next (memory traffic); the run with the median ratio to its own floor is reported.
+  log(`emulator throughput: ${big / 16} buses x 16 devices, one virtual second, plus the dispatch floor (3 processes)`);
+  const runs = [];
+  for (let i = 0; i < (QUICK ? 1 : 3); i++) runs.push(await emuRun(big, ['--floor']));
+  const ratioOf = (r) => r.dispatchesPerSec / r.floor.dispatchesPerSec;
+  const t = [...runs].sort((a, b) => ratioOf(a) - ratioOf(b))[Math.floor(runs.length / 2)];
+  t.runs = runs.map((r) => ({ dispatchesPerSec: r.dispatchesPerSec, floorDispatchesPerSec: r.floor.dispatchesPerSec, ratio: ratioOf(r) }));
   e.throughput = t;
   e.scaling.push({
     devices: big,

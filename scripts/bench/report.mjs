@@ -60,6 +60,13 @@ standby workers: each is a second model that starts (a new thread loading the bu
 scenario's topology build at the first stops, then moves up behind every stop, on the same two cores.`;
 }
 
+/** The throughput row is the median of several processes; every one is listed. */
+function runsLine(t) {
+  if (!t?.runs || t.runs.length < 2) return '';
+  const each = t.runs.map((r) => `${rate(r.dispatchesPerSec)}/s against ${rate(r.floorDispatchesPerSec)}/s (${ratio(r.ratio)})`).join('; ');
+  return `\nThe row is the median, by ratio to its own floor, of ${t.runs.length} processes: ${each}.\n`;
+}
+
 const LIMITS = {
   ring: `The C ring is one \`memcpy\` of the queue header, a \`memcpy\` of the signal and three stores.
 The TypeScript ring does the same steps through the emulator's memory model: guest memory is
@@ -319,7 +326,7 @@ share of that bare speed the full emulator keeps (wall time; "CPU / wall" below 
 other processes took the cores part of the time — the ratio to the floor, measured minutes
 apart in the same process, is the figure to compare across machines). Events are the numbered events of the
 debugger's log (a poll is a \`call\` and a \`return\` event; an empty \`signalremove\` is not an event).
-
+${runsLine(e.throughput)}
 ### Scaling
 
 ${table(['Devices', 'Buses', 'Build + bind, wall (CPU) ms', 'CPU µs / device', '1 virtual s, wall (CPU) ms', 'CPU µs / device-second', 'Floor CPU µs / device-second', 'Heap (MB)', 'Heap / device (KiB)', 'RSS (MB)', 'Guest pages (MB)', 'Guest pages / device (KiB)', 'Trace checksum across reps'], rows)}
