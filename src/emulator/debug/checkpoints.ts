@@ -146,8 +146,12 @@ export class Checkpoints {
     this.disposeAll();
   }
 
-  /** The live worker stopped at `pos`: once the user stays there, move standby workers to where the user may go back to. */
-  liveStopped(pos: Pos, lines: number[]): void {
+  /**
+   * The live worker stopped at `pos`: move standby workers to where the user may go back to,
+   * once the user stays there, or at once after a trip back (`now`: the next step back, often
+   * right after, needs them behind the new position).
+   */
+  liveStopped(pos: Pos, lines: number[], now = false): void {
     if (this.disposed || this.off || this.slots <= 0) return;
     if (this.stops[this.stops.length - 1] !== pos.n) this.stops.push(pos.n);
     if (this.stops.length > 64) this.stops.splice(0, this.stops.length - 64);
@@ -160,6 +164,7 @@ export class Checkpoints {
     this.quiet.after(() => {
       this.planning = this.planning.then(() => this.place(wanted)).catch(() => undefined);
     });
+    if (now) this.quiet.flush();
   }
 
   private place(wanted: number[]): void {

@@ -85,7 +85,7 @@ export class TimeTravel {
       const { pos, lines } = body as { pos: Pos; lines: number[] };
       this.checkpoints.arrived(pos);
       this.session.switchTo(host);
-      this.checkpoints.liveStopped(pos, lines);
+      this.checkpoints.liveStopped(pos, lines, true);
       return;
     }
     if (event.startsWith('progress')) this.progress(trip, event, body);
