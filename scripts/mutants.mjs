@@ -17,6 +17,7 @@ import { transformSync } from 'esbuild';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CHANNEL = 'src/emulator/visorchannel/visorchannel.ts';
+const QUEUEWIN = 'src/emulator/visorchannel/queuewindow.ts';
 const CHIPSET = 'src/emulator/visorchipset/visorchipset.ts';
 const CHANINT = 'src/emulator/visorbus/channelinterrupt.ts';
 const DRVCALL = 'src/emulator/visorbus/drivercall.ts';
@@ -27,10 +28,12 @@ const MUTANTS = [
   // visorchannel: the ring (reference §2.3)
   [CHANNEL, 'next slot without the modulo', 'return i1 < max ? i1 : i1 % max;', 'return i1;'],
   [CHANNEL, 'full test off by one', 'if (newHead === q.tail) {', 'if (newHead === q.head) {'],
-  [CHANNEL, 'overflow not counted', 'this.writeField(SQ.num_overflows, this.readField64(SQ.num_overflows) + 1, 8);', '/* num_overflows not bumped */'],
+  [CHANNEL, 'overflow not counted', 'this.incField64(SQ.num_overflows);', '/* num_overflows not bumped */'],
   [CHANNEL, 'full queue accepted', '      return -EIO;\n    }\n    const n = q.signalSize;', '    }\n    const n = q.signalSize;'],
-  [CHANNEL, 'num_sent/num_received not incremented', 'const count = this.readField64(countField) + 1;', 'const count = this.readField64(countField);'],
-  [CHANNEL, 'head/tail not published', 'this.writeField(indexField, index, 4);', '/* index not written */'],
+  [CHANNEL, 'num_sent/num_received not incremented', 'this.incField64(countField);', '/* count not bumped */'],
+  [QUEUEWIN, 'a u64 counter loses its carry', 'dv.setUint32(o + 4, (dv.getUint32(o + 4, true) + 1) >>> 0, true);', '/* no carry */'],
+  [CHANNEL, 'a u64 counter in a header across pages loses its carry', 'writeU32(b, 4, lo === 0xffffffff ? (this.memory.readU32(a + 4) + 1) >>> 0 : this.memory.readU32(a + 4));', 'writeU32(b, 4, this.memory.readU32(a + 4));'],
+  [CHANNEL, 'head/tail not published', 'this.writeField(indexField, index);', '/* index not written */'],
   [CHANNEL, 'empty test inverted in remove', 'if (q.head === q.tail) return -EAGAIN;', 'if (q.head !== q.tail) return -EAGAIN;'],
   [CHANNEL, 'signalEmpty inverted', 'return this.q.head === this.q.tail;\n  }\n}', 'return this.q.head !== this.q.tail;\n  }\n}'],
   [

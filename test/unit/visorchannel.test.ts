@@ -119,6 +119,26 @@ describe('visorchannel signal queues (§2.3)', () => {
     assert.equal(q(mem, SQ.num_received), 20);
   });
 
+  it('num_sent and num_received count as u64: past 2^53 by one, a carry into the high word, 2^64 - 1 wraps to 0', () => {
+    const { mem, ch } = channel(8);
+    const at = (f: number) => BASE + 128 + f;
+    const u64 = (f: number) => (BigInt(mem.readU32(at(f) + 4)) << 32n) | BigInt(mem.readU32(at(f)));
+    const set = (f: number, v: bigint) => {
+      mem.writeU32(at(f), Number(v & 0xffffffffn));
+      mem.writeU32(at(f) + 4, Number(v >> 32n));
+    };
+    // 2^53 + 1 is not a JavaScript number: a counter kept as one would go back to 2^53.
+    set(SQ.num_sent, 2n ** 53n + 1n);
+    assert.equal(ch.signalInsert(0, sig(1)), 0);
+    assert.equal(u64(SQ.num_sent), 2n ** 53n + 2n);
+    set(SQ.num_sent, 0x7_ffff_ffffn);
+    assert.equal(ch.signalInsert(0, sig(2)), 0);
+    assert.equal(u64(SQ.num_sent), 0x8_0000_0000n);
+    set(SQ.num_received, 2n ** 64n - 1n);
+    assert.equal(ch.signalRemove(0, new Uint8Array(16)), 0);
+    assert.equal(u64(SQ.num_received), 0n, 'a u64 wraps');
+  });
+
   it('writes data, then head, then num_sent (insert); tail then num_received (remove)', () => {
     const { mem, ch } = channel(4);
     const writes: [number, number][] = [];
@@ -164,6 +184,11 @@ describe('visorchannel signal queues (§2.3)', () => {
     assert.equal(ch.signalRemove(0, out), -11);
     assert.equal(mem.readU64(BASE + qh + SQ.num_received), 3);
     assert.equal(mem.readU64(BASE + qh + SQ.num_overflows), 1);
+    // The counters there are u64 too: a carry into the high word.
+    mem.writeU32(BASE + qh + SQ.num_sent, 0xffffffff);
+    mem.writeU32(BASE + qh + SQ.num_sent + 4, 2);
+    assert.equal(ch.signalInsert(0, new Uint8Array(1000)), 0);
+    assert.deepEqual([mem.readU32(BASE + qh + SQ.num_sent), mem.readU32(BASE + qh + SQ.num_sent + 4)], [0, 3]);
   });
 
   it('bounds-checks against the size cached at creation', () => {

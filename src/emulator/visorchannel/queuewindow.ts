@@ -57,10 +57,16 @@ export class QueueWindow {
     this.memory.notifyWrite(this.addr + field, 4);
   }
 
-  set64(field: number, v: number): void {
+  /** `field++` on a u64 counter, in place (the high word only on a carry), as one 8-byte write. */
+  inc64(field: number): void {
     const dv = this.dv!;
-    dv.setUint32(this.o + field, v >>> 0, true);
-    dv.setUint32(this.o + field + 4, Math.floor(v / 0x100000000) >>> 0, true);
+    const o = this.o + field;
+    const lo = dv.getUint32(o, true);
+    if (lo !== 0xffffffff) dv.setUint32(o, lo + 1, true);
+    else {
+      dv.setUint32(o, 0, true);
+      dv.setUint32(o + 4, (dv.getUint32(o + 4, true) + 1) >>> 0, true);
+    }
     this.memory.notifyWrite(this.addr + field, 8);
   }
 }

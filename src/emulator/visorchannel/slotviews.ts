@@ -12,6 +12,11 @@ import { GuestMemory, Region } from '../memory/guestmemory';
 
 const ENTRIES = 64;
 
+/** The entry for `n` bytes at `a`: consecutive slots get consecutive entries (a shift for the usual power-of-two signal sizes). */
+function slotKey(a: number, n: number): number {
+  return ((n & (n - 1)) === 0 ? a >>> (31 - Math.clz32(n)) : (a / n) >>> 0) & (ENTRIES - 1);
+}
+
 export class SlotViews {
   private readonly addr = new Float64Array(ENTRIES).fill(-1);
   private readonly views: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(ENTRIES).fill(undefined);
@@ -44,7 +49,7 @@ export class SlotViews {
   /** The view of the `n` bytes at guest address `a` kept at layout version `version`, if any. */
   private get(a: number, n: number, version: number): Uint8Array | undefined {
     if (version !== this.version) return undefined;
-    const k = ((a / n) >>> 0) & (ENTRIES - 1);
+    const k = slotKey(a, n);
     const v = this.views[k];
     return v !== undefined && this.addr[k] === a && v.length === n ? v : undefined;
   }
@@ -56,7 +61,7 @@ export class SlotViews {
       this.views.fill(undefined);
       this.version = version;
     }
-    const k = ((a / n) >>> 0) & (ENTRIES - 1);
+    const k = slotKey(a, n);
     this.addr[k] = a;
     this.views[k] = view;
   }

@@ -16,7 +16,7 @@ import { bytesToGuid } from '../protocol/guid';
 import type { KernelOops, OopsKind, QueueHeaderValues } from '../kernel/oops';
 import { QueueWindow } from './queuewindow';
 import { SlotViews } from './slotviews';
-import { classifyAccess, readU32, readU64, writeU64 } from './access';
+import { classifyAccess, readU32, readU64, writeU32, writeU64 } from './access';
 
 export type ChannelOp = 'signalinsert' | 'signalremove' | 'read' | 'write';
 
@@ -353,33 +353,38 @@ export class VisorChannel {
 
   /** The producer's (head, num_sent) or consumer's (tail, num_received) update, index first as the kernel writes them. */
   private publish(indexField: number, index: number, countField: number): number {
-    const count = this.readField64(countField) + 1;
-    this.writeField(indexField, index, 4);
-    this.writeField(countField, count, 8);
+    this.writeField(indexField, index);
+    this.incField64(countField);
     return index;
   }
 
   /** SIG_WRITE_FIELD: one header field (inside the queue header readHeader found in range). */
-  private writeField(field: number, value: number, bytes: 4 | 8): void {
+  private writeField(field: number, value: number): void {
     const w = this.win;
-    if (w !== undefined) {
-      if (bytes === 8) w.set64(field, value);
-      else w.set32(field, value);
-      return;
-    }
-    const a = this.physaddr + this.q.qh + field;
+    if (w !== undefined) return w.set32(field, value);
     try {
-      if (bytes === 8) this.memory.writeU64(a, value);
-      else this.memory.writeU32(a, value);
+      this.memory.writeU32(this.physaddr + this.q.qh + field, value);
     } catch (e) {
-      if (e instanceof UnmappedError) throw new Oops('page fault', { offset: this.q.qh + field, length: bytes, write: true });
+      if (e instanceof UnmappedError) throw new Oops('page fault', { offset: this.q.qh + field, length: 4, write: true });
       throw e;
     }
   }
 
-  private readField64(field: number): number {
+  /** `field++` on a u64 counter of the header, as the kernel's u64 (exact past 2^53, wraps at 2^64), one 8-byte write. */
+  private incField64(field: number): void {
     const w = this.win;
-    return w !== undefined ? w.u64(field) : this.memory.readU64(this.physaddr + this.q.qh + field);
+    if (w !== undefined) return w.inc64(field);
+    const a = this.physaddr + this.q.qh + field;
+    try {
+      const lo = this.memory.readU32(a);
+      const b = new Uint8Array(8);
+      writeU32(b, 0, (lo + 1) >>> 0);
+      writeU32(b, 4, lo === 0xffffffff ? (this.memory.readU32(a + 4) + 1) >>> 0 : this.memory.readU32(a + 4));
+      this.memory.write(a, b);
+    } catch (e) {
+      if (e instanceof UnmappedError) throw new Oops('page fault', { offset: this.q.qh + field, length: 8, write: true });
+      throw e;
+    }
   }
 
   /**
@@ -423,7 +428,7 @@ export class VisorChannel {
     const q = this.q;
     const newHead = this.next(q.head);
     if (newHead === q.tail) {
-      this.writeField(SQ.num_overflows, this.readField64(SQ.num_overflows) + 1, 8);
+      this.incField64(SQ.num_overflows);
       return -EIO;
     }
     const n = q.signalSize;
