@@ -361,7 +361,10 @@ async function adapter(results) {
     log,
   });
   a.noCheckpoints = solo.facts.ok
-    ? { stats: mapStats({ next: solo.samples.next, stepIn: solo.samples.stepIn, variables: solo.samples.variables }), over5: solo.samples.next.filter((x) => x > 5).length }
+    ? {
+        stats: mapStats({ next: solo.samples.next, stepIn: solo.samples.stepIn, variables: solo.samples.variables }),
+        over5: solo.samples.next.filter((x) => x > 5).length,
+      }
     : { error: solo.facts.error };
   a.ratios = {};
   for (const k of Object.keys(a.real.stats)) {

@@ -92,7 +92,11 @@ export async function runAdapterBench(adapter, scen, { nSteps = 50, nVars = 30, 
     const initialized = dc.next('initialized');
     const tLaunch = now();
     // The bench driver lives in bench/drivers, outside the generated scenario's folder.
-    await dc.request('launch', { type: 'visorbus', request: 'launch', name: 'bench', scenario: scen.file, stopOnEntry: true, allowOutsideFiles: true, ...launch }, 300000);
+    await dc.request(
+      'launch',
+      { type: 'visorbus', request: 'launch', name: 'bench', scenario: scen.file, stopOnEntry: true, allowOutsideFiles: true, ...launch },
+      300000,
+    );
     await initialized;
     await dc.request('configurationDone', {});
     const entry = await dc.next('stopped', 300000);
