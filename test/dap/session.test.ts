@@ -53,6 +53,28 @@ describe('DAP sessions', function () {
     assert.match(dc.output('console'), /uevent: add \/devices\/visorbus2\/vbus2:dev0/);
   });
 
+  it('the threads follow the buses: a poll thread starts with its bus and exits when the bus is destroyed', async () => {
+    const dc = client();
+    await dc.start();
+    await dc.launchWith({ scenario: fixture('threads.visor'), stopOnEntry: true, stopAtEnd: false });
+    await dc.stopped();
+    const names = async () => (await dc.threadsRequest()).body.threads.map((t) => t.name);
+    const threadEvents = (reason: string) =>
+      dc.received
+        .filter((e) => e.event === 'thread' && (e.body as DebugProtocol.ThreadEvent['body']).reason === reason)
+        .map((e) => (e.body as DebugProtocol.ThreadEvent['body']).threadId);
+    assert.deepEqual(await names(), ['scenario', 'controlvm (visorchipset)']);
+    assert.equal(await dc.nextLine(), 3);
+    assert.equal(await dc.nextLine(), 4);
+    assert.deepEqual(await names(), ['scenario', 'controlvm (visorchipset)', 'visorbus2 poll']);
+    assert.ok(threadEvents('started').includes(1002), 'started: visorbus2 poll');
+    assert.equal(await dc.nextLine(), 5);
+    assert.deepEqual(await names(), ['scenario', 'controlvm (visorchipset)', 'visorbus2 poll', 'visorbus3 poll']);
+    assert.equal(await dc.nextLine(), 6);
+    assert.deepEqual(await names(), ['scenario', 'controlvm (visorchipset)', 'visorbus2 poll']);
+    assert.deepEqual(threadEvents('exited'), [1003], 'exited: visorbus3 poll');
+  });
+
   it('serves TCP clients one after another on 127.0.0.1, refuses a concurrent one, and lets a later client attach to a kept model', async () => {
     const port = await freePort();
     servers.push(await startServer(port));

@@ -108,7 +108,10 @@ export function startRun(p: RunParts, hook: EventHook, run: ScenarioRun, plan: R
   const emu = run.emu;
   emu.engine.log.hook = (ev, frames) => hook.onEvent(ev, frames);
   emu.memory.setWriteWatcher((addr, len) => hook.onWrite(addr, len));
-  emu.onChanged(() => p.out.topologyChanged());
+  emu.onChanged(() => {
+    p.out.topologyChanged();
+    p.stack.topologyChanged();
+  });
   emu.onDriverRegistered((drv) => hook.wrapDriver(drv));
   p.journal.passively(() => {
     for (const d of opts.drivers ?? []) {

@@ -9,11 +9,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ScenarioRun } from '../../scenario/runner';
 import type { Scenario } from '../../scenario/ast';
-import { EmuEvent, Frame, THREAD, threadName } from '../../engine/events';
+import { EmuEvent, Frame, THREAD } from '../../engine/events';
 import type { WorkerState } from '../workerlink';
 import type { Link } from './link';
 import { Loc, Sources, callbackFunction, classify, functionLocation, innermostDriver, locateModelFrames, selfFile } from './stack';
 import { StopState, UserError } from './stopstate';
+import { ThreadList } from './threadlist';
 import { MAX_SOURCE_BYTES } from '../../limits';
 
 /** A source file's text: a regular file only (a FIFO or device is refused without blocking), at most MAX_SOURCE_BYTES. */
@@ -107,23 +108,28 @@ export class StackView {
     return callbackFunction(run.emu.bus.drivers.get(driver), callback);
   }
 
+  private readonly threadList = new ThreadList();
+
+  /** A bus or device came or went: the thread list is found again. */
+  topologyChanged(): void {
+    this.threadList.topologyChanged();
+  }
+
   threads(): DebugProtocol.Thread[] {
     if (!this.host.run) return [];
-    const emu = this.host.run.emu;
-    const ids = new Set<number>([THREAD.scenario, THREAD.controlvm]);
-    for (const b of emu.bus.buses()) ids.add(THREAD.busPoll(b.busNo));
-    for (const d of emu.bus.devices.values()) if (!d.isBus) ids.add(THREAD.busPoll(d.busNo));
-    for (const bd of emu.backendDevices.values()) if (emu.backendFor(bd.typeGuid)) ids.add(THREAD.backend(bd.bus));
-    if (this.host.stop) {
-      ids.add(this.host.stop.threadId);
-      for (const f of this.host.stop.frames) ids.add(f.thread);
-    }
-    return [...ids].sort((a, b) => a - b).map((id) => ({ id, name: threadName(id) }));
+    const st = this.host.stop;
+    return this.threadList.threads(this.host.run, st ? [st.threadId, ...st.frames.map((f) => f.thread)] : []);
   }
+
+  /** The list the client was last told about (the same array: nothing to tell). */
+  private announced: DebugProtocol.Thread[] | undefined;
 
   announceThreads(): void {
     if (this.host.detached) return;
-    const now = new Set(this.threads().map((t) => t.id));
+    const list = this.threads();
+    if (list === this.announced) return;
+    this.announced = list;
+    const now = new Set(list.map((t) => t.id));
     for (const id of now) if (!this.sentThreads.has(id)) this.host.link.event('thread', { reason: 'started', threadId: id });
     for (const id of this.sentThreads) if (!now.has(id)) this.host.link.event('thread', { reason: 'exited', threadId: id });
     this.sentThreads = now;
