@@ -125,6 +125,12 @@ describe('DAP robustness and options', function () {
     assert.match(String(stop.body.description), /pause complete\(vbus2:dev0, -16\)/);
   });
 
+  it("prints the kernel log's errors in the Debug Console: a driver the bus refuses", async () => {
+    await dc.launchWith({ scenario: fixture('noprobe.visor'), stopAtEnd: false });
+    await dc.next('terminated');
+    assert.match(dc.output('stderr'), /driver noprobe: missing probe\(\), registration refused/);
+  });
+
   it('traces every event and DAP request when asked, and leaves devices unbound without autoload', async () => {
     await dc.launchWith({ scenario: fixture('keyboard.visor'), trace: true, autoload: false, stopAtEnd: false });
     await dc.next('terminated');

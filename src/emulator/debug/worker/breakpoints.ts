@@ -177,8 +177,20 @@ const EAGAIN = 11;
 /** Ordinary events belong to no filter: one shared empty list (this runs at every event). */
 const NONE: readonly ExceptionFilterId[] = Object.freeze([]);
 
+/** The last event asked about and its answer: the timeline and the breakpoint book ask about the same event. */
+let lastEvent: EmuEvent | undefined;
+let lastFilters: readonly ExceptionFilterId[] = NONE;
+
 /** Which exception filters an event belongs to (empty for ordinary events). */
 export function exceptionFiltersOf(ev: EmuEvent, frames: readonly Frame[]): readonly ExceptionFilterId[] {
+  if (ev !== lastEvent) {
+    lastFilters = filtersOf(ev, frames);
+    lastEvent = ev;
+  }
+  return lastFilters;
+}
+
+function filtersOf(ev: EmuEvent, frames: readonly Frame[]): readonly ExceptionFilterId[] {
   const d = ev.data;
   switch (ev.kind) {
     case 'error': {

@@ -103,7 +103,8 @@ export class EventHook {
     const line = frames.length && frames[0].kind === 'scenario' ? frames[0].line : undefined;
     const mark = h.journal.ranBefore(ev.n) ? markReplayed : asIs;
     if (h.opts?.trace) h.out.output('console', mark(`${formatEvent(ev, h.run!.emu.engine.clock.hz)}  [${threadName(ev.thread)}]\n`), line);
-    if (ev.data && typeof ev.data.level === 'string') {
+    // Kernel log lines are 'log' and 'error' events (Engine.klog); other events' data is not looked at.
+    if ((ev.kind === 'log' || ev.kind === 'error') && typeof ev.data?.level === 'string') {
       const lines = h.run!.emu.engine.klogLines;
       const text = lines[lines.length - 1];
       if (text !== undefined) h.out.output(ev.data.level === 'err' ? 'stderr' : 'stdout', mark(printable(text) + '\n'), line);
