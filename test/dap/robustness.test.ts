@@ -125,6 +125,14 @@ describe('DAP robustness and options', function () {
     assert.match(String(stop.body.description), /pause complete\(vbus2:dev0, -16\)/);
   });
 
+  it('stops on a pause() that fails by its return value (pause/resume filter)', async () => {
+    await dc.launchWith({ scenario: fixture('stubborn.visor') }, () => dc.setExceptionBreakpointsRequest({ filters: ['pauseResume'] }));
+    const stop = await dc.stopped();
+    assert.equal(stop.body.reason, 'exception');
+    assert.equal((await dc.exceptionInfoRequest({ threadId: stop.body.threadId! })).body.exceptionId, 'pauseResume');
+    assert.match(String(stop.body.description), /stubborn\.pause\(vbus2:dev0\) returned -16/);
+  });
+
   it("prints the kernel log's errors in the Debug Console: a driver the bus refuses", async () => {
     await dc.launchWith({ scenario: fixture('noprobe.visor'), stopAtEnd: false });
     await dc.next('terminated');

@@ -177,6 +177,12 @@ const EAGAIN = 11;
 /** Ordinary events belong to no filter: one shared empty list (this runs at every event). */
 const NONE: readonly ExceptionFilterId[] = Object.freeze([]);
 
+/** The innermost frame is a driver callback other than pause() and resume(). */
+function notPauseResume(frames: readonly Frame[]): boolean {
+  const top = frames[frames.length - 1];
+  return top !== undefined && top.kind === 'driver' && top.callback !== 'pause' && top.callback !== 'resume';
+}
+
 /** The last event asked about and its answer: the timeline and the breakpoint book ask about the same event. */
 let lastEvent: EmuEvent | undefined;
 let lastFilters: readonly ExceptionFilterId[] = NONE;
@@ -218,6 +224,9 @@ function filtersOf(ev: EmuEvent, frames: readonly Frame[]): readonly ExceptionFi
     case 'log':
       return d?.category === 'pausedAccess' ? ['pausedAccess'] : NONE;
     case 'return':
+      // Only pause() and resume() can fail here. The returning driver's frame is the innermost
+      // (drivercall.ts, channelinterrupt.ts): a poll's return is known without its data.
+      if (notPauseResume(frames)) return NONE;
       // A return after a throw: the exception event is that failure's report.
       if (d?.threw) return NONE;
       if ((d?.callback === 'pause' || d?.callback === 'resume') && typeof d.result === 'number' && d.result < 0) return ['pauseResume'];
