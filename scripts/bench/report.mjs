@@ -81,8 +81,10 @@ cached header, and the observer's detail object is reused; the TypeScript ring i
 speed of the flat JS ring in the same process. What remains (see the profile) is a call per step,
 the kernel's bounds and oops checks, and the writes reported to the memory watcher. The flat JS
 ring is the ring with none of that, written as fast as JavaScript allows (header fields through
-one Uint32Array, small signals copied word by word), and it stays near half the speed of the C
-ring: the goal of 0.5× is where JavaScript itself ends, before any of the emulator's checks.`,
+one Uint32Array, small signals copied word by word), and even it stays a little above half the
+speed of the C ring (see the table): the goal of 0.5× leaves the emulator's ring no room beyond
+the bare algorithm, while the kernel's checks, the oops, the guard, the observer and the memory
+watcher are what the emulator is for.`,
   dispatch: `Every channel_interrupt poll is a slot of the polling table
 (src/emulator/visorbus/channelinterrupt.ts), called through the driver call of
 src/emulator/visorbus/drivercall.ts. The poll timer is re-armed in place, the callback's frame,
