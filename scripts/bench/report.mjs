@@ -141,8 +141,10 @@ runs only the distance and takes over from the live worker; when none is (no che
 trip outruns them), the scenario is re-executed deterministically from its start — the topology
 build plus ${int(ev)} events here${emuRate ? ` (the emulator alone runs an event in ${f(1e6 / emuRate)} µs in figure 2)` : ''}.
 This row's adapter runs use the default checkpoints; a step taken before the standby workers have
-parked at the new position (they re-place themselves at every stop, on the other core) pays the
-replay from the start. Figure 5 separates paced steps from bursts.`;
+parked at the new position pays the replay from the start. The standby workers move behind a stop
+once the user has stayed there for 100 ms (and at once after a trip back); this script never
+pauses, from its first \`next\` to its last step back, so its step-backs find them still being
+started and replaying. Figure 5 separates paced steps from bursts.`;
   },
   activation: `Most of activation is \`require\` of the bundle (parse and compile); the profile shows which
 modules' top-level code runs.`,
@@ -375,6 +377,22 @@ function dapSection(r) {
       const fl = a.floor.stats[k];
       return [names[k], f(s.median), f(s.p99), f(fl.median), f(fl.p99), ratio(a.ratios?.[k]?.median), ratio(a.ratios?.[k]?.p99), String(s.n)];
     });
+    // The same script without standby workers: what the checkpoints add to stepping.
+    for (const k of ['next', 'stepIn', 'variables']) {
+      const s = a.noCheckpoints?.stats?.[k];
+      const fl = a.floor.stats[k];
+      if (s?.n)
+        rows.push([
+          `${names[k]}, \`checkpoints: 0\``,
+          f(s.median),
+          f(s.p99),
+          f(fl.median),
+          f(fl.p99),
+          ratio(s.median / fl.median),
+          ratio(s.p99 / fl.p99),
+          String(s.n),
+        ]);
+    }
     const F = a.real.facts;
     body = `${table(['Request', 'Median (ms)', 'p99 (ms)', 'Floor median (ms)', 'Floor p99 (ms)', 'Ratio (median)', 'Ratio (p99)', 'n'], rows)}
 
@@ -396,7 +414,8 @@ and the \`stopped\` event have arrived. The script: continue to the first \`wait
 ${a.counts?.nSteps ?? '?'}× \`stepIn\`; with a function breakpoint on \`vbus1:dev0.channel_interrupt\`, ${a.counts?.nVars ?? '?'}× continue and
 then \`stackTrace\`, \`scopes\` and every variable under the channel scopes (header fields, queue
 headers, pending signals, recursively), and \`readMemory\` of 64 KiB of that device's channel;
-then continue past the big wait and ${a.counts?.nBack ?? '?'}× \`stepBack\`.
+then continue past the big wait and ${a.counts?.nBack ?? '?'}× \`stepBack\`. The rows marked \`checkpoints: 0\` are the same
+script run again without standby workers (no \`stepBack\`), in the same run.
 
 **Reference (same run):** \`bench/floor-adapter.js\`, a \`@vscode/debugadapter\` session that answers the
 same requests with no work (a fixed frame, fixed variables, a stop after each step, readMemory
