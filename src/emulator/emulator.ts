@@ -204,11 +204,15 @@ export class Emulator {
 
   /** Oopses the guest kernel had (each also an error event and a kernel log report). */
   readonly oopses: KernelOops[] = [];
-  private oopsListeners: ((o: KernelOops) => void)[] = [];
+  private oopsHandler: ((o: KernelOops) => void) | undefined;
 
-  /** Called with every kernel oops (the scenario runner locates them at its line). */
-  onOops(fn: (o: KernelOops) => void): void {
-    this.oopsListeners.push(fn);
+  /**
+   * Where a kernel oops goes besides the log: the scenario run driving the emulator locates
+   * it at its line. One handler, the newest run's: runs on one emulator follow each other, and
+   * a list of them kept every finished run alive and gave it the later runs' oopses.
+   */
+  setOopsHandler(fn: ((o: KernelOops) => void) | undefined): void {
+    this.oopsHandler = fn;
   }
 
   /** A kernel oops in a channel operation: an error event in the operation's frame, never a crash. */
@@ -235,7 +239,7 @@ export class Emulator {
         this.engine.emit('error', o.channel, oopsSummary(o), data);
       },
     );
-    for (const l of this.oopsListeners) l(o);
+    this.oopsHandler?.(o);
   }
 
   private inDriverCallback(d: BusDevice): boolean {

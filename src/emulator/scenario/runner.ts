@@ -50,7 +50,7 @@ export class ScenarioRun {
       deliver: (msg) => this.deliver(msg),
     };
     // A kernel oops is an error of the line that led to it (the run goes on, as for any error).
-    emu.onOops((o) => {
+    emu.setOopsHandler((o) => {
       const s = this.scenario.steps[Math.max(0, this.index - 1)];
       if (s) this.errors.push({ file: this.scenario.file, line: s.loc.line, column: s.loc.column, message: oopsSummary(o) });
     });
