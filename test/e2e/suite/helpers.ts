@@ -92,10 +92,25 @@ export class DapRecorder implements vscode.Disposable {
   }
 }
 
+/** Every debug session started and not yet terminated (the active one is only the focused one). */
+const liveSessions = new Map<string, vscode.DebugSession>();
+vscode.debug.onDidStartDebugSession((s) => liveSessions.set(s.id, s));
+vscode.debug.onDidTerminateDebugSession((s) => liveSessions.delete(s.id));
+
+/** Stop every debug session, including one still terminating, and wait until none is left. */
 export async function stopAllSessions(): Promise<void> {
-  if (!vscode.debug.activeDebugSession) return;
-  const ended = waitFor('all debug sessions to end', vscode.debug.onDidTerminateDebugSession, () => !vscode.debug.activeDebugSession || undefined, 20000);
+  if (!vscode.debug.activeDebugSession && !liveSessions.size) return;
+  const left = () => `${liveSessions.size} left: ${[...liveSessions.values()].map((s) => `${s.name} (${s.id})`).join(', ')}`;
+  const ended = waitFor(
+    'all debug sessions to end',
+    vscode.debug.onDidTerminateDebugSession,
+    () => (!vscode.debug.activeDebugSession && !liveSessions.size) || undefined,
+    20000,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message} (${left()})`);
+  });
   await vscode.debug.stopDebugging();
+  for (const s of [...liveSessions.values()]) await vscode.debug.stopDebugging(s);
   await ended;
 }
 
