@@ -6,8 +6,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
-import { captureJsStack, captureJsStackText, JsFrame } from '../../src/emulator/debug/worker/jsstack';
+import { captureJsStack, JsFrame, parseStack } from '../../src/emulator/debug/worker/jsstack';
 import { FIXTURES, makeRun, runSteps, testDriver, TEST_GUID } from './helpers/testdriver';
+
+/** The same stack through Node's own formatting with source maps: the reference. */
+function captureJsStackText(): JsFrame[] {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 2000;
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder);
+  Error.stackTraceLimit = limit;
+  return parseStack(holder.stack);
+}
 
 /** Both captures from the same place; their own frame and the line that calls them differ. */
 function both(): { fast: JsFrame[]; node: JsFrame[] } {

@@ -73,16 +73,13 @@ export class Checkpoints {
   readonly counts = { promoted: 0, fromStart: 0, scouted: 0 };
   private parkWaiters: (() => void)[] = [];
   /** The placement after the latest stop, waiting for the user to stay there. */
-  private readonly quiet: QuietTime;
+  private readonly quiet = new QuietTime(CHECKPOINT_QUIET_MS);
 
   constructor(
     private readonly host: CheckpointHost,
     /** How many standby workers at most (each holds a whole model). */
     readonly slots: number,
-    quiet: QuietTime = new QuietTime(CHECKPOINT_QUIET_MS),
-  ) {
-    this.quiet = quiet;
-  }
+  ) {}
 
   /** A new worker, launched like the live one (its launch goes out at once; requests sent after it follow in order). */
   private launched(): { host: ModelHost; launched: Promise<void> } {

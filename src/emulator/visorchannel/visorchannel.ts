@@ -16,7 +16,7 @@ import { bytesToGuid } from '../protocol/guid';
 import type { KernelOops, OopsKind, QueueHeaderValues } from '../kernel/oops';
 import { QueueWindow } from './queuewindow';
 import { SlotViews } from './slotviews';
-import { classifyAccess, readU32, readU64, writeU32, writeU64 } from './access';
+import { classifyAccess, readU32, readU64, writeU64 } from './access';
 
 export type ChannelOp = 'signalinsert' | 'signalremove' | 'read' | 'write';
 
@@ -376,10 +376,12 @@ export class VisorChannel {
     if (w !== undefined) return w.inc64(field);
     const a = this.physaddr + this.q.qh + field;
     try {
-      const lo = this.memory.readU32(a);
-      const b = new Uint8Array(8);
-      writeU32(b, 0, (lo + 1) >>> 0);
-      writeU32(b, 4, lo === 0xffffffff ? (this.memory.readU32(a + 4) + 1) >>> 0 : this.memory.readU32(a + 4));
+      // Little-endian bytes, the carry up to the first one that does not wrap to 0.
+      const b = this.memory.read(a, 8);
+      for (let i = 0; i < 8; i++) {
+        b[i] = (b[i] + 1) & 0xff;
+        if (b[i] !== 0) break;
+      }
       this.memory.write(a, b);
     } catch (e) {
       if (e instanceof UnmappedError) throw new Oops('page fault', { offset: this.q.qh + field, length: 8, write: true });

@@ -149,13 +149,3 @@ export function captureJsStack(): JsFrame[] {
   }
   return out;
 }
-
-/** The same stack through Node's own formatting (the reference captureJsStack is checked against). */
-export function captureJsStackText(): JsFrame[] {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 2000;
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder);
-  Error.stackTraceLimit = limit;
-  return parseStack(holder.stack);
-}

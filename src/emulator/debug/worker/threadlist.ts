@@ -11,7 +11,7 @@ import { THREAD, threadName } from '../../engine/events';
 
 export class ThreadList {
   private generation = 0;
-  private kept: { run: ScenarioRun; generation: number; backends: number; threads: DebugProtocol.Thread[] } | undefined;
+  private kept: { run: ScenarioRun; generation: number; backends: number; ids: Set<number>; threads: DebugProtocol.Thread[] } | undefined;
 
   /** A bus or device came or went (emulator.onChanged). */
   topologyChanged(): void {
@@ -23,22 +23,21 @@ export class ThreadList {
    * change it), so a caller can tell "the same threads" by identity.
    */
   threads(run: ScenarioRun, extra: Iterable<number>): DebugProtocol.Thread[] {
-    const base = this.topology(run);
-    const known = new Set(base.map((t) => t.id));
-    const more = [...new Set(extra)].filter((id) => !known.has(id));
-    if (!more.length) return base;
-    return [...base, ...more.map((id) => ({ id, name: threadName(id) }))].sort((a, b) => a.id - b.id);
+    const { ids, threads } = this.topology(run);
+    const more = [...new Set(extra)].filter((id) => !ids.has(id));
+    if (!more.length) return threads;
+    return [...threads, ...more.map((id) => ({ id, name: threadName(id) }))].sort((a, b) => a.id - b.id);
   }
 
-  private topology(run: ScenarioRun): DebugProtocol.Thread[] {
+  private topology(run: ScenarioRun): { ids: Set<number>; threads: DebugProtocol.Thread[] } {
     const emu = run.emu;
     const k = this.kept;
-    if (k && k.run === run && k.generation === this.generation && k.backends === emu.backendDevices.size) return k.threads;
+    if (k && k.run === run && k.generation === this.generation && k.backends === emu.backendDevices.size) return k;
     const ids = new Set<number>([THREAD.scenario, THREAD.controlvm]);
     for (const d of emu.bus.devices.values()) ids.add(THREAD.busPoll(d.busNo));
     for (const bd of emu.backendDevices.values()) if (emu.backendFor(bd.typeGuid)) ids.add(THREAD.backend(bd.bus));
     const threads = [...ids].sort((a, b) => a - b).map((id) => ({ id, name: threadName(id) }));
-    this.kept = { run, generation: this.generation, backends: emu.backendDevices.size, threads };
-    return threads;
+    this.kept = { run, generation: this.generation, backends: emu.backendDevices.size, ids, threads };
+    return this.kept;
   }
 }
